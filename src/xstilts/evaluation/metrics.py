@@ -1,0 +1,137 @@
+"""Metrics, written to the official definitions (see shared docs: benchmarks.md). All return 0-100.
+
+Pure Python (no torch), so scoring files never needs the model stack.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+
+# ---------------------------------------------------------------- classification
+
+
+def accuracy(predictions: Sequence, references: Sequence) -> float:
+    """Exact equality, as the official XNLI/PAWS-X scorer compares label strings."""
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
+    if not references:
+        return 0.0
+    return 100.0 * sum(p == r for p, r in zip(predictions, references)) / len(references)
+
+
+# ---------------------------------------------------------------- tagging
+
+
+def token_accuracy(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> float:
+    total = correct = 0
+    for pred, gold in zip(predictions, references, strict=True):
+        if len(pred) != len(gold):
+            raise ValueError(f"a sentence has {len(pred)} predicted tags for {len(gold)} words")
+        total += len(gold)
+        correct += sum(p == g for p, g in zip(pred, gold))
+    return 100.0 * correct / total if total else 0.0
+
+
+def _split_tag(tag: str) -> tuple[str, str]:
+    """(prefix letter, type) the way seqeval 0.0.12 reads a tag: the first character is the B/I/E/S/O
+    prefix and the text after the last '-' is the type. For raw UPOS tags ("NOUN") that gives ("N", "NOUN"),
+    the quirk the official UD-POS score depends on."""
+    return tag[:1], tag.split("-")[-1]
+
+
+def chunks(tags: Sequence[str]) -> set[tuple[str, int, int]]:
+    """Chunks (type, first, last) of one flat tag sequence under seqeval 0.0.12's rules.
+
+    A chunk closes when the previous prefix was E or S, when a B/I chunk meets B, S or O, or when the type
+    changes (unless the previous tag was O or '.'). A chunk opens at B or S, at E/I after E, S or O, and at
+    any type change (unless the tag is O or '.').
+    """
+    found: set[tuple[str, int, int]] = set()
+    prev_prefix, prev_type, start = "O", "", 0
+    for position, tag in enumerate([*tags, "O"]):
+        prefix, type_ = _split_tag(tag)
+        closes = (
+            prev_prefix in ("E", "S")
+            or (prev_prefix in ("B", "I") and prefix in ("B", "S", "O"))
+            or (prev_prefix not in ("O", ".") and prev_type != type_)
+        )
+        opens = (
+            prefix in ("B", "S")
+            or (prev_prefix in ("E", "S", "O") and prefix in ("E", "I"))
+            or (prefix not in ("O", ".") and prev_type != type_)
+        )
+        if closes:
+            found.add((prev_type, start, position - 1))
+        if opens:
+            start = position
+        prev_prefix, prev_type = prefix, type_
+    return found
+
+
+def chunk_prf(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Micro precision, recall and F1 over chunks, sentences joined with an 'O' between them (seqeval's
+    list-of-sentences behaviour)."""
+
+    def flat(sentences: Sequence[Sequence[str]]) -> list[str]:
+        out: list[str] = []
+        for sentence in sentences:
+            out.extend(sentence)
+            out.append("O")
+        return out
+
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predicted sentences for {len(references)} references")
+    for pred, gold in zip(predictions, references):
+        if len(pred) != len(gold):
+            raise ValueError(f"a sentence has {len(pred)} predicted tags for {len(gold)} words")
+    predicted, gold = chunks(flat(predictions)), chunks(flat(references))
+    correct = len(predicted & gold)
+    precision = correct / len(predicted) if predicted else 0.0
+    recall = correct / len(gold) if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": 100.0 * precision, "recall": 100.0 * recall, "f1": 100.0 * f1}
+
+
+# ---------------------------------------------------------------- extractive QA (SQuAD v1.1 script)
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_ASCII_PUNCTUATION = set(string.punctuation)
+
+
+def squad_normalize(text: str) -> str:
+    """Lower-case, drop ASCII punctuation, drop English articles, fold white space."""
+    text = "".join(ch for ch in text.lower() if ch not in _ASCII_PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def squad_exact(prediction: str, gold: str) -> float:
+    return float(squad_normalize(prediction) == squad_normalize(gold))
+
+
+def squad_f1(prediction: str, gold: str) -> float:
+    pred_tokens, gold_tokens = squad_normalize(prediction).split(), squad_normalize(gold).split()
+    if not pred_tokens or not gold_tokens:
+        # SQuAD 2.0 rule for null answers: both empty is a match, one empty is not.
+        return float(pred_tokens == gold_tokens)
+    common = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred_tokens), common / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_em_f1(predictions: Sequence[str], gold_answers: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Mean over questions of the max over gold answers; a question without gold answers is a null
+    question whose only correct prediction is the empty string (SQuAD 2.0)."""
+    if len(predictions) != len(gold_answers):
+        raise ValueError(f"{len(predictions)} predictions for {len(gold_answers)} questions")
+    em = f1 = 0.0
+    for prediction, golds in zip(predictions, gold_answers):
+        golds = list(golds) or [""]
+        em += max(squad_exact(prediction, g) for g in golds)
+        f1 += max(squad_f1(prediction, g) for g in golds)
+    n = max(len(predictions), 1)
+    return {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n}

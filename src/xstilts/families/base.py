@@ -1,0 +1,90 @@
+"""The contract every family fulfils.
+
+A family decides how a task's examples become model inputs, which head sits on the encoder, how the loss is
+computed, and how raw outputs become per-example predictions and scores. The training loop and the evaluator
+are the same for every family: they only call the methods below.
+
+Data at each hop:
+
+- *example*: a dict read from a task file, in the family's schema (see each family's module docstring).
+  Every example has a string ``id``.
+- *feature*: a dict of plain lists/ints (so it can be cached as Arrow) made by ``featurize``. Every feature
+  has ``input_ids`` (list[int], special tokens included) and ``example_index`` (position of its example in
+  the list given to ``featurize``); one example may give several features (long QA contexts, long
+  sentences). ``length`` (int) is the padded-batch length that feature needs; batches group similar lengths.
+- *batch*: ``collate(features)``: a dict of tensors padded to the longest feature of the batch (never to
+  the max length), with ``attention_mask``.
+- *outputs*: what ``forward`` returns (a tensor or a dict of tensors); ``loss`` and ``predict`` read it.
+
+All scores are on a 0-100 scale, as the XTREME scorers report them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:  # heavy imports only for type checkers
+    import torch
+    from transformers import PreTrainedTokenizerFast
+
+    from xstilts.tasks.base import Task
+
+
+class Family(ABC):
+    name: ClassVar[str]
+    description: ClassVar[str]
+    # Retrieval is evaluation only: no head, never a training source.
+    trainable: ClassVar[bool] = True
+
+    # ----- data -----
+    @abstractmethod
+    def validate_example(self, task: Task, example: dict[str, Any]) -> str | None:
+        """None if the example fits the schema and the task's label set, else what is wrong (the caller adds
+        the file and line)."""
+
+    @abstractmethod
+    def featurize(
+        self, task: Task, examples: list[dict[str, Any]], tokenizer: PreTrainedTokenizerFast, max_length: int
+    ) -> list[dict[str, Any]]:
+        """Tokenize a list of examples (in batch: one tokenizer call, not one per example)."""
+
+    @abstractmethod
+    def collate(
+        self, features: list[dict[str, Any]], pad_token_id: int, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Pad to the longest feature of the batch. ``generator`` drives any randomness (MLM masking) so that
+        a resumed run draws the same masks."""
+
+    # ----- model -----
+    @abstractmethod
+    def build_head(self, task: Task, encoder_config: Any) -> torch.nn.Module | None:
+        """A fresh head for this task (None for retrieval)."""
+
+    @abstractmethod
+    def forward(self, encoder: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]) -> Any:
+        """Run encoder and head on a batch; return the outputs ``loss`` and ``predict`` need."""
+
+    @abstractmethod
+    def loss(self, outputs: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Mean loss of the batch (a scalar tensor)."""
+
+    @abstractmethod
+    def predict(self, outputs: Any, batch: dict[str, torch.Tensor]) -> list[Any]:
+        """Raw per-feature outputs as CPU values (numpy arrays or numbers), in batch order."""
+
+    # ----- results -----
+    @abstractmethod
+    def postprocess(
+        self, task: Task, examples: list[dict[str, Any]], features: list[dict[str, Any]], raw: list[Any]
+    ) -> list[Any]:
+        """Per-example predictions (JSON-able, in example order) from the raw per-feature outputs."""
+
+    @abstractmethod
+    def score(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
+        """Every metric of ``task.metrics`` (0-100)."""
+
+    @abstractmethod
+    def chance(self, task: Task, examples: list[dict[str, Any]]) -> dict[str, float]:
+        """Expected score of a predictor that picks uniformly at random among the valid outputs, per metric
+        (exact where a closed form exists, else a seeded Monte Carlo estimate)."""

@@ -1,0 +1,68 @@
+"""Tokenizers trained in code: the offline stand-in for a pretrained multilingual tokenizer.
+
+The shape follows XLM-R: a Unigram (sentencepiece-style) model over Metaspace pre-tokenization, with the
+special tokens ``<s> <pad> </s> <unk> <mask>`` and the pair template ``<s> A </s></s> B </s>``, wrapped as a
+``PreTrainedTokenizerFast`` so that families use one API (offsets, word ids, overflow) for every tokenizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000, lowercase: bool = False):
+    """Train a Unigram tokenizer on ``texts`` and return it as a ``PreTrainedTokenizerFast``.
+
+    Deterministic for the same texts and settings (the Unigram trainer is), so it can be cached by a hash of
+    its corpus and settings.
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.Unigram())
+    steps = [normalizers.NFKC()]
+    if lowercase:
+        steps.append(normalizers.Lowercase())
+    tokenizer.normalizer = normalizers.Sequence(steps)
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(), pre_tokenizers.Metaspace()]
+    )
+    tokenizer.decoder = decoders.Metaspace()
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="<unk>", show_progress=False
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    bos, eos = tokenizer.token_to_id("<s>"), tokenizer.token_to_id("</s>")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>",
+        pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", bos), ("</s>", eos)],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+        model_max_length=512,
+    )
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    """A hash of everything that determines token ids (enters feature-cache keys)."""
+    import hashlib
+
+    backend = tokenizer.backend_tokenizer.to_str()
+    return hashlib.sha256(backend.encode()).hexdigest()[:16]
+
+
+def load_tokenizer(path: str | Path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(path))

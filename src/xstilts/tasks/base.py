@@ -1,0 +1,143 @@
+"""Task declarations: what a task is, as data.
+
+A task names its family, the languages of each split, its label set, how its files are found and read,
+its metrics (the first is the main score) and a version that enters every cache key. It holds no training
+logic: that belongs to the family (``xstilts.families``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xstilts.errors import DataError, XstiltsError
+from xstilts.registry import did_you_mean
+
+# A reader turns one file into (line number, example) pairs; it raises DataError for malformed input.
+Reader = Callable[[Path], Iterable[tuple[int, dict[str, Any]]]]
+
+
+def default_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    return data_root / task.data_dir / f"{split}-{language}.jsonl"
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    family: str
+    description: str
+    # split -> languages that split has, e.g. {"train": ("en",), "test": ("en", "de", "fr")}
+    splits: Mapping[str, tuple[str, ...]]
+    reader: Reader
+    metrics: tuple[str, ...] = ("accuracy",)
+    labels: tuple[str, ...] = ()
+    version: str = "1"
+    # Tasks that name the same head share it (ANLI+ = ANLI, MNLI and SNLI through one NLI head).
+    head: str | None = None
+    # Family settings, e.g. {"max_answer_length": 30, "with_negative": True} or {"layer": -1, "pooling": "mean"}.
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    # Folder below the data root holding this task's files; defaults to the task name.
+    data_folder: str | None = None
+    file_for: Callable[[Task, str, str, Path], Path] = default_file
+    # Makes the files when they are generated in code (mock and micro tasks); None for downloaded data.
+    prepare: Callable[[Task, Path], None] | None = None
+    benchmark: str = ""
+
+    @property
+    def head_name(self) -> str:
+        return self.head or self.name
+
+    @property
+    def data_dir(self) -> str:
+        return self.data_folder or self.name
+
+    @property
+    def main_metric(self) -> str:
+        return self.metrics[0]
+
+    def languages(self, split: str) -> tuple[str, ...]:
+        if split not in self.splits:
+            raise XstiltsError(
+                f"task {self.name!r} has no split {split!r}: {did_you_mean(split, list(self.splits))}"
+            )
+        return self.splits[split]
+
+    def path(self, split: str, language: str, data_root: Path) -> Path:
+        langs = self.languages(split)
+        if language not in langs:
+            raise XstiltsError(
+                f"task {self.name!r} has no {language!r} data in split {split!r}: "
+                f"{did_you_mean(language, list(langs))}"
+            )
+        return self.file_for(self, split, language, data_root)
+
+    def ensure_files(self, data_root: Path) -> None:
+        if self.prepare is not None:
+            self.prepare(self, data_root)
+
+    def load(self, split: str, language: str, data_root: Path, limit: int | None = None) -> list[dict[str, Any]]:
+        """Read and validate the examples of one split and language (every example, or the first ``limit``)."""
+        from xstilts.families import get_family
+
+        path = self.path(split, language, data_root)
+        if not path.exists():
+            self.ensure_files(data_root)
+        if not path.exists():
+            raise XstiltsError(
+                f"task {self.name!r}: missing data file {path}. Put the {split} file for {language!r} there, "
+                f"or set `data_root` in the config (or XSTILTS_DATA) to the folder that holds {self.data_dir}/."
+            )
+        family = get_family(self.family)
+        examples = []
+        for line, example in self.reader(path):
+            problem = family.validate_example(self, example)
+            if problem:
+                raise DataError(path, problem, line)
+            examples.append(example)
+            if limit is not None and len(examples) >= limit:
+                break
+        if not examples:
+            raise DataError(path, "the file holds no examples")
+        return examples
+
+    def fingerprint(self, split: str, language: str, data_root: Path) -> str:
+        """A content hash of one data file (enters lineage and cache keys)."""
+        path = self.path(split, language, data_root)
+        if not path.exists():
+            self.ensure_files(data_root)
+        return file_digest(path)
+
+    def describe(self) -> dict[str, Any]:
+        """The parts of the declaration that determine featurized data (for cache keys)."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "version": self.version,
+            "labels": list(self.labels),
+            "settings": dict(self.settings),
+        }
+
+
+_DIGESTS: dict[tuple[str, float, int], str] = {}
+
+
+def file_digest(path: Path) -> str:
+    stat = path.stat()
+    memo_key = (str(path.resolve()), stat.st_mtime, stat.st_size)
+    if memo_key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        _DIGESTS[memo_key] = digest.hexdigest()[:16]
+    return _DIGESTS[memo_key]
+
+
+def stable_hash(value: Any, length: int = 16) -> str:
+    """Hash of a JSON-able value, independent of dict order."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
