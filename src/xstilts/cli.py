@@ -1,0 +1,193 @@
+"""The ``xstilts`` command. Heavy imports (torch, transformers) happen inside the commands that train or
+evaluate, so ``--help``, ``ls``, ``validate`` and ``plan`` answer at once."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from xstilts import __version__
+from xstilts.errors import XstiltsError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="English intermediate-task training and zero-shot cross-lingual transfer (X-STILTs).",
+    pretty_exceptions_enable=False,
+)
+
+
+def _err(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}", markup=True)
+
+
+def _say(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(f"[dim]xstilts:[/] {message}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"xstilts {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True)] = None,
+) -> None:
+    """xstilts: one study config in, zero-shot results per language out."""
+
+
+@app.command()
+def run(
+    study: Annotated[str, typer.Argument(help="study YAML file or preset name (see `xstilts ls presets`)")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="output folder (default: xstilts-out/<study>)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
+) -> None:
+    """Validate a study, run every stage not yet done (resuming interrupted ones), evaluate, write results.csv."""
+    from xstilts.config.load import load_study
+
+    config = load_study(study)
+    if quiet:
+        config.runtime.progress = False
+    out_dir = out or Path("xstilts-out") / config.name
+    _say(f"study {config.name!r}; resolved config:")
+    typer.echo(json.dumps(config.model_dump(mode="json"), indent=1), err=True)
+    from xstilts.studies.runner import run_study
+
+    rows = run_study(config, out_dir, log=_say)
+    _print_summary(rows)
+    _say(f"{len(rows)} result rows -> {out_dir / 'results.csv'}")
+
+
+def _print_summary(rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    main_rows = [r for r in rows if r["main"]]
+    if not main_rows:
+        return
+    languages = sorted({r["language"] for r in main_rows}, key=lambda lang: (lang != "en", lang))
+    table = Table(title="main score per language (chance in brackets)")
+    for column in ["pipeline", "seed", "task", "metric", *languages]:
+        table.add_column(column)
+    grouped: dict[tuple, dict[str, str]] = {}
+    for r in main_rows:
+        key = (r["pipeline"], str(r["seed"]), r["task"], r["metric"])
+        chance = f" [{r['chance']:.0f}]" if r.get("chance") is not None else ""
+        grouped.setdefault(key, {})[r["language"]] = f"{r['value']:.1f}{chance}"
+    for key, values in grouped.items():
+        table.add_row(*key, *(values.get(lang, "") for lang in languages))
+    Console(stderr=True).print(table, markup=False)
+
+
+@app.command()
+def validate(files: Annotated[list[str], typer.Argument(help="study YAML files or preset names")]) -> None:
+    """Check study configs without running anything; report every problem with its key path and line."""
+    from xstilts.config.load import load_study
+    from xstilts.errors import ConfigError
+
+    failed = False
+    for name in files:
+        try:
+            config = load_study(name)
+        except ConfigError as error:
+            failed = True
+            _err(str(error))
+            continue
+        typer.echo(f"{name}: ok (study {config.name!r}: {len(config.stages)} stages, "
+                   f"{len(config.pipelines)} pipelines, {len(config.seeds)} seeds)")
+    if failed:
+        raise typer.Exit(2)
+
+
+class Listable(str, Enum):
+    tasks = "tasks"
+    families = "families"
+    presets = "presets"
+    metrics = "metrics"
+
+
+@app.command("ls")
+def list_entries(what: Annotated[Listable, typer.Argument(help="what to list")]) -> None:
+    """List registered tasks, families, presets or metrics."""
+    if what is Listable.tasks:
+        from xstilts.tasks import get_task, task_names
+
+        for name in task_names():
+            task = get_task(name)
+            languages = sorted({lang for langs in task.splits.values() for lang in langs})
+            typer.echo(f"{name:24} {task.family:16} {task.benchmark:8} {','.join(languages):20} {task.description}")
+    elif what is Listable.families:
+        from xstilts.families import FAMILY_MODULES
+
+        for name, (_, description) in FAMILY_MODULES.items():
+            typer.echo(f"{name:16} {description}")
+    elif what is Listable.presets:
+        from xstilts.config.load import presets_dir, preset_names
+
+        for name in preset_names():
+            first = (presets_dir() / f"{name}.yaml").read_text().splitlines()[0].lstrip("# ")
+            typer.echo(f"{name:24} {first}")
+    else:
+        from xstilts.evaluation.registry import METRICS
+
+        for name in METRICS.names():
+            typer.echo(f"{name:16} {METRICS.get(name).description}")
+
+
+@app.command()
+def plan(
+    study: Annotated[str, typer.Argument(help="study YAML file or preset name")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Show the stages and evaluations a study expands to, and which are already done."""
+    from xstilts.config.load import load_study
+    from xstilts.studies.runner import make_context
+
+    context = make_context(load_study(study))
+    stages = [
+        {"key": n.key, "stage": n.name, "seed": n.seed, "parent": n.parent.key if n.parent else None,
+         "pipelines": n.pipelines, "zero_shot": n.zero_shot, "done": context.store.is_done(n.key)}
+        for n in context.plan.stages
+    ]
+    summary = {"stages": len(stages), "done": sum(s["done"] for s in stages),
+               "to_run": sum(not s["done"] for s in stages), "evaluations": len(context.plan.evaluations),
+               "nodes": stages}
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    typer.echo(f"{summary['stages']} stages: {summary['done']} done, {summary['to_run']} to run; "
+               f"{summary['evaluations']} evaluations")
+    for s in stages:
+        typer.echo(f"  {'done' if s['done'] else 'todo'} {s['key']} {s['stage']:20} seed {s['seed']} "
+                   f"<- {s['parent'] or 'model'}  ({', '.join(s['pipelines'])})")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except XstiltsError as error:
+        _err(str(error))
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        _err("interrupted; run the same command again to resume")
+        sys.exit(130)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except Exception as error:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(2)
+        raise

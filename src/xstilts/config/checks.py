@@ -1,0 +1,170 @@
+"""Semantic checks of a study: what the schema cannot know (tasks, families, languages, references, heads).
+
+Each problem is (key path, printable key, message); the loader adds file and line.
+"""
+
+from __future__ import annotations
+
+from xstilts.config.schema import StudyConfig
+from xstilts.families import FAMILY_MODULES
+from xstilts.languages import check_language
+from xstilts.registry import did_you_mean
+from xstilts.tasks import check_task, get_task
+
+Problem = tuple[tuple, str, str]
+
+# Evaluation-only families: never a training source.
+_NOT_TRAINABLE = {"retrieval"}
+
+
+def semantic_problems(config: StudyConfig) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _model_problems(config)
+    for name, stage in config.stages.items():
+        problems += _stage_problems(config, name)
+    for name in config.pipelines:
+        problems += _pipeline_problems(config, name)
+    problems += _evaluate_language_problems(config)
+    return problems
+
+
+def _task_or_problem(name: str, path: tuple, key: str, problems: list[Problem]):
+    message = check_task(name)
+    if message:
+        problems.append((path, key, message))
+        return None
+    return get_task(name)
+
+
+def _model_problems(config: StudyConfig) -> list[Problem]:
+    problems: list[Problem] = []
+    tokenizer = config.model.tokenizer
+    if tokenizer and tokenizer.train:
+        for i, task in enumerate(tokenizer.train.corpus):
+            path = ("model", "tokenizer", "train", "corpus", i)
+            _task_or_problem(task, path, f"model.tokenizer.train.corpus[{i}]", problems)
+    return problems
+
+
+def _stage_problems(config: StudyConfig, name: str) -> list[Problem]:
+    problems: list[Problem] = []
+    stage = config.stages[name]
+    base = ("stages", name)
+    if config.model.build and stage.max_length > config.model.build.max_length:
+        problems.append(
+            (base + ("max_length",), f"stages.{name}.max_length",
+             f"{stage.max_length} exceeds the built encoder's model.build.max_length "
+             f"{config.model.build.max_length}; lower it or raise the encoder's")
+        )
+    for i, source in enumerate(stage.sources):
+        path = base + ("sources", i)
+        key = f"stages.{name}.sources[{i}]"
+        task = _task_or_problem(source.task, path + ("task",), key + ".task", problems)
+        if source.max_examples is not None and source.fraction is not None:
+            problems.append((path, key, "give `max_examples` or `fraction`, not both"))
+        if task is None:
+            continue
+        if task.family in _NOT_TRAINABLE:
+            problems.append(
+                (path + ("task",), key + ".task",
+                 f"task {task.name!r} is a {task.family} task: it is evaluated, never trained; "
+                 "list it under a pipeline's `evaluate` instead")
+            )
+            continue
+        problems += _split_language_problems(task, source.split, source.languages, path, key)
+        selection = stage.selection
+        if selection.enabled:
+            sel_path, sel_key = base + ("selection",), f"stages.{name}.selection"
+            problems += _split_language_problems(task, selection.split, selection.languages, sel_path, sel_key)
+    return problems
+
+
+def _split_language_problems(task, split: str, languages: list[str], path: tuple, key: str) -> list[Problem]:
+    if split not in task.splits:
+        return [(path + ("split",), key + ".split",
+                 f"task {task.name!r} has no split {split!r}; {did_you_mean(split, list(task.splits))}")]
+    problems = []
+    for j, language in enumerate(languages):
+        lang_path, lang_key = path + ("languages", j), f"{key}.languages[{j}]"
+        message = check_language(language)
+        if message:
+            problems.append((lang_path, lang_key, message))
+        elif language not in task.splits[split]:
+            problems.append(
+                (lang_path, lang_key,
+                 f"task {task.name!r} has no {language!r} data in split {split!r}; it has "
+                 + ", ".join(task.splits[split]))
+            )
+    return problems
+
+
+def heads_after(config: StudyConfig, stage_names: list[str]) -> set[str]:
+    """Head names the model holds after running these stages in order (new heads unless keep_heads)."""
+    heads: set[str] = set()
+    for name in stage_names:
+        stage = config.stages.get(name)
+        if stage is None:
+            continue
+        if not stage.keep_heads:
+            heads = set()
+        for source in stage.sources:
+            if check_task(source.task) is None:
+                heads.add(get_task(source.task).head_name)
+    return heads
+
+
+def default_evaluate_tasks(config: StudyConfig, stage_names: list[str]) -> list[str]:
+    last = config.stages.get(stage_names[-1])
+    if last is None:
+        return []
+    return list(dict.fromkeys(s.task for s in last.sources))
+
+
+def _pipeline_problems(config: StudyConfig, name: str) -> list[Problem]:
+    problems: list[Problem] = []
+    pipeline = config.pipeline(name)
+    raw_is_list = isinstance(config.pipelines[name], list)
+    stages_path = ("pipelines", name) if raw_is_list else ("pipelines", name, "stages")
+    for i, stage_name in enumerate(pipeline.stages):
+        if stage_name not in config.stages:
+            problems.append(
+                (stages_path + (i,), f"pipelines.{name}.stages[{i}]",
+                 f"unknown stage {stage_name!r}; {did_you_mean(stage_name, list(config.stages))}")
+            )
+    if problems:
+        return problems
+    heads = heads_after(config, pipeline.stages)
+    tasks = pipeline.evaluate if pipeline.evaluate is not None else default_evaluate_tasks(config, pipeline.stages)
+    for i, task_name in enumerate(tasks):
+        path, key = ("pipelines", name, "evaluate", i), f"pipelines.{name}.evaluate[{i}]"
+        task = _task_or_problem(task_name, path, key, problems)
+        if task is None:
+            continue
+        if config.evaluate.split not in task.splits:
+            problems.append(
+                (("evaluate", "split"), "evaluate.split",
+                 f"task {task.name!r} has no split {config.evaluate.split!r}; it has {', '.join(task.splits)}")
+            )
+        if task.family not in _NOT_TRAINABLE and task.head_name not in heads:
+            problems.append(
+                (path, key,
+                 f"task {task.name!r} needs the head {task.head_name!r}, which no stage of pipeline {name!r} "
+                 "leaves trained (the last stage trains new heads unless `keep_heads: true`); add the task to "
+                 "the last stage's sources or evaluate it in another pipeline")
+            )
+    return problems
+
+
+def _evaluate_language_problems(config: StudyConfig) -> list[Problem]:
+    languages = config.evaluate.languages
+    if languages == "all":
+        return []
+    return [
+        (("evaluate", "languages", i), f"evaluate.languages[{i}]", message)
+        for i, language in enumerate(languages)
+        if (message := check_language(language))
+    ]
+
+
+def known_families() -> list[str]:
+    return list(FAMILY_MODULES)

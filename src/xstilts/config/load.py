@@ -1,0 +1,159 @@
+"""Load a study YAML, validate it, and report every problem at once with its key path, line and a fix.
+
+Validation has two layers: the typed schema (pydantic: types, ranges, unknown keys) and the semantic checks
+(tasks, families, languages, stage references, heads) that need the registries. Both are collected into one
+:class:`ConfigError`; nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from xstilts.config.schema import StudyConfig
+from xstilts.errors import ConfigError, XstiltsError
+from xstilts.registry import did_you_mean
+
+Path_ = tuple[str | int, ...]
+
+
+def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise XstiltsError(f"{path}: no such study file (give a YAML file or a preset name)") from None
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise XstiltsError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+    if not isinstance(data, dict):
+        raise XstiltsError(f"{path}: a study file must be a YAML mapping (key: value lines)")
+    return data, node
+
+
+def _line_of(node: yaml.Node | None, path: Path_) -> int | None:
+    """1-based line of the deepest node along ``path`` that exists."""
+    line = None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _model_at(root: type[BaseModel], path: Path_) -> type[BaseModel] | None:
+    """The schema class that owns the last key of ``path`` (for "did you mean" on unknown keys)."""
+    annotation: Any = root
+    for part in path:
+        annotation = _unwrap(annotation, part)
+        if annotation is None:
+            return None
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _unwrap(annotation: Any, part: str | int) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        field = annotation.model_fields.get(str(part))
+        return field.annotation if field else None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            found = _unwrap(arg, part)
+            if found is not None:
+                return found
+        return None
+    if origin is dict:
+        return args[1]
+    if origin in (list, tuple):
+        return args[0] if isinstance(part, int) else None
+    return None
+
+
+def _format_loc(loc: Path_) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _schema_problems(error: ValidationError, node: yaml.Node | None, source: str) -> list[str]:
+    problems = []
+    for item in error.errors():
+        # pydantic adds union-branch names and validator markers to the location; drop them.
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        line = _line_of(node, loc)
+        where = f"{source}:{line}: " if line else f"{source}: "
+        key = _format_loc(loc) or "(top level)"
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            owner = _model_at(StudyConfig, loc[:-1])
+            hint = did_you_mean(str(loc[-1]), list(owner.model_fields)) if owner else ""
+            problems.append(f"{where}{key}: unknown key; {hint}")
+        elif kind == "missing":
+            problems.append(f"{where}{key}: required key is missing")
+        elif kind == "literal_error":
+            expected = [e.strip(" '") for e in str(item.get("ctx", {}).get("expected", "")).replace(" or ", ",").split(",")]
+            given = str(item.get("input"))
+            problems.append(f"{where}{key}: {given!r} is not allowed; {did_you_mean(given, [e for e in expected if e])}")
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}{key}: {message}")
+    return problems
+
+
+def parse_study(data: dict, node: yaml.Node | None = None, source: str = "<config>") -> StudyConfig:
+    """Schema + semantic validation; raises ConfigError listing every problem."""
+    try:
+        config = StudyConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_schema_problems(error, node, source)) from None
+    from xstilts.config.checks import semantic_problems
+
+    problems = [
+        f"{source}:{line}: {key}: {message}" if (line := _line_of(node, path)) else f"{source}: {key}: {message}"
+        for path, key, message in semantic_problems(config)
+    ]
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def load_study(path: str | Path) -> StudyConfig:
+    path = resolve_study_path(path)
+    data, node = load_yaml(path)
+    return parse_study(data, node, str(path))
+
+
+def presets_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "presets"
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in presets_dir().glob("*.yaml"))
+
+
+def resolve_study_path(name: str | Path) -> Path:
+    """A YAML path, or the name of a preset shipped with the package."""
+    path = Path(name)
+    if path.exists() or path.suffix in (".yaml", ".yml"):
+        return path
+    candidate = presets_dir() / f"{name}.yaml"
+    if candidate.exists():
+        return candidate
+    raise XstiltsError(f"{name!r} is neither a study file nor a preset: {did_you_mean(str(name), preset_names())}")

@@ -1,0 +1,181 @@
+"""Typed study configs. Every model forbids unknown keys, so a typo is an error, not a silent default.
+
+A study names a model, a set of stages, and pipelines (ordered lists of stage names) that share stages
+wherever they share a prefix; the lineage key of each concrete stage makes that sharing automatic.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class BuildConfig(Strict):
+    """A randomly initialised encoder built from a config (tiny test and micro encoders)."""
+
+    architecture: Literal["xlm-roberta", "bert"] = "xlm-roberta"
+    hidden_size: int = Field(64, gt=0)
+    num_layers: int = Field(2, gt=0)
+    num_heads: int = Field(2, gt=0)
+    intermediate_size: int = Field(256, gt=0)
+    max_length: int = Field(512, gt=0)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> BuildConfig:
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}; "
+                "choose num_heads that divides hidden_size"
+            )
+        return self
+
+
+class TrainTokenizerConfig(Strict):
+    corpus: list[str] = Field(..., min_length=1, description="tasks whose texts (all splits) train the tokenizer")
+    vocab_size: int = Field(4000, ge=100)
+    lowercase: bool = False
+
+
+class TokenizerConfig(Strict):
+    path: str | None = None
+    train: TrainTokenizerConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> TokenizerConfig:
+        if (self.path is None) == (self.train is None):
+            raise ValueError("give exactly one of `path` (a tokenizer folder) or `train` (train one in code)")
+        return self
+
+
+class ModelConfig(Strict):
+    name_or_path: str | None = Field(None, description="local folder or hub name of a pretrained encoder")
+    revision: str | None = None
+    build: BuildConfig | None = None
+    tokenizer: TokenizerConfig | None = None
+    label: str | None = Field(None, description="name shown in results (default: name_or_path or 'built')")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelConfig:
+        if (self.name_or_path is None) == (self.build is None):
+            raise ValueError("give exactly one of `name_or_path` (a pretrained encoder) or `build` (random init)")
+        if self.build is not None and self.tokenizer is None:
+            raise ValueError("a built encoder needs `tokenizer` (`train: {corpus: [...]}` or `path`)")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        if self.label:
+            return self.label
+        if self.name_or_path:
+            return self.name_or_path
+        b = self.build
+        return f"{b.architecture}-L{b.num_layers}-H{b.hidden_size}" if b else "model"
+
+
+class SourceConfig(Strict):
+    task: str
+    split: str = "train"
+    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
+    max_examples: int | None = Field(None, gt=0, description="cap per language (first N examples)")
+    fraction: float | None = Field(None, gt=0.0, le=1.0, description="use the first fraction of the examples")
+
+
+class SamplerConfig(Strict):
+    kind: Literal["proportional", "temperature", "uniform", "capped"] = "proportional"
+    temperature: float = Field(1.0, gt=0.0)
+    cap: int | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _cap_needed(self) -> SamplerConfig:
+        if self.kind == "capped" and self.cap is None:
+            raise ValueError("sampler kind 'capped' needs `cap` (the example count above which a source is capped)")
+        return self
+
+
+class OptimizerConfig(Strict):
+    lr: float = Field(1e-5, gt=0.0)
+    weight_decay: float = Field(0.01, ge=0.0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = Field(1e-8, gt=0.0)
+    max_grad_norm: float | None = Field(1.0, gt=0.0)
+
+
+class ScheduleConfig(Strict):
+    kind: Literal["linear", "constant"] = "linear"
+    warmup: float = Field(0.1, ge=0.0, lt=1.0, description="fraction of the steps spent warming up")
+
+
+class SelectionConfig(Strict):
+    """Model selection on dev data. English dev is zero-shot; any other language marks results not zero-shot."""
+
+    enabled: bool = True
+    every: int | None = Field(None, gt=0, description="steps between dev evaluations (default: once per epoch)")
+    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
+    split: str = "dev"
+    max_examples: int | None = Field(500, gt=0, description="dev examples per task and language")
+    patience: int | None = Field(None, gt=0, description="stop after this many evaluations without gain")
+
+
+class StageConfig(Strict):
+    sources: list[SourceConfig] = Field(..., min_length=1)
+    sampler: SamplerConfig = Field(default_factory=SamplerConfig)
+    steps: int | None = Field(None, gt=0)
+    epochs: float | None = Field(None, gt=0.0)
+    batch_size: int = Field(32, gt=0)
+    grad_accumulation: int = Field(1, gt=0)
+    max_length: int = Field(256, ge=16)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    keep_heads: bool = Field(False, description="continue the previous stage's heads instead of new ones")
+    checkpoint_every: int = Field(200, gt=0, description="steps between resumable training-state saves")
+
+    @model_validator(mode="after")
+    def _length(self) -> StageConfig:
+        if (self.steps is None) == (self.epochs is None):
+            raise ValueError("give exactly one of `steps` or `epochs`")
+        return self
+
+
+class PipelineConfig(Strict):
+    stages: list[str] = Field(..., min_length=1)
+    evaluate: list[str] | None = Field(
+        None, description="tasks to evaluate after the last stage (default: the last stage's tasks)"
+    )
+
+
+class EvaluateConfig(Strict):
+    split: str = "test"
+    languages: Literal["all"] | list[str] = "all"
+    max_examples: int | None = Field(None, gt=0)
+    batch_size: int = Field(64, gt=0)
+
+
+class RuntimeConfig(Strict):
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    threads: int | None = Field(None, gt=0)
+    progress: bool = True
+
+
+class StudyConfig(Strict):
+    name: str = Field(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    model: ModelConfig
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    stages: dict[str, StageConfig] = Field(..., min_length=1)
+    pipelines: dict[str, PipelineConfig | list[str]] = Field(..., min_length=1)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    data_root: str | None = Field(None, description="folder with the task data (default: $XSTILTS_HOME/data)")
+    store: str | None = Field(None, description="folder of run artifacts (default: $XSTILTS_HOME/runs)")
+
+    def pipeline(self, name: str) -> PipelineConfig:
+        value = self.pipelines[name]
+        return value if isinstance(value, PipelineConfig) else PipelineConfig(stages=value)

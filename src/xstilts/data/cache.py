@@ -1,0 +1,76 @@
+"""Tokenize once: featurized data cached as Arrow, keyed by everything that determines it.
+
+The key covers the tokenizer (a hash of its full definition), the task declaration (version, labels, family
+settings), the split, language, data file content, max length and the example cap. A second run with the
+same key loads the Arrow files and never calls the tokenizer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xstilts.tasks.base import Task, stable_hash
+
+# Bump when featurization code changes in a way that changes features.
+FEATURE_FORMAT = 1
+
+
+@dataclass
+class FeaturizedSplit:
+    task: Task
+    split: str
+    language: str
+    examples: list[dict[str, Any]]
+    features: list[dict[str, Any]]
+    cache_key: str
+    from_cache: bool
+
+
+def feature_key(task: Task, split: str, language: str, data_root: Path, tokenizer_id: str,
+                max_length: int, limit: int | None) -> str:
+    return stable_hash({
+        "format": FEATURE_FORMAT,
+        "task": task.describe(),
+        "split": split,
+        "language": language,
+        "data": task.fingerprint(split, language, data_root),
+        "tokenizer": tokenizer_id,
+        "max_length": max_length,
+        "limit": limit,
+    })
+
+
+def featurize_cached(task: Task, split: str, language: str, *, data_root: Path, cache_root: Path, tokenizer,
+                     tokenizer_id: str, max_length: int, limit: int | None = None) -> FeaturizedSplit:
+    """Examples and features of one split and language, featurized at most once per key."""
+    from xstilts.families import get_family
+
+    examples = task.load(split, language, data_root, limit=limit)
+    key = feature_key(task, split, language, data_root, tokenizer_id, max_length, limit)
+    folder = cache_root / key
+    if (folder / "dataset_info.json").exists():
+        import datasets
+
+        dataset = datasets.load_from_disk(str(folder))
+        return FeaturizedSplit(task, split, language, examples, dataset.to_list(), key, True)
+    features = get_family(task.family).featurize(task, examples, tokenizer, max_length)
+    _save(features, folder)
+    return FeaturizedSplit(task, split, language, examples, features, key, False)
+
+
+def _save(features: list[dict[str, Any]], folder: Path) -> None:
+    import datasets
+
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    datasets.disable_progress_bars()
+    datasets.Dataset.from_list(features).save_to_disk(str(tmp))
+    try:
+        os.replace(tmp, folder)
+    except OSError:
+        # Another process saved the same key first; theirs is identical.
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,27 @@
+"""Metric names tasks may list, with what each means (implementations: ``evaluation/metrics.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xstilts.registry import Registry
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    description: str
+    higher_is_better: bool = True
+
+
+METRICS: Registry[MetricInfo] = Registry("metric")
+
+for _info in [
+    MetricInfo("accuracy", "percent correct (labels, choices, tokens, retrieved targets or masked tokens)"),
+    MetricInfo("f1", "chunk micro F1 (tagging, seqeval 0.0.12 rules) or SQuAD token F1 (QA)"),
+    MetricInfo("precision", "chunk micro precision (tagging)"),
+    MetricInfo("recall", "chunk micro recall (tagging)"),
+    MetricInfo("exact_match", "SQuAD exact match after normalisation (QA)"),
+    MetricInfo("perplexity", "exp of the mean masked-token loss (MLM)", higher_is_better=False),
+]:
+    METRICS.register(_info.name, _info)

@@ -1,0 +1,193 @@
+"""Classification: one text or a text pair -> one label (XNLI, PAWS-X, MNLI, QQP).
+
+Example schema::
+
+    {"id": str, "text": str, "text_pair": str (optional; absent or null for single-text tasks), "label": str}
+
+``label`` is one of ``task.labels``. A pair is encoded as ``tokenizer(text, text_pair)`` truncated
+"longest_first" to the maximum length. The head (XLM-R's classification head) reads the first token
+(<s>/[CLS]) of the last hidden state; the loss is cross-entropy. The prediction is the label string.
+Metric: "accuracy". A uniform random predictor scores 100 / number of labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from xstilts.errors import XstiltsError
+from xstilts.evaluation import metrics
+from xstilts.families.base import Family
+from xstilts.families.common import attention_mask_for, encode, label_index, pad_sequences
+from xstilts.families.heads import PooledClassifierHead, first_token_states
+
+# Label id of an example without a gold label (prediction-only data); cross-entropy skips it.
+IGNORE_INDEX = -100
+METRICS = ("accuracy",)
+
+
+def type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def labels_hint(labels: tuple[str, ...], shown: int = 20) -> str:
+    """The label set for an error message, cut short for large sets (CCG has hundreds of supertags)."""
+    more = f", ... ({len(labels)} in all)" if len(labels) > shown else ""
+    return ", ".join(labels[:shown]) + more
+
+
+def label_problem(task: Any, label: Any) -> str | None:
+    if not task.labels:
+        return f"task {task.name!r} declares no labels: a classification task needs `labels` in its declaration"
+    if not isinstance(label, str):
+        return f"'label' must be a string, found {type_name(label)} {label!r}"
+    if label not in task.labels:
+        return f"label {label!r} is not one of the task's labels: {labels_hint(task.labels)}"
+    return None
+
+
+def unknown_metric(task: Any, metric: str, family: str, offered: tuple[str, ...]) -> XstiltsError:
+    return XstiltsError(
+        f"task {task.name!r} asks for metric {metric!r}, which the {family} family does not compute; "
+        f"it offers: {', '.join(offered)}. Fix the task's `metrics`."
+    )
+
+
+class ClassificationFamily(Family):
+    name = "classification"
+    description = "single text or text pair -> one label (XNLI, PAWS-X)"
+
+    # ----- data -----
+    def validate_example(self, task: Any, example: dict[str, Any]) -> str | None:
+        if not isinstance(example.get("id"), str):
+            return f"'id' must be a string, found {type_name(example.get('id'))}"
+        if not isinstance(example.get("text"), str):
+            return f"'text' must be a string, found {type_name(example.get('text'))}"
+        pair = example.get("text_pair")
+        if pair is not None and not isinstance(pair, str):
+            return f"'text_pair' must be a string or null, found {type_name(pair)}"
+        if "label" not in example:
+            return f"'label' is missing: each example needs one of the task's labels: {labels_hint(task.labels)}"
+        return label_problem(task, example["label"])
+
+    def featurize(
+        self, task: Any, examples: list[dict[str, Any]], tokenizer: Any, max_length: int
+    ) -> list[dict[str, Any]]:
+        labels = label_index(task)
+        singles = [i for i, ex in enumerate(examples) if ex.get("text_pair") is None]
+        pairs = [i for i, ex in enumerate(examples) if ex.get("text_pair") is not None]
+        encoded: dict[int, dict[str, list[int]]] = {}
+        # One tokenizer call per kind: a batch call cannot mix single texts and pairs.
+        if singles:
+            batch = tokenizer(
+                [examples[i]["text"] for i in singles],
+                truncation=True,
+                max_length=max_length,
+                return_attention_mask=False,
+            )
+            encoded.update(_rows(batch, singles))
+        if pairs:
+            batch = tokenizer(
+                [examples[i]["text"] for i in pairs],
+                [examples[i]["text_pair"] for i in pairs],
+                truncation="longest_first",
+                max_length=max_length,
+                return_attention_mask=False,
+            )
+            encoded.update(_rows(batch, pairs))
+        features = []
+        for index, example in enumerate(examples):
+            row = encoded[index]
+            gold = example.get("label")
+            if gold is not None and gold not in labels:
+                raise XstiltsError(f"example {example.get('id')!r}: {label_problem(task, gold)}")
+            features.append(
+                {
+                    **row,
+                    "example_index": index,
+                    "length": len(row["input_ids"]),
+                    "label": labels[gold] if gold is not None else IGNORE_INDEX,
+                }
+            )
+        return features
+
+    def collate(
+        self, features: list[dict[str, Any]], pad_token_id: int, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        input_ids = pad_sequences([f["input_ids"] for f in features], pad_token_id)
+        batch = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask_for(input_ids, pad_token_id, [len(f["input_ids"]) for f in features]),
+            "labels": torch.tensor([f["label"] for f in features], dtype=torch.long),
+        }
+        if all("token_type_ids" in f for f in features):
+            batch["token_type_ids"] = pad_sequences([f["token_type_ids"] for f in features], 0)
+        return batch
+
+    # ----- model -----
+    def build_head(self, task: Any, encoder_config: Any) -> torch.nn.Module:
+        return PooledClassifierHead.for_encoder(encoder_config, len(task.labels))
+
+    def forward(self, encoder: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]) -> Any:
+        return head(first_token_states(encode(encoder, batch)))
+
+    def loss(self, outputs: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        # float(): a bf16 softmax over a few labels loses precision the optimizer then sees.
+        return F.cross_entropy(outputs.float(), batch["labels"], ignore_index=IGNORE_INDEX)
+
+    def predict(self, outputs: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
+        """The label logits of each feature (kept whole, not argmaxed, so runs can be ensembled)."""
+        return list(outputs.detach().float().cpu().numpy())
+
+    # ----- results -----
+    def postprocess(
+        self, task: Any, examples: list[dict[str, Any]], features: list[dict[str, Any]], raw: list[Any]
+    ) -> list[Any]:
+        chosen = one_per_example(examples, features, raw)
+        return [task.labels[int(np.argmax(logits))] for logits in chosen]
+
+    def score(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
+        references = [example["label"] for example in examples]
+        scores = {}
+        for metric in task.metrics:
+            if metric != "accuracy":
+                raise unknown_metric(task, metric, self.name, METRICS)
+            scores[metric] = metrics.accuracy(predictions, references)
+        return scores
+
+    def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
+        out = {}
+        for metric in task.metrics:
+            if metric != "accuracy":
+                raise unknown_metric(task, metric, self.name, METRICS)
+            out[metric] = 100.0 / len(task.labels)
+        return out
+
+
+def _rows(batch: Any, indices: list[int]) -> dict[int, dict[str, list[int]]]:
+    """Per-example token lists of a batch encoding, keyed by the examples' positions."""
+    keys = [key for key in ("input_ids", "token_type_ids") if key in batch]
+    return {index: {key: list(batch[key][row]) for key in keys} for row, index in enumerate(indices)}
+
+
+def one_per_example(examples: list[dict[str, Any]], features: list[dict[str, Any]], raw: list[Any]) -> list[Any]:
+    """The raw output of each example's single feature, in example order, whatever order the features came
+    in (batches are grouped by length)."""
+    if len(features) != len(raw):
+        raise ValueError(f"{len(raw)} raw outputs for {len(features)} features")
+    chosen: list[Any] = [None] * len(examples)
+    for feature, output in zip(features, raw, strict=True):
+        index = feature["example_index"]
+        if chosen[index] is not None:
+            raise ValueError(f"example {index} has more than one feature")
+        chosen[index] = output
+    missing = [examples[i].get("id", i) for i, output in enumerate(chosen) if output is None]
+    if missing:
+        raise ValueError(f"no output for {len(missing)} examples, e.g. {missing[:3]}")
+    return chosen
+
+
+FAMILY = ClassificationFamily()

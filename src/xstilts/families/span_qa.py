@@ -1,0 +1,412 @@
+"""Extractive question answering, SQuAD 1.1 and 2.0 style (SQuAD, XQuAD, MLQA, TyDiQA-GoldP).
+
+Example: ``{"id": str, "question": str, "context": str, "answers": [{"text": str, "start": int}, ...]}`` with
+``start`` the character offset of the answer in ``context``. An empty ``answers`` list marks an unanswerable
+question, allowed only in tasks with ``settings["with_negative"]`` (SQuAD 2.0).
+
+Feature (one per window of a long context): ``input_ids``, ``example_index``, ``length``, ``offsets`` (one
+``[start, end]`` character span per token, ``[-1, -1]`` for question and special tokens) and the training
+targets ``start_position``/``end_position`` (token indices; both 0, the ``<s>``/CLS token, when the answer is
+not fully inside the window or there is none). ``token_type_ids`` too, for tokenizers that make them (BERT).
+
+Raw prediction per feature: a float32 array of shape ``(2, length)``, start logits then end logits.
+Prediction per example: the answer text (``""`` for "no answer").
+
+Settings (``task.settings``): ``doc_stride`` (128 tokens of overlap between windows), ``max_answer_length``
+(30 tokens), ``n_best`` (20 start and end candidates per window), ``with_negative`` (False) and
+``null_score_diff_threshold`` (0.0).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from xstilts.errors import XstiltsError
+from xstilts.evaluation.metrics import squad_em_f1, squad_exact, squad_f1, squad_normalize
+from xstilts.families.base import Family
+from xstilts.families.common import attention_mask_for, encode, pad_sequences
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
+
+    from xstilts.tasks.base import Task
+
+METRICS = ("exact_match", "f1")
+NO_SPAN = [-1, -1]
+
+
+@dataclass(frozen=True)
+class QASettings:
+    doc_stride: int = 128
+    max_answer_length: int = 30
+    n_best: int = 20
+    with_negative: bool = False
+    null_score_diff_threshold: float = 0.0
+
+    @classmethod
+    def of(cls, task: Task) -> QASettings:
+        """The task's span_qa settings, checked (unknown keys are left to other families' settings)."""
+        given = dict(task.settings)
+        # A missing or null setting takes its default.
+        values = {
+            field.name: field.default if given.get(field.name) is None else given[field.name]
+            for field in fields(cls)
+        }
+        problems = []
+        for name in ("doc_stride", "max_answer_length", "n_best"):
+            value, low = values[name], 0 if name == "doc_stride" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                problems.append(f"{name} must be an integer >= {low}, got {value!r}")
+        if not isinstance(values["with_negative"], bool):
+            problems.append(f"with_negative must be true or false, got {values['with_negative']!r}")
+        threshold = values["null_score_diff_threshold"]
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            problems.append(f"null_score_diff_threshold must be a number, got {threshold!r}")
+        if problems:
+            raise XstiltsError(f"task {task.name!r}: bad span_qa settings: " + "; ".join(problems))
+        return cls(**values)
+
+
+class SpanQAFamily(Family):
+    name = "span_qa"
+    description = "extractive QA, SQuAD 1.1/2.0 style (XQuAD, MLQA, TyDiQA)"
+
+    # ------------------------------------------------------------------ data
+
+    def validate_example(self, task: Task, example: dict[str, Any]) -> str | None:
+        if not isinstance(example, dict):
+            return f"an example must be a JSON object, got {type(example).__name__}"
+        missing = [key for key in ("id", "question", "context", "answers") if key not in example]
+        if missing:
+            return f"missing field(s) {', '.join(missing)}: a span_qa example has id, question, context, answers"
+        if not isinstance(example["id"], str):
+            return f"id must be a string, got {example['id']!r}"
+        for key in ("question", "context"):
+            if not isinstance(example[key], str) or not example[key].strip():
+                return f"example {example['id']!r}: {key} must be a non-empty string, got {example[key]!r}"
+        answers, context = example["answers"], example["context"]
+        if not isinstance(answers, list):
+            return f"example {example['id']!r}: answers must be a list of {{text, start}}, got {answers!r}"
+        if not answers and not QASettings.of(task).with_negative:
+            return (
+                f"example {example['id']!r} has no answers; unanswerable questions need a SQuAD 2.0-style task "
+                f"(settings with_negative: true), task {task.name!r} does not allow them"
+            )
+        for number, answer in enumerate(answers):
+            problem = _answer_problem(answer, context)
+            if problem:
+                return f"example {example['id']!r}, answer {number}: {problem}"
+        return None
+
+    def featurize(
+        self, task: Task, examples: list[dict[str, Any]], tokenizer: PreTrainedTokenizerFast, max_length: int
+    ) -> list[dict[str, Any]]:
+        settings = QASettings.of(task)
+        n_special = tokenizer.num_special_tokens_to_add(pair=True)
+        # Questions get at most half the room, so that every window keeps space for context (the original
+        # BERT recipe caps questions at 64 tokens for the same reason).
+        question_budget = (max_length - n_special) // 2
+        if question_budget < 1:
+            raise XstiltsError(
+                f"max_length {max_length} is too short for question answering: it needs room for the "
+                f"{n_special} special tokens, a question and a context; use a max_length of 64 or more"
+            )
+        # Leading white space in questions only wastes tokens (some SQuAD questions have a lot of it).
+        questions = [example["question"].lstrip() for example in examples]
+        questions, question_lengths = _fit_questions(questions, tokenizer, question_budget)
+        stride = _window_stride(settings.doc_stride, max_length - n_special - max(question_lengths, default=0))
+
+        encoded = tokenizer(
+            questions,
+            [example["context"] for example in examples],
+            truncation="only_second",
+            max_length=max_length,
+            stride=stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        features = []
+        for row, input_ids in enumerate(encoded["input_ids"]):
+            example_index = encoded["overflow_to_sample_mapping"][row]
+            sequence_ids = encoded.sequence_ids(row)
+            offsets = [
+                [int(start), int(end)] if sequence_ids[i] == 1 else list(NO_SPAN)
+                for i, (start, end) in enumerate(encoded["offset_mapping"][row])
+            ]
+            start_position, end_position = _targets(offsets, examples[example_index]["answers"])
+            feature = {
+                "input_ids": list(input_ids),
+                "example_index": example_index,
+                "length": len(input_ids),
+                "offsets": offsets,
+                "start_position": start_position,
+                "end_position": end_position,
+            }
+            if "token_type_ids" in encoded:
+                feature["token_type_ids"] = list(encoded["token_type_ids"][row])
+            features.append(feature)
+        return features
+
+    def collate(
+        self, features: list[dict[str, Any]], pad_token_id: int, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        lengths = [feature["length"] for feature in features]
+        input_ids = pad_sequences([feature["input_ids"] for feature in features], pad_token_id)
+        batch = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask_for(input_ids, pad_token_id, lengths),
+            "length": torch.tensor(lengths, dtype=torch.long),
+            "start_positions": torch.tensor([feature["start_position"] for feature in features], dtype=torch.long),
+            "end_positions": torch.tensor([feature["end_position"] for feature in features], dtype=torch.long),
+        }
+        if all("token_type_ids" in feature for feature in features):
+            batch["token_type_ids"] = pad_sequences([feature["token_type_ids"] for feature in features], 0)
+        return batch
+
+    # ------------------------------------------------------------------ model
+
+    def build_head(self, task: Task, encoder_config: Any) -> torch.nn.Module:
+        head = torch.nn.Linear(encoder_config.hidden_size, 2)
+        # The encoders' own initialisation (normal, std 0.02), so a fresh head starts near uniform logits.
+        torch.nn.init.normal_(head.weight, std=getattr(encoder_config, "initializer_range", 0.02))
+        torch.nn.init.zeros_(head.bias)
+        return head
+
+    def forward(
+        self, encoder: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
+        if head is None:
+            raise ValueError("span_qa needs a head")
+        hidden = encode(encoder, batch).last_hidden_state
+        logits = head(hidden)
+        # Padding positions can never be an answer; masking them also makes the loss independent of how much
+        # padding the batch happens to have.
+        padding = (batch["attention_mask"] == 0).unsqueeze(-1)
+        logits = logits.masked_fill(padding, torch.finfo(logits.dtype).min)
+        return {"start_logits": logits[..., 0], "end_logits": logits[..., 1]}
+
+    def loss(self, outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        start = torch.nn.functional.cross_entropy(outputs["start_logits"].float(), batch["start_positions"])
+        end = torch.nn.functional.cross_entropy(outputs["end_logits"].float(), batch["end_positions"])
+        return (start + end) / 2
+
+    def predict(self, outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> list[np.ndarray]:
+        both = torch.stack([outputs["start_logits"], outputs["end_logits"]], dim=1).detach().float().cpu().numpy()
+        lengths = batch["length"].tolist() if "length" in batch else batch["attention_mask"].sum(-1).tolist()
+        return [both[row, :, :length] for row, length in enumerate(lengths)]
+
+    # ------------------------------------------------------------------ results
+
+    def postprocess(
+        self, task: Task, examples: list[dict[str, Any]], features: list[dict[str, Any]], raw: list[Any]
+    ) -> list[str]:
+        if len(features) != len(raw):
+            raise ValueError(f"{len(raw)} raw outputs for {len(features)} features")
+        settings = QASettings.of(task)
+        windows: dict[int, list[int]] = defaultdict(list)
+        for position, feature in enumerate(features):
+            windows[feature["example_index"]].append(position)
+
+        predictions = []
+        for example_index, example in enumerate(examples):
+            best_score, best_text, null_score = -np.inf, "", np.inf
+            for position in windows.get(example_index, []):
+                start_logits, end_logits = np.asarray(raw[position], dtype=np.float64)
+                # SQuAD 2.0 recipe: the null score of an example is its lowest over windows, i.e. the null
+                # answer must be likely in every window to win.
+                null_score = min(null_score, start_logits[0] + end_logits[0])
+                span = best_span(start_logits, end_logits, features[position]["offsets"], settings)
+                if span is not None and span[0] > best_score:
+                    best_score, (char_start, char_end) = span[0], span[1:]
+                    best_text = example["context"][char_start:char_end]
+            if settings.with_negative and null_score - best_score > settings.null_score_diff_threshold:
+                best_text = ""
+            predictions.append(best_text)
+        return predictions
+
+    def score(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
+        golds = [[answer["text"] for answer in example["answers"]] for example in examples]
+        return _pick_metrics(task, squad_em_f1([str(p) for p in predictions], golds))
+
+    def chance(self, task: Task, examples: list[dict[str, Any]]) -> dict[str, float]:
+        """Expected EM/F1 of picking uniformly among all spans of 1..max_answer_length white-space words of
+        the context (plus the null answer with ``with_negative``). Exact: every candidate is counted, through
+        prefix sums over normalised tokens instead of one string comparison per span."""
+        settings = QASettings.of(task)
+        em = f1 = 0.0
+        for example in examples:
+            golds = [answer["text"] for answer in example["answers"]]
+            example_em, example_f1 = span_chance(
+                example["context"], golds, settings.max_answer_length, settings.with_negative
+            )
+            em, f1 = em + example_em, f1 + example_f1
+        n = max(len(examples), 1)
+        return _pick_metrics(task, {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n})
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _answer_problem(answer: Any, context: str) -> str | None:
+    if not isinstance(answer, dict) or "text" not in answer or "start" not in answer:
+        return f"each answer must be an object with text and start, got {answer!r}"
+    text, start = answer["text"], answer["start"]
+    if not isinstance(text, str) or not text:
+        return f"text must be a non-empty string, got {text!r}"
+    if isinstance(start, bool) or not isinstance(start, int):
+        return f"start must be an integer character offset, got {start!r}"
+    found = context[start : start + len(text)] if start >= 0 else ""
+    if found != text:
+        where = context.find(text)
+        hint = (
+            f"the text first occurs at offset {where}"
+            if where >= 0
+            else "the text does not occur in the context at all"
+        )
+        return (
+            f"text {text!r} does not match the context at start {start} (context[{start}:{start + len(text)}] "
+            f"is {found!r}); start must be a character offset into context ({hint})"
+        )
+    return None
+
+
+def _fit_questions(
+    questions: list[str], tokenizer: PreTrainedTokenizerFast, budget: int
+) -> tuple[list[str], list[int]]:
+    """Cut questions longer than ``budget`` tokens (at a token's end) and return them with their token
+    counts. Cutting text can re-tokenize differently at the cut, so the cut ones are measured again (one
+    batched call per round; each round strictly shortens them, so it ends)."""
+    questions = list(questions)
+    lengths = [0] * len(questions)
+    pending = list(range(len(questions)))
+    while pending:
+        encoded = tokenizer(
+            [questions[i] for i in pending], add_special_tokens=False, return_offsets_mapping=True
+        )
+        still_long = []
+        for i, ids, offsets in zip(pending, encoded["input_ids"], encoded["offset_mapping"], strict=True):
+            lengths[i] = len(ids)
+            if len(ids) > budget:
+                cut = min(offsets[budget - 1][1], len(questions[i]) - 1)
+                questions[i] = questions[i][:cut]
+                still_long.append(i)
+        pending = still_long
+    return questions, lengths
+
+
+def _window_stride(doc_stride: int, room: int) -> int:
+    """The overlap between windows, in tokens. The tokenizer needs it below the room left for context in
+    every window; when the configured stride does not fit, half the room keeps windows overlapping while
+    each one still moves forward. One stride serves the whole batched call, so the tightest room decides."""
+    if doc_stride < room:
+        return doc_stride
+    return max(room // 2, 0)
+
+
+def _targets(offsets: list[list[int]], answers: list[dict[str, Any]]) -> tuple[int, int]:
+    """Token indices of the first gold answer in one window, or (0, 0) (CLS) when it is not fully inside."""
+    if not answers:
+        return 0, 0
+    char_start = answers[0]["start"]
+    char_end = char_start + len(answers[0]["text"])
+    context = [i for i, span in enumerate(offsets) if span[0] >= 0]
+    if not context or offsets[context[0]][0] > char_start or offsets[context[-1]][1] < char_end:
+        return 0, 0
+    # The start token is the last one starting at or before the answer; the end token the first one ending
+    # at or after it (several tokens can share a start, e.g. a lone "▁" and the letter after it).
+    start = max(i for i in context if offsets[i][0] <= char_start)
+    end = min(i for i in context if offsets[i][1] >= char_end)
+    if end < start:
+        return 0, 0
+    return start, end
+
+
+def best_span(
+    start_logits: np.ndarray, end_logits: np.ndarray, offsets: list[list[int]], settings: QASettings
+) -> tuple[float, int, int] | None:
+    """(score, char start, char end) of the best valid span of one window among its n-best start and end
+    tokens, or None when no pair is valid. Valid: both tokens in the context, end >= start, at most
+    ``max_answer_length`` tokens."""
+    spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    n = min(len(spans), len(start_logits), len(end_logits))
+    in_context = spans[:n, 0] >= 0
+    # Stable sort: equal logits keep token order, so ties go to the earlier token.
+    starts = np.argsort(-start_logits[:n], kind="stable")[: settings.n_best]
+    ends = np.argsort(-end_logits[:n], kind="stable")[: settings.n_best]
+    width = ends[None, :] - starts[:, None] + 1
+    valid = in_context[starts][:, None] & in_context[ends][None, :] & (width >= 1)
+    valid &= width <= settings.max_answer_length
+    if not valid.any():
+        return None
+    scores = np.where(valid, start_logits[starts][:, None] + end_logits[ends][None, :], -np.inf)
+    row, column = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    start, end = int(starts[row]), int(ends[column])
+    return float(scores[row, column]), int(spans[start, 0]), int(spans[end, 1])
+
+
+def span_chance(context: str, golds: list[str], max_words: int, with_null: bool) -> tuple[float, float]:
+    """Expected (EM, F1), as fractions, of a uniform pick among the context's spans of 1..max_words words
+    (and the null answer when ``with_null``); ``golds`` empty means a null question.
+
+    SQuAD normalisation works word by word (lower-casing and punctuation removal act on characters, and the
+    article rule on whole words between non-word characters), so a span's normalised tokens are the
+    concatenation of its words' normalised tokens. A span is then a range [a, b) of that token list, and
+    its overlap with a gold is a difference of prefix counts: every span is scored at once with numpy.
+    """
+    word_tokens = [squad_normalize(word).split() for word in context.split()]
+    tokens = [token for tokens_of_word in word_tokens for token in tokens_of_word]
+    word_start = np.concatenate([[0], np.cumsum([len(t) for t in word_tokens], dtype=np.int64)])
+    n_words = len(word_tokens)
+    first = np.repeat(np.arange(n_words), max_words)
+    last = first + np.tile(np.arange(max_words), n_words)  # inclusive
+    keep = last < n_words
+    a, b = word_start[first[keep]], word_start[last[keep] + 1]
+    span_length = b - a
+
+    golds = golds or [""]  # a null question's only right answer is "" (as squad_em_f1 scores it)
+    best_em = np.zeros(len(a))
+    best_f1 = np.zeros(len(a))
+    for gold in golds:
+        gold_tokens = squad_normalize(gold).split()
+        g = len(gold_tokens)
+        common = np.zeros(len(a))
+        for token, count in Counter(gold_tokens).items():
+            seen = np.concatenate([[0], np.cumsum([t == token for t in tokens], dtype=np.int64)])
+            common += np.minimum(seen[b] - seen[a], count)
+        if g:
+            # 2PR/(P+R) with P = c/len(span), R = c/g simplifies to 2c/(len(span) + g).
+            f1 = 2 * common / np.maximum(span_length + g, 1)
+        else:
+            f1 = (span_length == 0).astype(float)
+        starts_gold = np.array(
+            [tokens[p : p + g] == gold_tokens for p in range(len(tokens) + 1)], dtype=bool
+        )
+        em = (span_length == g) & starts_gold[a]
+        best_em, best_f1 = np.maximum(best_em, em), np.maximum(best_f1, f1)
+
+    total_em, total_f1, candidates = float(best_em.sum()), float(best_f1.sum()), len(a)
+    if with_null:
+        total_em += max(squad_exact("", gold) for gold in golds)
+        total_f1 += max(squad_f1("", gold) for gold in golds)
+        candidates += 1
+    if candidates == 0:
+        return 0.0, 0.0
+    return total_em / candidates, total_f1 / candidates
+
+
+def _pick_metrics(task: Task, values: dict[str, float]) -> dict[str, float]:
+    unknown = [metric for metric in task.metrics if metric not in values]
+    if unknown:
+        raise XstiltsError(
+            f"task {task.name!r} asks for metric(s) {', '.join(map(repr, unknown))}, but span_qa computes "
+            f"only {', '.join(METRICS)}; fix the task's metrics"
+        )
+    return {metric: values[metric] for metric in task.metrics}
+
+
+FAMILY = SpanQAFamily()

@@ -1,0 +1,157 @@
+"""Expand a study into concrete nodes keyed by lineage.
+
+A *stage node* is one stage of one pipeline for one seed, identified by a hash of everything that
+determines its output: the model, the upstream stage's key, the stage's config, the data it reads
+(content hashes), the seed and the toolkit's major version. Pipelines that share a prefix share nodes.
+An *evaluation node* is one (stage node, task, split, language). The plan is pure data: building it reads
+data files (for their hashes) but trains nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xstilts import MAJOR_VERSION
+from xstilts.config.checks import default_evaluate_tasks
+from xstilts.config.schema import ModelConfig, StageConfig, StudyConfig
+from xstilts.tasks import get_task
+from xstilts.tasks.base import file_digest, stable_hash
+
+# Fields that do not change what a stage produces (resume is exact), so they stay out of its key.
+_NOT_IN_KEY = {"checkpoint_every"}
+
+
+@dataclass
+class StageNode:
+    key: str
+    name: str
+    seed: int
+    config: StageConfig
+    parent: StageNode | None
+    zero_shot: bool
+    pipelines: list[str] = field(default_factory=list)
+
+    @property
+    def lineage(self) -> list[StageNode]:
+        chain, node = [], self
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain[::-1]
+
+
+@dataclass
+class EvalNode:
+    key: str
+    stage: StageNode
+    pipeline: str
+    seed: int
+    task: str
+    split: str
+    language: str
+
+
+@dataclass
+class Plan:
+    study: StudyConfig
+    model_key: str
+    stages: list[StageNode]  # parents before children
+    evaluations: list[EvalNode]
+
+    def counts(self) -> dict[str, int]:
+        return {"stages": len(self.stages), "evaluations": len(self.evaluations)}
+
+
+def model_key(model: ModelConfig, data_root: Path) -> str:
+    described: dict[str, Any] = model.model_dump(exclude={"label"})
+    if model.name_or_path and Path(model.name_or_path).is_dir():
+        folder = Path(model.name_or_path)
+        described["files"] = {p.name: file_digest(p) for p in sorted(folder.iterdir()) if p.is_file()}
+    tokenizer = model.tokenizer
+    if tokenizer and tokenizer.train:
+        described["corpus"] = corpus_fingerprints(tokenizer.train.corpus, data_root)
+    if tokenizer and tokenizer.path and Path(tokenizer.path).is_dir():
+        folder = Path(tokenizer.path)
+        described["tokenizer_files"] = {p.name: file_digest(p) for p in sorted(folder.iterdir()) if p.is_file()}
+    return stable_hash({"v": MAJOR_VERSION, "model": described})
+
+
+def corpus_fingerprints(tasks: list[str], data_root: Path) -> dict[str, str]:
+    out = {}
+    for name in tasks:
+        task = get_task(name)
+        for split, languages in task.splits.items():
+            for language in languages:
+                out[f"{name}/{split}/{language}"] = task.fingerprint(split, language, data_root)
+    return out
+
+
+def _stage_data(stage: StageConfig, data_root: Path) -> list[dict[str, Any]]:
+    described = []
+    for source in stage.sources:
+        task = get_task(source.task)
+        entry = {"task": task.describe(), "split": source.split, "languages": source.languages,
+                 "max_examples": source.max_examples, "fraction": source.fraction,
+                 "files": [task.fingerprint(source.split, lang, data_root) for lang in source.languages]}
+        if stage.selection.enabled:
+            entry["dev"] = [task.fingerprint(stage.selection.split, lang, data_root)
+                            for lang in stage.selection.languages]
+        described.append(entry)
+    return described
+
+
+def stage_is_zero_shot(stage: StageConfig) -> bool:
+    """Training or selecting on non-English data of a task (not MLM) leaves the zero-shot setting."""
+    for source in stage.sources:
+        if get_task(source.task).family == "mlm":
+            continue
+        if source.languages != ["en"]:
+            return False
+        if stage.selection.enabled and stage.selection.languages != ["en"]:
+            return False
+    return True
+
+
+def build_plan(study: StudyConfig, data_root: Path) -> Plan:
+    root_key = model_key(study.model, data_root)
+    nodes: dict[str, StageNode] = {}
+    evaluations: dict[str, EvalNode] = {}
+    for seed in study.seeds:
+        for pipeline_name in study.pipelines:
+            pipeline = study.pipeline(pipeline_name)
+            parent: StageNode | None = None
+            for stage_name in pipeline.stages:
+                stage = study.stages[stage_name]
+                key = stable_hash({
+                    "v": MAJOR_VERSION,
+                    "parent": parent.key if parent else root_key,
+                    "seed": seed,
+                    "stage": stage.model_dump(exclude=_NOT_IN_KEY),
+                    "data": _stage_data(stage, data_root),
+                })
+                if key not in nodes:
+                    zero_shot = (parent.zero_shot if parent else True) and stage_is_zero_shot(stage)
+                    nodes[key] = StageNode(key, stage_name, seed, stage, parent, zero_shot)
+                node = nodes[key]
+                if pipeline_name not in node.pipelines:
+                    node.pipelines.append(pipeline_name)
+                parent = node
+            assert parent is not None  # pipelines have at least one stage (schema)
+            tasks = pipeline.evaluate if pipeline.evaluate is not None else default_evaluate_tasks(
+                study, pipeline.stages)
+            for task_name in tasks:
+                task = get_task(task_name)
+                split = study.evaluate.split
+                wanted = study.evaluate.languages
+                languages = [lang for lang in task.splits[split] if wanted == "all" or lang in wanted]
+                for language in languages:
+                    key = stable_hash({
+                        "v": MAJOR_VERSION, "stage": parent.key, "task": task.describe(), "split": split,
+                        "language": language, "data": task.fingerprint(split, language, data_root),
+                        "max_examples": study.evaluate.max_examples,
+                    })
+                    evaluations[f"{pipeline_name}/{key}"] = EvalNode(
+                        key, parent, pipeline_name, seed, task_name, split, language)
+    return Plan(study, root_key, list(nodes.values()), list(evaluations.values()))

@@ -1,0 +1,265 @@
+"""Run a plan in this process: each stage once (skipped when done, resumed when interrupted), then every
+evaluation, then gather the result rows into ``results.csv``.
+
+Stages meet through folders (``runs/<key>/checkpoint``), never through memory, so any executor can run a
+node given only the plan and the store.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xstilts import __version__
+from xstilts.config.schema import StudyConfig
+from xstilts.studies.plan import EvalNode, Plan, StageNode, build_plan
+from xstilts.studies.store import RunStore, write_json_atomic, write_text_atomic, write_yaml_atomic, xstilts_home
+
+RESULT_COLUMNS = [
+    "study", "pipeline", "model", "seed", "task", "family", "language", "split", "metric", "value", "chance",
+    "zero_shot", "main", "n_examples", "stage_key", "eval_key",
+]
+
+
+@dataclass
+class Context:
+    study: StudyConfig
+    plan: Plan
+    store: RunStore
+    data_root: Path
+    home: Path
+    tokenizer: Any = None
+    tokenizer_id: str = ""
+
+    @property
+    def features_root(self) -> Path:
+        return self.home / "features"
+
+
+def resolve_data_root(study: StudyConfig) -> Path:
+    return Path(study.data_root or os.environ.get("XSTILTS_DATA") or xstilts_home() / "data")
+
+
+def make_context(study: StudyConfig) -> Context:
+    data_root = resolve_data_root(study)
+    home = xstilts_home()
+    store = RunStore(Path(study.store) if study.store else home / "runs")
+    return Context(study, build_plan(study, data_root), store, data_root, home)
+
+
+def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any]]:
+    """Run every pending node and write ``out_dir/results.csv``; returns the rows."""
+    import torch
+
+    if study.runtime.threads:
+        torch.set_num_threads(study.runtime.threads)
+    context = make_context(study)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_yaml_atomic(out_dir / "study.yaml", study.model_dump(mode="json"))
+    say = log or (lambda message: None)
+    pending = [n for n in context.plan.stages if not context.store.is_done(n.key)]
+    say(f"{len(context.plan.stages)} stages ({len(pending)} to run), {len(context.plan.evaluations)} evaluations")
+    for node in context.plan.stages:
+        run_stage_node(context, node, say)
+    by_stage: dict[str, list[EvalNode]] = {}
+    for evaluation in context.plan.evaluations:
+        by_stage.setdefault(evaluation.stage.key, []).append(evaluation)
+    for evaluations in by_stage.values():
+        run_evaluations(context, evaluations, say)
+    rows = gather_rows(context)
+    write_results_csv(out_dir / "results.csv", rows)
+    return rows
+
+
+def _ensure_tokenizer(context: Context) -> None:
+    if context.tokenizer is None:
+        from xstilts.models.setup import prepare_tokenizer
+
+        context.tokenizer, context.tokenizer_id = prepare_tokenizer(
+            context.study.model, context.data_root, context.home / "tokenizers", context.plan.model_key)
+
+
+def _featurize(context: Context, task, split: str, language: str, max_length: int, limit: int | None):
+    from xstilts.data.cache import featurize_cached
+
+    return featurize_cached(task, split, language, data_root=context.data_root, cache_root=context.features_root,
+                            tokenizer=context.tokenizer, tokenizer_id=context.tokenizer_id,
+                            max_length=max_length, limit=limit)
+
+
+def run_stage_node(context: Context, node: StageNode, say) -> None:
+    store = context.store
+    if store.is_done(node.key):
+        return
+    with store.lock(node.key):
+        if store.is_done(node.key):  # another runner finished it while we waited
+            return
+        _train_node(context, node, say)
+
+
+def _train_node(context: Context, node: StageNode, say) -> None:
+    import torch
+
+    from xstilts.families import get_family
+    from xstilts.models.bundle import EncoderWithHeads
+    from xstilts.models.checkpoint import load_encoder_from_checkpoint, load_heads
+    from xstilts.models.setup import initial_encoder
+    from xstilts.tasks import get_task
+    from xstilts.training.loop import DevSet, TrainSource, seed_int, train_stage
+
+    study, store = context.study, context.store
+    folder = store.path(node.key)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_yaml_atomic(folder / "config.yaml", {
+        "stage": node.name, "key": node.key, "parent": node.parent.key if node.parent else None,
+        "seed": node.seed, "zero_shot": node.zero_shot, "xstilts_version": __version__,
+        "model": study.model.model_dump(mode="json"), "config": node.config.model_dump(mode="json"),
+    })
+    resuming = (folder / "state").exists() or (folder / "state.old").exists()
+    say(f"{'resume' if resuming else 'train'} stage {node.name!r} (seed {node.seed}) -> {folder}")
+    _ensure_tokenizer(context)
+    tokenizer, stage = context.tokenizer, node.config
+
+    torch.manual_seed(seed_int(node.seed, "init", node.key))
+    if node.parent is None:
+        encoder = initial_encoder(study.model, tokenizer)
+    else:
+        encoder = load_encoder_from_checkpoint(store.path(node.parent.key) / "checkpoint" / "encoder")
+    tasks = {s.task: get_task(s.task) for s in stage.sources}
+    heads, head_meta = {}, {}
+    for task in tasks.values():
+        if task.head_name not in heads:
+            heads[task.head_name] = get_family(task.family).build_head(task, encoder.config)
+            head_meta[task.head_name] = {"task": task.name, "family": task.family}
+    if stage.keep_heads and node.parent is not None:
+        parent_heads = _saved_heads(store.path(node.parent.key) / "checkpoint")
+        kept = [name for name in heads if name in parent_heads]
+        load_heads(store.path(node.parent.key) / "checkpoint", heads, names=kept)
+
+    sources = []
+    for source in stage.sources:
+        task = tasks[source.task]
+        features = []
+        for language in source.languages:
+            limit = source.max_examples
+            if source.fraction is not None:
+                total = len(task.load(source.split, language, context.data_root))
+                limit = max(1, math.ceil(total * source.fraction))
+            data = _featurize(context, task, source.split, language, stage.max_length, limit)
+            features.extend(data.features)
+        sources.append(TrainSource(task, task.head_name, features))
+    dev_sets = []
+    if stage.selection.enabled:
+        for task in tasks.values():
+            for language in stage.selection.languages:
+                data = _featurize(context, task, stage.selection.split, language, stage.max_length,
+                                  stage.selection.max_examples)
+                dev_sets.append(DevSet(task, task.head_name, data))
+
+    outcome = train_stage(
+        folder, config=stage, seed=node.seed, bundle=EncoderWithHeads(encoder, heads), sources=sources,
+        dev_sets=dev_sets, pad_token_id=tokenizer.pad_token_id, runtime=study.runtime,
+        title=f"{node.name} (seed {node.seed})", head_meta=head_meta,
+    )
+    write_json_atomic(folder / "metrics.json", {"stage": node.name, "key": node.key, **outcome.as_dict()})
+    shutil.rmtree(folder / "state", ignore_errors=True)
+    store.mark_done(node.key)
+
+
+def _saved_heads(checkpoint: Path) -> dict[str, dict]:
+    path = checkpoint / "heads.json"
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    return data.get("meta", data.get("heads", {})) if isinstance(data, dict) else {}
+
+
+def _eval_path(context: Context, evaluation: EvalNode) -> Path:
+    return context.store.path(evaluation.stage.key) / "eval" / f"{evaluation.key}.json"
+
+
+def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
+    todo = [e for e in evaluations if not _eval_path(context, e).exists()]
+    if not todo:
+        return
+    import torch
+
+    from xstilts.evaluation.predict import evaluate_features
+    from xstilts.families import get_family
+    from xstilts.models.checkpoint import load_encoder_from_checkpoint, load_heads
+    from xstilts.tasks import get_task
+    from xstilts.training.loop import make_accelerator
+
+    stage = todo[0].stage
+    checkpoint = context.store.path(stage.key) / "checkpoint"
+    say(f"evaluate {len(todo)} task/language pairs on stage {stage.name!r} (seed {stage.seed})")
+    _ensure_tokenizer(context)
+    accelerator = make_accelerator(context.study.runtime)
+    encoder = load_encoder_from_checkpoint(checkpoint / "encoder").to(accelerator.device)
+    heads: dict[str, torch.nn.Module] = {}
+    for evaluation in todo:
+        task = get_task(evaluation.task)
+        family = get_family(task.family)
+        if family.trainable and task.head_name not in heads:
+            heads[task.head_name] = family.build_head(task, encoder.config)
+    if heads:
+        load_heads(checkpoint, heads, names=list(heads))
+    for head in heads.values():
+        head.to(accelerator.device)
+    settings = context.study.evaluate
+    max_length = stage.config.max_length
+    for evaluation in todo:
+        task = get_task(evaluation.task)
+        family = get_family(task.family)
+        data = _featurize(context, task, evaluation.split, evaluation.language, max_length, settings.max_examples)
+        predictions, scores = evaluate_features(
+            encoder, heads.get(task.head_name) if family.trainable else None, family, task, data.examples,
+            data.features, pad_token_id=context.tokenizer.pad_token_id, batch_size=settings.batch_size,
+            device=accelerator.device, autocast=accelerator.autocast,
+        )
+        chance = family.chance(task, data.examples)
+        lines = "".join(
+            json.dumps({"id": ex["id"], "prediction": p}, ensure_ascii=False) + "\n"
+            for ex, p in zip(data.examples, predictions)
+        )
+        predictions_dir = context.store.path(stage.key) / "predictions" / task.name
+        write_text_atomic(predictions_dir / f"{evaluation.split}-{evaluation.language}.jsonl", lines)
+        rows = [
+            {"task": task.name, "family": task.family, "language": evaluation.language, "split": evaluation.split,
+             "metric": metric, "value": value, "chance": chance.get(metric), "main": metric == task.main_metric,
+             "n_examples": len(data.examples)}
+            for metric, value in scores.items()
+        ]
+        write_json_atomic(_eval_path(context, evaluation), {"key": evaluation.key, "rows": rows})
+
+
+def gather_rows(context: Context) -> list[dict[str, Any]]:
+    rows = []
+    model_name = context.study.model.display_name
+    for evaluation in context.plan.evaluations:
+        path = _eval_path(context, evaluation)
+        if not path.exists():
+            continue
+        for row in json.loads(path.read_text())["rows"]:
+            rows.append({
+                "study": context.study.name, "pipeline": evaluation.pipeline, "model": model_name,
+                "seed": evaluation.seed, **row, "zero_shot": evaluation.stage.zero_shot,
+                "stage_key": evaluation.stage.key, "eval_key": evaluation.key,
+            })
+    return rows
+
+
+def write_results_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
+    write_text_atomic(path, buffer.getvalue())

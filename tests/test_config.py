@@ -1,0 +1,181 @@
+"""Config validation: typed schema + semantic checks, every problem at once, with key path, line and hint."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from xstilts.config.load import load_study, parse_study
+from xstilts.errors import ConfigError
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+GOOD = """\
+name: t
+model:
+  build: {hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64}
+  tokenizer: {train: {corpus: [mock-mlm], vocab_size: 500}}
+stages:
+  inter:
+    sources: [{task: mock-qa}]
+    steps: 5
+  target:
+    sources: [{task: mock-nli}]
+    steps: 5
+pipelines:
+  baseline: [target]
+  stilts: [inter, target]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "study.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_study(write(tmp_path, text))
+    return caught.value.problems
+
+
+def test_good_config_loads_with_defaults(tmp_path):
+    config = load_study(write(tmp_path, GOOD))
+    assert config.seeds == [0]
+    assert config.stages["target"].optimizer.lr == 1e-5  # the paper's learning rate is the default
+    assert config.pipeline("stilts").stages == ["inter", "target"]
+
+
+def test_unknown_key_names_path_line_and_suggestion(tmp_path):
+    text = GOOD.replace("    sources: [{task: mock-qa}]", "    sorces: [{task: mock-qa}]")
+    problems = problems_of(tmp_path, text)
+    unknown = [p for p in problems if "sorces" in p]
+    assert len(unknown) == 1
+    # line 7 of the file holds `sorces:`
+    assert ":7: stages.inter.sorces: unknown key; did you mean 'sources'?" in unknown[0]
+
+
+def test_all_problems_reported_at_once(tmp_path):
+    text = (GOOD.replace("task: mock-qa", "task: mock-qaa")
+                .replace("steps: 5\n  target", "steps: -1\n  target")
+                .replace("stilts: [inter, target]", "stilts: [intr, target]"))
+    problems = problems_of(tmp_path, text)
+    joined = "\n".join(problems)
+    # the schema problem (steps) is reported; the semantic ones need a valid schema first
+    assert "stages.inter.steps" in joined and "greater than 0" in joined
+    text = GOOD.replace("task: mock-qa", "task: mock-qaa").replace("stilts: [inter, target]", "stilts: [intr, target]")
+    problems = problems_of(tmp_path, text)
+    assert len(problems) == 2
+    assert any("unknown task 'mock-qaa': did you mean 'mock-qa'" in p for p in problems)
+    assert any("pipelines.stilts[0]" in p and "did you mean 'inter'" in p for p in problems)
+
+
+def test_language_codes_are_validated(tmp_path):
+    text = GOOD.replace("{task: mock-nli}", "{task: mock-nli, languages: [en, dee]}")
+    problems = problems_of(tmp_path, text)
+    assert len(problems) == 1
+    assert "stages.target.sources[0].languages[1]" in problems[0] and "unknown language code 'dee'" in problems[0]
+
+
+def test_language_the_task_lacks(tmp_path):
+    # mock-nli's training data is English only (zero-shot): asking for German training data is an error
+    text = GOOD.replace("{task: mock-nli}", "{task: mock-nli, languages: [de]}")
+    problems = problems_of(tmp_path, text)
+    assert "has no 'de' data in split 'train'" in problems[0]
+
+
+def test_contradictory_settings(tmp_path):
+    text = GOOD.replace("    sources: [{task: mock-nli}]\n    steps: 5",
+                        "    sources: [{task: mock-nli, max_examples: 5, fraction: 0.5}]\n    steps: 5\n    epochs: 1")
+    problems = "\n".join(problems_of(tmp_path, text))
+    assert "exactly one of `steps` or `epochs`" in problems
+
+
+def test_max_examples_and_fraction_conflict(tmp_path):
+    text = GOOD.replace("{task: mock-nli}", "{task: mock-nli, max_examples: 5, fraction: 0.5}")
+    problems = problems_of(tmp_path, text)
+    assert problems == [p for p in problems if "`max_examples` or `fraction`, not both" in p] and problems
+
+
+def test_retrieval_is_never_a_training_source(tmp_path):
+    text = GOOD.replace("{task: mock-qa}", "{task: mock-retrieval}")
+    problems = problems_of(tmp_path, text)
+    assert any("evaluated, never trained" in p for p in problems)
+
+
+def test_evaluated_task_needs_a_trained_head(tmp_path):
+    text = GOOD.replace("stilts: [inter, target]", "stilts: {stages: [inter, target], evaluate: [mock-qa]}")
+    problems = problems_of(tmp_path, text)
+    assert len(problems) == 1 and "needs the head 'mock-qa'" in problems[0]
+    # keep_heads carries the intermediate head into the target stage: now it is fine
+    fixed = text.replace("    sources: [{task: mock-nli}]\n", "    sources: [{task: mock-nli}]\n    keep_heads: true\n")
+    assert load_study(write(tmp_path, fixed)).stages["target"].keep_heads
+
+
+def test_model_needs_exactly_one_source(tmp_path):
+    text = GOOD.replace("model:\n", "model:\n  name_or_path: /nowhere\n")
+    problems = problems_of(tmp_path, text)
+    assert any("exactly one of `name_or_path`" in p for p in problems)
+
+
+def test_literal_choice_has_suggestion(tmp_path):
+    text = GOOD.replace("    steps: 5\npipelines", "    steps: 5\n    sampler: {kind: temprature}\npipelines")
+    problems = problems_of(tmp_path, text)
+    assert "did you mean 'temperature'" in problems[0]
+
+
+def test_parse_from_dict_without_file():
+    import yaml
+
+    config = parse_study(yaml.safe_load(GOOD))
+    assert set(config.pipelines) == {"baseline", "stilts"}
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "xstilts", *args], capture_output=True, text=True, cwd=cwd,
+                          env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
+
+
+def test_cli_validate_exit_2_without_traceback(tmp_path):
+    path = write(tmp_path, GOOD.replace("steps: 5\n  target", "stepz: 5\n  target"))
+    result = run_cli("validate", str(path))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "stepz" in result.stderr and "did you mean 'steps'" in result.stderr
+
+
+def test_cli_run_refuses_invalid_config(tmp_path):
+    path = write(tmp_path, GOOD.replace("task: mock-nli", "task: mock-nly"))
+    result = run_cli("run", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "did you mean 'mock-nli'" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_missing_file_and_bad_yaml(tmp_path):
+    result = run_cli("validate", str(tmp_path / "absent.yaml"))
+    assert result.returncode == 2 and "no such study file" in result.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nstages: [unclosed\n")
+    result = run_cli("validate", str(bad))
+    assert result.returncode == 2 and "not valid YAML" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["ls", "tasks"], ["ls", "families"], ["ls", "presets"],
+                                  ["ls", "metrics"], ["validate", "tiny"]])
+def test_light_commands_do_not_import_torch(args):
+    code = (
+        "import sys\n"
+        f"sys.argv = ['xstilts', *{args!r}]\n"
+        "from xstilts.cli import app\n"
+        "try:\n    app(standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'transformers', 'datasets') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"})
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
