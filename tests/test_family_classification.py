@@ -37,7 +37,7 @@ def make_task(labels=NLI_LABELS, metrics=("accuracy",)) -> Task:
 def tokenizer():
     rng = random.Random(0)
     corpus = [" ".join(rng.choice(WORDS) for _ in range(8)) for _ in range(400)]
-    return train_tokenizer(corpus, vocab_size=300)
+    return train_tokenizer(corpus, vocab_size=300, algorithm="unigram")
 
 
 def tiny_encoder(tokenizer, dropout: float = 0.1) -> XLMRobertaModel:
@@ -66,8 +66,12 @@ def _seed():
 def test_validate_accepts_single_and_pair():
     task = make_task()
     assert FAMILY.validate_example(task, {"id": "1", "text": "a", "label": "neutral"}) is None
-    assert FAMILY.validate_example(task, {"id": "1", "text": "a", "text_pair": None, "label": "neutral"}) is None
-    assert FAMILY.validate_example(task, {"id": "1", "text": "a", "text_pair": "b", "label": "neutral"}) is None
+    assert (
+        FAMILY.validate_example(task, {"id": "1", "text": "a", "text_pair": None, "label": "neutral"}) is None
+    )
+    assert (
+        FAMILY.validate_example(task, {"id": "1", "text": "a", "text_pair": "b", "label": "neutral"}) is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -84,7 +88,10 @@ def test_validate_accepts_single_and_pair():
         ),
         ({"id": 1, "text": "a", "label": "neutral"}, "'id' must be a string, found int"),
         ({"id": "1", "label": "neutral"}, "'text' must be a string, found null"),
-        ({"id": "1", "text": "a", "text_pair": 3, "label": "neutral"}, "'text_pair' must be a string or null, found int"),
+        (
+            {"id": "1", "text": "a", "text_pair": 3, "label": "neutral"},
+            "'text_pair' must be a string or null, found int",
+        ),
     ],
 )
 def test_validate_messages(example, message):
@@ -146,6 +153,23 @@ def test_collate_pads_to_batch_longest_not_max_length():
     assert batch["labels"].tolist() == [1, 0]
 
 
+def test_collate_keeps_token_type_ids_when_the_tokenizer_gives_them():
+    """BERT-style tokenizers mark the pair's second text with type 1; padding takes type 0."""
+    features = [
+        {
+            "input_ids": [2, 5, 3, 6, 3],
+            "token_type_ids": [0, 0, 0, 1, 1],
+            "example_index": 0,
+            "length": 5,
+            "label": 0,
+        },
+        {"input_ids": [2, 5, 3], "token_type_ids": [0, 0, 0], "example_index": 1, "length": 3, "label": 1},
+    ]
+    batch = FAMILY.collate(features, pad_token_id=0)
+    assert batch["token_type_ids"].tolist() == [[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]
+
+
 def test_collate_of_featurized_batch_is_not_max_length(tokenizer):
     examples = [{"id": str(i), "text": "kalo " * (i + 1), "label": "neutral"} for i in range(3)]
     features = FAMILY.featurize(make_task(), examples, tokenizer, max_length=128)
@@ -195,7 +219,9 @@ def test_head_reads_first_token(tokenizer):
         tokenizer.pad_token_id,
     )
     with torch.no_grad():
-        hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        hidden = encoder(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        ).last_hidden_state
         assert torch.allclose(FAMILY.forward(encoder, head, batch), head(hidden[:, 0]))
 
 

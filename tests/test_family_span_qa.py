@@ -3,6 +3,7 @@ answer, scores, the exact chance level, and a tiny model that learns."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -49,7 +50,7 @@ def qa(id_, question, context, *answers):
 def tokenizer():
     rng = random.Random(0)
     corpus = [" ".join(rng.choice(WORDS + EXTRA) for _ in range(10)) for _ in range(600)]
-    return train_tokenizer(corpus, vocab_size=300)
+    return train_tokenizer(corpus, vocab_size=300, algorithm="unigram")
 
 
 def tiny_encoder(tokenizer, dropout: float = 0.1) -> XLMRobertaModel:
@@ -138,6 +139,8 @@ def test_validate_missing_fields():
 def test_bad_settings_raise():
     with pytest.raises(XstiltsError, match="max_answer_length must be an integer >= 1"):
         FAMILY.validate_example(make_task(max_answer_length=0), qa("1", "q", "a b", "b"))
+    with pytest.raises(XstiltsError, match="with_negative must be true or false, got 'yes'"):
+        FAMILY.chance(make_task(with_negative="yes"), [qa("1", "q", "a b", "b")])
 
 
 # ----------------------------------------------------------------------------- featurize
@@ -147,9 +150,11 @@ def test_short_context_gives_one_window_with_targets_on_the_answer(tokenizer):
     examples = [
         qa("1", "what color is the box ?", "the box is kamilo blue and the dog is red .", "kamilo blue"),
         qa("2", "who sat ?", "the cat sat on the box .", "the cat"),
+        # A one-character word: its lone "▁" token shares the digit's offsets and must not be the end.
+        qa("3", "what is it ?", "renmi nitu is 7 dradra .", "7"),
     ]
     features = FAMILY.featurize(make_task(), examples, tokenizer, max_length=64)
-    assert [f["example_index"] for f in features] == [0, 1]
+    assert [f["example_index"] for f in features] == [0, 1, 2]
     for feature, example in zip(features, examples, strict=True):
         assert feature["length"] == len(feature["input_ids"]) == len(feature["offsets"])
         # Decoding the target tokens gives the answer back, and their offsets cut it out of the context.
@@ -160,8 +165,10 @@ def test_short_context_gives_one_window_with_targets_on_the_answer(tokenizer):
         # <s> and the question tokens are no context tokens.
         assert feature["offsets"][0] == [-1, -1] and feature["offsets"][1] == [-1, -1]
         assert context_offsets(feature) == [
-            list(span) for span in tokenizer(example["context"], return_offsets_mapping=True,
-                                              add_special_tokens=False)["offset_mapping"]
+            list(span)
+            for span in tokenizer(example["context"], return_offsets_mapping=True, add_special_tokens=False)[
+                "offset_mapping"
+            ]
         ]
 
 
@@ -178,8 +185,12 @@ def test_long_context_is_split_into_overlapping_windows(tokenizer):
     features = FAMILY.featurize(make_task(doc_stride=stride), [example], tokenizer, max_length=max_length)
 
     question = len(tokenizer("what is the box ?", add_special_tokens=False)["input_ids"])
-    context = [list(s) for s in tokenizer(example["context"], add_special_tokens=False,
-                                          return_offsets_mapping=True)["offset_mapping"]]
+    context = [
+        list(s)
+        for s in tokenizer(example["context"], add_special_tokens=False, return_offsets_mapping=True)[
+            "offset_mapping"
+        ]
+    ]
     # <s> question </s></s> context </s>: 4 special tokens. Each window after the first adds room - stride
     # new context tokens, so n windows hold room + (n - 1) * (room - stride) >= len(context) tokens.
     room = max_length - question - 4
@@ -190,7 +201,7 @@ def test_long_context_is_split_into_overlapping_windows(tokenizer):
 
     windows = [context_offsets(f) for f in features]
     assert all(len(w) == room for w in windows[:-1])
-    for before, after in zip(windows, windows[1:]):
+    for before, after in zip(windows, windows[1:], strict=False):
         assert before[-stride:] == after[:stride]  # overlap = stride
     # Dropping each overlap again gives every context token exactly once, in order.
     assert windows[0] + [span for w in windows[1:] for span in w[stride:]] == context
@@ -206,21 +217,32 @@ def test_answer_outside_a_window_targets_cls(tokenizer):
 
 
 def test_answer_cut_by_a_window_border_targets_cls(tokenizer):
-    # "kamilo renpo" spans the first window's end: that window holds only part of it.
-    context = "ka lo mi ka lo mi ka lo mi the answer is kamilo renpo and the rest is here ."
-    example = qa("1", "what ?", context, "kamilo renpo")
-    features = FAMILY.featurize(make_task(doc_stride=4), [example], tokenizer, max_length=40)
-    cut = [f for f in features if context_offsets(f)[0][0] <= example["answers"][0]["start"]
-           and context_offsets(f)[-1][1] < example["answers"][0]["start"] + len("kamilo renpo")]
-    whole = [f for f in features if f not in cut and f["start_position"] != 0]
-    assert cut and whole
-    assert all((f["start_position"], f["end_position"]) == (0, 0) for f in cut)
-    assert all(answer_tokens(tokenizer, f) == "kamilo renpo" for f in whole)
+    # Find a filler long enough that the first window ends inside the answer "kamilo renpo": its first
+    # window holds room = 40 - question - 4 context tokens.
+    question = len(tokenizer("what ?", add_special_tokens=False)["input_ids"])
+    room = 40 - question - 4
+
+    def count(text):
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    filler = next(
+        " ".join(["kalo"] * n)
+        for n in range(1, 40)
+        if count(" ".join(["kalo"] * n)) < room < count(" ".join(["kalo"] * n) + " kamilo renpo")
+    )
+    example = qa("1", "what ?", filler + " kamilo renpo and the rest is here .", "kamilo renpo")
+    features = FAMILY.featurize(make_task(doc_stride=8), [example], tokenizer, max_length=40)
+    assert len(features) >= 2
+    assert context_offsets(features[0])[-1][1] < len(filler) + len(" kamilo renpo")  # really cut
+    assert (features[0]["start_position"], features[0]["end_position"]) == (0, 0)
+    assert answer_tokens(tokenizer, features[1]) == "kamilo renpo"
 
 
 def test_null_question_targets_cls_in_every_window(tokenizer):
     example = {**long_example(tokenizer), "answers": []}
-    features = FAMILY.featurize(make_task(doc_stride=8, with_negative=True), [example], tokenizer, max_length=48)
+    features = FAMILY.featurize(
+        make_task(doc_stride=8, with_negative=True), [example], tokenizer, max_length=48
+    )
     assert len(features) > 1
     assert all((f["start_position"], f["end_position"]) == (0, 0) for f in features)
 
@@ -240,14 +262,17 @@ def test_too_large_stride_shrinks_but_windows_advance(tokenizer):
     windows = [context_offsets(f) for f in features]
     overlap = room // 2  # the documented fallback: half of the room
     assert len(windows) > 1
-    for before, after in zip(windows, windows[1:]):
+    for before, after in zip(windows, windows[1:], strict=False):
         assert before[-overlap:] == after[:overlap]
         assert after[overlap] not in before  # each window moves on
 
 
 def test_too_long_question_is_truncated_not_fatal(tokenizer):
     long_question = " ".join(["what is the box"] * 30)
-    examples = [qa("1", long_question, "the box is red .", "red"), qa("2", "what ?", "the box is blue .", "blue")]
+    examples = [
+        qa("1", long_question, "the box is red .", "red"),
+        qa("2", "what ?", "the box is blue .", "blue"),
+    ]
     features = FAMILY.featurize(make_task(), examples, tokenizer, max_length=32)
     assert {f["example_index"] for f in features} == {0, 1}
     for feature in features:
@@ -257,6 +282,31 @@ def test_too_long_question_is_truncated_not_fatal(tokenizer):
         assert context_offsets(feature)  # every window keeps room for context
     # The truncated question still lets the answer fit (possibly over several windows).
     assert any(answer_tokens(tokenizer, f) == "red" for f in features if f["example_index"] == 0)
+
+
+def test_features_are_plain_values(tokenizer):
+    # Features are cached as Arrow: only ints and (nested) lists of ints, no numpy and no None.
+    features = FAMILY.featurize(make_task(doc_stride=8), [long_example(tokenizer)], tokenizer, max_length=48)
+    assert json.loads(json.dumps(features)) == features
+    assert FAMILY.featurize(make_task(), [], tokenizer, max_length=48) == []
+    assert set(features[0]) == {
+        "input_ids",
+        "example_index",
+        "length",
+        "offsets",
+        "start_position",
+        "end_position",
+    }
+
+
+def test_token_type_ids_are_kept_for_tokenizers_that_make_them(tokenizer, monkeypatch):
+    # BERT-style tokenizers (mBERT) return segment ids; the family must carry them to the encoder.
+    monkeypatch.setattr(tokenizer, "model_input_names", ["input_ids", "token_type_ids", "attention_mask"])
+    examples = [qa("1", "what ?", "the box is red .", "red"), long_example(tokenizer)]
+    features = FAMILY.featurize(make_task(doc_stride=8), examples, tokenizer, max_length=48)
+    assert all(len(f["token_type_ids"]) == f["length"] for f in features)
+    batch = FAMILY.collate(features, tokenizer.pad_token_id)
+    assert batch["token_type_ids"].shape == batch["input_ids"].shape
 
 
 def test_max_length_too_short_is_a_user_error(tokenizer):
@@ -273,8 +323,12 @@ OFFSETS = [[-1, -1]] * 4 + [[0, 5], [6, 10], [11, 16], [17, 22]] + [[-1, -1]]
 
 
 def window(example_index=0, offsets=OFFSETS):
-    return {"input_ids": [0] * len(offsets), "example_index": example_index, "length": len(offsets),
-            "offsets": offsets}
+    return {
+        "input_ids": [0] * len(offsets),
+        "example_index": example_index,
+        "length": len(offsets),
+        "offsets": offsets,
+    }
 
 
 def logits(start, end):
@@ -307,8 +361,10 @@ def test_answer_chosen_across_windows_and_examples():
     # Window A holds "one two three" (tokens 4..6), window B "three four five" (tokens 4..6).
     a = [[-1, -1]] * 4 + [[0, 3], [4, 7], [8, 13]] + [[-1, -1]]
     b = [[-1, -1]] * 4 + [[8, 13], [14, 18], [19, 23]] + [[-1, -1]]
-    examples = [{"id": "x", "question": "q", "context": context, "answers": []},
-                {"id": "y", "question": "q", "context": "alpha beta gamma delta", "answers": []}]
+    examples = [
+        {"id": "x", "question": "q", "context": context, "answers": []},
+        {"id": "y", "question": "q", "context": "alpha beta gamma delta", "answers": []},
+    ]
     # Features arrive in any order (batches are sorted by length): y's window first.
     features = [window(1), window(0, a), window(0, b)]
     raw = [
@@ -348,8 +404,11 @@ def test_null_answer_against_the_threshold():
 
 
 def test_score_uses_the_squad_rules():
-    examples = [qa("1", "q", "the big red box", "big red box"), qa("2", "q", "a cat", "cat"),
-                {"id": "3", "question": "q", "context": "x y", "answers": []}]
+    examples = [
+        qa("1", "q", "the big red box", "big red box"),
+        qa("2", "q", "a cat", "cat"),
+        {"id": "3", "question": "q", "context": "x y", "answers": []},
+    ]
     # 1: "red box" vs "big red box": EM 0, F1 = 2 * (2/2 * 2/3) / (2/2 + 2/3) = 0.8.
     # 2: "The cat!" normalises to "cat": EM 1, F1 1.  3 (null): "" is right: EM 1, F1 1.
     scores = FAMILY.score(make_task(), examples, ["red box", "The cat!", ""])
@@ -379,7 +438,9 @@ def test_chance_by_hand():
 
 def brute_force_chance(context, golds, max_words, with_null):
     words = context.split()
-    candidates = [" ".join(words[i : i + n]) for n in range(1, max_words + 1) for i in range(len(words) - n + 1)]
+    candidates = [
+        " ".join(words[i : i + n]) for n in range(1, max_words + 1) for i in range(len(words) - n + 1)
+    ]
     if with_null:
         candidates.append("")
     golds = golds or [""]
@@ -413,7 +474,10 @@ def test_chance_is_fast_on_long_contexts():
     began = time.perf_counter()
     values = FAMILY.chance(make_task(), examples)
     assert time.perf_counter() - began < 5.0
-    assert 0 < values["exact_match"] < values["f1"] < 5
+    first = examples[0]
+    em, f1 = brute_force_chance(first["context"], [a["text"] for a in first["answers"]], 30, False)
+    assert FAMILY.chance(make_task(), [first]) == pytest.approx({"f1": 100 * f1, "exact_match": 100 * em})
+    assert 0 < values["exact_match"] < values["f1"] < 20
 
 
 # ----------------------------------------------------------------------------- model
@@ -472,8 +536,14 @@ def learning_examples(rng, count):
         digit = str(rng.randrange(10))
         words.insert(rng.randint(0, len(words)), f"is {digit}")
         context = " ".join(words) + " ."
-        examples.append({"id": str(i), "question": "what is it ?", "context": context,
-                         "answers": [{"text": digit, "start": context.index(f"is {digit}") + 3}]})
+        examples.append(
+            {
+                "id": str(i),
+                "question": "what is it ?",
+                "context": context,
+                "answers": [{"text": digit, "start": context.index(f"is {digit}") + 3}],
+            }
+        )
     return examples
 
 
@@ -502,6 +572,6 @@ def test_tiny_model_learns_to_extract(tokenizer):
     predictions = FAMILY.postprocess(task, test, test_features, raw)
     scores = FAMILY.score(task, test, predictions)
     chance = FAMILY.chance(task, test)
-    assert chance["f1"] < 15
+    assert chance["f1"] < 25
     assert scores["f1"] > chance["f1"] + 50, (scores, chance, predictions[:5])
     assert time.perf_counter() - began < 15

@@ -40,6 +40,7 @@ class TrainTokenizerConfig(Strict):
     corpus: list[str] = Field(..., min_length=1, description="tasks whose texts (all splits) train the tokenizer")
     vocab_size: int = Field(4000, ge=100)
     lowercase: bool = False
+    algorithm: Literal["bpe", "unigram"] = "bpe"
 
 
 class TokenizerConfig(Strict):

@@ -41,7 +41,9 @@ def labels_hint(labels: tuple[str, ...], shown: int = 20) -> str:
 
 def label_problem(task: Any, label: Any) -> str | None:
     if not task.labels:
-        return f"task {task.name!r} declares no labels: a classification task needs `labels` in its declaration"
+        return (
+            f"task {task.name!r} declares no labels: a classification task needs `labels` in its declaration"
+        )
     if not isinstance(label, str):
         return f"'label' must be a string, found {type_name(label)} {label!r}"
     if label not in task.labels:
@@ -70,7 +72,9 @@ class ClassificationFamily(Family):
         if pair is not None and not isinstance(pair, str):
             return f"'text_pair' must be a string or null, found {type_name(pair)}"
         if "label" not in example:
-            return f"'label' is missing: each example needs one of the task's labels: {labels_hint(task.labels)}"
+            return (
+                f"'label' is missing: each example needs one of the task's labels: {labels_hint(task.labels)}"
+            )
         return label_problem(task, example["label"])
 
     def featurize(
@@ -120,7 +124,9 @@ class ClassificationFamily(Family):
         input_ids = pad_sequences([f["input_ids"] for f in features], pad_token_id)
         batch = {
             "input_ids": input_ids,
-            "attention_mask": attention_mask_for(input_ids, pad_token_id, [len(f["input_ids"]) for f in features]),
+            "attention_mask": attention_mask_for(
+                input_ids, pad_token_id, [len(f["input_ids"]) for f in features]
+            ),
             "labels": torch.tensor([f["label"] for f in features], dtype=torch.long),
         }
         if all("token_type_ids" in f for f in features):
@@ -131,7 +137,9 @@ class ClassificationFamily(Family):
     def build_head(self, task: Any, encoder_config: Any) -> torch.nn.Module:
         return PooledClassifierHead.for_encoder(encoder_config, len(task.labels))
 
-    def forward(self, encoder: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]) -> Any:
+    def forward(
+        self, encoder: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]
+    ) -> Any:
         return head(first_token_states(encode(encoder, batch)))
 
     def loss(self, outputs: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -173,7 +181,9 @@ def _rows(batch: Any, indices: list[int]) -> dict[int, dict[str, list[int]]]:
     return {index: {key: list(batch[key][row]) for key in keys} for row, index in enumerate(indices)}
 
 
-def one_per_example(examples: list[dict[str, Any]], features: list[dict[str, Any]], raw: list[Any]) -> list[Any]:
+def one_per_example(
+    examples: list[dict[str, Any]], features: list[dict[str, Any]], raw: list[Any]
+) -> list[Any]:
     """The raw output of each example's single feature, in example order, whatever order the features came
     in (batches are grouped by length)."""
     if len(features) != len(raw):

@@ -64,6 +64,8 @@ class MultipleChoiceFamily(Family):
     def featurize(
         self, task: Any, examples: list[dict[str, Any]], tokenizer: Any, max_length: int
     ) -> list[dict[str, Any]]:
+        if not examples:
+            return []
         # Every (context, choice) pair of every example in one tokenizer call, then cut back per example.
         contexts = [ex["context"] for ex in examples for _ in ex["choices"]]
         choices = [choice for ex in examples for choice in ex["choices"]]
@@ -74,11 +76,15 @@ class MultipleChoiceFamily(Family):
         features, row = [], 0
         for index, example in enumerate(examples):
             count = len(example["choices"])
-            feature: dict[str, Any] = {key: [list(ids) for ids in batch[key][row : row + count]] for key in keys}
+            feature: dict[str, Any] = {
+                key: [list(ids) for ids in batch[key][row : row + count]] for key in keys
+            }
             row += count
             label = example.get("label")
             if label is not None and not 0 <= label < count:
-                raise XstiltsError(f"example {example.get('id')!r}: label {label} is out of range for {count} choices")
+                raise XstiltsError(
+                    f"example {example.get('id')!r}: label {label} is out of range for {count} choices"
+                )
             feature.update(
                 example_index=index,
                 # The padded batch needs room for the longest choice.
@@ -121,7 +127,9 @@ class MultipleChoiceFamily(Family):
     def build_head(self, task: Any, encoder_config: Any) -> torch.nn.Module:
         return PooledClassifierHead.for_encoder(encoder_config, 1)
 
-    def forward(self, encoder: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]) -> Any:
+    def forward(
+        self, encoder: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]
+    ) -> Any:
         """Scores [examples, choices]; padded choices are -inf.
 
         Only the real choices are flattened into the encoder batch ([rows, length] with rows = the number of
@@ -129,7 +137,9 @@ class MultipleChoiceFamily(Family):
         ill-defined attention.
         """
         real = batch["choice_mask"]
-        flat = {key: batch[key][real] for key in ("input_ids", "attention_mask", "token_type_ids") if key in batch}
+        flat = {
+            key: batch[key][real] for key in ("input_ids", "attention_mask", "token_type_ids") if key in batch
+        }
         row_scores = head(first_token_states(encode(encoder, flat))).squeeze(-1)
         scores = row_scores.new_full(real.shape, float("-inf"))
         scores[real] = row_scores
@@ -165,7 +175,9 @@ class MultipleChoiceFamily(Family):
         for metric in task.metrics:
             if metric != "accuracy":
                 raise unknown_metric(task, metric, self.name, METRICS)
-            out[metric] = sum(100.0 / len(ex["choices"]) for ex in examples) / len(examples) if examples else 0.0
+            out[metric] = (
+                sum(100.0 / len(ex["choices"]) for ex in examples) / len(examples) if examples else 0.0
+            )
         return out
 
 

@@ -79,11 +79,15 @@ class SpanQAFamily(Family):
     # ------------------------------------------------------------------ data
 
     def validate_example(self, task: Task, example: dict[str, Any]) -> str | None:
+        # Bad settings are the task's fault, not the example's: they raise, on the first example read.
+        settings = QASettings.of(task)
         if not isinstance(example, dict):
             return f"an example must be a JSON object, got {type(example).__name__}"
         missing = [key for key in ("id", "question", "context", "answers") if key not in example]
         if missing:
-            return f"missing field(s) {', '.join(missing)}: a span_qa example has id, question, context, answers"
+            return (
+                f"missing field(s) {', '.join(missing)}: a span_qa example has id, question, context, answers"
+            )
         if not isinstance(example["id"], str):
             return f"id must be a string, got {example['id']!r}"
         for key in ("question", "context"):
@@ -92,7 +96,7 @@ class SpanQAFamily(Family):
         answers, context = example["answers"], example["context"]
         if not isinstance(answers, list):
             return f"example {example['id']!r}: answers must be a list of {{text, start}}, got {answers!r}"
-        if not answers and not QASettings.of(task).with_negative:
+        if not answers and not settings.with_negative:
             return (
                 f"example {example['id']!r} has no answers; unanswerable questions need a SQuAD 2.0-style task "
                 f"(settings with_negative: true), task {task.name!r} does not allow them"
@@ -107,6 +111,8 @@ class SpanQAFamily(Family):
         self, task: Task, examples: list[dict[str, Any]], tokenizer: PreTrainedTokenizerFast, max_length: int
     ) -> list[dict[str, Any]]:
         settings = QASettings.of(task)
+        if not examples:
+            return []
         n_special = tokenizer.num_special_tokens_to_add(pair=True)
         # Questions get at most half the room, so that every window keeps space for context (the original
         # BERT recipe caps questions at 64 tokens for the same reason).
@@ -119,7 +125,9 @@ class SpanQAFamily(Family):
         # Leading white space in questions only wastes tokens (some SQuAD questions have a lot of it).
         questions = [example["question"].lstrip() for example in examples]
         questions, question_lengths = _fit_questions(questions, tokenizer, question_budget)
-        stride = _window_stride(settings.doc_stride, max_length - n_special - max(question_lengths, default=0))
+        stride = _window_stride(
+            settings.doc_stride, max_length - n_special - max(question_lengths, default=0)
+        )
 
         encoded = tokenizer(
             questions,
@@ -161,8 +169,12 @@ class SpanQAFamily(Family):
             "input_ids": input_ids,
             "attention_mask": attention_mask_for(input_ids, pad_token_id, lengths),
             "length": torch.tensor(lengths, dtype=torch.long),
-            "start_positions": torch.tensor([feature["start_position"] for feature in features], dtype=torch.long),
-            "end_positions": torch.tensor([feature["end_position"] for feature in features], dtype=torch.long),
+            "start_positions": torch.tensor(
+                [feature["start_position"] for feature in features], dtype=torch.long
+            ),
+            "end_positions": torch.tensor(
+                [feature["end_position"] for feature in features], dtype=torch.long
+            ),
         }
         if all("token_type_ids" in feature for feature in features):
             batch["token_type_ids"] = pad_sequences([feature["token_type_ids"] for feature in features], 0)
@@ -196,7 +208,13 @@ class SpanQAFamily(Family):
         return (start + end) / 2
 
     def predict(self, outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> list[np.ndarray]:
-        both = torch.stack([outputs["start_logits"], outputs["end_logits"]], dim=1).detach().float().cpu().numpy()
+        both = (
+            torch.stack([outputs["start_logits"], outputs["end_logits"]], dim=1)
+            .detach()
+            .float()
+            .cpu()
+            .numpy()
+        )
         lengths = batch["length"].tolist() if "length" in batch else batch["attention_mask"].sum(-1).tolist()
         return [both[row, :, :length] for row, length in enumerate(lengths)]
 
@@ -317,10 +335,11 @@ def _targets(offsets: list[list[int]], answers: list[dict[str, Any]]) -> tuple[i
     context = [i for i, span in enumerate(offsets) if span[0] >= 0]
     if not context or offsets[context[0]][0] > char_start or offsets[context[-1]][1] < char_end:
         return 0, 0
-    # The start token is the last one starting at or before the answer; the end token the first one ending
-    # at or after it (several tokens can share a start, e.g. a lone "▁" and the letter after it).
+    # The start token is the last one starting at or before the answer; the end token the first one from
+    # there on that ends at or after it. Neighbours can share offsets: a lone "▁" carries the span of the
+    # character after it, so "▁", "7" both read (19, 20) and the answer "7" must start and end at "7".
     start = max(i for i in context if offsets[i][0] <= char_start)
-    end = min(i for i in context if offsets[i][1] >= char_end)
+    end = min(i for i in context if i >= start and offsets[i][1] >= char_end)
     if end < start:
         return 0, 0
     return start, end
@@ -383,9 +402,7 @@ def span_chance(context: str, golds: list[str], max_words: int, with_null: bool)
             f1 = 2 * common / np.maximum(span_length + g, 1)
         else:
             f1 = (span_length == 0).astype(float)
-        starts_gold = np.array(
-            [tokens[p : p + g] == gold_tokens for p in range(len(tokens) + 1)], dtype=bool
-        )
+        starts_gold = np.array([tokens[p : p + g] == gold_tokens for p in range(len(tokens) + 1)], dtype=bool)
         em = (span_length == g) & starts_gold[a]
         best_em, best_f1 = np.maximum(best_em, em), np.maximum(best_f1, f1)
 

@@ -127,7 +127,9 @@ class TaggingFamily(Family):
         input_ids = pad_sequences([f["input_ids"] for f in features], pad_token_id)
         return {
             "input_ids": input_ids,
-            "attention_mask": attention_mask_for(input_ids, pad_token_id, [len(f["input_ids"]) for f in features]),
+            "attention_mask": attention_mask_for(
+                input_ids, pad_token_id, [len(f["input_ids"]) for f in features]
+            ),
             "labels": pad_sequences([f["labels"] for f in features], IGNORE_INDEX),
         }
 
@@ -135,7 +137,9 @@ class TaggingFamily(Family):
     def build_head(self, task: Any, encoder_config: Any) -> torch.nn.Module:
         return TokenClassifierHead.for_encoder(encoder_config, len(task.labels))
 
-    def forward(self, encoder: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]) -> Any:
+    def forward(
+        self, encoder: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]
+    ) -> Any:
         return head(encode(encoder, batch).last_hidden_state)
 
     def loss(self, outputs: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -30,7 +30,15 @@ from xstilts.errors import ConfigError, XstiltsError
 # ---------------------------------------------------------------------------------------------------------
 
 ARCHITECTURES = ("xlm-roberta", "bert")
-SPEC_KEYS = ("architecture", "hidden_size", "num_layers", "num_heads", "intermediate_size", "max_length", "dropout")
+SPEC_KEYS = (
+    "architecture",
+    "hidden_size",
+    "num_layers",
+    "num_heads",
+    "intermediate_size",
+    "max_length",
+    "dropout",
+)
 _REQUIRED_SPEC_KEYS = ("hidden_size", "num_layers", "num_heads")
 
 
@@ -76,7 +84,9 @@ def build_encoder(spec: dict[str, Any], vocab_size: int, pad_token_id: int) -> t
 
 def _spec_problems(spec: dict[str, Any], vocab_size: int, pad_token_id: int) -> list[str]:
     if not isinstance(spec, dict):
-        return [f"the encoder spec must be a mapping with keys {', '.join(SPEC_KEYS)}, got {type(spec).__name__}"]
+        return [
+            f"the encoder spec must be a mapping with keys {', '.join(SPEC_KEYS)}, got {type(spec).__name__}"
+        ]
     problems = []
     unknown = sorted(set(spec) - set(SPEC_KEYS))
     if unknown:
@@ -86,7 +96,9 @@ def _spec_problems(spec: dict[str, Any], vocab_size: int, pad_token_id: int) -> 
         problems.append(f"missing required key(s): {', '.join(missing)}")
     architecture = spec.get("architecture", "xlm-roberta")
     if architecture not in ARCHITECTURES:
-        problems.append(f"architecture {architecture!r} is not supported; allowed: {', '.join(ARCHITECTURES)}")
+        problems.append(
+            f"architecture {architecture!r} is not supported; allowed: {', '.join(ARCHITECTURES)}"
+        )
     for key in ("hidden_size", "num_layers", "num_heads", "intermediate_size", "max_length"):
         value = spec.get(key)
         if key in spec and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
@@ -219,6 +231,14 @@ def load_encoder_tokenizer(name_or_path: str, revision: str | None = None):
             "one (tokenizer.json) for offsets and word ids. Convert it once with AutoTokenizer and "
             "save_pretrained, then pass the saved folder."
         )
+    # transformers builds an empty tokenizer (special tokens only) when a folder has no vocabulary file at
+    # all; every word would then map to <unk> without a word of warning.
+    if len(tokenizer) <= len(set(tokenizer.all_special_ids)):
+        raise XstiltsError(
+            f"the tokenizer of {name_or_path!r} has no vocabulary (only its {len(tokenizer)} special tokens): "
+            "the folder lacks its vocabulary files. xstilts needs a fast tokenizer: pass a folder with a "
+            "tokenizer.json (written by save_pretrained of a fast tokenizer)."
+        )
     return tokenizer
 
 
@@ -239,7 +259,9 @@ def _resolve(name: str, revision: str | None, wanted: tuple[str, ...]) -> tuple[
         _check_local_folder(path, wanted)
         return str(path), {}
     if path.exists():
-        raise XstiltsError(f"{name!r} is a file; pass the folder that holds config.json and model.safetensors")
+        raise XstiltsError(
+            f"{name!r} is a file; pass the folder that holds config.json and model.safetensors"
+        )
     if name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name:
         raise XstiltsError(
             f"the model folder {name!r} does not exist (pass a folder with config.json and model.safetensors, "
@@ -275,7 +297,9 @@ def _check_cached(name: str, revision: str | None, cache_dir: str, wanted: tuple
         try:
             found = try_to_load_from_cache(name, filename, cache_dir=cache_dir, revision=revision)
         except ValueError as error:  # HFValidationError: not even a well-formed hub name
-            raise XstiltsError(f"{name!r} is neither a local folder nor a valid hub model name ({error})") from None
+            raise XstiltsError(
+                f"{name!r} is neither a local folder nor a valid hub model name ({error})"
+            ) from None
         return isinstance(found, str)
 
     if not cached("config.json") and not any(cached(f) for f in wanted):
@@ -286,7 +310,9 @@ def _check_cached(name: str, revision: str | None, cache_dir: str, wanted: tuple
         )
     if wanted == _WEIGHT_FILES and not any(cached(f) for f in _WEIGHT_FILES):
         if any(cached(f) for f in _PICKLE_FILES):
-            raise XstiltsError(f"the cached {name!r} has only pickle weights (pytorch_model.bin): {_CONVERT_HINT}")
+            raise XstiltsError(
+                f"the cached {name!r} has only pickle weights (pytorch_model.bin): {_CONVERT_HINT}"
+            )
         raise XstiltsError(
             f"offline mode (HF_HUB_OFFLINE is set) and the weights of {name!r} (model.safetensors) are not in "
             f"the local hub cache ({cache_dir}). Fix: pass a local folder, or unset HF_HUB_OFFLINE and run "

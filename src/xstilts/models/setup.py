@@ -27,7 +27,8 @@ def prepare_tokenizer(model: ModelConfig, data_root: Path, cache_root: Path, mod
         folder = cache_root / stable_hash({"tokenizer_for": model_key})
         if not (folder / "tokenizer_config.json").exists():
             texts = list(_corpus(spec.train.corpus, data_root))
-            tokenizer = train_tokenizer(texts, vocab_size=spec.train.vocab_size, lowercase=spec.train.lowercase)
+            tokenizer = train_tokenizer(texts, vocab_size=spec.train.vocab_size, lowercase=spec.train.lowercase,
+                                        algorithm=spec.train.algorithm)
             tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             tokenizer.save_pretrained(str(tmp))

@@ -1,6 +1,6 @@
 """Tokenizers trained in code: the offline stand-in for a pretrained multilingual tokenizer.
 
-The shape follows XLM-R: a Unigram (sentencepiece-style) model over Metaspace pre-tokenization, with the
+The shape follows XLM-R: a sentencepiece-style subword model over Metaspace pre-tokenization, with the
 special tokens ``<s> <pad> </s> <unk> <mask>`` and the pair template ``<s> A </s></s> B </s>``, wrapped as a
 ``PreTrainedTokenizerFast`` so that families use one API (offsets, word ids, overflow) for every tokenizer.
 """
@@ -13,16 +13,20 @@ from pathlib import Path
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000, lowercase: bool = False):
-    """Train a Unigram tokenizer on ``texts`` and return it as a ``PreTrainedTokenizerFast``.
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000, lowercase: bool = False, algorithm: str = "bpe"):
+    """Train a tokenizer on ``texts`` and return it as a ``PreTrainedTokenizerFast``.
 
-    Deterministic for the same texts and settings (the Unigram trainer is), so it can be cached by a hash of
-    its corpus and settings.
+    ``algorithm`` is "bpe" (default) or "unigram". BPE fills the requested vocabulary on small corpora; the
+    Unigram trainer (XLM-R's algorithm) prunes to a near-character vocabulary when the corpus has few
+    distinct words, which makes sequences several times longer. Both are deterministic for the same texts
+    and settings, so the result can be cached by a hash of its corpus and settings.
     """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tokenizer = Tokenizer(models.Unigram())
+    if algorithm not in ("bpe", "unigram"):
+        raise ValueError(f"unknown tokenizer algorithm {algorithm!r}: choose 'bpe' or 'unigram'")
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>") if algorithm == "bpe" else models.Unigram())
     steps = [normalizers.NFKC()]
     if lowercase:
         steps.append(normalizers.Lowercase())
@@ -31,9 +35,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000, lowercase: boo
         [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(), pre_tokenizers.Metaspace()]
     )
     tokenizer.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="<unk>", show_progress=False
-    )
+    if algorithm == "bpe":
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
+    else:
+        trainer = trainers.UnigramTrainer(
+            vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="<unk>", show_progress=False
+        )
     tokenizer.train_from_iterator(texts, trainer=trainer)
     bos, eos = tokenizer.token_to_id("<s>"), tokenizer.token_to_id("</s>")
     tokenizer.post_processor = processors.TemplateProcessing(

@@ -58,6 +58,11 @@ def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any
     """Run every pending node and write ``out_dir/results.csv``; returns the rows."""
     import torch
 
+    import transformers
+
+    # Per-file loading bars from transformers drown the stage progress; our own bar says enough.
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
     if study.runtime.threads:
         torch.set_num_threads(study.runtime.threads)
     context = make_context(study)
@@ -109,7 +114,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
 
     from xstilts.families import get_family
     from xstilts.models.bundle import EncoderWithHeads
-    from xstilts.models.checkpoint import load_encoder_from_checkpoint, load_heads
+    from xstilts.models.checkpoint import load_encoder_from_checkpoint, load_heads, read_heads_meta
     from xstilts.models.setup import initial_encoder
     from xstilts.tasks import get_task
     from xstilts.training.loop import DevSet, TrainSource, seed_int, train_stage
@@ -131,7 +136,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
     if node.parent is None:
         encoder = initial_encoder(study.model, tokenizer)
     else:
-        encoder = load_encoder_from_checkpoint(store.path(node.parent.key) / "checkpoint" / "encoder")
+        encoder = load_encoder_from_checkpoint(store.path(node.parent.key) / "checkpoint")
     tasks = {s.task: get_task(s.task) for s in stage.sources}
     heads, head_meta = {}, {}
     for task in tasks.values():
@@ -139,7 +144,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
             heads[task.head_name] = get_family(task.family).build_head(task, encoder.config)
             head_meta[task.head_name] = {"task": task.name, "family": task.family}
     if stage.keep_heads and node.parent is not None:
-        parent_heads = _saved_heads(store.path(node.parent.key) / "checkpoint")
+        parent_heads = read_heads_meta(store.path(node.parent.key) / "checkpoint")
         kept = [name for name in heads if name in parent_heads]
         load_heads(store.path(node.parent.key) / "checkpoint", heads, names=kept)
 
@@ -173,14 +178,6 @@ def _train_node(context: Context, node: StageNode, say) -> None:
     store.mark_done(node.key)
 
 
-def _saved_heads(checkpoint: Path) -> dict[str, dict]:
-    path = checkpoint / "heads.json"
-    if not path.exists():
-        return {}
-    data = json.loads(path.read_text())
-    return data.get("meta", data.get("heads", {})) if isinstance(data, dict) else {}
-
-
 def _eval_path(context: Context, evaluation: EvalNode) -> Path:
     return context.store.path(evaluation.stage.key) / "eval" / f"{evaluation.key}.json"
 
@@ -202,7 +199,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
     say(f"evaluate {len(todo)} task/language pairs on stage {stage.name!r} (seed {stage.seed})")
     _ensure_tokenizer(context)
     accelerator = make_accelerator(context.study.runtime)
-    encoder = load_encoder_from_checkpoint(checkpoint / "encoder").to(accelerator.device)
+    encoder = load_encoder_from_checkpoint(checkpoint).to(accelerator.device)
     heads: dict[str, torch.nn.Module] = {}
     for evaluation in todo:
         task = get_task(evaluation.task)

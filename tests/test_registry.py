@@ -1,0 +1,78 @@
+"""Registries against the files on disk, and every registry entry and preset exercised (style: one
+parametrized test over every entry, so a forgotten import or a broken declaration is caught)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import xstilts
+from xstilts.config.load import load_study, preset_names, presets_dir
+from xstilts.errors import XstiltsError
+from xstilts.evaluation.registry import METRICS
+from xstilts.families import FAMILY_MODULES, get_family
+from xstilts.families.base import Family
+from xstilts.languages import check_language
+from xstilts.registry import Registry, did_you_mean
+from xstilts.tasks import TASK_MODULES, get_task, task_names
+
+PACKAGE = Path(xstilts.__file__).parent
+FAMILY_HELPERS = {"__init__", "base", "common", "heads"}
+TASK_HELPERS = {"__init__", "base", "readers", "mock_data"}
+
+
+def test_family_registry_matches_modules_on_disk():
+    on_disk = {p.stem for p in (PACKAGE / "families").glob("*.py")} - FAMILY_HELPERS
+    assert on_disk == {module.rsplit(".", 1)[1] for module, _ in FAMILY_MODULES.values()}
+
+
+def test_task_modules_match_files_on_disk():
+    on_disk = {p.stem for p in (PACKAGE / "tasks").glob("*.py")} - TASK_HELPERS
+    assert on_disk == {m.rsplit(".", 1)[1] for m in TASK_MODULES}
+
+
+@pytest.mark.parametrize("name", list(FAMILY_MODULES))
+def test_every_family_loads_and_fulfils_the_contract(name):
+    family = get_family(name)
+    assert isinstance(family, Family) and family.name == name
+
+
+@pytest.mark.parametrize("name", task_names())
+def test_every_task_declaration_is_consistent(name):
+    task = get_task(name)
+    assert task.family in FAMILY_MODULES
+    assert task.metrics and all(m in METRICS for m in task.metrics)
+    for split, languages in task.splits.items():
+        assert languages, f"{name}: split {split} has no languages"
+        assert all(check_language(lang) is None for lang in languages)
+    if task.family in ("classification", "tagging"):
+        assert len(task.labels) >= 2 and len(set(task.labels)) == len(task.labels)
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_validates_and_starts_with_its_command(name):
+    first_line = (presets_dir() / f"{name}.yaml").read_text().splitlines()[0]
+    assert first_line.startswith("# xstilts run "), first_line
+    assert load_study(name).name
+
+
+def test_presets_folder_at_repo_root_is_the_package_one():
+    root = Path(__file__).resolve().parents[1] / "presets"
+    assert root.resolve() == presets_dir().resolve()
+
+
+def test_did_you_mean():
+    assert did_you_mean("mock-nil", ["mock-nli", "xnli"]) == "did you mean 'mock-nli'?"
+    assert did_you_mean("zzz", ["a", "b"]).startswith("choose one of a, b")
+
+
+def test_unknown_names_suggest():
+    with pytest.raises(XstiltsError, match="did you mean 'mock-nli'"):
+        get_task("mock-nl")
+    with pytest.raises(XstiltsError, match="did you mean 'tagging'"):
+        get_family("taging")
+    registry: Registry[int] = Registry("thing")
+    registry.register("one", 1)
+    with pytest.raises(ValueError):
+        registry.register("one", 2)

@@ -1,0 +1,231 @@
+"""End to end: the tiny study, skipping finished stages, tokenize-once, exact resume, NaN handling."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from xstilts.config.load import load_study, parse_study
+from xstilts.errors import TrainingDiverged
+from xstilts.studies.runner import RESULT_COLUMNS, run_study
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+# One target stage, small enough for several runs per test file.
+RESUME_STUDY = """\
+name: resume
+model:
+  build: {hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, max_length: 128}
+  tokenizer: {train: {corpus: [mock-mlm], vocab_size: 400}}
+stages:
+  target:
+    sources: [{task: mock-nli, max_examples: 160}]
+    steps: 24
+    batch_size: 16
+    max_length: 64
+    optimizer: {lr: 1.0e-3}
+    checkpoint_every: 5
+    selection: {every: 8, max_examples: 40}
+pipelines:
+  only: [target]
+evaluate: {max_examples: 40}
+runtime: {progress: false}
+"""
+
+
+def study_with_store(text: str, store: Path):
+    data = yaml.safe_load(text)
+    data["store"] = str(store)
+    return parse_study(data)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(xstilts_home, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny-out")
+    study = load_study("tiny")
+    study.runtime.progress = False
+    study.runtime.threads = 1
+    started = time.perf_counter()
+    rows = run_study(study, out)
+    return study, out, rows, time.perf_counter() - started
+
+
+def test_tiny_study_end_to_end(tiny_run):
+    study, out, rows, seconds = tiny_run
+    table = read_csv(out / "results.csv")
+    assert list(table[0].keys()) == RESULT_COLUMNS
+    assert len(table) == len(rows) > 0
+    seen = {(r["pipeline"], r["task"], r["language"]) for r in table if r["main"] == "True"}
+    # every target task evaluated in every test language, for both pipelines; retrieval in German only
+    for pipeline in ("baseline", "intermediate"):
+        for task in ("mock-nli", "mock-pos"):
+            assert {(pipeline, task, "en"), (pipeline, task, "de")} <= seen
+    assert ("retrieval", "mock-retrieval", "de") in seen
+    nli_chance = [float(r["chance"]) for r in table if r["task"] == "mock-nli" and r["metric"] == "accuracy"]
+    assert all(abs(c - 100 / 3) < 1e-3 for c in nli_chance)  # three labels: a uniform guess is right 1/3
+    assert all(r["zero_shot"] == "True" for r in table)
+    assert all(0.0 <= float(r["value"]) <= 100.0 for r in table if r["metric"] != "perplexity")
+    assert seconds < 120, f"the tiny study took {seconds:.0f}s"
+
+
+def test_english_learns_beyond_chance(tiny_run):
+    _, out, _, _ = tiny_run
+    table = read_csv(out / "results.csv")
+    english_nli = [float(r["value"]) for r in table
+                   if r["task"] == "mock-nli" and r["language"] == "en" and r["metric"] == "accuracy"]
+    assert min(english_nli) > 100 / 3 + 5
+
+
+def test_shared_stage_trained_once_and_rerun_skips_everything(tiny_run, monkeypatch):
+    study, out, rows, _ = tiny_run
+    from xstilts.studies.runner import make_context
+
+    context = make_context(study)
+    names = sorted(n.name for n in context.plan.stages)
+    # mlm is shared by all three pipelines, intermediate by two: 4 distinct stages, not 7
+    assert names == ["intermediate", "mlm", "target", "target"]
+    from xstilts.families import get_family
+    import xstilts.training.loop as loop
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a finished stage was trained again")
+
+    monkeypatch.setattr(loop, "train_stage", fail)
+    family = get_family("classification")
+    monkeypatch.setattr(type(family), "featurize", fail)
+    again = run_study(study, out)
+    assert again == rows
+
+
+def test_features_are_cached(tiny_run, xstilts_home):
+    from xstilts.studies.runner import _featurize, make_context, _ensure_tokenizer
+    from xstilts.tasks import get_task
+
+    study = tiny_run[0]
+    context = make_context(study)
+    _ensure_tokenizer(context)
+    data = _featurize(context, get_task("mock-nli"), "test", "de", 64, None)
+    assert data.from_cache
+    fresh = _featurize(context, get_task("mock-nli"), "test", "de", 48, None)  # other max length, other key
+    assert not fresh.from_cache and fresh.cache_key != data.cache_key
+
+
+def _metrics(store: Path) -> tuple[dict, dict]:
+    (folder,) = [p for p in store.iterdir() if p.is_dir()]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    from safetensors.torch import load_file
+
+    weights = load_file(folder / "checkpoint" / "encoder" / "model.safetensors")
+    return metrics, weights
+
+
+def test_resume_after_crash_equals_uninterrupted(xstilts_home, tmp_path, monkeypatch):
+    import torch
+
+    import xstilts.training.loop as loop
+
+    clean_out, crash_out = tmp_path / "clean-out", tmp_path / "crash-out"
+    run_study(study_with_store(RESUME_STUDY, tmp_path / "clean"), clean_out)
+
+    original = loop.train_stage
+
+    class Crash(Exception):
+        pass
+
+    def crashing(*args, **kwargs):
+        def on_step(step: int) -> None:
+            if step == 17:  # after the state saved at 15 and the dev evaluation at 16
+                raise Crash()
+        return original(*args, **kwargs, on_step=on_step)
+
+    monkeypatch.setattr(loop, "train_stage", crashing)
+    study = study_with_store(RESUME_STUDY, tmp_path / "crash")
+    with pytest.raises(Crash):
+        run_study(study, crash_out)
+    monkeypatch.setattr(loop, "train_stage", original)
+    run_study(study, crash_out)
+
+    clean_metrics, clean_weights = _metrics(tmp_path / "clean")
+    crash_metrics, crash_weights = _metrics(tmp_path / "crash")
+    assert crash_metrics["resumed_from"] == 15
+    assert crash_metrics["history"] == clean_metrics["history"]
+    assert crash_metrics["best_score"] == clean_metrics["best_score"]
+    assert all(torch.equal(clean_weights[k], crash_weights[k]) for k in clean_weights)
+    assert read_csv(clean_out / "results.csv") == read_csv(crash_out / "results.csv")
+
+
+def test_resume_after_kill_9(xstilts_home, tmp_path):
+    """A real SIGKILL in the middle of training, then the same command again."""
+    study_file = tmp_path / "study.yaml"
+    text = RESUME_STUDY.replace("steps: 24", "steps: 120").replace("every: 8", "every: 40")
+    study_file.write_text(text + f"store: {tmp_path / 'killed'}\n")
+    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "xstilts", "run", str(study_file), "--out", str(tmp_path / "out"), "--quiet"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    store = tmp_path / "killed"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        states = list(store.glob("*/state/extra.json")) + list(store.glob("*/state/*.json"))
+        if states or process.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before it could be killed: " + process.stderr.read().decode()
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    clean = tmp_path / "clean"
+    data = yaml.safe_load(text)
+    data["store"] = str(clean)
+    run_study(parse_study(data), tmp_path / "clean-out")
+    killed_metrics, killed_weights = _metrics(store)
+    clean_metrics, clean_weights = _metrics(clean)
+    assert killed_metrics["resumed_from"] is not None and killed_metrics["resumed_from"] > 0
+    assert killed_metrics["history"] == clean_metrics["history"]
+    import torch
+
+    assert all(torch.equal(clean_weights[k], killed_weights[k]) for k in clean_weights)
+
+
+def test_nan_loss_stops_with_clear_message_and_keeps_state(xstilts_home, tmp_path, monkeypatch):
+    import torch
+
+    from xstilts.families import get_family
+
+    family = get_family("classification")
+    original = type(family).loss
+    calls = {"n": 0}
+
+    def poisoned(self, outputs, batch):
+        calls["n"] += 1
+        loss = original(self, outputs, batch)
+        return loss * float("nan") if calls["n"] == 8 else loss
+
+    monkeypatch.setattr(type(family), "loss", poisoned)
+    study = study_with_store(RESUME_STUDY, tmp_path / "store")
+    with pytest.raises(TrainingDiverged) as caught:
+        run_study(study, tmp_path / "out")
+    message = str(caught.value)
+    assert "at step 8" in message and "lower optimizer.lr" in message.lower()
+    (folder,) = [p for p in (tmp_path / "store").iterdir() if p.is_dir()]
+    assert (folder / "state" / "state.json").exists() and not (folder / "DONE").exists()
+    # the state saved at step 5 (checkpoint_every: 5) is kept: running again resumes from it
+    from xstilts.models.checkpoint import load_training_state
+
+    assert "5" in (folder / "state" / "state.json").read_text()
+    del torch, load_training_state
