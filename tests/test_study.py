@@ -86,9 +86,12 @@ def test_tiny_study_end_to_end(tiny_run):
 def test_english_learns_beyond_chance(tiny_run):
     _, out, _, _ = tiny_run
     table = read_csv(out / "results.csv")
-    english_nli = [float(r["value"]) for r in table
-                   if r["task"] == "mock-nli" and r["language"] == "en" and r["metric"] == "accuracy"]
-    assert min(english_nli) > 100 / 3 + 5
+
+    def english(task: str) -> list[float]:
+        return [float(r["value"]) for r in table if r["task"] == task and r["language"] == "en" and r["main"] == "True"]
+
+    assert len(english("mock-pos")) == 2 and min(english("mock-pos")) > 5 * 100 / 12  # 12 tags
+    assert len(english("mock-nli")) == 2 and min(english("mock-nli")) > 100 / 3 + 5  # 3 balanced labels
 
 
 def test_shared_stage_trained_once_and_rerun_skips_everything(tiny_run, monkeypatch):
