@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -102,8 +101,8 @@ def test_shared_stage_trained_once_and_rerun_skips_everything(tiny_run, monkeypa
     names = sorted(n.name for n in context.plan.stages)
     # mlm is shared by all three pipelines, intermediate by two: 4 distinct stages, not 7
     assert names == ["intermediate", "mlm", "target", "target"]
-    from xstilts.families import get_family
     import xstilts.training.loop as loop
+    from xstilts.families import get_family
 
     def fail(*args, **kwargs):
         raise AssertionError("a finished stage was trained again")
@@ -116,7 +115,7 @@ def test_shared_stage_trained_once_and_rerun_skips_everything(tiny_run, monkeypa
 
 
 def test_features_are_cached(tiny_run, xstilts_home):
-    from xstilts.studies.runner import _featurize, make_context, _ensure_tokenizer
+    from xstilts.studies.runner import _ensure_tokenizer, _featurize, make_context
     from xstilts.tasks import get_task
 
     study = tiny_run[0]

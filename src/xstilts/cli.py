@@ -4,6 +4,7 @@ evaluate, so ``--help``, ``ls``, ``validate`` and ``plan`` answer at once."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -66,6 +67,8 @@ def run(
     from xstilts.studies.runner import run_study
 
     rows = run_study(config, out_dir, log=_say)
+    if os.environ.get("RANK", "0") != "0":  # other processes of a torchrun/accelerate group stay quiet
+        return
     _print_summary(rows)
     _say(f"{len(rows)} result rows -> {out_dir / 'results.csv'}")
 
@@ -134,7 +137,7 @@ def list_entries(what: Annotated[Listable, typer.Argument(help="what to list")])
         for name, (_, description) in FAMILY_MODULES.items():
             typer.echo(f"{name:16} {description}")
     elif what is Listable.presets:
-        from xstilts.config.load import presets_dir, preset_names
+        from xstilts.config.load import preset_names, presets_dir
 
         for name in preset_names():
             first = (presets_dir() / f"{name}.yaml").read_text().splitlines()[0].lstrip("# ")

@@ -20,7 +20,7 @@ _NOT_TRAINABLE = {"retrieval"}
 def semantic_problems(config: StudyConfig) -> list[Problem]:
     problems: list[Problem] = []
     problems += _model_problems(config)
-    for name, stage in config.stages.items():
+    for name in config.stages:
         problems += _stage_problems(config, name)
     for name in config.pipelines:
         problems += _pipeline_problems(config, name)

@@ -19,7 +19,7 @@ def accuracy(predictions: Sequence, references: Sequence) -> float:
         raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
     if not references:
         return 0.0
-    return 100.0 * sum(p == r for p, r in zip(predictions, references)) / len(references)
+    return 100.0 * sum(p == r for p, r in zip(predictions, references, strict=True)) / len(references)
 
 
 # ---------------------------------------------------------------- tagging
@@ -31,7 +31,7 @@ def token_accuracy(predictions: Sequence[Sequence[str]], references: Sequence[Se
         if len(pred) != len(gold):
             raise ValueError(f"a sentence has {len(pred)} predicted tags for {len(gold)} words")
         total += len(gold)
-        correct += sum(p == g for p, g in zip(pred, gold))
+        correct += sum(p == g for p, g in zip(pred, gold, strict=True))
     return 100.0 * correct / total if total else 0.0
 
 
@@ -84,7 +84,7 @@ def chunk_prf(predictions: Sequence[Sequence[str]], references: Sequence[Sequenc
 
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predicted sentences for {len(references)} references")
-    for pred, gold in zip(predictions, references):
+    for pred, gold in zip(predictions, references, strict=True):
         if len(pred) != len(gold):
             raise ValueError(f"a sentence has {len(pred)} predicted tags for {len(gold)} words")
     predicted, gold = chunks(flat(predictions)), chunks(flat(references))
@@ -129,7 +129,7 @@ def squad_em_f1(predictions: Sequence[str], gold_answers: Sequence[Sequence[str]
     if len(predictions) != len(gold_answers):
         raise ValueError(f"{len(predictions)} predictions for {len(gold_answers)} questions")
     em = f1 = 0.0
-    for prediction, golds in zip(predictions, gold_answers):
+    for prediction, golds in zip(predictions, gold_answers, strict=True):
         golds = list(golds) or [""]
         em += max(squad_exact(prediction, g) for g in golds)
         f1 += max(squad_f1(prediction, g) for g in golds)

@@ -13,14 +13,22 @@ import json
 import math
 import os
 import shutil
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xstilts import __version__
 from xstilts.config.schema import StudyConfig
 from xstilts.studies.plan import EvalNode, Plan, StageNode, build_plan
-from xstilts.studies.store import RunStore, write_json_atomic, write_text_atomic, write_yaml_atomic, xstilts_home
+from xstilts.studies.processes import Processes
+from xstilts.studies.store import (
+    RunStore,
+    write_json_atomic,
+    write_text_atomic,
+    write_yaml_atomic,
+    xstilts_home,
+)
 
 RESULT_COLUMNS = [
     "study", "pipeline", "model", "seed", "task", "family", "language", "split", "metric", "value", "chance",
@@ -35,6 +43,7 @@ class Context:
     store: RunStore
     data_root: Path
     home: Path
+    processes: Processes = field(default_factory=Processes)
     tokenizer: Any = None
     tokenizer_id: str = ""
 
@@ -57,7 +66,6 @@ def make_context(study: StudyConfig) -> Context:
 def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any]]:
     """Run every pending node and write ``out_dir/results.csv``; returns the rows."""
     import torch
-
     import transformers
 
     # Per-file loading bars from transformers drown the stage progress; our own bar says enough.
@@ -66,9 +74,14 @@ def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any
     if study.runtime.threads:
         torch.set_num_threads(study.runtime.threads)
     context = make_context(study)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_yaml_atomic(out_dir / "study.yaml", study.model_dump(mode="json"))
-    say = log or (lambda message: None)
+    runtime = study.runtime
+    context.processes = Processes(use_cuda=runtime.device == "cuda" or (runtime.device == "auto"
+                                                                        and torch.cuda.is_available()))
+    main = context.processes.is_main
+    if main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_yaml_atomic(out_dir / "study.yaml", study.model_dump(mode="json"))
+    say = (log or (lambda message: None)) if main else (lambda message: None)
     pending = [n for n in context.plan.stages if not context.store.is_done(n.key)]
     say(f"{len(context.plan.stages)} stages ({len(pending)} to run), {len(context.plan.evaluations)} evaluations")
     for node in context.plan.stages:
@@ -76,8 +89,13 @@ def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any
     by_stage: dict[str, list[EvalNode]] = {}
     for evaluation in context.plan.evaluations:
         by_stage.setdefault(evaluation.stage.key, []).append(evaluation)
-    for evaluations in by_stage.values():
-        run_evaluations(context, evaluations, say)
+    if main:  # evaluation needs no process group: the main process does it alone
+        with context.processes.solo():
+            for evaluations in by_stage.values():
+                run_evaluations(context, evaluations, say)
+    context.processes.barrier()
+    if not main:
+        return []
     rows = gather_rows(context)
     write_results_csv(out_dir / "results.csv", rows)
     return rows
@@ -87,26 +105,30 @@ def _ensure_tokenizer(context: Context) -> None:
     if context.tokenizer is None:
         from xstilts.models.setup import prepare_tokenizer
 
-        context.tokenizer, context.tokenizer_id = prepare_tokenizer(
-            context.study.model, context.data_root, context.home / "tokenizers", context.plan.model_key)
+        with context.processes.main_first():
+            context.tokenizer, context.tokenizer_id = prepare_tokenizer(
+                context.study.model, context.data_root, context.home / "tokenizers", context.plan.model_key)
 
 
 def _featurize(context: Context, task, split: str, language: str, max_length: int, limit: int | None):
     from xstilts.data.cache import featurize_cached
 
-    return featurize_cached(task, split, language, data_root=context.data_root, cache_root=context.features_root,
-                            tokenizer=context.tokenizer, tokenizer_id=context.tokenizer_id,
-                            max_length=max_length, limit=limit)
+    with context.processes.main_first():
+        return featurize_cached(task, split, language, data_root=context.data_root, cache_root=context.features_root,
+                                tokenizer=context.tokenizer, tokenizer_id=context.tokenizer_id,
+                                max_length=max_length, limit=limit)
 
 
 def run_stage_node(context: Context, node: StageNode, say) -> None:
-    store = context.store
+    store, processes = context.store, context.processes
     if store.is_done(node.key):
         return
-    with store.lock(node.key):
-        if store.is_done(node.key):  # another runner finished it while we waited
-            return
-        _train_node(context, node, say)
+    # Only the main process locks; in a process group the others wait for it at the barrier.
+    with store.lock(node.key) if processes.is_main else nullcontext():
+        processes.barrier()
+        if not store.is_done(node.key):  # another runner may have finished it while we waited
+            _train_node(context, node, say)
+        processes.barrier()
 
 
 def _train_node(context: Context, node: StageNode, say) -> None:
@@ -120,13 +142,15 @@ def _train_node(context: Context, node: StageNode, say) -> None:
     from xstilts.training.loop import DevSet, TrainSource, seed_int, train_stage
 
     study, store = context.study, context.store
+    main = context.processes.is_main
     folder = store.path(node.key)
     folder.mkdir(parents=True, exist_ok=True)
-    write_yaml_atomic(folder / "config.yaml", {
+    if main:
+        write_yaml_atomic(folder / "config.yaml", {
         "stage": node.name, "key": node.key, "parent": node.parent.key if node.parent else None,
-        "seed": node.seed, "zero_shot": node.zero_shot, "xstilts_version": __version__,
-        "model": study.model.model_dump(mode="json"), "config": node.config.model_dump(mode="json"),
-    })
+            "seed": node.seed, "zero_shot": node.zero_shot, "xstilts_version": __version__,
+            "model": study.model.model_dump(mode="json"), "config": node.config.model_dump(mode="json"),
+        })
     resuming = (folder / "state").exists() or (folder / "state.old").exists()
     say(f"{'resume' if resuming else 'train'} stage {node.name!r} (seed {node.seed}) -> {folder}")
     _ensure_tokenizer(context)
@@ -173,9 +197,10 @@ def _train_node(context: Context, node: StageNode, say) -> None:
         dev_sets=dev_sets, pad_token_id=tokenizer.pad_token_id, runtime=study.runtime,
         title=f"{node.name} (seed {node.seed})", head_meta=head_meta,
     )
-    write_json_atomic(folder / "metrics.json", {"stage": node.name, "key": node.key, **outcome.as_dict()})
-    shutil.rmtree(folder / "state", ignore_errors=True)
-    store.mark_done(node.key)
+    if main:
+        write_json_atomic(folder / "metrics.json", {"stage": node.name, "key": node.key, **outcome.as_dict()})
+        shutil.rmtree(folder / "state", ignore_errors=True)
+        store.mark_done(node.key)
 
 
 def _eval_path(context: Context, evaluation: EvalNode) -> Path:
@@ -224,7 +249,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
         chance = family.chance(task, data.examples)
         lines = "".join(
             json.dumps({"id": ex["id"], "prediction": p}, ensure_ascii=False) + "\n"
-            for ex, p in zip(data.examples, predictions)
+            for ex, p in zip(data.examples, predictions, strict=True)
         )
         predictions_dir = context.store.path(stage.key) / "predictions" / task.name
         write_text_atomic(predictions_dir / f"{evaluation.split}-{evaluation.language}.jsonl", lines)

@@ -1,0 +1,53 @@
+"""Several processes (torchrun on CPU with gloo): the stage trains under DDP through accelerate, the main
+process alone writes artifacts and evaluates, and the result has the same shape as a single-process run."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+STUDY = """\
+name: ddp
+model:
+  build: {hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, max_length: 128}
+  tokenizer: {train: {corpus: [mock-mlm], vocab_size: 400}}
+stages:
+  target:
+    sources: [{task: mock-nli, max_examples: 128}, {task: mock-pos, max_examples: 128}]
+    steps: 12
+    batch_size: 16
+    max_length: 64
+    optimizer: {lr: 1.0e-3}
+    checkpoint_every: 5
+    selection: {every: 6, max_examples: 32}
+pipelines:
+  only: [target]
+evaluate: {max_examples: 32}
+runtime: {progress: false, threads: 1}
+"""
+
+
+@pytest.mark.slow
+def test_two_process_run(tmp_path, xstilts_home):
+    study = tmp_path / "study.yaml"
+    study.write_text(STUDY + f"store: {tmp_path / 'runs'}\n")
+    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "xstilts", "run",
+               str(study), "--out", str(tmp_path / "out"), "--quiet"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(tmp_path / "out" / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["task"], r["language"]) for r in rows if r["main"] == "True"} == {
+        ("mock-nli", "en"), ("mock-nli", "de"), ("mock-pos", "en"), ("mock-pos", "de")}
+    (stage,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    assert (stage / "DONE").exists() and not (stage / "state").exists()
+    log_lines = (stage / "log.jsonl").read_text().splitlines()
+    assert len([line for line in log_lines if '"loss"' in line]) == 12  # one writer, not two
