@@ -10,9 +10,10 @@ b) baseline: random batches padded to max_length 128, as the original X-STILTs c
    fine-tuning scripts do.
 
 Both loops run the same forward + backward + AdamW step on the same examples and the same collate; only the
-batch composition and the padding width differ. It prints examples/s of each, a matmul peak measured in the
-same process, the model FLOPs utilisation of each loop relative to that peak and, on the last line,
-``ratio <ours/baseline examples per second>``.
+batch composition and the padding width differ. The two ways step alternately and a step's time is its
+best over a few passes, so that other load on the machine cannot favour one way. It prints examples/s of
+each, a matmul peak measured in the same process, the model FLOPs utilisation of each loop relative to
+that peak and, on the last line, ``ratio <ours/baseline examples per second>``.
 """
 
 from __future__ import annotations
