@@ -5,6 +5,8 @@ Each problem is (key path, printable key, message); the loader adds file and lin
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from xstilts.config.schema import StudyConfig
 from xstilts.families import FAMILY_MODULES
 from xstilts.languages import check_language
@@ -17,14 +19,51 @@ Problem = tuple[tuple, str, str]
 _NOT_TRAINABLE = {"retrieval"}
 
 
-def semantic_problems(config: StudyConfig) -> list[Problem]:
-    problems: list[Problem] = []
+def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Problem]:
+    problems: list[Problem] = _declared_task_problems(config, base)
+    if problems:  # the rest would only repeat "unknown task" for every use of a broken declaration
+        return problems
     problems += _model_problems(config)
     for name in config.stages:
         problems += _stage_problems(config, name)
     for name in config.pipelines:
         problems += _pipeline_problems(config, name)
     problems += _evaluate_language_problems(config)
+    return problems
+
+
+def _declared_task_problems(config: StudyConfig, base: Path | None) -> list[Problem]:
+    """Check the study's own task declarations, then register them so the rest sees ordinary tasks."""
+    from xstilts.evaluation.registry import METRICS
+    from xstilts.tasks.custom import declare, register_study_tasks
+
+    problems: list[Problem] = []
+    for name, task in config.tasks.items():
+        path, key = ("tasks", name), f"tasks.{name}"
+        if task.family not in FAMILY_MODULES:
+            problems.append((path + ("family",), key + ".family",
+                             f"unknown family {task.family!r}: {did_you_mean(task.family, list(FAMILY_MODULES))}"))
+        for i, metric in enumerate(task.metrics):
+            if metric not in METRICS:
+                problems.append((path + ("metrics", i), f"{key}.metrics[{i}]",
+                                 f"unknown metric {metric!r}: {did_you_mean(metric, METRICS.names())}"))
+        if task.family in ("classification", "tagging") and len(task.labels) < 2:
+            problems.append((path + ("labels",), key + ".labels", f"a {task.family} task needs `labels` (2 or more)"))
+        if problems:
+            continue
+        declared = declare(name, task, base)
+        for split, languages in task.splits.items():
+            for j, language in enumerate(languages):
+                lang_path = path + ("splits", split, j)
+                if (message := check_language(language)) is not None:
+                    problems.append((lang_path, f"{key}.splits.{split}[{j}]", message))
+                    continue
+                file = declared.file_for(declared, split, language, Path("."))
+                if not file.exists():
+                    problems.append((path + ("files",), key + ".files",
+                                     f"no file {file} for split {split!r}, language {language!r}"))
+    if not problems:
+        problems += [(("tasks",), "tasks", message) for message in register_study_tasks(config.tasks, base)]
     return problems
 
 

@@ -117,8 +117,10 @@ def _schema_problems(error: ValidationError, node: yaml.Node | None, source: str
     return problems
 
 
-def parse_study(data: dict, node: yaml.Node | None = None, source: str = "<config>") -> StudyConfig:
-    """Schema + semantic validation; raises ConfigError listing every problem."""
+def parse_study(data: dict, node: yaml.Node | None = None, source: str = "<config>",
+                base: Path | None = None) -> StudyConfig:
+    """Schema + semantic validation; raises ConfigError listing every problem. ``base`` is the folder
+    relative paths in the study (task files) are read from: the study file's folder."""
     try:
         config = StudyConfig.model_validate(data)
     except ValidationError as error:
@@ -127,7 +129,7 @@ def parse_study(data: dict, node: yaml.Node | None = None, source: str = "<confi
 
     problems = [
         f"{source}:{line}: {key}: {message}" if (line := _line_of(node, path)) else f"{source}: {key}: {message}"
-        for path, key, message in semantic_problems(config)
+        for path, key, message in semantic_problems(config, base)
     ]
     if problems:
         raise ConfigError(problems)
@@ -137,7 +139,7 @@ def parse_study(data: dict, node: yaml.Node | None = None, source: str = "<confi
 def load_study(path: str | Path) -> StudyConfig:
     path = resolve_study_path(path)
     data, node = load_yaml(path)
-    return parse_study(data, node, str(path))
+    return parse_study(data, node, str(path), base=path.resolve().parent)
 
 
 def presets_dir() -> Path:

@@ -6,7 +6,7 @@ wherever they share a prefix; the lineage key of each concrete stage makes that 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -165,10 +165,32 @@ class RuntimeConfig(Strict):
     progress: bool = True
 
 
+class TaskConfig(Strict):
+    """A task declared in the study itself: a family, a label set and JSON-lines files in the family's schema
+    (see ``xstilts ls families``); no code needed for a new task of an existing family."""
+
+    family: str
+    files: str = Field(..., description="path template with {split} and {language}, e.g. data/{split}-{language}.jsonl")
+    splits: dict[str, list[str]] = Field(..., min_length=1, description="split -> languages")
+    labels: list[str] = Field(default_factory=list)
+    metrics: list[str] = Field(default_factory=lambda: ["accuracy"], min_length=1)
+    head: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+    version: str = "1"
+
+    @model_validator(mode="after")
+    def _template(self) -> TaskConfig:
+        if "{split}" not in self.files or "{language}" not in self.files:
+            raise ValueError("`files` must contain {split} and {language}, e.g. data/my-task/{split}-{language}.jsonl")
+        return self
+
+
 class StudyConfig(Strict):
     name: str = Field(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
     model: ModelConfig
+    tasks: dict[str, TaskConfig] = Field(default_factory=dict, description="tasks declared in this study")
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     stages: dict[str, StageConfig] = Field(..., min_length=1)
     pipelines: dict[str, PipelineConfig | list[str]] = Field(..., min_length=1)

@@ -1,0 +1,53 @@
+"""Tasks declared in a study config (``tasks:``): turned into ordinary Task declarations and registered, so
+the rest of the toolkit cannot tell them from built-in ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xstilts.tasks import TASKS, register_task
+from xstilts.tasks.base import Task
+from xstilts.tasks.readers import read_jsonl
+
+
+def _template_file(template: str, base: Path | None):
+    def file_for(task: Task, split: str, language: str, data_root: Path) -> Path:
+        path = Path(template.format(split=split, language=language))
+        # Relative templates are read from the study file's folder, so a study and its data travel together.
+        return path if path.is_absolute() or base is None else base / path
+
+    return file_for
+
+
+def declare(name: str, config, base: Path | None) -> Task:
+    return Task(
+        name=name,
+        family=config.family,
+        description=config.description or f"declared in a study ({config.files})",
+        splits={split: tuple(languages) for split, languages in config.splits.items()},
+        reader=read_jsonl,
+        metrics=tuple(config.metrics),
+        labels=tuple(config.labels),
+        version=config.version,
+        head=config.head,
+        settings=dict(config.settings),
+        file_for=_template_file(config.files, base),
+        benchmark="study",
+    )
+
+
+def register_study_tasks(tasks: dict, base: Path | None) -> list[str]:
+    """Register the study's tasks; a name that clashes with a different declaration is a problem (returned)."""
+    problems = []
+    for name, config in tasks.items():
+        task = declare(name, config, base)
+        if name in TASKS:
+            existing = TASKS.get(name)
+            if existing.benchmark != "study" or existing.describe() != task.describe():
+                problems.append(f"tasks.{name}: a task named {name!r} already exists ({existing.benchmark or 'built in'}); "
+                                "choose another name")
+                continue
+            TASKS._entries[name] = task  # the same declaration again (e.g. the study loaded twice): refresh paths
+            continue
+        register_task(task)
+    return problems

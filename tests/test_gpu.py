@@ -1,0 +1,45 @@
+"""The GPU path: bf16 autocast through accelerate on a CUDA device. Skipped where there is none."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+import yaml
+
+from xstilts.config.load import parse_study
+from xstilts.studies.runner import run_study
+
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
+
+STUDY = yaml.safe_load("""\
+name: gpu
+model:
+  build: {hidden_size: 64, num_layers: 2, num_heads: 2, intermediate_size: 128, max_length: 128}
+  tokenizer: {train: {corpus: [mock-mlm], vocab_size: 600}}
+stages:
+  mlm: {sources: [{task: mock-mlm, languages: [en, de]}], steps: 30, batch_size: 32, max_length: 64,
+        optimizer: {lr: 2.0e-3}, selection: {enabled: false}}
+  target: {sources: [{task: mock-qa}, {task: mock-pos}], epochs: 2, batch_size: 32, max_length: 128,
+           optimizer: {lr: 1.0e-3}, checkpoint_every: 10, selection: {max_examples: 40}}
+pipelines:
+  only: [mlm, target]
+runtime: {device: cuda, precision: bf16, progress: false}
+""")
+
+
+def test_bf16_study_on_gpu(xstilts_home, tmp_path):
+    data = dict(STUDY, store=str(tmp_path / "runs"))
+    run_study(parse_study(data), tmp_path / "out")
+    with open(tmp_path / "out" / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["task"] for r in rows} == {"mock-qa", "mock-pos"}
+    for folder in (tmp_path / "runs").iterdir():
+        if folder.is_dir():
+            log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+            losses = [r["loss"] for r in log if "loss" in r]
+            assert losses and all(loss == loss for loss in losses)  # finite, no NaN under bf16
+    pos_en = [float(r["value"]) for r in rows if r["task"] == "mock-pos" and r["language"] == "en" and r["main"] == "True"]
+    assert pos_en[0] > 50
