@@ -8,56 +8,23 @@ import random
 import numpy as np
 import pytest
 import torch
-from transformers import XLMRobertaConfig, XLMRobertaModel
 
+from helpers import SYLLABLE_WORDS, empty_task, fit_and_score, syllable_tokenizer, tiny_encoder
 from xstilts.errors import XstiltsError
 from xstilts.families.classification import FAMILY
-from xstilts.models.tokenizer import train_tokenizer
 from xstilts.tasks.base import Task
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
-# Pseudo-words built from syllables give the Unigram trainer enough variety to learn real subwords.
-SYLLABLES = ["ka", "lo", "mi", "ren", "tu", "sa", "po", "ve", "dra", "ni"]
-WORDS = [a + b for a in SYLLABLES for b in SYLLABLES] + "the cat sat on a mat good bad".split()
+WORDS = SYLLABLE_WORDS + "the cat sat on a mat good bad".split()
 
 
 def make_task(labels=NLI_LABELS, metrics=("accuracy",)) -> Task:
-    return Task(
-        name="t",
-        family="classification",
-        description="",
-        splits={"train": ("en",)},
-        reader=lambda p: [],
-        labels=labels,
-        metrics=metrics,
-    )
+    return empty_task("classification", labels=labels, metrics=metrics)
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    rng = random.Random(0)
-    corpus = [" ".join(rng.choice(WORDS) for _ in range(8)) for _ in range(400)]
-    return train_tokenizer(corpus, vocab_size=300, algorithm="unigram")
-
-
-def tiny_encoder(tokenizer, dropout: float = 0.1) -> XLMRobertaModel:
-    config = XLMRobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=520,
-        pad_token_id=tokenizer.pad_token_id,
-        hidden_dropout_prob=dropout,
-    )
-    return XLMRobertaModel(config, add_pooling_layer=False)
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
+    return syllable_tokenizer(WORDS)
 
 
 # ----------------------------------------------------------------------------- validate_example
@@ -182,7 +149,7 @@ def test_collate_of_featurized_batch_is_not_max_length(tokenizer):
 
 
 def test_head_uses_encoder_hidden_dropout(tokenizer):
-    encoder = tiny_encoder(tokenizer, dropout=0.3)
+    encoder = tiny_encoder(tokenizer, hidden_dropout_prob=0.3)
     head = FAMILY.build_head(make_task(), encoder.config)
     dropouts = [m.p for m in head.modules() if isinstance(m, torch.nn.Dropout)]
     assert dropouts and all(p == 0.3 for p in dropouts)
@@ -284,24 +251,8 @@ def test_it_learns_a_keyword_rule(tokenizer):
         label = "pos" if i % 2 == 0 else "neg"
         words.insert(rng.randrange(5), "good" if label == "pos" else "bad")
         examples.append({"id": str(i), "text": " ".join(words), "label": label})
-    features = FAMILY.featurize(task, examples, tokenizer, max_length=32)
-    encoder = tiny_encoder(tokenizer)
-    head = FAMILY.build_head(task, encoder.config)
-    optimizer = torch.optim.AdamW([*encoder.parameters(), *head.parameters()], lr=3e-3)
-    order = torch.Generator().manual_seed(0)
-    for _ in range(50):
-        chosen = torch.randint(len(features), (16,), generator=order).tolist()
-        batch = FAMILY.collate([features[i] for i in chosen], tokenizer.pad_token_id)
-        loss = FAMILY.loss(FAMILY.forward(encoder, head, batch), batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    encoder.eval()
-    head.eval()
-    with torch.no_grad():
-        batch = FAMILY.collate(features, tokenizer.pad_token_id)
-        raw = FAMILY.predict(FAMILY.forward(encoder, head, batch), batch)
-    accuracy = FAMILY.score(task, examples, FAMILY.postprocess(task, examples, features, raw))["accuracy"]
+    scores, loss = fit_and_score(FAMILY, task, tokenizer, examples, steps=50, batch_size=16)
+    accuracy = scores["accuracy"]
     chance = FAMILY.chance(task, examples)["accuracy"]
-    assert not math.isnan(loss.item())
+    assert not math.isnan(loss)
     assert accuracy >= chance + 30, accuracy

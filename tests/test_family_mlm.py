@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import empty_task, tiny_encoder
 from xstilts.errors import XstiltsError
 from xstilts.families.mlm import FAMILY, mask_tokens, random_non_special_ids
 from xstilts.tasks.base import Task
@@ -22,15 +23,7 @@ CORPUS = [
 
 
 def make_task(metrics=("accuracy", "perplexity"), **settings) -> Task:
-    return Task(
-        name="mlm-test",
-        family="mlm",
-        description="",
-        splits={"train": ("en",)},
-        reader=lambda p: [],
-        metrics=metrics,
-        settings=settings,
-    )
+    return empty_task("mlm", name="mlm-test", metrics=metrics, settings=settings)
 
 
 @pytest.fixture(scope="module")
@@ -38,22 +31,6 @@ def tokenizer():
     from xstilts.models.tokenizer import train_tokenizer
 
     return train_tokenizer(CORPUS * 5, vocab_size=80)
-
-
-def tiny_encoder(tokenizer, seed: int = 0):
-    from transformers import XLMRobertaConfig, XLMRobertaModel
-
-    torch.manual_seed(seed)
-    config = XLMRobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=520,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    return XLMRobertaModel(config, add_pooling_layer=False), config
 
 
 def examples_of(texts):
@@ -181,8 +158,8 @@ def test_same_seed_same_masks_other_seed_other_masks(tokenizer):
 
 def test_head_only_at_masked_positions_and_decoder_tied(tokenizer):
     torch.set_num_threads(1)
-    encoder, config = tiny_encoder(tokenizer)
-    head = FAMILY.build_head(make_task(), config)
+    encoder = tiny_encoder(tokenizer, seed=0)
+    head = FAMILY.build_head(make_task(), encoder.config)
     features = FAMILY.featurize(make_task(), examples_of(CORPUS), tokenizer, max_length=32)
     batch = FAMILY.collate(features, tokenizer.pad_token_id, torch.Generator().manual_seed(0))
     seen = {}
@@ -205,8 +182,8 @@ def test_head_only_at_masked_positions_and_decoder_tied(tokenizer):
 
 def test_forward_backward_reaches_head_and_tied_embeddings(tokenizer):
     torch.set_num_threads(1)
-    encoder, config = tiny_encoder(tokenizer)
-    head = FAMILY.build_head(make_task(), config)
+    encoder = tiny_encoder(tokenizer, seed=0)
+    head = FAMILY.build_head(make_task(), encoder.config)
     features = FAMILY.featurize(make_task(), examples_of(CORPUS[:2]), tokenizer, max_length=32)
     batch = FAMILY.collate(features, tokenizer.pad_token_id, torch.Generator().manual_seed(0))
     outputs = FAMILY.forward(encoder, head, batch)
@@ -251,7 +228,7 @@ def test_score_is_micro_and_perplexity_is_exp_mean_loss():
 
 def test_chance_uses_the_vocabulary_size(tokenizer):
     assert FAMILY.chance(make_task(vocab_size=1000), []) == {"accuracy": 0.1, "perplexity": 1000.0}
-    unseen = Task(name="never-seen", family="mlm", description="", splits={}, reader=lambda p: [])
+    unseen = empty_task("mlm", name="never-seen", splits={})
     with pytest.raises(XstiltsError, match="vocabulary size"):
         FAMILY.chance(unseen, [])
     FAMILY.featurize(make_task(), examples_of(["red"]), tokenizer, 16)
@@ -272,8 +249,8 @@ def test_unknown_setting_is_an_error(tokenizer):
 def test_it_learns_repetitive_text(tokenizer):
     torch.set_num_threads(1)
     start = time.perf_counter()
-    encoder, config = tiny_encoder(tokenizer, seed=1)
-    head = FAMILY.build_head(make_task(), config)
+    encoder = tiny_encoder(tokenizer, seed=1)
+    head = FAMILY.build_head(make_task(), encoder.config)
     features = FAMILY.featurize(make_task(), examples_of([CORPUS[2]] * 8 + [CORPUS[1]] * 8), tokenizer, 32)
     parameters = list(encoder.parameters()) + list(head.parameters())
     optimizer = torch.optim.AdamW(parameters, lr=1e-2)

@@ -8,48 +8,23 @@ import random
 import numpy as np
 import pytest
 import torch
-from transformers import XLMRobertaConfig, XLMRobertaModel
 
+from helpers import SYLLABLE_WORDS, empty_task, fit_and_score, syllable_tokenizer, tiny_encoder
 from xstilts.errors import XstiltsError
 from xstilts.families.multiple_choice import FAMILY
-from xstilts.models.tokenizer import train_tokenizer
 from xstilts.tasks.base import Task
 
-SYLLABLES = ["ka", "lo", "mi", "ren", "tu", "sa", "po", "ve", "dra", "ni"]
-WORDS = [a + b for a in SYLLABLES for b in SYLLABLES] + "the cat sat on a mat right wrong".split()
+WORDS = SYLLABLE_WORDS + "the cat sat on a mat right wrong".split()
 
 
 def make_task(num_choices: int | None = None, metrics=("accuracy",)) -> Task:
     settings = {"num_choices": num_choices} if num_choices is not None else {}
-    return Task(
-        name="copa",
-        family="multiple_choice",
-        description="",
-        splits={"train": ("en",)},
-        reader=lambda p: [],
-        metrics=metrics,
-        settings=settings,
-    )
+    return empty_task("multiple_choice", name="copa", metrics=metrics, settings=settings)
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    rng = random.Random(0)
-    corpus = [" ".join(rng.choice(WORDS) for _ in range(8)) for _ in range(400)]
-    return train_tokenizer(corpus, vocab_size=300)
-
-
-def tiny_encoder(tokenizer) -> XLMRobertaModel:
-    config = XLMRobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=520,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    return XLMRobertaModel(config, add_pooling_layer=False)
+    return syllable_tokenizer(WORDS, algorithm="bpe")
 
 
 class CountingEncoder(torch.nn.Module):
@@ -63,12 +38,6 @@ class CountingEncoder(torch.nn.Module):
     def forward(self, **kwargs):
         self.shapes.append(tuple(kwargs["input_ids"].shape))
         return self.encoder(**kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
 
 
 def example(id_: str, context: str, choices: list[str], label: int) -> dict:
@@ -265,22 +234,6 @@ def test_it_learns_to_pick_the_marked_choice(tokenizer):
         label = rng.randrange(3)
         choices = [f"{rng.choice(WORDS[:100])} {'right' if c == label else 'wrong'}" for c in range(3)]
         examples.append(example(str(i), " ".join(rng.choice(WORDS[:100]) for _ in range(3)), choices, label))
-    features = FAMILY.featurize(task, examples, tokenizer, max_length=32)
-    encoder = tiny_encoder(tokenizer)
-    head = FAMILY.build_head(task, encoder.config)
-    optimizer = torch.optim.AdamW([*encoder.parameters(), *head.parameters()], lr=3e-3)
-    order = torch.Generator().manual_seed(0)
-    for _ in range(40):
-        chosen = torch.randint(len(features), (8,), generator=order).tolist()
-        batch = FAMILY.collate([features[i] for i in chosen], tokenizer.pad_token_id)
-        loss = FAMILY.loss(FAMILY.forward(encoder, head, batch), batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    encoder.eval()
-    head.eval()
-    with torch.no_grad():
-        batch = FAMILY.collate(features, tokenizer.pad_token_id)
-        raw = FAMILY.predict(FAMILY.forward(encoder, head, batch), batch)
-    accuracy = FAMILY.score(task, examples, FAMILY.postprocess(task, examples, features, raw))["accuracy"]
+    scores, _ = fit_and_score(FAMILY, task, tokenizer, examples, steps=40, batch_size=8)
+    accuracy = scores["accuracy"]
     assert accuracy >= FAMILY.chance(task, examples)["accuracy"] + 40, accuracy

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import empty_task, tiny_encoder
 from xstilts.errors import XstiltsError
 from xstilts.evaluation.retrieval import (
     l2_normalize,
@@ -35,14 +36,7 @@ SENTENCES = [
 
 
 def make_task(**settings) -> Task:
-    return Task(
-        name="retr",
-        family="retrieval",
-        description="",
-        splits={"test": ("de",)},
-        reader=lambda p: [],
-        settings=settings,
-    )
+    return empty_task("retrieval", name="retr", splits={"test": ("de",)}, settings=settings)
 
 
 @pytest.fixture(scope="module")
@@ -54,19 +48,7 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def encoder(tokenizer):
-    from transformers import XLMRobertaConfig, XLMRobertaModel
-
-    torch.manual_seed(0)
-    config = XLMRobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=520,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    return XLMRobertaModel(config, add_pooling_layer=False).eval()
+    return tiny_encoder(tokenizer, layers=2, seed=0).eval()
 
 
 # ---------------------------------------------------------------- pooling and layers
@@ -292,7 +274,7 @@ def test_duplicate_ids_and_unknown_metrics_are_errors():
     examples = [{"id": "a", "source": "x", "target": "y"}, {"id": "a", "source": "x", "target": "y"}]
     with pytest.raises(XstiltsError, match="unique"):
         FAMILY.postprocess(make_task(), examples, [], [])
-    task = Task(name="r", family="retrieval", description="", splits={}, reader=lambda p: [], metrics=("f1",))
+    task = empty_task("retrieval", name="r", splits={}, metrics=("f1",))
     with pytest.raises(XstiltsError, match="no metric 'f1'"):
         FAMILY.score(task, examples, ["a", "a"])
 

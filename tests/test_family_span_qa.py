@@ -11,29 +11,18 @@ import time
 import numpy as np
 import pytest
 import torch
-from transformers import XLMRobertaConfig, XLMRobertaModel
 
+from helpers import SYLLABLE_WORDS, empty_task, predict_all, syllable_tokenizer, tiny_encoder, train_briefly
 from xstilts.errors import XstiltsError
 from xstilts.evaluation.metrics import squad_exact, squad_f1
 from xstilts.families.span_qa import FAMILY, span_chance
-from xstilts.models.tokenizer import train_tokenizer
 from xstilts.tasks.base import Task
 
-SYLLABLES = ["ka", "lo", "mi", "ren", "tu", "sa", "po", "ve", "dra", "ni"]
-WORDS = [a + b for a in SYLLABLES for b in SYLLABLES]
 EXTRA = "what is the cat dog box red blue gold where who color ? . , 0 1 2 3 4 5 6 7 8 9".split()
 
 
 def make_task(metrics=("f1", "exact_match"), **settings) -> Task:
-    return Task(
-        name="qa",
-        family="span_qa",
-        description="",
-        splits={"train": ("en",)},
-        reader=lambda p: [],
-        metrics=metrics,
-        settings=settings,
-    )
+    return empty_task("span_qa", name="qa", metrics=metrics, settings=settings)
 
 
 def qa(id_, question, context, *answers):
@@ -48,30 +37,11 @@ def qa(id_, question, context, *answers):
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    rng = random.Random(0)
-    corpus = [" ".join(rng.choice(WORDS + EXTRA) for _ in range(10)) for _ in range(600)]
-    return train_tokenizer(corpus, vocab_size=300, algorithm="unigram")
+    return syllable_tokenizer(SYLLABLE_WORDS + EXTRA, lines=600, words_per_line=10)
 
 
-def tiny_encoder(tokenizer, dropout: float = 0.1) -> XLMRobertaModel:
-    config = XLMRobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=520,
-        pad_token_id=tokenizer.pad_token_id,
-        hidden_dropout_prob=dropout,
-        attention_probs_dropout_prob=dropout,
-    )
-    return XLMRobertaModel(config, add_pooling_layer=False)
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
+def no_dropout_encoder(tokenizer):
+    return tiny_encoder(tokenizer, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 
 
 def context_offsets(feature) -> list[list[int]]:
@@ -174,7 +144,7 @@ def test_short_context_gives_one_window_with_targets_on_the_answer(tokenizer):
 
 def long_example(tokenizer):
     rng = random.Random(1)
-    words = [rng.choice(WORDS) for _ in range(40)]
+    words = [rng.choice(SYLLABLE_WORDS) for _ in range(40)]
     context = " ".join(words) + " the box is gold ."
     return qa("long", "what is the box ?", context, "gold")
 
@@ -468,7 +438,7 @@ def test_chance_is_fast_on_long_contexts():
     rng = random.Random(4)
     examples = []
     for i in range(200):
-        words = [rng.choice(WORDS) for _ in range(300)]
+        words = [rng.choice(SYLLABLE_WORDS) for _ in range(300)]
         context = " ".join(words)
         examples.append(qa(str(i), "q", context, " ".join(words[100:103]), words[7]))
     began = time.perf_counter()
@@ -515,7 +485,7 @@ def test_padding_does_not_change_the_loss(tokenizer):
         make_task(), [qa("1", "what ?", "the box is red .", "red"), long_example(tokenizer)], tokenizer, 64
     )
     assert features[0]["length"] < features[1]["length"]
-    encoder = tiny_encoder(tokenizer, dropout=0.0).eval()
+    encoder = no_dropout_encoder(tokenizer).eval()
     head = FAMILY.build_head(make_task(), encoder.config)
 
     def loss_of(chosen):
@@ -532,7 +502,7 @@ def learning_examples(rng, count):
     """The answer is always the word after "is": a digit, the only one in the context."""
     examples = []
     for i in range(count):
-        words = [rng.choice(WORDS) for _ in range(rng.randint(4, 9))]
+        words = [rng.choice(SYLLABLE_WORDS) for _ in range(rng.randint(4, 9))]
         digit = str(rng.randrange(10))
         words.insert(rng.randint(0, len(words)), f"is {digit}")
         context = " ".join(words) + " ."
@@ -554,22 +524,11 @@ def test_tiny_model_learns_to_extract(tokenizer):
     train, test = learning_examples(rng, 320), learning_examples(rng, 60)
     train_features = FAMILY.featurize(task, train, tokenizer, max_length=64)
     test_features = FAMILY.featurize(task, test, tokenizer, max_length=64)
-    encoder = tiny_encoder(tokenizer, dropout=0.0)
-    head = FAMILY.build_head(task, encoder.config)
-    optimizer = torch.optim.AdamW([*encoder.parameters(), *head.parameters()], lr=3e-3)
-    for step in range(60):
-        chosen = [train_features[(step * 16 + i) % len(train_features)] for i in range(16)]
-        batch = FAMILY.collate(chosen, tokenizer.pad_token_id)
-        loss = FAMILY.loss(FAMILY.forward(encoder, head, batch), batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    encoder.eval()
-    with torch.no_grad():
-        batch = FAMILY.collate(test_features, tokenizer.pad_token_id)
-        raw = FAMILY.predict(FAMILY.forward(encoder, head, batch), batch)
-    predictions = FAMILY.postprocess(task, test, test_features, raw)
+    encoder = no_dropout_encoder(tokenizer)
+    # Every feature in turn, 16 a batch (wrapping around).
+    batches = ([(step * 16 + i) % len(train_features) for i in range(16)] for step in range(60))
+    head, _ = train_briefly(FAMILY, task, encoder, train_features, tokenizer.pad_token_id, batches)
+    predictions = predict_all(FAMILY, task, encoder, head, test, test_features, tokenizer.pad_token_id)
     scores = FAMILY.score(task, test, predictions)
     chance = FAMILY.chance(task, test)
     assert chance["f1"] < 25

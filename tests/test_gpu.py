@@ -9,16 +9,14 @@ import pytest
 import torch
 import yaml
 
+from helpers import tiny_model_yaml
 from xstilts.config.load import parse_study
 from xstilts.studies.runner import run_study
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 
-STUDY = yaml.safe_load("""\
-name: gpu
-model:
-  build: {hidden_size: 64, num_layers: 2, num_heads: 2, intermediate_size: 128, max_length: 128}
-  tokenizer: {train: {corpus: [mock-mlm], vocab_size: 600}}
+MODEL = tiny_model_yaml(hidden_size=64, num_layers=2, intermediate_size=128, vocab_size=600)
+STUDY = yaml.safe_load("name: gpu\n" + MODEL + """\
 stages:
   mlm: {sources: [{task: mock-mlm, languages: [en, de]}], steps: 30, batch_size: 32, max_length: 64,
         optimizer: {lr: 2.0e-3}, selection: {enabled: false}}

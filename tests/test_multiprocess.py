@@ -11,27 +11,22 @@ from pathlib import Path
 
 import pytest
 
+from helpers import target_study_yaml
+
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
-STUDY = """\
-name: ddp
-model:
-  build: {hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, max_length: 128}
-  tokenizer: {train: {corpus: [mock-mlm], vocab_size: 400}}
-stages:
-  target:
-    sources: [{task: mock-nli, max_examples: 128}, {task: mock-pos, max_examples: 128}]
-    steps: 12
-    batch_size: 16
-    max_length: 64
-    optimizer: {lr: 1.0e-3}
-    checkpoint_every: 5
-    selection: {every: 6, max_examples: 32}
-pipelines:
-  only: [target]
-evaluate: {max_examples: 32}
-runtime: {progress: false, threads: 1}
-"""
+STUDY = target_study_yaml(
+    "ddp",
+    evaluate=32,
+    runtime="{progress: false, threads: 1}",
+    sources="[{task: mock-nli, max_examples: 128}, {task: mock-pos, max_examples: 128}]",
+    steps=12,
+    batch_size=16,
+    max_length=64,
+    optimizer="{lr: 1.0e-3}",
+    checkpoint_every=5,
+    selection="{every: 6, max_examples: 32}",
+)
 
 
 @pytest.mark.slow

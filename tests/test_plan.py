@@ -125,3 +125,27 @@ def test_non_english_selection_or_training_is_not_zero_shot(data_root):
     assert flags[("inter", "retrieval,stilts")] is False
     assert flags[("target", "stilts")] is False  # inherited from its upstream stage
     assert flags[("target", "baseline")] is True
+
+
+def test_grid_expands_pipelines_and_null_drops_a_stage(data_root):
+    data = copy.deepcopy(BASE)
+    data["seeds"] = [0]
+    data["stages"]["pos"] = {"sources": [{"task": "mock-pos"}], "steps": 5}
+    data["grids"] = [{"name": "{inter}/{target}", "stages": ["mlm", "{inter}", "{target}"],
+                      "axes": {"inter": [None, "inter"], "target": ["target", "pos"]}}]
+    study = parse_study(data)
+    assert study.pipeline("none/pos").stages == ["mlm", "pos"]
+    assert study.pipeline("inter/target").stages == ["mlm", "inter", "target"]
+    plan = build_plan(study, data_root)
+    # the grid's none/target and inter/target are the hand-written baseline and stilts pipelines: shared
+    assert len(plan.stages) == 6  # mlm, inter, target x2, pos x2
+    assert {n.name for n in plan.stages if "none/target" in n.pipelines} == {"mlm", "target"}
+
+
+def test_grid_with_unknown_placeholder_is_a_config_error():
+    from xstilts.errors import ConfigError
+
+    data = copy.deepcopy(BASE)
+    data["grids"] = [{"name": "{inter}", "stages": ["{intr}"], "axes": {"inter": ["inter"]}}]
+    with pytest.raises(ConfigError, match="axes are"):
+        parse_study(data)

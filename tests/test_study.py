@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers import target_study_yaml
 from xstilts.config.load import load_study, parse_study
 from xstilts.errors import TrainingDiverged
 from xstilts.studies.runner import RESULT_COLUMNS, run_study
@@ -21,25 +22,17 @@ from xstilts.studies.runner import RESULT_COLUMNS, run_study
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 # One target stage, small enough for several runs per test file.
-RESUME_STUDY = """\
-name: resume
-model:
-  build: {hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, max_length: 128}
-  tokenizer: {train: {corpus: [mock-mlm], vocab_size: 400}}
-stages:
-  target:
-    sources: [{task: mock-nli, max_examples: 160}]
-    steps: 24
-    batch_size: 16
-    max_length: 64
-    optimizer: {lr: 1.0e-3}
-    checkpoint_every: 5
-    selection: {every: 8, max_examples: 40}
-pipelines:
-  only: [target]
-evaluate: {max_examples: 40}
-runtime: {progress: false}
-"""
+RESUME_STUDY = target_study_yaml(
+    "resume",
+    evaluate=40,
+    sources="[{task: mock-nli, max_examples: 160}]",
+    steps=24,
+    batch_size=16,
+    max_length=64,
+    optimizer="{lr: 1.0e-3}",
+    checkpoint_every=5,
+    selection="{every: 8, max_examples: 40}",
+)
 
 
 def study_with_store(text: str, store: Path):
@@ -192,9 +185,7 @@ def test_resume_after_kill_9(xstilts_home, tmp_path):
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     clean = tmp_path / "clean"
-    data = yaml.safe_load(text)
-    data["store"] = str(clean)
-    run_study(parse_study(data), tmp_path / "clean-out")
+    run_study(study_with_store(text, clean), tmp_path / "clean-out")
     killed_metrics, killed_weights = _metrics(store)
     clean_metrics, clean_weights = _metrics(clean)
     assert killed_metrics["resumed_from"] is not None and killed_metrics["resumed_from"] > 0

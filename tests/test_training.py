@@ -12,6 +12,7 @@ import pytest
 import torch
 import yaml
 
+from helpers import target_study_yaml
 from xstilts.config.load import parse_study
 from xstilts.config.schema import OptimizerConfig, ScheduleConfig
 from xstilts.errors import DataError, XstiltsError
@@ -20,25 +21,19 @@ from xstilts.training.optim import build_optimizer, build_schedule
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
-STUDY = yaml.safe_load("""\
-name: loop
-model:
-  build: {hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, max_length: 128}
-  tokenizer: {train: {corpus: [mock-mlm], vocab_size: 400}}
-stages:
-  target:
-    sources: [{task: mock-sentiment, max_examples: 96}]
-    steps: 30
-    batch_size: 8
-    grad_accumulation: 2
-    max_length: 48
-    optimizer: {lr: 1.0e-12}
-    selection: {every: 5, max_examples: 24, patience: 2}
-pipelines:
-  only: [target]
-evaluate: {max_examples: 16}
-runtime: {progress: false}
-""")
+STUDY = yaml.safe_load(
+    target_study_yaml(
+        "loop",
+        evaluate=16,
+        sources="[{task: mock-sentiment, max_examples: 96}]",
+        steps=30,
+        batch_size=8,
+        grad_accumulation=2,
+        max_length=48,
+        optimizer="{lr: 1.0e-12}",
+        selection="{every: 5, max_examples: 24, patience: 2}",
+    )
+)
 
 
 def test_warmup_then_linear_decay():
@@ -141,3 +136,25 @@ def test_cli_reports_bad_data_without_traceback(local_data, tmp_path):
                                                                  "XSTILTS_HOME": str(tmp_path / "home")})
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr and "not valid JSON" in result.stderr
+
+
+def test_keep_heads_continues_the_previous_head_and_default_drops_it(xstilts_home, tmp_path):
+    from safetensors.torch import load_file
+
+    data = json.loads(json.dumps(STUDY))
+    data["store"] = str(tmp_path / "runs")
+    first = {"sources": [{"task": "mock-sentiment", "max_examples": 64}], "steps": 6, "batch_size": 8,
+             "max_length": 48, "optimizer": {"lr": 1e-3}, "selection": {"enabled": False}}
+    # a second stage with a zero learning rate: whatever head it starts with is what it saves
+    frozen = dict(first, optimizer={"lr": 1e-30, "weight_decay": 0.0}, steps=2)
+    data["stages"] = {"first": first, "kept": dict(frozen, keep_heads=True), "fresh": frozen}
+    data["pipelines"] = {"kept": ["first", "kept"], "fresh": ["first", "fresh"]}
+    run_study(parse_study(data), tmp_path / "out")
+    heads = {}
+    for folder in (tmp_path / "runs").iterdir():
+        if folder.is_dir():
+            name = yaml.safe_load((folder / "config.yaml").read_text())["stage"]
+            heads[name] = load_file(folder / "checkpoint" / "heads.safetensors")
+    keys = list(heads["first"])
+    assert keys and all(torch.allclose(heads["first"][k], heads["kept"][k], atol=1e-6) for k in keys)
+    assert not all(torch.allclose(heads["first"][k], heads["fresh"][k], atol=1e-6) for k in keys)

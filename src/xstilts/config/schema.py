@@ -151,6 +151,40 @@ class PipelineConfig(Strict):
     )
 
 
+class GridConfig(Strict):
+    """Pipelines as a grid: every combination of the axes' values, substituted into the templates.
+
+    An axis value of null drops the stage that names it (the baseline without intermediate stage):
+    ``{name: "{inter}/{target}", stages: [mlm, "{inter}", "{target}"], axes: {inter: [null, squad], target: [xnli]}}``
+    gives ``none/xnli: [mlm, xnli]`` and ``squad/xnli: [mlm, squad, xnli]``.
+    """
+
+    name: str
+    stages: list[str] = Field(..., min_length=1)
+    evaluate: list[str] | None = None
+    axes: dict[str, list[str | None]] = Field(..., min_length=1)
+
+    def expand(self) -> dict[str, PipelineConfig]:
+        import itertools
+        import string
+
+        used = {field for template in [self.name, *self.stages, *(self.evaluate or [])]
+                for _, field, _, _ in string.Formatter().parse(template) if field}
+        unknown = used - set(self.axes)
+        if unknown:
+            raise ValueError(f"templates name {sorted(unknown)} but the axes are {sorted(self.axes)}")
+        out: dict[str, PipelineConfig] = {}
+        names = list(self.axes)
+        for values in itertools.product(*(self.axes[n] for n in names)):
+            chosen = dict(zip(names, values, strict=True))
+            shown = {k: ("none" if v is None else v) for k, v in chosen.items()}
+            stages = [t.format(**shown) for t in self.stages
+                      if not any(v is None and "{" + k + "}" in t for k, v in chosen.items())]
+            evaluate = None if self.evaluate is None else [t.format(**shown) for t in self.evaluate]
+            out[self.name.format(**shown)] = PipelineConfig(stages=stages, evaluate=evaluate)
+        return out
+
+
 class EvaluateConfig(Strict):
     split: str = "test"
     languages: Literal["all"] | list[str] = "all"
@@ -193,11 +227,25 @@ class StudyConfig(Strict):
     tasks: dict[str, TaskConfig] = Field(default_factory=dict, description="tasks declared in this study")
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     stages: dict[str, StageConfig] = Field(..., min_length=1)
-    pipelines: dict[str, PipelineConfig | list[str]] = Field(..., min_length=1)
+    pipelines: dict[str, PipelineConfig | list[str]] = Field(default_factory=dict)
+    grids: list[GridConfig] = Field(default_factory=list, description="pipelines as grids of stage choices")
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
     data_root: str | None = Field(None, description="folder with the task data (default: $XSTILTS_HOME/data)")
     store: str | None = Field(None, description="folder of run artifacts (default: $XSTILTS_HOME/runs)")
+
+    @model_validator(mode="after")
+    def _expand_grids(self) -> StudyConfig:
+        for grid in self.grids:
+            for name, pipeline in grid.expand().items():
+                if name in self.pipelines:
+                    raise ValueError(f"grid {grid.name!r} makes pipeline {name!r}, which already exists; "
+                                     "make the grid's name template unique")
+                self.pipelines[name] = pipeline
+        self.grids = []  # expanded once: dumping and re-validating the config must not expand again
+        if not self.pipelines:
+            raise ValueError("a study needs `pipelines` (or `grids` that make them)")
+        return self
 
     def pipeline(self, name: str) -> PipelineConfig:
         value = self.pipelines[name]

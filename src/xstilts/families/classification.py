@@ -21,22 +21,19 @@ import torch.nn.functional as F
 from xstilts.errors import XstiltsError
 from xstilts.evaluation import metrics
 from xstilts.families.base import Family
-from xstilts.families.common import attention_mask_for, encode, label_index, pad_sequences
+from xstilts.families.common import (
+    IGNORE_INDEX,
+    accuracy_only,
+    attention_mask_for,
+    encode,
+    label_index,
+    labels_hint,
+    one_per_example,
+    pad_sequences,
+    string_fields_problem,
+    type_name,
+)
 from xstilts.families.heads import PooledClassifierHead, first_token_states
-
-# Label id of an example without a gold label (prediction-only data); cross-entropy skips it.
-IGNORE_INDEX = -100
-METRICS = ("accuracy",)
-
-
-def type_name(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def labels_hint(labels: tuple[str, ...], shown: int = 20) -> str:
-    """The label set for an error message, cut short for large sets (CCG has hundreds of supertags)."""
-    more = f", ... ({len(labels)} in all)" if len(labels) > shown else ""
-    return ", ".join(labels[:shown]) + more
 
 
 def label_problem(task: Any, label: Any) -> str | None:
@@ -51,23 +48,14 @@ def label_problem(task: Any, label: Any) -> str | None:
     return None
 
 
-def unknown_metric(task: Any, metric: str, family: str, offered: tuple[str, ...]) -> XstiltsError:
-    return XstiltsError(
-        f"task {task.name!r} asks for metric {metric!r}, which the {family} family does not compute; "
-        f"it offers: {', '.join(offered)}. Fix the task's `metrics`."
-    )
-
-
 class ClassificationFamily(Family):
     name = "classification"
     description = "single text or text pair -> one label (XNLI, PAWS-X)"
 
     # ----- data -----
     def validate_example(self, task: Any, example: dict[str, Any]) -> str | None:
-        if not isinstance(example.get("id"), str):
-            return f"'id' must be a string, found {type_name(example.get('id'))}"
-        if not isinstance(example.get("text"), str):
-            return f"'text' must be a string, found {type_name(example.get('text'))}"
+        if problem := string_fields_problem(example, "id", "text"):
+            return problem
         pair = example.get("text_pair")
         if pair is not None and not isinstance(pair, str):
             return f"'text_pair' must be a string or null, found {type_name(pair)}"
@@ -159,45 +147,16 @@ class ClassificationFamily(Family):
 
     def score(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
         references = [example["label"] for example in examples]
-        scores = {}
-        for metric in task.metrics:
-            if metric != "accuracy":
-                raise unknown_metric(task, metric, self.name, METRICS)
-            scores[metric] = metrics.accuracy(predictions, references)
-        return scores
+        return accuracy_only(task, self.name, lambda: metrics.accuracy(predictions, references))
 
     def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
-        out = {}
-        for metric in task.metrics:
-            if metric != "accuracy":
-                raise unknown_metric(task, metric, self.name, METRICS)
-            out[metric] = 100.0 / len(task.labels)
-        return out
+        return accuracy_only(task, self.name, lambda: 100.0 / len(task.labels))
 
 
 def _rows(batch: Any, indices: list[int]) -> dict[int, dict[str, list[int]]]:
     """Per-example token lists of a batch encoding, keyed by the examples' positions."""
     keys = [key for key in ("input_ids", "token_type_ids") if key in batch]
     return {index: {key: list(batch[key][row]) for key in keys} for row, index in enumerate(indices)}
-
-
-def one_per_example(
-    examples: list[dict[str, Any]], features: list[dict[str, Any]], raw: list[Any]
-) -> list[Any]:
-    """The raw output of each example's single feature, in example order, whatever order the features came
-    in (batches are grouped by length)."""
-    if len(features) != len(raw):
-        raise ValueError(f"{len(raw)} raw outputs for {len(features)} features")
-    chosen: list[Any] = [None] * len(examples)
-    for feature, output in zip(features, raw, strict=True):
-        index = feature["example_index"]
-        if chosen[index] is not None:
-            raise ValueError(f"example {index} has more than one feature")
-        chosen[index] = output
-    missing = [examples[i].get("id", i) for i, output in enumerate(chosen) if output is None]
-    if missing:
-        raise ValueError(f"no output for {len(missing)} examples, e.g. {missing[:3]}")
-    return chosen
 
 
 FAMILY = ClassificationFamily()

@@ -1,11 +1,17 @@
-"""Small helpers shared by the families (padding, encoder calls, label lookups)."""
+"""Small helpers shared by the families (padding, encoder calls, label lookups, error messages, scores)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+
+from xstilts.errors import XstiltsError
+
+# Label id of a position or example without a gold label (special tokens, later subwords, prediction-only
+# data); cross-entropy skips it.
+IGNORE_INDEX = -100
 
 
 def pad_sequences(sequences: Sequence[Sequence[int]], pad_value: int, length: int | None = None) -> torch.Tensor:
@@ -35,3 +41,60 @@ def encode(encoder: torch.nn.Module, batch: dict[str, torch.Tensor], output_hidd
 
 def label_index(task: Any) -> dict[str, int]:
     return {label: i for i, label in enumerate(task.labels)}
+
+
+def type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def string_fields_problem(example: dict[str, Any], *keys: str) -> str | None:
+    """What is wrong with the first of ``keys`` whose value is not a string (missing counts as null), or
+    None when all are strings."""
+    for key in keys:
+        value = example.get(key)
+        if not isinstance(value, str):
+            return f"'{key}' must be a string, found {type_name(value)}"
+    return None
+
+
+def labels_hint(labels: tuple[str, ...], shown: int = 20) -> str:
+    """The label set for an error message, cut short for large sets (CCG has hundreds of supertags)."""
+    more = f", ... ({len(labels)} in all)" if len(labels) > shown else ""
+    return ", ".join(labels[:shown]) + more
+
+
+def unknown_metric(task: Any, metric: str, family: str, offered: tuple[str, ...]) -> XstiltsError:
+    return XstiltsError(
+        f"task {task.name!r} asks for metric {metric!r}, which the {family} family does not compute; "
+        f"it offers: {', '.join(offered)}. Fix the task's `metrics`."
+    )
+
+
+def accuracy_only(task: Any, family: str, value: Callable[[], float]) -> dict[str, float]:
+    """Every metric of ``task.metrics`` for a family whose one metric is accuracy: ``value()`` (called per
+    metric, so nothing is computed for a task that asks for none); any other metric is an error."""
+    out = {}
+    for metric in task.metrics:
+        if metric != "accuracy":
+            raise unknown_metric(task, metric, family, ("accuracy",))
+        out[metric] = value()
+    return out
+
+
+def one_per_example(
+    examples: list[dict[str, Any]], features: list[dict[str, Any]], raw: list[Any]
+) -> list[Any]:
+    """The raw output of each example's single feature, in example order, whatever order the features came
+    in (batches are grouped by length)."""
+    if len(features) != len(raw):
+        raise ValueError(f"{len(raw)} raw outputs for {len(features)} features")
+    chosen: list[Any] = [None] * len(examples)
+    for feature, output in zip(features, raw, strict=True):
+        index = feature["example_index"]
+        if chosen[index] is not None:
+            raise ValueError(f"example {index} has more than one feature")
+        chosen[index] = output
+    missing = [examples[i].get("id", i) for i, output in enumerate(chosen) if output is None]
+    if missing:
+        raise ValueError(f"no output for {len(missing)} examples, e.g. {missing[:3]}")
+    return chosen

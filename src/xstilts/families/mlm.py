@@ -39,7 +39,7 @@ from torch import nn
 
 from xstilts.errors import XstiltsError
 from xstilts.families.base import Family
-from xstilts.families.common import attention_mask_for, encode, pad_sequences
+from xstilts.families.common import IGNORE_INDEX, attention_mask_for, encode, pad_sequences
 from xstilts.registry import did_you_mean
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 MASK_PROBABILITY = 0.15
 # Of the chosen positions: below 0.8 -> <mask>, 0.8-0.9 -> random token, the rest keep their token.
 MASK_TOKEN_SHARE, RANDOM_TOKEN_SHARE = 0.8, 0.1
-IGNORE_INDEX = -100
 METRICS = ("accuracy", "perplexity")
 SETTINGS = ("vocab_size",)
 # Layout of predict's per-feature array.

@@ -25,11 +25,15 @@ import torch.nn.functional as F
 from xstilts.errors import XstiltsError
 from xstilts.evaluation import metrics
 from xstilts.families.base import Family
-from xstilts.families.classification import IGNORE_INDEX, one_per_example, type_name, unknown_metric
-from xstilts.families.common import encode
+from xstilts.families.common import (
+    IGNORE_INDEX,
+    accuracy_only,
+    encode,
+    one_per_example,
+    string_fields_problem,
+    type_name,
+)
 from xstilts.families.heads import PooledClassifierHead, first_token_states
-
-METRICS = ("accuracy",)
 
 
 class MultipleChoiceFamily(Family):
@@ -38,10 +42,8 @@ class MultipleChoiceFamily(Family):
 
     # ----- data -----
     def validate_example(self, task: Any, example: dict[str, Any]) -> str | None:
-        if not isinstance(example.get("id"), str):
-            return f"'id' must be a string, found {type_name(example.get('id'))}"
-        if not isinstance(example.get("context"), str):
-            return f"'context' must be a string, found {type_name(example.get('context'))}"
+        if problem := string_fields_problem(example, "id", "context"):
+            return problem
         choices = example.get("choices")
         if not isinstance(choices, list):
             return f"'choices' must be a list of strings, found {type_name(choices)}"
@@ -163,22 +165,14 @@ class MultipleChoiceFamily(Family):
 
     def score(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
         references = [example["label"] for example in examples]
-        scores = {}
-        for metric in task.metrics:
-            if metric != "accuracy":
-                raise unknown_metric(task, metric, self.name, METRICS)
-            scores[metric] = metrics.accuracy(predictions, references)
-        return scores
+        return accuracy_only(task, self.name, lambda: metrics.accuracy(predictions, references))
 
     def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
-        out = {}
-        for metric in task.metrics:
-            if metric != "accuracy":
-                raise unknown_metric(task, metric, self.name, METRICS)
-            out[metric] = (
-                sum(100.0 / len(ex["choices"]) for ex in examples) / len(examples) if examples else 0.0
-            )
-        return out
+        return accuracy_only(
+            task,
+            self.name,
+            lambda: sum(100.0 / len(ex["choices"]) for ex in examples) / len(examples) if examples else 0.0,
+        )
 
 
 FAMILY = MultipleChoiceFamily()

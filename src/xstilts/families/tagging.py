@@ -36,8 +36,17 @@ import torch.nn.functional as F
 from xstilts.errors import XstiltsError
 from xstilts.evaluation import metrics
 from xstilts.families.base import Family
-from xstilts.families.classification import IGNORE_INDEX, labels_hint, type_name, unknown_metric
-from xstilts.families.common import attention_mask_for, encode, label_index, pad_sequences
+from xstilts.families.common import (
+    IGNORE_INDEX,
+    attention_mask_for,
+    encode,
+    label_index,
+    labels_hint,
+    pad_sequences,
+    string_fields_problem,
+    type_name,
+    unknown_metric,
+)
 from xstilts.families.heads import TokenClassifierHead
 
 CHUNK_METRICS = ("f1", "precision", "recall")
@@ -54,8 +63,8 @@ class TaggingFamily(Family):
 
     # ----- data -----
     def validate_example(self, task: Any, example: dict[str, Any]) -> str | None:
-        if not isinstance(example.get("id"), str):
-            return f"'id' must be a string, found {type_name(example.get('id'))}"
+        if problem := string_fields_problem(example, "id"):
+            return problem
         for key in ("tokens", "tags"):
             value = example.get(key)
             if not isinstance(value, list):

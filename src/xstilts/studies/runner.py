@@ -32,7 +32,7 @@ from xstilts.studies.store import (
 
 RESULT_COLUMNS = [
     "study", "pipeline", "model", "seed", "task", "family", "language", "split", "metric", "value", "chance",
-    "zero_shot", "main", "n_examples", "stage_key", "eval_key",
+    "zero_shot", "main", "intermediate", "pretraining", "n_examples", "stage_key", "eval_key",
 ]
 
 
@@ -262,6 +262,29 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
         write_json_atomic(_eval_path(context, evaluation), {"key": evaluation.key, "rows": rows})
 
 
+def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> dict[str, str]:
+    """What a result row's model went through: the intermediate tasks (trained before the stage that last
+    trained the evaluated task's head; every non-MLM task for retrieval) and its pretraining."""
+    from xstilts.tasks import get_task
+
+    evaluated = get_task(task_name)
+    chain = stage.lineage
+    last = max((i for i, node in enumerate(chain)
+                if any(get_task(s.task).head_name == evaluated.head_name for s in node.config.sources)),
+               default=len(chain))
+    intermediate, mlm = [], False
+    for node in chain[:last]:
+        for source in node.config.sources:
+            if get_task(source.task).family == "mlm":
+                mlm = True
+            elif source.task not in intermediate:
+                intermediate.append(source.task)
+    mlm = mlm or any(get_task(s.task).family == "mlm" for node in chain for s in node.config.sources)
+    start = "model" if study.model.name_or_path else ""
+    pretraining = "+".join(p for p in (start, "mlm" if mlm else "") if p) or "none"
+    return {"intermediate": "+".join(intermediate) or "none", "pretraining": pretraining}
+
+
 def gather_rows(context: Context) -> list[dict[str, Any]]:
     rows = []
     model_name = context.study.model.display_name
@@ -269,10 +292,11 @@ def gather_rows(context: Context) -> list[dict[str, Any]]:
         path = _eval_path(context, evaluation)
         if not path.exists():
             continue
+        lineage = describe_lineage(context.study, evaluation.stage, evaluation.task)
         for row in json.loads(path.read_text())["rows"]:
             rows.append({
                 "study": context.study.name, "pipeline": evaluation.pipeline, "model": model_name,
-                "seed": evaluation.seed, **row, "zero_shot": evaluation.stage.zero_shot,
+                "seed": evaluation.seed, **row, "zero_shot": evaluation.stage.zero_shot, **lineage,
                 "stage_key": evaluation.stage.key, "eval_key": evaluation.key,
             })
     return rows

@@ -9,46 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import yaml
+# Re-exported: the store's users write through these.
+from xstilts.atomic import (  # noqa: F401
+    write_bytes_atomic,
+    write_json_atomic,
+    write_text_atomic,
+    write_yaml_atomic,
+)
 
 
 def xstilts_home() -> Path:
     return Path(os.environ.get("XSTILTS_HOME") or Path.home() / ".cache" / "xstilts")
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over the target: never a torn file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_json_atomic(path: Path, value: Any) -> None:
-    write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
-
-
-def write_yaml_atomic(path: Path, value: Any) -> None:
-    write_text_atomic(path, yaml.safe_dump(value, sort_keys=False, allow_unicode=True))
 
 
 class RunStore:

@@ -8,13 +8,11 @@ German dev and test sets only (it is evaluation only) and MLM has non-parallel c
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from xstilts.atomic import write_text_atomic
 from xstilts.errors import XstiltsError
 from xstilts.tasks import register_task
 from xstilts.tasks.base import Task
@@ -23,22 +21,6 @@ from xstilts.tasks.readers import read_jsonl
 
 BENCHMARK = "mock"
 TRANSFER_SPLITS = {"train": ("en",), "dev": ("en", "de"), "test": ("en", "de")}
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder and rename it into place, so that a reader (or a
-    second process preparing the same task) never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.chmod(temporary, 0o644)  # mkstemp makes 0600 files; data files are for everyone to read
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
 
 
 def prepare(task: Task, data_root: Path) -> None:
@@ -53,7 +35,7 @@ def prepare(task: Task, data_root: Path) -> None:
     files = generate(task.name)
     try:
         for key, path in missing.items():
-            _write_atomic(path, to_jsonl(files[key]))
+            write_text_atomic(path, to_jsonl(files[key]))
     except OSError as error:
         raise XstiltsError(
             f"cannot write the generated data of task {task.name!r} under {data_root}: {error}. "
