@@ -51,17 +51,19 @@ def _root(
 
 @app.command()
 def run(
-    study: Annotated[str, typer.Argument(help="study YAML file or preset name (see `xstilts ls presets`)")],
+    study: Annotated[str, typer.Argument(help="study YAML file or preset name (see `xstilts ls presets`)")] = "micro",
     out: Annotated[Optional[Path], typer.Option("--out", help="output folder (default: xstilts-out/<study>)")] = None,
+    size: Annotated[Optional[str], typer.Option("--size", help="a variant of the study, e.g. tiny")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
 ) -> None:
-    """Validate a study, run every stage not yet done (resuming interrupted ones), evaluate, write results.csv."""
+    """Validate a study (default: the micro-benchmark study), run every stage not yet done (resuming
+    interrupted ones), evaluate, write results.csv and a Markdown summary."""
     from xstilts.config.load import load_study
 
-    config = load_study(study)
+    config = load_study(study, size=size)
     if quiet:
         config.runtime.progress = False
-    out_dir = out or Path("xstilts-out") / config.name
+    out_dir = out or Path("xstilts-out") / (config.name + (f"-{config.variant}" if config.variant else ""))
     _say(f"study {config.name!r}; resolved config:")
     typer.echo(json.dumps(config.model_dump(mode="json"), indent=1), err=True)
     from xstilts.studies.runner import run_study
@@ -70,28 +72,38 @@ def run(
     if os.environ.get("RANK", "0") != "0":  # other processes of a torchrun/accelerate group stay quiet
         return
     _print_summary(rows)
-    _say(f"{len(rows)} result rows -> {out_dir / 'results.csv'}")
+    from xstilts.reports.summary import write_summary
+
+    summary = write_summary(config, rows, out_dir)
+    _say(f"{len(rows)} result rows -> {out_dir / 'results.csv'}; summary -> {summary}")
 
 
 def _print_summary(rows: list[dict]) -> None:
+    """The paper's table (targets x intermediate tasks, deltas vs the baseline) on the terminal."""
     from rich.console import Console
     from rich.table import Table
 
-    main_rows = [r for r in rows if r["main"]]
-    if not main_rows:
+    from xstilts.reports.paper import paper_table
+
+    table = paper_table(rows)
+    if not table.targets:
         return
-    languages = sorted({r["language"] for r in main_rows}, key=lambda lang: (lang != "en", lang))
-    table = Table(title="main score per language (chance in brackets)")
-    for column in ["pipeline", "seed", "task", "metric", *languages]:
-        table.add_column(column)
-    grouped: dict[tuple, dict[str, str]] = {}
-    for r in main_rows:
-        key = (r["pipeline"], str(r["seed"]), r["task"], r["metric"])
-        chance = f" [{r['chance']:.0f}]" if r.get("chance") is not None else ""
-        grouped.setdefault(key, {})[r["language"]] = f"{r['value']:.1f}{chance}"
-    for key, values in grouped.items():
-        table.add_row(*key, *(values.get(lang, "") for lang in languages))
-    Console(stderr=True).print(table, markup=False)
+    shown = Table(title="main score, mean over test languages (delta vs baseline)")
+    shown.add_column("target \\ intermediate")
+    for column in table.columns:
+        shown.add_column("baseline" if column == "none" else column, justify="right")
+    for target in table.targets:
+        cells = []
+        for column in table.columns:
+            value, delta = table.cells.get((target, column)), table.delta(target, column)
+            text = "" if value is None else f"{value:.1f}"
+            if value is not None and column != "none" and delta is not None:
+                text += f" ({delta:+.1f})"
+            cells.append(text)
+        shown.add_row(target, *cells)
+    averages = [table.average(c) for c in table.columns]
+    shown.add_row("average", *("" if a is None else f"{a:.1f}" for a in averages))
+    Console(stderr=True).print(shown, markup=False)
 
 
 @app.command()

@@ -136,10 +136,56 @@ def parse_study(data: dict, node: yaml.Node | None = None, source: str = "<confi
     return config
 
 
-def load_study(path: str | Path) -> StudyConfig:
+def load_study(path: str | Path, size: str | None = None) -> StudyConfig:
+    """Load and validate a study file or preset; ``size`` applies one of its ``variants`` first."""
     path = resolve_study_path(path)
     data, node = load_yaml(path)
+    if size is not None:
+        data = apply_variant(data, size, str(path))
+        node = None  # line numbers refer to the file, not to the merged config
     return parse_study(data, node, str(path), base=path.resolve().parent)
+
+
+def apply_variant(data: dict, name: str, source: str) -> dict:
+    """Deep-merge ``variants.<name>`` into the study. Its optional ``rename_tasks: {old-prefix: new-prefix}``
+    renames task references (sources, evaluate lists, tokenizer corpus) whose new name is a registered task,
+    e.g. ``{micro-: micro-tiny-}`` switches a micro study to the tiny data."""
+    variants = data.get("variants") or {}
+    if name not in variants:
+        hint = did_you_mean(name, list(variants)) if variants else "this study defines no `variants`"
+        raise XstiltsError(f"{source}: no variant {name!r} for --size: {hint}")
+    variant = dict(variants[name])
+    renames = variant.pop("rename_tasks", {}) or {}
+    merged = _deep_merge(data, variant)
+    if renames:
+        from xstilts.tasks import TASKS, task_names
+
+        task_names()  # load the registry
+
+        def rename(value: Any) -> Any:
+            if isinstance(value, str):
+                for old, new in renames.items():
+                    if value.startswith(old) and (candidate := new + value[len(old):]) in TASKS:
+                        return candidate
+                return value
+            if isinstance(value, list):
+                return [rename(v) for v in value]
+            if isinstance(value, dict):
+                return {k: (v if k in ("name", "description", "label") else rename(v)) for k, v in value.items()}
+            return value
+
+        merged = rename(merged)
+    merged["variant"] = name
+    return merged
+
+
+def _deep_merge(base: Any, update: Any) -> Any:
+    if isinstance(base, dict) and isinstance(update, dict):
+        out = dict(base)
+        for key, value in update.items():
+            out[key] = _deep_merge(base.get(key), value) if key in base else value
+        return out
+    return update
 
 
 def presets_dir() -> Path:

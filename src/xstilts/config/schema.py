@@ -231,6 +231,9 @@ class StudyConfig(Strict):
     grids: list[GridConfig] = Field(default_factory=list, description="pipelines as grids of stage choices")
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="named partial configs merged in by `xstilts run --size NAME`")
+    variant: str | None = Field(None, description="the variant applied (set by --size)")
     data_root: str | None = Field(None, description="folder with the task data (default: $XSTILTS_HOME/data)")
     store: str | None = Field(None, description="folder of run artifacts (default: $XSTILTS_HOME/runs)")
 
