@@ -72,10 +72,7 @@ def run(
     if os.environ.get("RANK", "0") != "0":  # other processes of a torchrun/accelerate group stay quiet
         return
     _print_summary(rows)
-    from xstilts.reports.summary import write_summary
-
-    summary = write_summary(config, rows, out_dir)
-    _say(f"{len(rows)} result rows -> {out_dir / 'results.csv'}; summary -> {summary}")
+    _say(f"{len(rows)} result rows -> {out_dir / 'results.csv'}; summary -> {out_dir / 'summary.md'}")
 
 
 def _print_summary(rows: list[dict]) -> None:
@@ -83,15 +80,16 @@ def _print_summary(rows: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from xstilts.reports.paper import paper_table
+    from xstilts.reports.paper import paper_table, short_names
 
     table = paper_table(rows)
     if not table.targets:
         return
+    short = short_names([*table.targets, *table.columns])
     shown = Table(title="main score, mean over test languages (delta vs baseline)")
     shown.add_column("target \\ intermediate")
     for column in table.columns:
-        shown.add_column("baseline" if column == "none" else column, justify="right")
+        shown.add_column("baseline" if column == "none" else short[column], justify="right")
     for target in table.targets:
         cells = []
         for column in table.columns:
@@ -100,7 +98,7 @@ def _print_summary(rows: list[dict]) -> None:
             if value is not None and column != "none" and delta is not None:
                 text += f" ({delta:+.1f})"
             cells.append(text)
-        shown.add_row(target, *cells)
+        shown.add_row(short[target], *cells)
     averages = [table.average(c) for c in table.columns]
     shown.add_row("average", *("" if a is None else f"{a:.1f}" for a in averages))
     Console(stderr=True).print(shown, markup=False)
@@ -187,6 +185,11 @@ def plan(
     for s in stages:
         typer.echo(f"  {'done' if s['done'] else 'todo'} {s['key']} {s['stage']:20} seed {s['seed']} "
                    f"<- {s['parent'] or 'model'}  ({', '.join(s['pipelines'])})")
+
+
+from xstilts.micro.commands import micro_app  # noqa: E402  (typer only; the work is imported lazily)
+
+app.add_typer(micro_app, name="micro")
 
 
 def main() -> None:

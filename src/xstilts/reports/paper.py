@@ -66,6 +66,20 @@ def paper_table(rows: Iterable[dict[str, Any]], exclude_languages: Iterable[str]
     return PaperTable(targets, columns, cells, languages={t: sorted(v) for t, v in languages.items()})
 
 
+def short_names(names: Iterable[str]) -> dict[str, str]:
+    """Drop the prefix every task name shares (``micro-tiny-xnli`` -> ``xnli``) so tables stay narrow."""
+    names = [n for n in names if n not in ("none", CONTROL)]
+    parts = [n.split("+") for n in names]
+    flat = [p for group in parts for p in group]
+    prefix = ""
+    if len(flat) > 1:
+        import os
+
+        common = os.path.commonprefix(flat)
+        prefix = common[: common.rfind("-") + 1]
+    return {n: "+".join(p[len(prefix):] for p in n.split("+")) for n in names} | {"none": "none", CONTROL: CONTROL}
+
+
 def to_markdown(table: PaperTable, title: str = "") -> str:
     def cell(target: str, column: str) -> str:
         if (target, column) not in table.cells:
@@ -76,12 +90,13 @@ def to_markdown(table: PaperTable, title: str = "") -> str:
             text += f" ({delta:+.1f})"
         return text
 
-    header = ["target \\ intermediate", *("baseline (none)" if c == "none" else c for c in table.columns)]
+    short = short_names([*table.targets, *table.columns])
+    header = ["target \\ intermediate", *("baseline (none)" if c == "none" else short[c] for c in table.columns)]
     lines = [f"### {title}", ""] if title else []
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|")
     for target in table.targets:
-        lines.append("| " + " | ".join([target, *(cell(target, c) for c in table.columns)]) + " |")
+        lines.append("| " + " | ".join([short[target], *(cell(target, c) for c in table.columns)]) + " |")
     averages = []
     for column in table.columns:
         value = table.average(column)

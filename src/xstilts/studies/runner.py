@@ -98,6 +98,9 @@ def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any
         return []
     rows = gather_rows(context)
     write_results_csv(out_dir / "results.csv", rows)
+    from xstilts.reports.summary import write_summary
+
+    write_summary(study, rows, out_dir)
     return rows
 
 
