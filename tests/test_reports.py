@@ -48,3 +48,11 @@ def test_markdown_rendering():
     text = to_markdown(paper_table([r for r in ROWS if r["pretraining"] != "none"]))
     assert "| xnli | 71.0 | 75.0 (+4.0) |" in text
     assert "| **average** | 70.5 | 74.0 (+3.5) |" in text  # (71 + 70) / 2 and (75 + 73) / 2
+
+
+def test_table_without_a_baseline_column():
+    # a study whose pipelines all have intermediate stages: no "none" column, no deltas, no crash
+    rows = [row("xnli", "en", 80, "squad"), row("xnli", "de", 60, "squad")]
+    table = paper_table(rows)
+    assert table.columns == ["squad"] and table.delta("xnli", "squad") is None
+    assert "| xnli | 70.0 |" in to_markdown(table)

@@ -67,7 +67,13 @@ def pretrain(size: SizeOption = "default",
 @micro_app.command()
 def languages() -> None:
     """The micro languages, their typological features and distance to English."""
-    from xstilts.micro.languages import LANGUAGE_CODES, TYPOLOGY_FEATURES, get_language, typological_distance, typology
+    from xstilts.micro.languages import (
+        LANGUAGE_CODES,
+        TYPOLOGY_FEATURES,
+        get_language,
+        typological_distance,
+        typology,
+    )
 
     typer.echo(f"{'code':5} {'distance':>8}  " + " ".join(f[:8].rjust(8) for f in TYPOLOGY_FEATURES))
     for code in LANGUAGE_CODES:

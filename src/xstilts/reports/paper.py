@@ -35,6 +35,8 @@ class PaperTable:
         return [t for t in self.targets if all((t, c) in self.cells for c in self.columns)]
 
     def average(self, column: str) -> float | None:
+        if column not in self.columns:
+            return None
         targets = self.common_targets()
         values = [self.cells[(t, column)] for t in targets]
         return mean(values) if values else None
