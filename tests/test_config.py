@@ -179,3 +179,10 @@ def test_light_commands_do_not_import_torch(args):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"})
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("args", [["runn"], ["run", "--sise", "tiny"], ["ls", "taskz"]])
+def test_usage_errors_exit_2_with_a_hint(args):
+    result = run_cli(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "Did you mean" in result.stderr or "Possible options" in result.stderr or "not one of" in result.stderr

@@ -161,14 +161,15 @@ def list_entries(what: Annotated[Listable, typer.Argument(help="what to list")])
 
 @app.command()
 def plan(
-    study: Annotated[str, typer.Argument(help="study YAML file or preset name")],
+    study: Annotated[str, typer.Argument(help="study YAML file or preset name")] = "micro",
+    size: Annotated[Optional[str], typer.Option("--size", help="a variant of the study, e.g. tiny")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Show the stages and evaluations a study expands to, and which are already done."""
     from xstilts.config.load import load_study
     from xstilts.studies.runner import make_context
 
-    context = make_context(load_study(study))
+    context = make_context(load_study(study, size=size))
     stages = [
         {"key": n.key, "stage": n.name, "seed": n.seed, "parent": n.parent.key if n.parent else None,
          "pipelines": n.pipelines, "zero_shot": n.zero_shot, "done": context.store.is_done(n.key)}
@@ -206,10 +207,13 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except Exception as error:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(error, click.ClickException):
+    except Exception as error:  # usage errors arrive here in non-standalone mode
+        if _is_usage_error(error):
             error.show()
             sys.exit(2)
         raise
+
+
+def _is_usage_error(error: Exception) -> bool:
+    """Click's ClickException, wherever it comes from (typer >= 0.20 ships its own copy of click)."""
+    return any(cls.__name__ == "ClickException" for cls in type(error).__mro__) and hasattr(error, "show")
