@@ -16,7 +16,6 @@ import pytest
 
 from xstilts.errors import XstiltsError
 from xstilts.tasks import get_task, task_names
-from xstilts.tasks import mock as mock_module
 from xstilts.tasks.mock import MOCK_TASKS, mock_corpus, prepare
 from xstilts.tasks.mock_data import GENERATORS, NOUNS, de_np, en_np, generate, words
 from xstilts.tasks.readers import read_jsonl
@@ -194,7 +193,9 @@ def test_a_failed_write_leaves_no_file_and_no_temporary(tmp_path, monkeypatch):
     def broken(text: str) -> str:
         raise OSError("disk full")
 
-    monkeypatch.setattr(mock_module, "to_jsonl", broken)
+    import xstilts.tasks.generated as generated
+
+    monkeypatch.setattr(generated, "to_jsonl", broken)
     with pytest.raises(XstiltsError, match="writable folder"):
         prepare(get_task("mock-nli"), tmp_path)
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -19,7 +19,7 @@ from xstilts.tasks import TASK_MODULES, get_task, task_names
 
 PACKAGE = Path(xstilts.__file__).parent
 FAMILY_HELPERS = {"__init__", "base", "common", "heads"}
-TASK_HELPERS = {"__init__", "base", "readers", "mock_data", "custom"}
+TASK_HELPERS = {"__init__", "base", "readers", "mock_data", "custom", "generated"}
 
 
 def test_family_registry_matches_modules_on_disk():

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xstilts.atomic import write_text_atomic
-from xstilts.errors import XstiltsError
 from xstilts.micro.tasks import TASKS as MICRO_TASKS
 from xstilts.micro.tasks import build
 from xstilts.tasks import register_task
 from xstilts.tasks.base import Task
-from xstilts.tasks.mock_data import to_jsonl
+from xstilts.tasks.generated import write_missing
 from xstilts.tasks.readers import read_jsonl
 
 SEED = 0  # the registered tasks' data; changing it changes every file (and so every fingerprint)
@@ -35,23 +33,8 @@ def task_name(key: str, size: str) -> str:
 
 def prepare(task: Task, data_root: Path) -> None:
     """Generate the files of a micro task that are missing (existing files are left alone)."""
-    data_root = Path(data_root)
-    targets = {
-        (split, lang): task.path(split, lang, data_root) for split, langs in task.splits.items() for lang in langs
-    }
-    missing = {key: path for key, path in targets.items() if not path.exists()}
-    if not missing:
-        return
     key, size = _SOURCES[task.name]
-    files = build(key, size, seed=SEED)
-    try:
-        for split_lang, path in missing.items():
-            write_text_atomic(path, to_jsonl(files[split_lang]))
-    except OSError as error:
-        raise XstiltsError(
-            f"cannot write the generated data of task {task.name!r} under {data_root}: {error}. "
-            f"Set `data_root` in the config (or XSTILTS_DATA) to a writable folder."
-        ) from None
+    write_missing(task, data_root, lambda: build(key, size, seed=SEED))
 
 
 def _register(key: str, size: str) -> Task:

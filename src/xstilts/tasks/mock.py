@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from xstilts.atomic import write_text_atomic
-from xstilts.errors import XstiltsError
 from xstilts.tasks import register_task
 from xstilts.tasks.base import Task
-from xstilts.tasks.mock_data import NER_LABELS, NLI_LABELS, POS_LABELS, SENTIMENT_LABELS, generate, to_jsonl
+from xstilts.tasks.generated import write_missing
+from xstilts.tasks.mock_data import NER_LABELS, NLI_LABELS, POS_LABELS, SENTIMENT_LABELS, generate
 from xstilts.tasks.readers import read_jsonl
 
 BENCHMARK = "mock"
@@ -25,22 +24,7 @@ TRANSFER_SPLITS = {"train": ("en",), "dev": ("en", "de"), "test": ("en", "de")}
 
 def prepare(task: Task, data_root: Path) -> None:
     """Generate the files of a mock task that are missing (existing files are left alone)."""
-    data_root = Path(data_root)
-    targets = {
-        (split, lang): task.path(split, lang, data_root) for split, langs in task.splits.items() for lang in langs
-    }
-    missing = {key: path for key, path in targets.items() if not path.exists()}
-    if not missing:
-        return
-    files = generate(task.name)
-    try:
-        for key, path in missing.items():
-            write_text_atomic(path, to_jsonl(files[key]))
-    except OSError as error:
-        raise XstiltsError(
-            f"cannot write the generated data of task {task.name!r} under {data_root}: {error}. "
-            f"Set `data_root` in the config (or XSTILTS_DATA) to a writable folder."
-        ) from None
+    write_missing(task, data_root, lambda: generate(task.name))
 
 
 def _mock_task(name: str, family: str, description: str, **fields: Any) -> Task:

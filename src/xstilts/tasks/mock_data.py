@@ -907,5 +907,4 @@ def generate(task_name: str) -> dict[tuple[str, str], list[Example]]:
     return GENERATORS[task_name]()
 
 
-def to_jsonl(examples: list[Example]) -> str:
-    return "".join(json.dumps(example, ensure_ascii=False, sort_keys=True) + "\n" for example in examples)
+from xstilts.tasks.generated import to_jsonl  # noqa: E402,F401  (re-exported: the files' format lives there)
