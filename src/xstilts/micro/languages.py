@@ -80,6 +80,9 @@ class Language:
     question_particle: bool = False
     script: str = "Latin"
     phonotactics: Phonotactics | None = None  # None for English
+    # Share of content words (nouns, verbs, adjectives) whose stem is the English stem: cognates, the shared
+    # anchors that make real close languages transfer (they still take the language's own suffixes and script).
+    cognate_share: float = 0.0
     suffixes: dict[str, str] = field(default_factory=dict)
     stems: dict[str, str] = field(default_factory=dict)  # lexeme id -> stem (Latin letters)
     _forms: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
@@ -138,23 +141,29 @@ _FEATURES = {
 
 ENGLISH = Language("en", "english", "English", script="Latin")
 
+# Cognate shares fall with typological distance, as shared vocabulary does between real languages.
+COGNATES = {"qaa": 0.4, "qab": 0.3, "qac": 0.2, "qad": 0.1, "qae": 0.0}
+
 _SYNTHETIC = (
     Language(
         "qaa", "close", "Micro qaa: English grammar and morphology with other words (close to English)",
         phonotactics=Phonotactics(tuple("ptkbdgmnlrsfv"), tuple("aeiou"), ("", "", "n", "r", "l", "s")),
         suffixes={"pl": "en", "pres.sg": "et", "past.sg": "ado", "past.pl": "ado", "part": "ido", "cmp": "ar"},
+        cognate_share=COGNATES["qaa"],
     ),
     Language(
         "qab", "script", "Micro qab: English grammar and morphology, other words, Cyrillic script",
         script="Cyrillic",
         phonotactics=Phonotactics(tuple("bvgdzklmnprst"), tuple("aeiouy"), ("", "", "", "k", "t", "m")),
         suffixes={"pl": "i", "pres.sg": "et", "past.sg": "al", "past.pl": "al", "part": "an", "cmp": "ej"},
+        cognate_share=COGNATES["qab"],
     ),
     Language(
         "qac", "order", "Micro qac: verb-subject-object order, adjectives after nouns, wh-in-situ questions",
         word_order="VSO", adjective_after_noun=True, wh_fronting=False,
         phonotactics=Phonotactics(tuple("hklmnptw"), tuple("aeiou"), ("",)),
         suffixes={"pl": "ne", "pres.sg": "ia", "past.sg": "ta", "past.pl": "ta", "part": "wa", "cmp": "mo"},
+        cognate_share=COGNATES["qac"],
     ),
     Language(
         "qad", "mid", "Micro qad: subject-object-verb order, postpositions, agreement, no articles, Greek script",
@@ -163,6 +172,7 @@ _SYNTHETIC = (
         phonotactics=Phonotactics(tuple("ptkmnlrsdgzx"), tuple("aeio"), ("", "", "s", "n")),
         suffixes={"pl": "oi", "pres.sg": "ei", "pres.pl": "ousi", "past.sg": "ise", "past.pl": "isan",
                   "part": "menos", "cmp": "teros", "pos.pl": "oi", "cmp.pl": "teroi"},
+        cognate_share=COGNATES["qad"],
     ),
     Language(
         "qae", "far", "Micro qae: SOV, adjectives after nouns, postpositions, case particles, agreement, "
@@ -215,8 +225,11 @@ def _draw_stems(lang: Language, taken: set[str]) -> None:
     assert lang.phonotactics is not None
     sounds = lang.phonotactics
     rng = random.Random(_seed(f"xstilts-micro-lexicon-{lang.code}"))
+    cognate_rng = random.Random(_seed(f"xstilts-micro-cognates-{lang.code}"))  # own stream: same other stems
     for lexeme in sorted(LEXEMES):
         suffixes = _lexeme_features(lexeme, lang)
+        if cognate_rng.random() < lang.cognate_share and _take_cognate(lang, lexeme, suffixes, taken):
+            continue
         syllables = (1, 1, 2) if lexeme in CLOSED_CLASS else (2, 2, 3)
         for attempt in range(10_000):
             count = rng.choice(syllables) + attempt // 2000  # grow words if the short ones run out
@@ -231,6 +244,25 @@ def _draw_stems(lang: Language, taken: set[str]) -> None:
                 break
         else:  # pragma: no cover - the inventories are far larger than the vocabulary
             raise RuntimeError(f"cannot draw a word for {lexeme!r} in {lang.code}")
+
+
+def _take_cognate(lang: Language, lexeme: str, suffixes: tuple[str, ...], taken: set[str]) -> bool:
+    """Give a content word the English stem if its forms stay unambiguous: they may equal the lexeme's own
+    English forms (true cognates) but no other word; letters the script cannot write rule a cognate out."""
+    entry = LEXEMES[lexeme]
+    if lexeme in CLOSED_CLASS or lexeme == "be" or " " in entry.forms[0]:
+        return False
+    stem = entry.forms[0].lower()
+    table = _SCRIPTS[lang.script]
+    if table and not set(stem) <= set(table):
+        return False
+    own = {form.lower() for form in entry.forms}
+    forms = {stem + suffix for suffix in suffixes}
+    if len(forms) != len(suffixes) or (forms - own) & taken:
+        return False
+    taken |= forms
+    lang.stems[lexeme] = stem
+    return True
 
 
 def _build() -> None:
