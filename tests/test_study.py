@@ -116,6 +116,8 @@ def test_features_are_cached(tiny_run, xstilts_home):
     _ensure_tokenizer(context)
     data = _featurize(context, get_task("mock-nli"), "test", "de", 64, None)
     assert data.from_cache
+    assert data._examples is None  # a cache hit reads features only; examples are read when asked for
+    assert len(data.examples) == 1 + max(f["example_index"] for f in data.features)
     fresh = _featurize(context, get_task("mock-nli"), "test", "de", 48, None)  # other max length, other key
     assert not fresh.from_cache and fresh.cache_key != data.cache_key
 

@@ -91,16 +91,8 @@ def _print_summary(rows: list[dict]) -> None:
     for column in table.columns:
         shown.add_column("baseline" if column == "none" else short[column], justify="right")
     for target in table.targets:
-        cells = []
-        for column in table.columns:
-            value, delta = table.cells.get((target, column)), table.delta(target, column)
-            text = "" if value is None else f"{value:.1f}"
-            if value is not None and column != "none" and delta is not None:
-                text += f" ({delta:+.1f})"
-            cells.append(text)
-        shown.add_row(short[target], *cells)
-    averages = [table.average(c) for c in table.columns]
-    shown.add_row("average", *("" if a is None else f"{a:.1f}" for a in averages))
+        shown.add_row(short[target], *(table.cell_text(target, column) for column in table.columns))
+    shown.add_row("average", *(table.average_text(column) for column in table.columns))
     Console(stderr=True).print(shown, markup=False)
 
 

@@ -41,6 +41,14 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {name!r} is registered twice")
         self._lazy[name] = loader
 
+    def replace(self, name: str, entry: T) -> T:
+        """Swap an existing entry (a study's own task declared again when the study is loaded again)."""
+        if name not in self:
+            raise ValueError(f"{self.kind} {name!r} is not registered")
+        self._lazy.pop(name, None)
+        self._entries[name] = entry
+        return entry
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries or name in self._lazy
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xstilts.config.load import format_key_path
 from xstilts.config.schema import StudyConfig
 from xstilts.families import FAMILY_MODULES
 from xstilts.languages import check_language
@@ -167,7 +168,7 @@ def _pipeline_problems(config: StudyConfig, name: str) -> list[Problem]:
     for i, stage_name in enumerate(pipeline.stages):
         if stage_name not in config.stages:
             problems.append(
-                (stages_path + (i,), _format_path(stages_path + (i,)),
+                (stages_path + (i,), format_key_path(stages_path + (i,)),
                  f"unknown stage {stage_name!r}; {did_you_mean(stage_name, list(config.stages))}")
             )
     if problems:
@@ -203,13 +204,6 @@ def _evaluate_language_problems(config: StudyConfig) -> list[Problem]:
         for i, language in enumerate(languages)
         if (message := check_language(language))
     ]
-
-
-def _format_path(path: tuple) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def known_families() -> list[str]:

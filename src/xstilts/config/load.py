@@ -85,7 +85,8 @@ def _unwrap(annotation: Any, part: str | int) -> Any:
     return None
 
 
-def _format_loc(loc: Path_) -> str:
+def format_key_path(loc: Path_) -> str:
+    """('stages', 'x', 'sources', 0) -> 'stages.x.sources[0]'."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -99,7 +100,7 @@ def _schema_problems(error: ValidationError, node: yaml.Node | None, source: str
         loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
         line = _line_of(node, loc)
         where = f"{source}:{line}: " if line else f"{source}: "
-        key = _format_loc(loc) or "(top level)"
+        key = format_key_path(loc) or "(top level)"
         kind = item["type"]
         if kind == "extra_forbidden":
             owner = _model_at(StudyConfig, loc[:-1])

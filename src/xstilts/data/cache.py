@@ -24,10 +24,19 @@ class FeaturizedSplit:
     task: Task
     split: str
     language: str
-    examples: list[dict[str, Any]]
     features: list[dict[str, Any]]
     cache_key: str
     from_cache: bool
+    data_root: Path
+    limit: int | None
+    _examples: list[dict[str, Any]] | None = None
+
+    @property
+    def examples(self) -> list[dict[str, Any]]:
+        """Read (and validated) on first use: training from cached features never needs them, evaluation does."""
+        if self._examples is None:
+            self._examples = self.task.load(self.split, self.language, self.data_root, limit=self.limit)
+        return self._examples
 
 
 def feature_key(task: Task, split: str, language: str, data_root: Path, tokenizer_id: str,
@@ -49,17 +58,17 @@ def featurize_cached(task: Task, split: str, language: str, *, data_root: Path, 
     """Examples and features of one split and language, featurized at most once per key."""
     from xstilts.families import get_family
 
-    examples = task.load(split, language, data_root, limit=limit)
     key = feature_key(task, split, language, data_root, tokenizer_id, max_length, limit)
     folder = cache_root / key
     if (folder / "dataset_info.json").exists():
         import datasets
 
         dataset = datasets.load_from_disk(str(folder))
-        return FeaturizedSplit(task, split, language, examples, dataset.to_list(), key, True)
+        return FeaturizedSplit(task, split, language, dataset.to_list(), key, True, data_root, limit)
+    examples = task.load(split, language, data_root, limit=limit)
     features = get_family(task.family).featurize(task, examples, tokenizer, max_length)
     _save(features, folder)
-    return FeaturizedSplit(task, split, language, examples, features, key, False)
+    return FeaturizedSplit(task, split, language, features, key, False, data_root, limit, examples)
 
 
 def _save(features: list[dict[str, Any]], folder: Path) -> None:

@@ -31,12 +31,10 @@ def generate(
     data_root: Annotated[Optional[Path], typer.Option("--data-root", help="default: $XSTILTS_HOME/data")] = None,
 ) -> None:
     """Write every micro task's files (deterministic: the same bytes on every machine)."""
-    import os
-
-    from xstilts.studies.store import xstilts_home
+    from xstilts.studies.store import default_data_root
     from xstilts.tasks import get_task
 
-    root = data_root or Path(os.environ.get("XSTILTS_DATA") or xstilts_home() / "data")
+    root = data_root or default_data_root()
     for name in _size_names(size):
         task = get_task(name)
         task.ensure_files(root)

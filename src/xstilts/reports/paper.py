@@ -30,6 +30,20 @@ class PaperTable:
             return None
         return self.cells[(target, column)] - self.cells[(target, self.baseline)]
 
+    def cell_text(self, target: str, column: str) -> str:
+        """'75.0 (+4.0)': the score and, outside the baseline column, its delta."""
+        if (target, column) not in self.cells:
+            return ""
+        text = f"{self.cells[(target, column)]:.1f}"
+        delta = self.delta(target, column)
+        return text + (f" ({delta:+.1f})" if column != self.baseline and delta is not None else "")
+
+    def average_text(self, column: str) -> str:
+        value, base = self.average(column), self.average(self.baseline)
+        if value is None:
+            return ""
+        return f"{value:.1f}" + (f" ({value - base:+.1f})" if base is not None and column != self.baseline else "")
+
     def common_targets(self) -> list[str]:
         """Targets with a score in every column: averages over them compare like with like."""
         return [t for t in self.targets if all((t, c) in self.cells for c in self.columns)]
@@ -83,30 +97,14 @@ def short_names(names: Iterable[str]) -> dict[str, str]:
 
 
 def to_markdown(table: PaperTable, title: str = "") -> str:
-    def cell(target: str, column: str) -> str:
-        if (target, column) not in table.cells:
-            return ""
-        text = f"{table.cells[(target, column)]:.1f}"
-        delta = table.delta(target, column)
-        if column != table.baseline and delta is not None:
-            text += f" ({delta:+.1f})"
-        return text
-
     short = short_names([*table.targets, *table.columns])
     header = ["target \\ intermediate", *("baseline (none)" if c == "none" else short[c] for c in table.columns)]
     lines = [f"### {title}", ""] if title else []
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|")
     for target in table.targets:
-        lines.append("| " + " | ".join([short[target], *(cell(target, c) for c in table.columns)]) + " |")
-    averages = []
-    for column in table.columns:
-        value = table.average(column)
-        base = table.average(table.baseline)
-        text = "" if value is None else f"{value:.1f}"
-        if value is not None and base is not None and column != table.baseline:
-            text += f" ({value - base:+.1f})"
-        averages.append(text)
+        lines.append("| " + " | ".join([short[target], *(table.cell_text(target, c) for c in table.columns)]) + " |")
+    averages = [table.average_text(column) for column in table.columns]
     common = table.common_targets()
     label = "**average**" if len(common) == len(table.targets) else f"**average** ({len(common)} tasks in every column)"
     lines.append(f"| {label} | " + " | ".join(averages) + " |")

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import math
-import os
 import shutil
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from xstilts.studies.plan import EvalNode, Plan, StageNode, build_plan
 from xstilts.studies.processes import Processes
 from xstilts.studies.store import (
     RunStore,
+    default_data_root,
     write_json_atomic,
     write_text_atomic,
     write_yaml_atomic,
@@ -53,7 +53,7 @@ class Context:
 
 
 def resolve_data_root(study: StudyConfig) -> Path:
-    return Path(study.data_root or os.environ.get("XSTILTS_DATA") or xstilts_home() / "data")
+    return Path(study.data_root) if study.data_root else default_data_root()
 
 
 def make_context(study: StudyConfig) -> Context:

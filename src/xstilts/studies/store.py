@@ -26,6 +26,11 @@ def xstilts_home() -> Path:
     return Path(os.environ.get("XSTILTS_HOME") or Path.home() / ".cache" / "xstilts")
 
 
+def default_data_root() -> Path:
+    """Where task data lives unless a study sets `data_root`: $XSTILTS_DATA, else $XSTILTS_HOME/data."""
+    return Path(os.environ.get("XSTILTS_DATA") or xstilts_home() / "data")
+
+
 class RunStore:
     def __init__(self, root: Path):
         self.root = Path(root)

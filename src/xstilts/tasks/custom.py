@@ -47,7 +47,7 @@ def register_study_tasks(tasks: dict, base: Path | None) -> list[str]:
                 problems.append(f"tasks.{name}: a task named {name!r} already exists ({existing.benchmark or 'built in'}); "
                                 "choose another name")
                 continue
-            TASKS._entries[name] = task  # the same declaration again (e.g. the study loaded twice): refresh paths
+            TASKS.replace(name, task)  # the same declaration again (the study loaded twice): refresh its paths
             continue
         register_task(task)
     return problems
