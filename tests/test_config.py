@@ -186,3 +186,17 @@ def test_usage_errors_exit_2_with_a_hint(args):
     result = run_cli(*args)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "Did you mean" in result.stderr or "Possible options" in result.stderr or "not one of" in result.stderr
+
+
+def test_unknown_size_names_the_variants():
+    from xstilts.errors import XstiltsError
+
+    with pytest.raises(XstiltsError, match="no variant 'tinny' for --size: did you mean 'tiny'"):
+        load_study("micro", size="tinny")
+    with pytest.raises(XstiltsError, match="defines no `variants`"):
+        load_study("tiny", size="tiny")
+
+
+def test_micro_generate_unknown_size_exits_2():
+    result = run_cli("micro", "generate", "--size", "huge")
+    assert result.returncode == 2 and "unknown micro-benchmark size 'huge'" in result.stderr
