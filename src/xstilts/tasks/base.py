@@ -17,8 +17,10 @@ from typing import Any
 from xstilts.errors import DataError, XstiltsError
 from xstilts.registry import did_you_mean
 
-# A reader turns one file into (line number, example) pairs; it raises DataError for malformed input.
-Reader = Callable[[Path], Iterable[tuple[int, dict[str, Any]]]]
+# A reader turns one file into (line number, example) pairs; it raises DataError for malformed input. It is
+# called as ``reader(path, split, language)``: some official files hold every language of a split (XNLI's
+# test tsv) or a mix that must be filtered (TyDiQA's train file), so a reader may select by language.
+Reader = Callable[[Path, str, str], Iterable[tuple[int, dict[str, Any]]]]
 
 
 def default_file(task: Task, split: str, language: str, data_root: Path) -> Path:
@@ -93,7 +95,7 @@ class Task:
             )
         family = get_family(self.family)
         examples = []
-        for line, example in self.reader(path):
+        for line, example in self.reader(path, split, language):
             problem = family.validate_example(self, example)
             if problem:
                 raise DataError(path, problem, line)

@@ -11,8 +11,9 @@ from typing import Any
 from xstilts.errors import DataError
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """One JSON object per line; blank lines are allowed. Errors name the file and line."""
+def read_jsonl(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
+    """One JSON object per line; blank lines are allowed. Errors name the file and line. The file holds one
+    split and language, so ``split`` and ``language`` are not needed (they are part of the reader contract)."""
     with open(path, encoding="utf-8") as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
