@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import xstilts.tasks.micro as micro_tasks  # registers the tasks (and the synthetic languages)
-from xstilts.micro.languages import CLOSE, LANGUAGE_CODES, SYNTHETIC_CODES
+from xstilts.micro.languages import CLOSE, LANGUAGE_CODES, SYNTHETIC_CODES, get_language, transliterate_name
 from xstilts.micro.tasks import SIZES, TASKS, build
 from xstilts.tasks import TASKS as REGISTRY
 from xstilts.tasks.readers import read_jsonl
@@ -212,9 +212,10 @@ def test_tagging_tags_line_up_and_entities_are_shared(data_root):
     assert used == set(tiny("pos").labels)
     assert len({t for e in files_of("ccg", data_root)[("train", "en")] for t in e["tags"]}) >= 30
 
-    def entities(e: dict) -> list[str]:
+    def entities(e: dict, script: str = "Latin") -> list[str]:
         chunks, current = [], []
         for token, tag in zip(e["tokens"], e["tags"], strict=True):
+            token = transliterate_name(token, script) if tag != "O" else token
             if tag.startswith("B-"):
                 current = [tag[2:], token]
                 chunks.append(current)
@@ -225,8 +226,9 @@ def test_tagging_tags_line_up_and_entities_are_shared(data_root):
     files = files_of("ner", data_root)
     multiword = 0
     for lang in SYNTHETIC_CODES:
+        script = get_language(lang).script  # names are spelt by sound in other scripts
         for en, other in zip(files[("test", "en")], files[("test", lang)], strict=True):
-            assert entities(other) == entities(en)
+            assert entities(other) == entities(en, script)
             multiword += any(len(c.split()) > 2 for c in entities(en))
     assert multiword > 0
     # the close language: the same tags word for word as English

@@ -144,7 +144,7 @@ class _Renderer:
             parts = np.head.split()
             last = len(parts) - 1
             toks = [
-                (part, "PROPN", (("B-" if i == 0 else "I-") + np.entity) if np.entity else "O",
+                (lang.name(part), "PROPN", (("B-" if i == 0 else "I-") + np.entity) if np.entity else "O",
                  ("N" if i == last else "N/N") if self.en else "", "")
                 for i, part in enumerate(parts)
             ]

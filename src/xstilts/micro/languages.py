@@ -12,7 +12,9 @@ Each synthetic language has
   particles, articles, and English-style questions (wh-fronting, do-support, inversion) or wh-in-situ;
 - a script: Latin, or a deterministic letter-by-letter transliteration into Cyrillic, Greek or Georgian.
 
-Names and digits are never translated or transliterated: they are shared anchors, as in real languages.
+Names and digits are never translated: they are shared anchors, as in real languages. As in real languages,
+a name keeps its Latin spelling in a Latin-script language and is transliterated, by sound, into a language
+written in another script (Anna -> Анна, Άννα, ანნა); digits are the same everywhere.
 
 | code | nickname | differs from English in |
 |------|----------|-------------------------|
@@ -41,6 +43,47 @@ _SCRIPTS: dict[str, dict[str, str]] = {
     "Greek": dict(zip("abgdezhiklmnxoprstufy", "αβγδεζηικλμνξοπρστυφψ", strict=True)),
     "Georgian": dict(zip("abgdevztiklmnoprsuqfhcj", "აბგდევზთიკლმნოპრსუქფჰცჯ", strict=True)),
 }
+# Names are written by sound in the other scripts: every Latin letter has a spelling (the lexicon tables above
+# only need the letters of the languages' own phonotactics); a few digraphs are read as one sound.
+_NAME_DIGRAPHS: dict[str, dict[str, str]] = {
+    "Cyrillic": {"sh": "ш", "ch": "ч", "th": "т", "ph": "ф", "ya": "я", "yu": "ю"},
+    "Greek": {"th": "θ", "ph": "φ", "ch": "χ", "ps": "ψ", "ks": "ξ", "ou": "ου"},
+    "Georgian": {"sh": "შ", "ch": "ჩ", "th": "თ", "ph": "ფ", "ts": "ც", "kh": "ხ"},
+}
+_NAME_LETTERS: dict[str, dict[str, str]] = {
+    "Cyrillic": dict(zip("abcdefghijklmnopqrstuvwxyz",
+                         ["а", "б", "к", "д", "е", "ф", "г", "х", "и", "дж", "к", "л", "м", "н", "о", "п", "к",
+                          "р", "с", "т", "у", "в", "в", "кс", "и", "з"], strict=True)),
+    "Greek": dict(zip("abcdefghijklmnopqrstuvwxyz",
+                      ["α", "β", "κ", "ντ", "ε", "φ", "γ", "χ", "ι", "τζ", "κ", "λ", "μ", "ν", "ο", "π", "κ",
+                       "ρ", "σ", "τ", "ου", "β", "ου", "ξ", "ι", "ζ"], strict=True)),
+    "Georgian": dict(zip("abcdefghijklmnopqrstuvwxyz",
+                         ["ა", "ბ", "კ", "დ", "ე", "ფ", "გ", "ჰ", "ი", "ჯ", "კ", "ლ", "მ", "ნ", "ო", "პ", "ქ",
+                          "რ", "ს", "ტ", "უ", "ვ", "ვ", "ქს", "ი", "ზ"], strict=True)),
+}
+
+
+def transliterate_name(name: str, script: str) -> str:
+    """One word of a name in ``script``: unchanged in Latin, else spelt by sound (capitalised where the
+    script has capitals)."""
+    if script == "Latin":
+        return name
+    digraphs, letters = _NAME_DIGRAPHS[script], _NAME_LETTERS[script]
+    word, out, index = name.lower(), [], 0
+    while index < len(word):
+        pair = word[index:index + 2]
+        if pair in digraphs:
+            out.append(digraphs[pair])
+            index += 2
+            continue
+        out.append(letters.get(word[index], word[index]))
+        index += 1
+    text = "".join(out)
+    if script == "Greek" and text.endswith("σ"):
+        text = text[:-1] + "ς"
+    return text[:1].upper() + text[1:] if _CASED[script] else text
+
+
 # Georgian (Mkhedruli) has no capital letters in running text; the others capitalise the first word.
 _CASED = {"Latin": True, "Cyrillic": True, "Greek": True, "Georgian": False}
 
@@ -108,6 +151,14 @@ class Language:
     def _synthetic(self, lexeme: str, feature: str) -> str:
         stem = self.stems[lexeme]
         return transliterate(stem + self.suffixes.get(feature, ""), self.script)
+
+    def name(self, part: str) -> str:
+        """One word of a name as this language writes it (see ``transliterate_name``)."""
+        key = (part, "name")
+        word = self._forms.get(key)
+        if word is None:
+            word = self._forms[key] = transliterate_name(part, self.script)
+        return word
 
     def capitalize(self, word: str) -> str:
         return word[:1].upper() + word[1:] if self.capitalizes else word
