@@ -8,6 +8,11 @@ A parallel pair has both sides (the sentence in the test language and its Englis
 with ``source`` null is a distractor target only (as in BUCC); one with ``target`` null is a source whose
 translation is not in the pool. A missing key reads as null; at least one side must be a non-empty string.
 
+Mining sets (BUCC) hold every sentence of both sides as its own example (a source or a target only) and
+give each source the ids of its gold translations in the optional key ``gold_targets`` (a list of target
+example ids, often empty). Without ``gold_targets`` a source's gold target is the example itself (its
+``target`` side), as before.
+
 Every non-null side becomes one feature (``side`` 0 = source, 1 = target), truncated to ``max_length``.
 The encoder runs with all hidden states; ``hidden_states[layer]`` is pooled into one vector per sentence
 (see :mod:`xstilts.evaluation.retrieval`, which also holds the chunked search). Each source's prediction is
@@ -114,6 +119,12 @@ class RetrievalFamily(Family):
                 return f"'{side}' is empty: write null for a side that is missing"
         if example.get("source") is None and example.get("target") is None:
             return "an example needs a 'source' or a 'target' sentence (both are null)"
+        gold = example.get("gold_targets")
+        if gold is not None:
+            if not isinstance(gold, list) or not all(isinstance(item, str) for item in gold):
+                return f"'gold_targets' must be a list of target example ids (strings), not {gold!r}"
+            if example.get("source") is None:
+                return "'gold_targets' belongs to a source sentence, but this example has no 'source'"
         return None
 
     def featurize(

@@ -128,6 +128,13 @@ _DIGESTS: dict[tuple[str, float, int], str] = {}
 
 
 def file_digest(path: Path) -> str:
+    """Content hash of a file, or of every file below a folder (names and contents, in sorted order): some
+    official data is a folder of files (the Universal Dependencies release, a BUCC language pair)."""
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for member in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(member.relative_to(path).as_posix().encode() + b"\0" + file_digest(member).encode())
+        return digest.hexdigest()[:16]
     stat = path.stat()
     memo_key = (str(path.resolve()), stat.st_mtime, stat.st_size)
     if memo_key not in _DIGESTS:

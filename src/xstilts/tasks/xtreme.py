@@ -1,0 +1,214 @@
+"""XTREME and XTREME-R target tasks, read from the official raw files (see ``xstilts.data.formats``).
+
+Files live under ``<data_root>/<task folder>/`` exactly as the official downloads leave them; each
+declaration's description names the expected paths, and a missing file is reported with its full path.
+
+Languages: a task's test split lists every language it has in either benchmark (XTREME-R's lists contain
+XTREME's). Which languages each benchmark averages over is kept as data in :data:`XTREME_LANGUAGES` and
+:data:`XTREME_R_LANGUAGES`, copied from the official evaluate.py tables (google-research/xtreme @ 838c13b);
+LAReQA's list there is empty, its 11 XQuAD-R languages are given here. Training data is English only
+(zero-shot); English dev sets are what model selection uses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xstilts.data.formats import bucc, panx, pawsx, squad_json, tatoeba, udpos, xcopa, xnli
+from xstilts.errors import XstiltsError
+from xstilts.tasks import register_task
+from xstilts.tasks.base import Task
+
+
+def _langs(text: str) -> tuple[str, ...]:
+    return tuple(text.split(","))
+
+
+XTREME_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "pawsx": _langs("de,en,es,fr,ja,ko,zh"),
+    "xnli": _langs("ar,bg,de,el,en,es,fr,hi,ru,sw,th,tr,ur,vi,zh"),
+    "panx": _langs(
+        "ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,yo,my,zh,"
+        "kk,tr,et,fi,hu"
+    ),
+    "udpos": _langs(
+        "af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,nl,pt,ru,ta,te,th,tl,tr,ur,vi,yo,zh"
+    ),
+    "bucc2018": _langs("de,fr,ru,zh"),
+    "tatoeba": _langs(
+        "ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu"
+    ),
+    "xquad": _langs("en,es,de,el,ru,tr,ar,vi,th,zh,hi"),
+    "mlqa": _langs("en,es,de,ar,hi,vi,zh"),
+    "tydiqa": _langs("en,ar,bn,fi,id,ko,ru,sw,te"),
+}
+
+XTREME_R_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "xnli": XTREME_LANGUAGES["xnli"],
+    "panx": XTREME_LANGUAGES["panx"] + _langs("qu,pl,uk,az,lt,pa,gu,ro"),
+    "udpos": XTREME_LANGUAGES["udpos"] + _langs("lt,pl,uk,wo,ro"),
+    "tatoeba": XTREME_LANGUAGES["tatoeba"] + _langs("az,lt,pl,uk,ro"),
+    "xcopa": _langs("et,ht,id,it,qu,sw,ta,th,tr,vi,zh"),
+    # Empty in the official evaluate.py (it cannot score LAReQA); these are XQuAD-R's languages.
+    "lareqa": _langs("ar,de,el,en,es,hi,ru,th,tr,vi,zh"),
+    "mewslix": _langs("ar,de,en,es,fa,ja,pl,ro,ta,tr,uk"),
+    "xquad": XTREME_LANGUAGES["xquad"] + ("ro",),
+    "mlqa": XTREME_LANGUAGES["mlqa"],
+    "tydiqa": XTREME_LANGUAGES["tydiqa"],
+}
+
+BENCHMARK_LANGUAGES = {"xtreme": XTREME_LANGUAGES, "xtreme-r": XTREME_R_LANGUAGES}
+
+
+def benchmark_languages(benchmark: str, task: str) -> tuple[str, ...]:
+    """The languages a benchmark's score averages over for one task (the official tables)."""
+    if benchmark not in BENCHMARK_LANGUAGES:
+        raise XstiltsError(f"unknown benchmark {benchmark!r}: choose xtreme or xtreme-r")
+    table = BENCHMARK_LANGUAGES[benchmark]
+    if task not in table:
+        raise XstiltsError(f"{benchmark} has no task {task!r}: its tasks are {', '.join(table)}")
+    return table[task]
+
+
+def _all_languages(task: str) -> tuple[str, ...]:
+    """XTREME's list, then XTREME-R's additions, in the official order."""
+    merged = dict.fromkeys(XTREME_LANGUAGES.get(task, ()) + XTREME_R_LANGUAGES.get(task, ()))
+    return tuple(merged)
+
+
+# ------------------------------------------------------------------ file locations (the data layout)
+
+# English trains on train.tsv; the other languages' translated_train.tsv is not zero-shot and not declared.
+PAWSX_FILES = {"train": "train.tsv", "dev": "dev_2k.tsv", "test": "test_2k.tsv"}
+
+
+def _xnli_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    root = data_root / task.data_dir
+    if split == "train":
+        return root / "XNLI-MT-1.0" / "multinli" / "multinli.train.en.tsv"
+    return root / "XNLI-1.0" / f"xnli.{split}.tsv"
+
+
+def _pawsx_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    return data_root / task.data_dir / "x-final" / language / PAWSX_FILES[split]
+
+
+def _udpos_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    return udpos.release_folder(data_root / task.data_dir, language)
+
+
+def _panx_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    return data_root / task.data_dir / language / split
+
+
+def _xquad_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    return data_root / task.data_dir / f"xquad.{language}.json"
+
+
+def _mlqa_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    return data_root / task.data_dir / "MLQA_V1" / split / f"{split}-context-{language}-question-{language}.json"
+
+
+def _tydiqa_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    root = data_root / task.data_dir
+    if split == "train":
+        return root / "tydiqa-goldp-v1.1-train.json"
+    return root / "tydiqa-goldp-v1.1-dev" / f"tydiqa-goldp-dev-{squad_json.TYDIQA_LANGUAGES[language]}.json"
+
+
+def _bucc_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    return data_root / task.data_dir / "bucc2018" / f"{language}-en"
+
+
+def _tatoeba_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    return data_root / task.data_dir / tatoeba.file_name(language)
+
+
+def _xcopa_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    return data_root / task.data_dir / "data" / language / f"{xcopa.SPLIT_FILES[split]}.{language}.jsonl"
+
+
+# ------------------------------------------------------------------ declarations
+
+
+def _declare(name: str, benchmark: str, **fields) -> Task:
+    return register_task(Task(name=name, benchmark=benchmark, version="1", **fields))
+
+
+XTREME_TASKS: tuple[Task, ...] = (
+    _declare(
+        "xnli", "xtreme", family="classification",
+        description="XNLI: natural language inference in 15 languages; English training data is MNLI from "
+        "XNLI-MT. Files: xnli/XNLI-MT-1.0/multinli/multinli.train.en.tsv, xnli/XNLI-1.0/xnli.{dev,test}.tsv.",
+        splits={"train": ("en",), "dev": _all_languages("xnli"), "test": _all_languages("xnli")},
+        reader=xnli.read_xnli, labels=xnli.LABELS, metrics=("accuracy",), file_for=_xnli_file,
+    ),
+    _declare(
+        "pawsx", "xtreme", family="classification",
+        description="PAWS-X: paraphrase identification in 7 languages (XTREME only). "
+        "Files: pawsx/x-final/<lang>/{train.tsv,dev_2k.tsv,test_2k.tsv}.",
+        splits={"train": ("en",), "dev": _all_languages("pawsx"), "test": _all_languages("pawsx")},
+        reader=pawsx.read_pawsx, labels=pawsx.LABELS, metrics=("accuracy",), file_for=_pawsx_file,
+    ),
+    _declare(
+        "udpos", "xtreme", family="tagging",
+        description="UD-POS: universal part-of-speech tags, XTREME's preprocessing (fused multiword tokens, "
+        "treebanks of a language concatenated). Files: udpos/ud-treebanks-v2.5/UD_*/<lang>_*-ud-<split>.conllu "
+        "(udpos/ud-treebanks-v2.7/ for lt, pl, uk, wo, ro). Main metric: the official seqeval chunk F1 over UPOS.",
+        splits={"train": ("en",), "dev": ("en",), "test": _all_languages("udpos")},
+        reader=udpos.read_udpos, labels=udpos.UPOS_TAGS, metrics=("f1", "accuracy", "precision", "recall"),
+        file_for=_udpos_file,
+    ),
+    _declare(
+        "panx", "xtreme", family="tagging",
+        description="PAN-X (WikiANN): named entities PER/ORG/LOC in IOB2. "
+        "Files: panx/<lang>/{train,dev,test} (each <lang>.tar.gz of panx_dataset extracted into panx/<lang>/).",
+        splits={"train": ("en",), "dev": ("en",), "test": _all_languages("panx")},
+        reader=panx.read_panx, labels=panx.LABELS, metrics=("f1", "precision", "recall"), file_for=_panx_file,
+    ),
+    _declare(
+        "xquad", "xtreme", family="span_qa",
+        description="XQuAD: SQuAD v1.1 dev translated into 11 languages (+ro in XTREME-R); trained on SQuAD "
+        "v1.1. Files: xquad/xquad.<lang>.json.",
+        splits={"test": _all_languages("xquad")},
+        reader=squad_json.read_squad, metrics=("f1", "exact_match"), file_for=_xquad_file,
+    ),
+    _declare(
+        "mlqa", "xtreme", family="span_qa",
+        description="MLQA: extractive QA in 7 languages (context and question in the same language); trained "
+        "on SQuAD v1.1. Files: mlqa/MLQA_V1/{dev,test}/{dev,test}-context-<l>-question-<l>.json.",
+        splits={"dev": _all_languages("mlqa"), "test": _all_languages("mlqa")},
+        reader=squad_json.read_squad, metrics=("f1", "exact_match"), file_for=_mlqa_file,
+    ),
+    _declare(
+        "tydiqa", "xtreme", family="span_qa",
+        description="TyDiQA-GoldP: QA in 9 languages; train is the English part of the official train file "
+        "(ids english-...), test is GoldP dev. Files: tydiqa/tydiqa-goldp-v1.1-train.json, "
+        "tydiqa/tydiqa-goldp-v1.1-dev/tydiqa-goldp-dev-<language name>.json.",
+        splits={"train": ("en",), "test": _all_languages("tydiqa")},
+        reader=squad_json.read_tydiqa, metrics=("f1", "exact_match"), file_for=_tydiqa_file,
+    ),
+    _declare(
+        "bucc2018", "xtreme", family="retrieval",
+        description="BUCC 2018: mine parallel sentences (de/fr/ru/zh-en) with ratio margin; dev = BUCC 'sample', "
+        "test = BUCC 'training'. Files: bucc2018/bucc2018/<l>-en/<l>-en.{sample,training}.{<l>,en,gold}.",
+        splits={"dev": _all_languages("bucc2018"), "test": _all_languages("bucc2018")},
+        reader=bucc.read_bucc, metrics=("f1", "precision", "recall"), file_for=_bucc_file,
+        settings={"similarity": "margin", "margin_k": 4},
+    ),
+    _declare(
+        "tatoeba", "xtreme", family="retrieval",
+        description="Tatoeba: find the English translation of each sentence by cosine (1000 pairs per "
+        "language). Files: tatoeba/tatoeba.<xxx>-eng.{<xxx>,eng} (LASER data/tatoeba/v1, 3-letter codes).",
+        splits={"test": _all_languages("tatoeba")},
+        reader=tatoeba.read_tatoeba, metrics=("accuracy",), file_for=_tatoeba_file,
+        settings={"similarity": "cosine"},
+    ),
+    _declare(
+        "xcopa", "xtreme-r", family="multiple_choice",
+        description="XCOPA: causal commonsense reasoning in 11 languages, 2 choices (XTREME-R). "
+        "Files: xcopa/data/<lang>/{val,test}.<lang>.jsonl.",
+        splits={"dev": _all_languages("xcopa"), "test": _all_languages("xcopa")},
+        reader=xcopa.read_xcopa, metrics=("accuracy",), file_for=_xcopa_file, settings={"num_choices": 2},
+    ),
+)
