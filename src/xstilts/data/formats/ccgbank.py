@@ -52,7 +52,7 @@ def auto_files(path: Path, split: str) -> list[Path]:
 
 
 def read_auto_file(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line of the ID line, {"id", "tokens", "tags"}) for each sentence of one AUTO file."""
+    """(line of the derivation, {"id", "tokens", "tags"}) for each sentence of one AUTO file."""
     with open(path, encoding="utf-8", errors="strict") as handle:
         lines = [line.rstrip("\r\n") for line in handle]
     number = 0
@@ -77,7 +77,7 @@ def read_auto_file(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         if tree.count("(") != tree.count(")") - _unbalanced_in_leaves(leaves):
             raise DataError(path, f"sentence {sentence_id}: unbalanced brackets in the derivation (truncated line?)",
                             number)
-        yield number - 1, {
+        yield number, {
             "id": sentence_id,
             "tokens": [leaf[3] for leaf in leaves],
             "tags": [leaf[0] for leaf in leaves],
