@@ -268,8 +268,10 @@ def test_mnli_training_file_maps_contradictory(tmp_path):
 
 def test_wpr_groups_are_runs_of_consecutive_queries(tmp_path):
     # As xglue_evaluate.py's load_data: a new guid whenever the query differs from the previous line's.
-    path = write(tmp_path, "xglue.wpr.en.dev", "a\tt\ts\t1\na\tt\ts\t0\nb\tt\ts\t4\na\tt\ts\t2\n")
-    assert [ex["group"] for _, ex in read(fmt.read_xglue_wpr, path)] == ["0", "0", "1", "2"]
+    path = write(tmp_path, "xglue.wpr.en.dev", "a\tt\ts\t1\na\tt\ts\t0\nb\tt\ts\t4 \na\tt\ts\t2\n")
+    got = [ex for _, ex in read(fmt.read_xglue_wpr, path)]
+    assert [ex["group"] for ex in got] == ["0", "0", "1", "2"]
+    assert got[2]["label"] == "4"  # the scorer strips labels: "4 " is 4
 
 
 # ----------------------------------------------------------------------------------------- nDCG

@@ -43,7 +43,9 @@ def tab_rows(
 
 
 def map_label(path: Path, line: int, value: str, allowed: Mapping[str, str] | Sequence[str]) -> str:
-    """The label ``value`` as the task spells it; an unknown one is an error naming file and line."""
+    """The label ``value`` as the task spells it; an unknown one is an error naming file and line. Spaces
+    around the label are ignored, as the official scorers strip them."""
+    value = value.strip()
     if isinstance(allowed, Mapping):
         if value in allowed:
             return allowed[value]
