@@ -5,6 +5,7 @@ Pure Python (no torch), so scoring files never needs the model stack.
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections import Counter
@@ -135,3 +136,52 @@ def squad_em_f1(predictions: Sequence[str], gold_answers: Sequence[Sequence[str]
         f1 += max(squad_f1(prediction, g) for g in golds)
     n = max(len(predictions), 1)
     return {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n}
+
+
+# ---------------------------------------------------------------- ranking (XGLUE WPR)
+
+
+def _discount(rank: int) -> float:
+    """DCG discount of a 0-based rank: 1 / log2(rank + 2)."""
+    return 1.0 / math.log2(rank + 2)
+
+
+def _tie_averaged_dcg(gains: Sequence[float], scores: Sequence[float]) -> float:
+    """DCG of ``gains`` ranked by descending ``scores``, ties averaged over all their orders (sklearn's
+    ``ndcg_score`` with ``ignore_ties=False``): a group of tied items occupying ranks r..r+c-1 contributes the
+    mean gain of the group times the sum of the discounts of those ranks."""
+    groups: dict[float, list[float]] = {}
+    for gain, score in zip(gains, scores, strict=True):
+        groups.setdefault(score, []).append(gain)
+    dcg, rank = 0.0, 0
+    for score in sorted(groups, reverse=True):
+        members = groups[score]
+        discounts = sum(_discount(r) for r in range(rank, rank + len(members)))
+        dcg += sum(members) / len(members) * discounts
+        rank += len(members)
+    return dcg
+
+
+def ndcg(relevances: Sequence[float], scores: Sequence[float]) -> float:
+    """nDCG (0-1) of one ranking, as sklearn's ``ndcg_score([relevances], [scores])``: linear gains, log2
+    discounts, every position counted (no cut-off), ties averaged; 0 when no item is relevant."""
+    ideal = sum(gain * _discount(rank) for rank, gain in enumerate(sorted(relevances, reverse=True)))
+    if ideal == 0:
+        return 0.0
+    return _tie_averaged_dcg(relevances, scores) / ideal
+
+
+def grouped_ndcg(scores: Sequence[float], relevances: Sequence[float], groups: Sequence[str]) -> float:
+    """Mean nDCG over groups (queries), x100, as XGLUE's ``simple_ndcg`` computes WPR: items are grouped by
+    their group id, groups with fewer than 2 items are left out, the rest averaged with equal weight."""
+    if not len(scores) == len(relevances) == len(groups):
+        raise ValueError(f"{len(scores)} scores, {len(relevances)} relevances and {len(groups)} groups")
+    by_group: dict[str, tuple[list[float], list[float]]] = {}
+    for score, relevance, group in zip(scores, relevances, groups, strict=True):
+        pair = by_group.setdefault(group, ([], []))
+        pair[0].append(float(relevance))
+        pair[1].append(float(score))
+    values = [ndcg(rel, sc) for rel, sc in by_group.values() if len(rel) >= 2]
+    if not values:
+        raise ValueError("no group has 2 or more items: nDCG per query needs queries with several candidates")
+    return 100.0 * sum(values) / len(values)

@@ -22,6 +22,7 @@ for _info in [
     MetricInfo("precision", "chunk micro precision (tagging)"),
     MetricInfo("recall", "chunk micro recall (tagging)"),
     MetricInfo("exact_match", "SQuAD exact match after normalisation (QA)"),
+    MetricInfo("ndcg", "nDCG per query (group), averaged over queries with 2 or more candidates (XGLUE WPR)"),
     MetricInfo("perplexity", "exp of the mean masked-token loss (MLM)", higher_is_better=False),
 ]:
     METRICS.register(_info.name, _info)

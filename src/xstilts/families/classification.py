@@ -4,14 +4,19 @@ Example schema::
 
     {"id": str, "text": str, "text_pair": str (optional; absent or null for single-text tasks), "label": str}
 
-``label`` is one of ``task.labels``. A pair is encoded as ``tokenizer(text, text_pair)`` truncated
+``label`` is one of ``task.labels``. Ranking tasks (XGLUE WPR) add ``"group": str``, the query an example
+belongs to, and ask for the metric "ndcg". A pair is encoded as ``tokenizer(text, text_pair)`` truncated
 "longest_first" to the maximum length. The head (XLM-R's classification head) reads the first token
 (<s>/[CLS]) of the last hidden state; the loss is cross-entropy. The prediction is the label string.
-Metric: "accuracy". A uniform random predictor scores 100 / number of labels.
+Metrics: "accuracy" (a uniform random predictor scores 100 / number of labels) and "ndcg" for ranking tasks
+whose labels are relevance grades ("0".."4"): the predicted label, read as a number, is the ranking score and
+nDCG is averaged over groups, as XGLUE scores WPR (``metrics.grouped_ndcg``). Its chance value has no closed
+form: it is the mean over ``CHANCE_DRAWS`` draws of uniformly random labels from ``random.Random(CHANCE_SEED)``.
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import numpy as np
@@ -23,7 +28,6 @@ from xstilts.evaluation import metrics
 from xstilts.families.base import Family
 from xstilts.families.common import (
     IGNORE_INDEX,
-    accuracy_only,
     attention_mask_for,
     encode,
     label_index,
@@ -32,8 +36,13 @@ from xstilts.families.common import (
     pad_sequences,
     string_fields_problem,
     type_name,
+    unknown_metric,
 )
 from xstilts.families.heads import PooledClassifierHead, first_token_states
+
+METRICS = ("accuracy", "ndcg")
+CHANCE_DRAWS = 20
+CHANCE_SEED = 20200517
 
 
 def label_problem(task: Any, label: Any) -> str | None:
@@ -59,6 +68,9 @@ class ClassificationFamily(Family):
         pair = example.get("text_pair")
         if pair is not None and not isinstance(pair, str):
             return f"'text_pair' must be a string or null, found {type_name(pair)}"
+        group = example.get("group")
+        if group is not None and not isinstance(group, str):
+            return f"'group' must be a string (the query the example belongs to), found {type_name(group)}"
         if "label" not in example:
             return (
                 f"'label' is missing: each example needs one of the task's labels: {labels_hint(task.labels)}"
@@ -147,10 +159,54 @@ class ClassificationFamily(Family):
 
     def score(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
         references = [example["label"] for example in examples]
-        return accuracy_only(task, self.name, lambda: metrics.accuracy(predictions, references))
+        scores = {}
+        for metric in task.metrics:
+            if metric == "accuracy":
+                scores[metric] = metrics.accuracy(predictions, references)
+            elif metric == "ndcg":
+                scores[metric] = _ndcg(task, examples, predictions)
+            else:
+                raise unknown_metric(task, metric, self.name, METRICS)
+        return scores
 
     def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
-        return accuracy_only(task, self.name, lambda: 100.0 / len(task.labels))
+        out = {}
+        for metric in task.metrics:
+            if metric == "accuracy":
+                out[metric] = 100.0 / len(task.labels)
+            elif metric == "ndcg":
+                rng = random.Random(CHANCE_SEED)
+                draws = [
+                    _ndcg(task, examples, rng.choices(task.labels, k=len(examples))) for _ in range(CHANCE_DRAWS)
+                ]
+                out[metric] = sum(draws) / len(draws)
+            else:
+                raise unknown_metric(task, metric, self.name, METRICS)
+        return out
+
+
+def _ndcg(task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> float:
+    """Grouped nDCG with the predicted and gold labels read as relevance grades."""
+    try:
+        grades = {label: float(label) for label in task.labels}
+    except ValueError:
+        raise XstiltsError(
+            f"task {task.name!r} asks for 'ndcg', which needs numeric labels (relevance grades), "
+            f"but its labels are {labels_hint(task.labels)}"
+        ) from None
+    groups = [example.get("group") for example in examples]
+    if any(group is None for group in groups):
+        missing = next(example.get("id") for example in examples if example.get("group") is None)
+        raise XstiltsError(
+            f"task {task.name!r} asks for 'ndcg', but example {missing!r} has no 'group' (the query it ranks for); "
+            "its reader must give every example a group"
+        )
+    try:
+        return metrics.grouped_ndcg(
+            [grades[p] for p in predictions], [grades[e["label"]] for e in examples], groups
+        )
+    except ValueError as error:
+        raise XstiltsError(f"task {task.name!r}: cannot compute nDCG: {error}") from None
 
 
 def _rows(batch: Any, indices: list[int]) -> dict[int, dict[str, list[int]]]:

@@ -10,7 +10,13 @@ from xstilts.tasks.base import Task
 TASKS: Registry[Task] = Registry("task")
 
 # Modules that declare tasks; a test checks this list against the files in this folder.
-TASK_MODULES = ["xstilts.tasks.mock", "xstilts.tasks.micro", "xstilts.tasks.xtreme"]
+TASK_MODULES = [
+    "xstilts.tasks.mock",
+    "xstilts.tasks.micro",
+    "xstilts.tasks.xtreme",
+    "xstilts.tasks.intermediate",
+    "xstilts.tasks.xglue",
+]
 
 
 def register_task(task: Task) -> Task:

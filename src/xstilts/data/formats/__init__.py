@@ -1,4 +1,4 @@
-"""Readers for the official raw files of the benchmarks, one module per format.
+"""Readers for the official raw files of the benchmarks, one small module per format.
 
 Each reader follows the task reader contract (``reader(path, split, language)`` yields ``(line_number,
 example)``) and produces examples in the shape of its task's family (see each family's ``validate_example``).

@@ -1,0 +1,141 @@
+"""The English intermediate tasks of X-STILTs (Phang et al., 2020), plus SocialIQA (XTREME-R trains XCOPA
+after it). English only; train and dev splits (test where the release labels it).
+
+Files live under ``<data_root>/<task folder>/`` exactly as the official releases extract (paths in each
+description). ANLI+ is not one file but a mixture: put ``anli-r1``, ``anli-r2``, ``anli-r3``, ``mnli`` and
+``snli`` in one stage; they declare the same head (``nli``) and the same label order, so they train one NLI
+head together, as the paper did.
+
+Not declared: ``ccg``. CCGbank needs an LDC licence; ``xstilts.data.formats.ccgbank`` reads its AUTO files
+from a local path, but a tagging task needs its supertag set declared up front, and the standard set (the 425
+categories seen at least 10 times in sections 02-21) can only be derived from the licensed data
+(``ccgbank.supertag_counts``); declaring it needs either that list shipped or labels taken from the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from xstilts.data.formats.multiple_choice import (
+    read_commonsenseqa,
+    read_cosmosqa,
+    read_hellaswag,
+    read_socialiqa,
+)
+from xstilts.data.formats.nli import NLI_LABELS, read_anli, read_mnli, read_snli
+from xstilts.data.formats.qqp import QQP_LABELS, read_qqp
+from xstilts.data.formats.squad import read_squad
+from xstilts.tasks import register_task
+from xstilts.tasks.base import Task
+
+BENCHMARK = "intermediate"
+NLI_HEAD = "nli"
+ENGLISH = ("en",)
+
+FileFor = Callable[[Task, str, str, Path], Path]
+
+
+def _files(names: dict[str, Sequence[str]]) -> FileFor:
+    """split -> candidate paths below the task folder; the first that exists is read (a task whose release
+    comes in two formats, e.g. MNLI as GLUE tsv or MultiNLI jsonl). When none exists the first is named in
+    the missing-file error, and the description lists all of them."""
+
+    def file_for(task: Task, split: str, language: str, data_root: Path) -> Path:
+        candidates = [data_root / task.data_dir / name for name in names[split]]
+        return next((path for path in candidates if path.exists()), candidates[0])
+
+    return file_for
+
+
+def _task(name: str, family: str, description: str, files: dict[str, Sequence[str]], **fields: Any) -> Task:
+    return register_task(
+        Task(
+            name=name,
+            family=family,
+            description=description,
+            splits={split: ENGLISH for split in files},
+            file_for=_files(files),
+            version="1",
+            benchmark=BENCHMARK,
+            **fields,
+        )
+    )
+
+
+def _anli_round(number: int) -> Task:
+    return _task(
+        f"anli-r{number}", "classification",
+        f"Adversarial NLI round {number}: anli/anli_v1.0/R{number}/{{train,dev,test}}.jsonl "
+        "(labels e/n/c). Part of ANLI+ (shared head 'nli').",
+        {split: (f"anli_v1.0/R{number}/{split}.jsonl",) for split in ("train", "dev", "test")},
+        reader=read_anli, labels=NLI_LABELS, metrics=("accuracy",), head=NLI_HEAD, data_folder="anli",
+    )
+
+
+INTERMEDIATE_TASKS: tuple[Task, ...] = (
+    *(_anli_round(number) for number in (1, 2, 3)),
+    _task(
+        "mnli", "classification",
+        "MultiNLI: mnli/MNLI/{train,dev_matched,dev_mismatched}.tsv (GLUE) or "
+        "mnli/multinli_1.0/multinli_1.0_{train,dev_matched,dev_mismatched}.jsonl. Part of ANLI+ (head 'nli').",
+        {
+            "train": ("MNLI/train.tsv", "multinli_1.0/multinli_1.0_train.jsonl"),
+            "dev": ("MNLI/dev_matched.tsv", "multinli_1.0/multinli_1.0_dev_matched.jsonl"),
+            "dev-mismatched": ("MNLI/dev_mismatched.tsv", "multinli_1.0/multinli_1.0_dev_mismatched.jsonl"),
+        },
+        reader=read_mnli, labels=NLI_LABELS, metrics=("accuracy",), head=NLI_HEAD,
+    ),
+    _task(
+        "snli", "classification",
+        "Stanford NLI: snli/snli_1.0/snli_1.0_{train,dev,test}.jsonl; pairs without a majority label ('-') "
+        "are left out. Part of ANLI+ (head 'nli').",
+        {split: (f"snli_1.0/snli_1.0_{split}.jsonl",) for split in ("train", "dev", "test")},
+        reader=read_snli, labels=NLI_LABELS, metrics=("accuracy",), head=NLI_HEAD,
+    ),
+    _task(
+        "qqp", "classification",
+        "Quora Question Pairs (GLUE): qqp/QQP/{train,dev}.tsv; duplicate (1) or not (0).",
+        {"train": ("QQP/train.tsv",), "dev": ("QQP/dev.tsv",)},
+        reader=read_qqp, labels=QQP_LABELS, metrics=("accuracy",),
+    ),
+    _task(
+        "squad", "span_qa",
+        "SQuAD v1.1: squad/train-v1.1.json, squad/dev-v1.1.json.",
+        {"train": ("train-v1.1.json",), "dev": ("dev-v1.1.json",)},
+        reader=read_squad, metrics=("f1", "exact_match"), settings={"max_answer_length": 30, "doc_stride": 128},
+    ),
+    _task(
+        "squad2", "span_qa",
+        "SQuAD v2.0 (with unanswerable questions): squad/train-v2.0.json, squad/dev-v2.0.json.",
+        {"train": ("train-v2.0.json",), "dev": ("dev-v2.0.json",)},
+        reader=read_squad, metrics=("f1", "exact_match"), data_folder="squad",
+        settings={"max_answer_length": 30, "doc_stride": 128, "with_negative": True},
+    ),
+    _task(
+        "hellaswag", "multiple_choice",
+        "HellaSwag: hellaswag/hellaswag_{train,val}.jsonl (the test file is unlabelled); 4 endings.",
+        {"train": ("hellaswag_train.jsonl",), "dev": ("hellaswag_val.jsonl",)},
+        reader=read_hellaswag, metrics=("accuracy",), settings={"num_choices": 4},
+    ),
+    _task(
+        "commonsenseqa", "multiple_choice",
+        "CommonsenseQA: commonsenseqa/{train,dev}_rand_split.jsonl (the test file is unlabelled); 5 choices.",
+        {"train": ("train_rand_split.jsonl",), "dev": ("dev_rand_split.jsonl",)},
+        reader=read_commonsenseqa, metrics=("accuracy",), settings={"num_choices": 5},
+    ),
+    _task(
+        "cosmosqa", "multiple_choice",
+        "Cosmos QA: cosmosqa/{train,valid}.csv (or .jsonl with the same keys); 4 answers.",
+        {"train": ("train.csv", "train.jsonl"), "dev": ("valid.csv", "valid.jsonl")},
+        reader=read_cosmosqa, metrics=("accuracy",), settings={"num_choices": 4},
+    ),
+    _task(
+        "socialiqa", "multiple_choice",
+        "Social IQa: socialiqa/socialiqa-train-dev/{train,dev}.jsonl with {train,dev}-labels.lst beside them; "
+        "3 answers.",
+        {"train": ("socialiqa-train-dev/train.jsonl",), "dev": ("socialiqa-train-dev/dev.jsonl",)},
+        reader=read_socialiqa, metrics=("accuracy",), settings={"num_choices": 3},
+    ),
+)

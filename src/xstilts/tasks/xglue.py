@@ -1,0 +1,166 @@
+"""XGLUE (Liang et al., 2020): the understanding tasks, English training data only, zero-shot evaluation in
+the languages of each task's dev and test sets.
+
+Files are read from ``<data_root>/xglue/xglue_full_dataset/`` as the official archive extracts them (paths
+below). Languages per task and metrics are those of XGLUE's scorer ``evaluation/xglue_evaluate.py``
+(``task2lg``); 19 languages in all. Task names carry an ``xglue-`` prefix so that they never clash with
+XTREME's ``xnli``/``pawsx`` (XGLUE ships its own copies of those files, in another layout).
+
+Metrics as XGLUE scores them: NER seqeval F1; POS "accuracy", which the scorer computes as seqeval's chunk
+*precision* on raw UPOS tags (declared here as "precision", main metric, with honest word accuracy beside
+it); NC, XNLI, PAWS-X, QADSM, QAM accuracy; WPR nDCG per query (consecutive lines sharing a query), mean
+over queries with 2 or more pages, ties in the predicted grades averaged (sklearn's ``ndcg_score``).
+
+Known gap, MLQA: XGLUE reports the MLQA script's F1, which normalises answers per language (Unicode
+punctuation, each language's articles, CJK characters as tokens for zh). The span_qa family scores with the
+SQuAD v1.1 normalisation, which agrees for English but not for the other six languages; ``xglue-mlqa``'s
+numbers are SQuAD-normalised until the MLQA normalisation lands in the evaluation code.
+
+Not declared: QG and NTG (generation, lower-cased BLEU-4). They need an encoder-decoder, which the toolkit
+does not have yet; ``xstilts.data.formats.xglue`` has their readers (``read_generation_pairs``) and
+``GENERATION_TASKS`` below keeps their facts for when it comes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from xstilts.data.formats import xglue as formats
+from xstilts.data.formats.squad import read_squad
+from xstilts.tasks import register_task
+from xstilts.tasks.base import Task
+
+BENCHMARK = "xglue"
+ROOT = "xglue/xglue_full_dataset"  # below the data root
+
+# xglue_evaluate.py's task2lg (dev and test languages).
+LANGUAGES: dict[str, tuple[str, ...]] = {
+    "NER": ("de", "en", "es", "nl"),
+    "POS": ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "it", "nl", "pl", "pt", "ru", "th", "tr", "ur", "vi",
+            "zh"),
+    "NC": ("de", "en", "es", "fr", "ru"),
+    "MLQA": ("ar", "de", "en", "es", "hi", "vi", "zh"),
+    "XNLI": ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"),
+    "PAWSX": ("de", "en", "es", "fr"),
+    "QADSM": ("de", "en", "fr"),
+    "WPR": ("de", "en", "es", "fr", "it", "pt", "zh"),
+    "QAM": ("de", "en", "fr"),
+    "QG": ("de", "en", "es", "fr", "it", "pt"),
+    "NTG": ("de", "en", "es", "fr", "ru"),
+}
+ALL_LANGUAGES = tuple(sorted({lang for langs in LANGUAGES.values() for lang in langs}))
+
+GENERATION_TASKS = {
+    "xglue-qg": "question generation: answer passage -> question; QG/xglue.qg.<lang>.{src,tgt}.<split>",
+    "xglue-ntg": "news title generation: news body -> title; NTG/xglue.ntg.<lang>.{src,tgt}.<split>",
+}
+
+FileFor = Callable[[Task, str, str, Path], Path]
+
+
+def _files(pattern: str, train: str | None = None) -> FileFor:
+    """Paths from a pattern with {split} and {lang} (below ``ROOT``); ``train`` is the English training
+    file when its name does not follow the pattern."""
+
+    def file_for(task: Task, split: str, language: str, data_root: Path) -> Path:
+        relative = train if split == "train" and train else pattern.format(split=split, lang=language)
+        return data_root / ROOT / relative
+
+    return file_for
+
+
+def _pawsx_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    name = {"train": "train.tsv", "translate-train": "translated_train.tsv", "dev": "dev_2k.tsv",
+            "test": "test_2k.tsv"}[split]
+    return data_root / ROOT / "PAWSX" / language / name
+
+
+def _splits(key: str) -> dict[str, tuple[str, ...]]:
+    return {"train": ("en",), "dev": LANGUAGES[key], "test": LANGUAGES[key]}
+
+
+def _xglue_task(name: str, key: str, family: str, description: str, files: FileFor, **fields: Any) -> Task:
+    fields.setdefault("splits", _splits(key))
+    return register_task(
+        Task(
+            name=name,
+            family=family,
+            description=description,
+            file_for=files,
+            data_folder=ROOT,
+            version="1",
+            benchmark=BENCHMARK,
+            **fields,
+        )
+    )
+
+
+XGLUE_TASKS: tuple[Task, ...] = (
+    _xglue_task(
+        "xglue-ner", "NER", "tagging",
+        "XGLUE NER (CoNLL-2002/2003, IOB2 PER/ORG/LOC/MISC): NER/<lang>.<split>, 'word label' lines. "
+        "Scored with seqeval F1.",
+        _files("NER/{lang}.{split}"),
+        reader=formats.read_xglue_ner, labels=formats.NER_LABELS, metrics=("f1", "precision", "recall"),
+    ),
+    _xglue_task(
+        "xglue-pos", "POS", "tagging",
+        "XGLUE POS (UD UPOS tags): POS/<lang>.<split>, 'word label' lines. XGLUE's score is seqeval chunk "
+        "precision on the raw tags ('precision' here); word accuracy is given beside it.",
+        _files("POS/{lang}.{split}"),
+        reader=formats.read_xglue_pos, labels=formats.POS_LABELS, metrics=("precision", "accuracy"),
+    ),
+    _xglue_task(
+        "xglue-mlqa", "MLQA", "span_qa",
+        "XGLUE MLQA: train on SQuAD 1.1 (MLQA/squad1.1/train-v1.1.json), evaluate on "
+        "MLQA/MLQA_V1/<split>/<split>-context-<lang>-question-<lang>.json. XGLUE reports F1 with the MLQA "
+        "script's per-language normalisation; here F1 is SQuAD-normalised (equal for English only).",
+        _files("MLQA/MLQA_V1/{split}/{split}-context-{lang}-question-{lang}.json", train="MLQA/squad1.1/train-v1.1.json"),
+        reader=read_squad, metrics=("f1", "exact_match"),
+        settings={"max_answer_length": 30, "doc_stride": 128},
+    ),
+    _xglue_task(
+        "xglue-nc", "NC", "classification",
+        "XGLUE news classification (10 categories): NC/xglue.nc.<lang>.<split>, title<TAB>body<TAB>category "
+        "(Data_Format.txt's query column does not exist). Accuracy.",
+        _files("NC/xglue.nc.{lang}.{split}"),
+        reader=formats.read_xglue_nc, labels=formats.NC_LABELS, metrics=("accuracy",),
+    ),
+    _xglue_task(
+        "xglue-xnli", "XNLI", "classification",
+        "XGLUE XNLI: train XNLI/multinli.train.en.tsv (XNLI-MT English MNLI), dev/test XNLI/<lang>.<split> "
+        "(premise<TAB>hypothesis<TAB>label). Accuracy.",
+        _files("XNLI/{lang}.{split}", train="XNLI/multinli.train.en.tsv"),
+        reader=formats.read_xglue_xnli, labels=formats.NLI_LABELS, metrics=("accuracy",),
+    ),
+    _xglue_task(
+        "xglue-pawsx", "PAWSX", "classification",
+        "XGLUE PAWS-X: PAWSX/en/train.tsv, PAWSX/<lang>/{dev_2k,test_2k}.tsv, and machine-translated training "
+        "data PAWSX/<lang>/translated_train.tsv (split translate-train; not zero-shot). Accuracy.",
+        _pawsx_file,
+        reader=formats.read_xglue_pawsx, labels=formats.BINARY_LABELS, metrics=("accuracy",),
+        splits={**_splits("PAWSX"), "translate-train": ("de", "es", "fr")},
+    ),
+    _xglue_task(
+        "xglue-qadsm", "QADSM", "classification",
+        "XGLUE query-ad matching: QADSM/xglue.qadsm.<lang>.<split>, query<TAB>ad title<TAB>ad description"
+        "<TAB>Good|Bad; encoded as (query, title + description). Accuracy.",
+        _files("QADSM/xglue.qadsm.{lang}.{split}"),
+        reader=formats.read_xglue_qadsm, labels=formats.QADSM_LABELS, metrics=("accuracy",),
+    ),
+    _xglue_task(
+        "xglue-wpr", "WPR", "classification",
+        "XGLUE web page ranking: WPR/xglue.wpr.<lang>.<split>, query<TAB>title<TAB>snippet<TAB>relevance 0-4; "
+        "trained as 5-way classification, scored as nDCG per query of the predicted grades.",
+        _files("WPR/xglue.wpr.{lang}.{split}"),
+        reader=formats.read_xglue_wpr, labels=formats.WPR_LABELS, metrics=("ndcg", "accuracy"),
+    ),
+    _xglue_task(
+        "xglue-qam", "QAM", "classification",
+        "XGLUE question-answer matching: QAM/xglue.qam.<lang>.<split>, question<TAB>passage<TAB>0|1. Accuracy.",
+        _files("QAM/xglue.qam.{lang}.{split}"),
+        reader=formats.read_xglue_qam, labels=formats.BINARY_LABELS, metrics=("accuracy",),
+    ),
+)
