@@ -184,6 +184,10 @@ from xstilts.micro.commands import micro_app  # noqa: E402  (typer only; the wor
 
 app.add_typer(micro_app, name="micro")
 
+from xstilts.data.commands import data_app  # noqa: E402
+
+app.add_typer(data_app, name="data")
+
 
 def main() -> None:
     try:
