@@ -126,33 +126,33 @@ def _no_progress(label: str, total: int | None) -> Callable[[int], None]:
 
 
 def is_complete(source: Source, root: Path, verify_known: bool = True) -> bool:
-    """The downloaded file is there and matches its record (and the table's sum); hashes the file."""
+    """The downloaded file is there and matches its record (and the table's sum); hashes the file.
+
+    A file without a record was put there by hand (the offline instructions say where): it is accepted, and
+    recorded, if it matches the table's sum, or as given where the table has none."""
     path = root / source.download_path
     if not path.is_file():
         return False
     actual = sha256_file(path)
-    record = Manifest(path.parent).file(path.name)
+    manifest = Manifest(path.parent)
+    record = manifest.file(path.name)
     if verify_known and source.sha256 and actual != source.sha256:
         return False
-    # A file without a record was put there by hand (offline instructions): it is accepted if it matches the
-    # table's sum, or, where the table has none, as given.
-    return record is None or record.get("sha256") == actual
+    if record is None:
+        manifest.record_file(path.name, source.url, actual, path.stat().st_size)
+        return True
+    return record.get("sha256") == actual
 
 
 def fetch(source: Source, root: Path, *, mirror: str | None = None, timeout: float = 20.0,
           verify_known: bool = True, progress: Progress = _no_progress) -> bool:
     """Make ``root / source.download_path`` a complete, verified copy. Returns True if bytes were fetched."""
     path = root / source.download_path
+    if is_complete(source, root, verify_known):
+        return False
+    # Corrupted since it was recorded, or not the file the table names: fetch it again.
+    path.unlink(missing_ok=True)
     manifest = Manifest(path.parent)
-    if path.is_file():
-        actual = sha256_file(path)
-        record = manifest.file(path.name)
-        known_ok = not (verify_known and source.sha256) or actual == source.sha256
-        if known_ok and (record is None or record.get("sha256") == actual):
-            if record is None:
-                manifest.record_file(path.name, source.url, actual, path.stat().st_size)
-            return False
-        path.unlink()  # corrupted since it was recorded, or not the file the table names: fetch it again
     path.parent.mkdir(parents=True, exist_ok=True)
     url = mirrored(source.url, mirror)
     part = path.with_name(path.name + ".part")
@@ -405,8 +405,8 @@ def _progress(quiet: bool) -> Iterator[Progress]:
     if quiet:
         yield _no_progress
         return
-    from rich.console import Console
     from rich import progress as rich_progress
+    from rich.console import Console
 
     bars = rich_progress.Progress(rich_progress.TextColumn("{task.description}"), rich_progress.BarColumn(),
                                   rich_progress.DownloadColumn(), rich_progress.TransferSpeedColumn(),
