@@ -269,6 +269,12 @@ def test_checksum_mismatch_is_a_clear_error(tmp_path, mirror):
     # Accepting it is an explicit choice.
     run(root, mirror, verify_known=False)
     assert (root / "tatoeba/tatoeba.jpn-eng.jpn").read_bytes() == wrong
+    # A later run that checks the sums again says so, and neither deletes nor re-fetches the accepted file.
+    before = len(mirror.requests)
+    with pytest.raises(ChecksumMismatch, match="accepted with --ignore-known-checksums"):
+        run(root, mirror)
+    assert len(mirror.requests) == before
+    assert (root / "tatoeba/tatoeba.jpn-eng.jpn").read_bytes() == wrong
 
 
 def _closed_port() -> int:

@@ -150,9 +150,16 @@ def fetch(source: Source, root: Path, *, mirror: str | None = None, timeout: flo
     path = root / source.download_path
     if is_complete(source, root, verify_known):
         return False
+    manifest = Manifest(path.parent)
+    record = manifest.file(path.name)
+    if path.is_file() and record and source.sha256 and record.get("sha256") != source.sha256 \
+            and sha256_file(path) == record.get("sha256"):
+        # Intact, but accepted earlier against the table's sum: keep the user's choice visible, never delete it.
+        raise ChecksumMismatch(path, f"recorded sha256 {record.get('sha256')} is not the source table's "
+                                     f"{source.sha256} (accepted with --ignore-known-checksums?): pass that "
+                                     "option again, or delete the file to fetch the official one")
     # Corrupted since it was recorded, or not the file the table names: fetch it again.
     path.unlink(missing_ok=True)
-    manifest = Manifest(path.parent)
     path.parent.mkdir(parents=True, exist_ok=True)
     url = mirrored(source.url, mirror)
     part = path.with_name(path.name + ".part")

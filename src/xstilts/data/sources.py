@@ -81,9 +81,9 @@ UD_27 = Source(f"{LINDAT}/1-3424/ud-treebanks-v2.7.tgz", "udpos", "tar")
 PANX_XTREME = ("ar he vi id jv ms tl eu ml ta te af nl en de el bn hi mr ur fa fr it pt es bg ru ja ka ko th sw "
                "yo my zh kk tr et fi hu").split()
 PANX_XTREME_R = (*PANX_XTREME, *"qu pl uk az lt pa gu ro".split())
-PANX_HINT = ("XTREME's own script asks for AmazonPhotos.zip, downloaded by hand from "
-             "https://www.amazon.com/clouddrive/share/d3KGCRCIYwhKJF0H3eWA26hjg2ZCRhjpEQtDL70FSBN ; it holds the "
-             "same per-language <lang>.tar.gz files: extract each into panx/<lang>/ (train, dev, test)")
+PANX_HINT = ("or save XTREME's AmazonPhotos.zip, downloaded by hand from "
+             "https://www.amazon.com/clouddrive/share/d3KGCRCIYwhKJF0H3eWA26hjg2ZCRhjpEQtDL70FSBN, at that path: "
+             "it holds the same per-language <lang>.tar.gz archives, which are extracted into panx/<lang>/")
 
 
 def _panx(languages: tuple[str, ...] | list[str]) -> list[Source]:
