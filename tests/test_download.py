@@ -140,7 +140,9 @@ def mirror(tmp_path, monkeypatch, online):
     for source in tatoeba:
         put(folder, source.url, (TATOEBA / source.file_name).read_bytes())
     xnli = replace(sources.XNLI[0], sha256=None, size=None)
-    put(folder, xnli.url, zip_of(tree(XNLI / "XNLI-1.0", "XNLI-1.0/")))
+    put(folder, xnli.url, zip_of({**tree(XNLI / "XNLI-1.0", "XNLI-1.0/"), "__MACOSX/XNLI-1.0/._x": b"junk"}))
+    xnli_mt = replace(sources.XNLI[1], sha256=None, size=None)  # a second zip extracted into the same folder
+    put(folder, xnli_mt.url, zip_of(tree(XNLI / "XNLI-MT-1.0", "XNLI-MT-1.0/")))
     pawsx = replace(sources.PAWSX[0], sha256=None, size=None)
     put(folder, pawsx.url, tar_of(tree(PAWSX / "x-final", "x-final/")))
     panx = replace(sources.BENCHMARKS["xtreme"]["panx"][0], nested=("en", "de"))
@@ -149,7 +151,7 @@ def mirror(tmp_path, monkeypatch, online):
     lareqa = sources.LAREQA[0]
     put(folder, lareqa.url, zip_of({"lareqa-master/README.md": b"readme\n",
                                     **tree(LAREQA, "lareqa-master/xquad-r/")}))
-    table = {"tatoeba": tatoeba, "xnli": [xnli], "pawsx": [pawsx], "panx": [panx], "lareqa": [lareqa]}
+    table = {"tatoeba": tatoeba, "xnli": [xnli, xnli_mt], "pawsx": [pawsx], "panx": [panx], "lareqa": [lareqa]}
     monkeypatch.setitem(sources.BENCHMARKS, "test", table)
     server = Server(folder)
     yield server
@@ -163,7 +165,7 @@ def run(root: Path, server: Server, **kwargs):
 def test_fresh_download_lays_out_files_where_readers_look(tmp_path, mirror):
     root = tmp_path / "data"
     outcome = run(root, mirror)
-    assert len(outcome.fetched) == 12 and outcome.cached == []
+    assert len(outcome.fetched) == 13 and outcome.cached == []
     for code in TATOEBA_CODES:
         for side in (code, "eng"):
             name = f"tatoeba.{code}-eng.{side}"
@@ -178,6 +180,9 @@ def test_fresh_download_lays_out_files_where_readers_look(tmp_path, mirror):
     assert not (root / "panx/zh").exists()  # only the table's languages
     assert (root / "lareqa/xquad-r/zh.json").read_bytes() == (LAREQA / "zh.json").read_bytes()
     assert not (root / "lareqa/lareqa-master").exists()
+    assert (root / "xnli/XNLI-MT-1.0/multinli/multinli.train.de.tsv").read_bytes() == \
+        (XNLI / "XNLI-MT-1.0/multinli/multinli.train.de.tsv").read_bytes()
+    assert not (root / "xnli/__MACOSX").exists()
     assert not list(root.rglob("*.part"))
 
 
@@ -205,7 +210,7 @@ def test_second_run_downloads_nothing(tmp_path, mirror):
     before = len(mirror.requests)
     outcome = run(root, mirror)
     assert len(mirror.requests) == before
-    assert outcome.fetched == [] and outcome.extracted == [] and len(outcome.cached) == 12
+    assert outcome.fetched == [] and outcome.extracted == [] and len(outcome.cached) == 13
 
 
 def test_truncated_part_resumes_with_range(tmp_path, mirror):
@@ -294,7 +299,7 @@ def test_unreachable_host_fails_fast_with_what_to_put_where(tmp_path, mirror):
     assert time.monotonic() - start < 5
     message = str(error.value)
     # Every file is listed as "URL -> path", archives at the path the next run looks for them.
-    assert message.count("\n    -> ") == 12
+    assert message.count("\n    -> ") == 13
     assert f"{dead}/raw.githubusercontent.com/facebookresearch/LASER/" in message
     assert f"-> {root / 'xnli/.archives/XNLI-1.0.zip'}" in message
     assert "AmazonPhotos.zip" in message  # PAN-X's hint names the manual route
@@ -313,7 +318,7 @@ def test_offline_fails_at_once_and_files_put_by_hand_are_used(tmp_path, mirror, 
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(mirror.folder / mirrored(source.url, "x").removeprefix("x/"), dest)
     outcome = run(root, mirror)
-    assert mirror.requests == [] and len(outcome.cached) == 12
+    assert mirror.requests == [] and len(outcome.cached) == 13
     assert (root / "panx/de/dev").read_bytes() == (PANX / "de/dev").read_bytes()
 
 

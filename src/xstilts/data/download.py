@@ -269,13 +269,11 @@ def extract(source: Source, root: Path) -> None:
         if not files:
             raise DataError(archive, f"nothing to extract (strip prefix {source.strip!r}); delete the file and "
                                      "run again")
-        for entry in sorted(staging.iterdir()):
-            destination = target / entry.name
-            if destination.is_dir() and not destination.is_symlink():
-                shutil.rmtree(destination)
-            elif destination.exists():
-                destination.unlink()
-            os.replace(entry, destination)
+        # File by file, so archives that share a folder (XNLI's two zips, two UD releases) never undo each other.
+        for rel in files:
+            destination = target / rel
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / rel, destination)
     Manifest(archive.parent).record_extraction(
         archive.name, Manifest(archive.parent).file(archive.name)["sha256"], files)
 
@@ -322,6 +320,8 @@ def _member_path(name: str, strip: str) -> str | None:
         name = name[len(strip):]
     path = PurePosixPath(name)
     if not name or path.is_absolute() or ".." in path.parts:
+        return None
+    if path.parts[0] == "__MACOSX" or path.name == ".DS_Store":  # macOS zip debris, not data
         return None
     return path.as_posix()
 
