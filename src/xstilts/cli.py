@@ -184,6 +184,11 @@ from xstilts.micro.commands import micro_app  # noqa: E402  (typer only; the wor
 
 app.add_typer(micro_app, name="micro")
 
+from xstilts.evaluation import commands as evaluation_commands  # noqa: E402  (typer only)
+
+app.command()(evaluation_commands.score)
+app.command()(evaluation_commands.export)
+
 
 def main() -> None:
     try:

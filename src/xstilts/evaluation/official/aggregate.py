@@ -19,9 +19,15 @@ from xstilts.evaluation.official import layout
 from xstilts.evaluation.official.scorers import SCORERS
 
 
-def score_task(benchmark: str, task: str, predictions: Path, labels: Path) -> dict[str, Any]:
+def score_task(benchmark: str, task: str, predictions: Path, labels: Path, partial: bool = False) -> dict[str, Any]:
+    languages = layout.TASK_LANGUAGES[benchmark][task]
+    if partial:
+        languages = tuple(lg for lg in languages if layout.task_file(predictions, task, lg).is_file())
+        if not languages:
+            raise XstiltsError(f"{predictions / task} holds no test-<lang>.{layout.suffix(task)} file of a "
+                               f"{benchmark} {task} language ({', '.join(layout.TASK_LANGUAGES[benchmark][task])})")
     per_metric: dict[str, Any] = {}
-    for language in layout.TASK_LANGUAGES[benchmark][task]:
+    for language in languages:
         prediction_file = layout.require(layout.task_file(predictions, task, language))
         label_file = layout.require(layout.task_file(labels, task, language))
         for metric, value in SCORERS[task](prediction_file, label_file, language).items():
@@ -44,17 +50,22 @@ def _subfolders(folder: Path, what: str) -> set[str]:
     return {entry.name for entry in Path(folder).iterdir() if entry.is_dir()}
 
 
-def evaluate(benchmark: str, predictions: Path, labels: Path) -> dict[str, Any]:
+def evaluate(benchmark: str, predictions: Path, labels: Path, partial: bool = False) -> dict[str, Any]:
+    """The report; with ``partial`` each task is scored on the languages that have a prediction file and the
+    benchmark and group scores (which would not be comparable) are left out."""
     layout.check_benchmark(benchmark)
     available = _subfolders(predictions, "prediction") & _subfolders(labels, "label")
     tasks = layout.TASK_LANGUAGES[benchmark]
-    detailed = {task: score_task(benchmark, task, predictions, labels) for task in tasks if task in available}
+    detailed = {task: score_task(benchmark, task, predictions, labels, partial)
+                for task in tasks if task in available}
     if not detailed:
         raise XstiltsError(
             f"no {benchmark} task folder is in both {predictions} and {labels}; expected some of "
             f"{', '.join(tasks)} (<dir>/<task>/test-<lang>.<ext>)"
         )
     overall: dict[str, Any] = {}
+    if partial:
+        return detailed
     if set(detailed) == set(tasks):
         overall["all_task"] = sum(detailed[t]["avg_metric"] for t in tasks) / len(tasks)
     for group, members in layout.TASK_GROUPS[benchmark].items():
