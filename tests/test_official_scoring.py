@@ -304,3 +304,29 @@ def test_xglue_tasks(tmp_path):
     write(pred / "QG" / "en.prediction", "a question\n")
     with pytest.raises(XstiltsError, match="QG .*not supported yet"):
         xglue.evaluate(pred, truth)
+
+
+def test_score_is_light_and_reports_bad_files_without_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    code = (
+        "import sys\n"
+        "from xstilts.cli import main\n"
+        "sys.argv = ['xstilts', *sys.argv[1:]]\n"
+        "try:\n    main()\nfinally:\n"
+        "    print('HEAVY', [m for m in ('torch', 'transformers', 'datasets', 'numpy') if m in sys.modules])\n"
+    )
+    args = ["score", "--benchmark", "xtreme", "--predictions", str(MOCK / "predictions"), "--labels",
+            str(MOCK / "labels"), "--output", str(tmp_path / "r.json")]
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                            env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0 and "HEAVY []" in result.stdout, result.stdout + result.stderr
+    pair(tmp_path, "pawsx", "de", "1\n", "1\n0\n")
+    args = ["score", "--benchmark", "xtreme", "--predictions", str(tmp_path / "pred"), "--labels",
+            str(tmp_path / "gold"), "--output", str(tmp_path / "r.json")]
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                            env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{tmp_path / 'pred' / 'pawsx' / 'test-de.tsv'}:2" in result.stderr
