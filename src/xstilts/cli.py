@@ -188,6 +188,11 @@ from xstilts.data.commands import data_app  # noqa: E402  (typer only; the work 
 
 app.add_typer(data_app, name="data")
 
+from xstilts.evaluation import commands as evaluation_commands  # noqa: E402  (typer only)
+
+app.command()(evaluation_commands.score)
+app.command()(evaluation_commands.export)
+
 
 def main() -> None:
     try:

@@ -1,0 +1,137 @@
+"""Write a study's test predictions in the official XTREME / XTREME-R layout (``<dir>/<task>/test-<lang>.<ext>``),
+ready for the leaderboard and for ``xstilts score``.
+
+The toolkit's predictions are ``runs/<stage key>/predictions/<task>/<split>-<lang>.jsonl``, one
+``{"id", "prediction"}`` per example in file order. A declared task reaches an official task folder through
+OFFICIAL_TASKS (the real XTREME declarations are named like the folders) or an explicit ``--map NAME=FOLDER``
+(mock, micro and study-declared tasks). What each folder's files hold:
+
+- xnli, pawsx: the predicted label, one line per example;
+- udpos, panx: one tag per line, a blank line after each sentence;
+- xquad, mlqa, tydiqa: ``{question_id: answer_text}``;
+- xcopa: one ``{"label": <int>}`` per line;
+- tatoeba: the 0-based position, in the test file, of the example whose target sentence was retrieved;
+- mewslix, lareqa: ``{example_id: [ids, best first]}`` (the prediction must be a ranked list).
+BUCC is refused: its submission is the mined, thresholded pair list, which retrieval predictions do not hold.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xstilts.atomic import write_text_atomic
+from xstilts.errors import DataError, XstiltsError
+from xstilts.evaluation.official import layout
+
+# Declared task name -> official folder, for tasks declared with the official names.
+OFFICIAL_TASKS: dict[str, str] = {name: name for name in layout.ALL_TASK_DIRS}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One task's predictions: the folder holding ``test-<lang>.jsonl`` files."""
+
+    task: str
+    folder: Path
+
+
+def parse_mapping(items: list[str]) -> dict[str, str]:
+    mapping = {}
+    for item in items:
+        name, sep, folder = item.partition("=")
+        if not sep or not name or folder not in layout.ALL_TASK_DIRS:
+            raise XstiltsError(f"--map {item!r}: expected TASK=FOLDER with FOLDER one of "
+                               f"{', '.join(layout.ALL_TASK_DIRS)}")
+        mapping[name] = folder
+    return mapping
+
+
+def official_folder(task: str, mapping: dict[str, str]) -> str | None:
+    return mapping.get(task) or OFFICIAL_TASKS.get(task)
+
+
+def read_predictions(path: Path) -> list[tuple[int, str, Any]]:
+    rows = []
+    for line, row in layout.read_jsonl(path):
+        if not isinstance(row, dict) or not isinstance(row.get("id"), str) or "prediction" not in row:
+            raise DataError(path, "expected {\"id\": ..., \"prediction\": ...}", line)
+        rows.append((line, row["id"], row["prediction"]))
+    return rows
+
+
+def render(folder: str, path: Path, rows: list[tuple[int, str, Any]]) -> str:
+    """The text of one official file from one predictions file."""
+
+    def need(kind: type | tuple[type, ...], what: str):
+        for line, _, value in rows:
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise DataError(path, f"an official {folder} file needs {what}, got {value!r:.60}", line)
+
+    if folder in ("xnli", "pawsx"):
+        need(str, "a label string")
+        return "".join(f"{value}\n" for _, _, value in rows)
+    if folder in ("udpos", "panx"):
+        need(list, "a list of tags")
+        return "".join("".join(f"{tag}\n" for tag in value) + "\n" for _, _, value in rows)
+    if folder in layout.QA_TASKS:
+        need(str, "an answer string")
+        return json.dumps({key: value for _, key, value in rows}, ensure_ascii=False, indent=1) + "\n"
+    if folder == "xcopa":
+        need(int, "an integer choice")
+        return "".join(json.dumps({"label": value}) + "\n" for _, _, value in rows)
+    if folder == "tatoeba":
+        position = {key: index for index, (_, key, _) in enumerate(rows)}
+        lines = []
+        for line, _, value in rows:
+            if value not in position:
+                raise DataError(path, f"the retrieved id {value!r} is not an example of this file", line)
+            lines.append(f"{position[value]}\n")
+        return "".join(lines)
+    if folder in ("mewslix", "lareqa"):
+        need(list, "a ranked list of ids")
+        return json.dumps({key: value for _, key, value in rows}, ensure_ascii=False, indent=1) + "\n"
+    raise XstiltsError(f"export to the official {folder} layout is not supported: BUCC's submission is the list "
+                       "of mined sentence pairs after the margin threshold, which the retrieval family's "
+                       "predictions (one nearest target per sentence) do not hold")
+
+
+def export(sources: list[Source], out: Path, benchmark: str, mapping: dict[str, str]) -> list[str]:
+    """Write every source's test predictions under ``out``; returns one line per task written."""
+    layout.check_benchmark(benchmark)
+    official = layout.TASK_LANGUAGES[benchmark]
+    report, used = [], {}
+    for source in sources:
+        folder = official_folder(source.task, mapping)
+        if folder is None:
+            continue
+        if folder not in official:
+            raise XstiltsError(f"task {source.task!r} maps to {folder!r}, which is not a {benchmark} task "
+                               f"({', '.join(official)})")
+        if folder in used:
+            raise XstiltsError(f"tasks {used[folder]!r} and {source.task!r} both map to {folder!r}; "
+                               "export one of them (choose a pipeline with --pipeline)")
+        used[folder] = source.task
+        written, missing = [], []
+        for language in official[folder]:
+            path = source.folder / f"test-{language}.jsonl"
+            if not path.is_file():
+                missing.append(language)
+                continue
+            rows = read_predictions(path)
+            write_text_atomic(layout.task_file(out, folder, language), render(folder, path, rows))
+            written.append(language)
+        extra = sorted(p.stem.removeprefix("test-") for p in source.folder.glob("test-*.jsonl")
+                       if p.stem.removeprefix("test-") not in official[folder])
+        line = f"{source.task} -> {folder}: {len(written)}/{len(official[folder])} languages"
+        if missing:
+            line += f" (missing: {', '.join(missing)})"
+        if extra:
+            line += f" (not in {benchmark}, skipped: {', '.join(extra)})"
+        report.append(line)
+    if not report:
+        raise XstiltsError(f"none of the tasks with predictions maps to a {benchmark} task folder; map them with "
+                           "--map TASK=FOLDER")
+    return report
