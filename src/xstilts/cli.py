@@ -184,6 +184,10 @@ from xstilts.micro.commands import micro_app  # noqa: E402  (typer only; the wor
 
 app.add_typer(micro_app, name="micro")
 
+from xstilts.models.commands import models_app  # noqa: E402  (typer only; the work is imported lazily)
+
+app.add_typer(models_app, name="models")
+
 
 def main() -> None:
     try:
