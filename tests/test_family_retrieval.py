@@ -221,12 +221,22 @@ def test_featurize_one_feature_per_present_side(tokenizer):
 
 
 def test_bad_settings_are_reported_together():
-    bad = make_task(pooling="max", layr=3, chunk_size=0, similarity="dot")
+    bad = make_task(pooling="max", layr=3, chunk_size=0, similarity="dot", backend="annoy", prefix=3)
     with pytest.raises(XstiltsError) as error:
         FAMILY.postprocess(bad, [], [], [])
     message = str(error.value)
-    for part in ("pooling 'max'", "'layr'", "did you mean 'layer'", "chunk_size must be", "similarity 'dot'"):
+    for part in ("pooling 'max'", "'layr'", "did you mean 'layer'", "chunk_size must be", "similarity 'dot'",
+                 "backend 'annoy'", "prefix must be a string"):
         assert part in message
+
+
+def test_prefix_setting_is_put_before_every_sentence(tokenizer):
+    example = [{"id": "x", "source": SENTENCES[0], "target": SENTENCES[1]}]
+    plain = FAMILY.featurize(make_task(), example, tokenizer, 64)
+    prefixed = FAMILY.featurize(make_task(prefix=SENTENCES[2] + " "), example, tokenizer, 64)
+    expected = [tokenizer(SENTENCES[2] + " " + s)["input_ids"] for s in SENTENCES[:2]]
+    assert [f["input_ids"] for f in prefixed] == expected
+    assert [f["input_ids"] for f in plain] != expected
 
 
 def test_postprocess_predicts_ids_and_distractors_win_when_nearest():

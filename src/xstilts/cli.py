@@ -193,6 +193,10 @@ from xstilts.evaluation import commands as evaluation_commands  # noqa: E402  (t
 app.command()(evaluation_commands.score)
 app.command()(evaluation_commands.export)
 
+from xstilts.models.commands import models_app  # noqa: E402  (typer only; the work is imported lazily)
+
+app.add_typer(models_app, name="models")
+
 
 def main() -> None:
     try:

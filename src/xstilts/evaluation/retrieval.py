@@ -4,9 +4,12 @@ Two halves:
 
 - *Embedding* (torch tensors in, torch tensors out): :func:`select_layer` picks one hidden state of the
   encoder and :func:`pool` turns its token vectors into one vector per sentence.
-- *Search* (numpy in, numpy out): :func:`top_k`, :func:`nearest_cosine` and :func:`nearest_margin`. Every
-  search walks the queries in chunks of ``chunk_size`` rows and keeps only the best ``k`` per row, so the
-  full ``queries x keys`` similarity matrix never exists; memory is ``chunk_size x len(keys)`` floats.
+- *Search* (numpy in, numpy out): :func:`top_k`, :func:`mutual_top_k`, :func:`margin_neighbours`,
+  :func:`nearest`. Exact search walks the similarity matrix in blocks of ``chunk_size`` queries x
+  ``key_block`` keys and keeps only the best ``k`` per row (and per column, for both directions at once), so
+  the full ``queries x keys`` matrix never exists: memory is one block, whatever the sizes (BUCC's test sets
+  have about 400k sentences a side). The blocks are torch matrix products (on ``device``, CPU by default);
+  ``backend="faiss"`` uses a flat faiss index instead when that optional package is installed.
 
 Nothing here imports torch at module level, so a scorer working on stored embeddings stays light.
 """
@@ -14,7 +17,8 @@ Nothing here imports torch at module level, so a scorer working on stored embedd
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +30,9 @@ if TYPE_CHECKING:
 POOLINGS = ("mean", "cls")
 SIMILARITIES = ("cosine", "margin")
 DEFAULT_CHUNK_SIZE = 1024
+# Keys per similarity block: 1024 x 16384 float32 = 64 MiB, whatever the sizes of the two sets.
+DEFAULT_KEY_BLOCK = 16384
+BACKENDS = ("exact", "faiss")
 # LASER and XTREME use 4 neighbours on each side for the ratio margin.
 DEFAULT_MARGIN_K = 4
 
@@ -85,73 +92,214 @@ def _check_search(queries: np.ndarray, keys: np.ndarray, k: int, chunk_size: int
         raise ValueError(f"k ({k}) and chunk_size ({chunk_size}) must be at least 1")
 
 
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise XstiltsError(f"unknown search backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    if backend == "faiss":
+        try:
+            import faiss  # noqa: F401
+        except ImportError:
+            raise XstiltsError(
+                "search backend 'faiss' needs the faiss package: pip install 'xstilts[faiss]' (faiss-cpu), "
+                "or use the default backend 'exact' (the same neighbours, computed with chunked matrix products)"
+            ) from None
+
+
+def _block_best(sims, k: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best columns of every row of the torch block ``sims``: (scores, column + offset), exact.
+
+    torch.topk is an order of magnitude faster than numpy's argpartition, but it breaks ties arbitrarily. Rows
+    whose k-th best score is tied with a column outside the top k are redone with a stable sort, so the result
+    is always "score descending, then column ascending" (the order the merge across blocks relies on).
+    """
+    import torch
+
+    k = min(k, sims.shape[1])
+    values, columns = torch.topk(sims, k, dim=1, sorted=True)
+    tied_rows = torch.nonzero((sims >= values[:, -1:]).sum(dim=1) > k).flatten().tolist()
+    values, columns = values.cpu().numpy(), columns.cpu().numpy()
+    for row in tied_rows:
+        line = sims[row].cpu().numpy()
+        order = np.argsort(-line, kind="stable")[:k]
+        values[row], columns[row] = line[order], order
+    return values, columns + offset
+
+
+def _merge(best: tuple[np.ndarray, np.ndarray] | None, new: tuple[np.ndarray, np.ndarray], k: int):
+    """Keep the k best of two candidate lists per row, ordered by score descending then index ascending."""
+    if best is None:
+        scores, indices = new
+    else:
+        scores = np.concatenate([best[0], new[0]], axis=1)
+        indices = np.concatenate([best[1], new[1]], axis=1)
+    order = np.lexsort((indices, -scores), axis=1)[:, :k]  # last key is the primary one
+    return np.take_along_axis(scores, order, axis=1), np.take_along_axis(indices, order, axis=1)
+
+
+def _blocked_search(
+    queries: np.ndarray, keys: np.ndarray, k: int, chunk_size: int, key_block: int, both: bool, device: str | None
+):
+    """Top-k of queries against keys (and, if ``both``, of keys against queries) from one pass over the
+    similarity blocks: each ``chunk_size x key_block`` block is computed once and read along both axes."""
+    import torch
+
+    target = torch.device(device or "cpu")
+    query_tensor = torch.from_numpy(queries).to(target)
+    key_tensor = torch.from_numpy(keys).to(target)
+    forward_scores = np.empty((len(queries), min(k, len(keys))), dtype=np.float32)
+    forward_indices = np.empty(forward_scores.shape, dtype=np.int64)
+    backward: list = [None] * ((len(keys) + key_block - 1) // key_block)
+    with torch.no_grad():
+        for q_start in range(0, len(queries), chunk_size):
+            q_chunk = query_tensor[q_start : q_start + chunk_size]
+            best = None
+            for block_number, k_start in enumerate(range(0, len(keys), key_block)):
+                sims = q_chunk @ key_tensor[k_start : k_start + key_block].T
+                best = _merge(best, _block_best(sims, k, k_start), k)
+                if both:
+                    backward[block_number] = _merge(backward[block_number], _block_best(sims.T, k, q_start), k)
+            forward_scores[q_start : q_start + len(q_chunk)], forward_indices[q_start : q_start + len(q_chunk)] = best
+    if not both:
+        return forward_scores, forward_indices, None, None
+    return (
+        forward_scores,
+        forward_indices,
+        np.concatenate([b[0] for b in backward]),
+        np.concatenate([b[1] for b in backward]),
+    )
+
+
+def _faiss_search(queries: np.ndarray, keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    import faiss
+
+    index = faiss.IndexFlatIP(keys.shape[1])
+    index.add(np.ascontiguousarray(keys))
+    scores, indices = index.search(np.ascontiguousarray(queries), min(k, len(keys)))
+    return scores.astype(np.float32), indices.astype(np.int64)
+
+
 def top_k(
-    queries: np.ndarray, keys: np.ndarray, k: int, chunk_size: int = DEFAULT_CHUNK_SIZE
+    queries: np.ndarray,
+    keys: np.ndarray,
+    k: int,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    *,
+    key_block: int = DEFAULT_KEY_BLOCK,
+    backend: str = "exact",
+    device: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` keys with the largest dot product per query (cosine when both sides are L2-normalised).
 
-    Returns ``(scores, indices)``, each ``(len(queries), min(k, len(keys)))``, best first; equal scores are
-    ordered by key index. Works through the queries ``chunk_size`` rows at a time.
+    Returns ``(scores, indices)``, each ``(len(queries), min(k, len(keys)))``, best first; with the default
+    ``backend="exact"``, equal scores are ordered by key index. Memory is one ``chunk_size x key_block`` block
+    of similarities, whatever the sizes. ``backend="faiss"`` (optional package) searches a flat inner-product
+    index: the same neighbours up to float rounding and the order of ties. ``device`` (e.g. "cuda") runs the
+    exact backend's blocks there.
     """
-    queries = np.asarray(queries, dtype=np.float32)
-    keys = np.asarray(keys, dtype=np.float32)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    keys = np.ascontiguousarray(keys, dtype=np.float32)
     _check_search(queries, keys, k, chunk_size)
-    k = min(k, len(keys))
-    scores = np.empty((len(queries), k), dtype=np.float32)
-    indices = np.empty((len(queries), k), dtype=np.int64)
-    for start in range(0, len(queries), chunk_size):
-        stop = start + chunk_size
-        sims = queries[start:stop] @ keys.T
-        if k == 1:
-            # argmax is exact and breaks ties by the lowest index.
-            best = sims.argmax(axis=1)[:, None]
-        else:
-            best = (
-                np.argpartition(-sims, k - 1, axis=1)[:, :k]
-                if k < sims.shape[1]
-                else np.argsort(-sims, axis=1)
-            )
-            best_scores = np.take_along_axis(sims, best, axis=1)
-            # lexsort's last key is the primary one: score descending, then index ascending.
-            order = np.lexsort((best, -best_scores), axis=1)
-            best = np.take_along_axis(best, order, axis=1)
-        indices[start:stop] = best
-        scores[start:stop] = np.take_along_axis(sims, best, axis=1)
+    _check_backend(backend)
+    if backend == "faiss":
+        return _faiss_search(queries, keys, k)
+    scores, indices, _, _ = _blocked_search(queries, keys, k, chunk_size, key_block, both=False, device=device)
     return scores, indices
 
 
+def mutual_top_k(
+    sources: np.ndarray,
+    targets: np.ndarray,
+    k: int,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    *,
+    key_block: int = DEFAULT_KEY_BLOCK,
+    backend: str = "exact",
+    device: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`top_k` in both directions: (source->target scores, indices, target->source scores, indices).
+
+    The exact backend computes every similarity block once for both directions (half the work of two calls).
+    """
+    sources = np.ascontiguousarray(sources, dtype=np.float32)
+    targets = np.ascontiguousarray(targets, dtype=np.float32)
+    _check_search(sources, targets, k, chunk_size)
+    _check_search(targets, sources, k, chunk_size)
+    _check_backend(backend)
+    if backend == "faiss":
+        return (*_faiss_search(sources, targets, k), *_faiss_search(targets, sources, k))
+    return _blocked_search(sources, targets, k, chunk_size, key_block, both=True, device=device)
+
+
 def nearest_cosine(
-    sources: np.ndarray, targets: np.ndarray, chunk_size: int = DEFAULT_CHUNK_SIZE
+    sources: np.ndarray, targets: np.ndarray, chunk_size: int = DEFAULT_CHUNK_SIZE, **search: Any
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each source, the index of the target with the highest cosine, and that cosine."""
-    scores, indices = top_k(l2_normalize(sources), l2_normalize(targets), 1, chunk_size)
+    """For each source, the index of the target with the highest cosine, and that cosine.
+
+    ``search``: ``key_block``, ``backend``, ``device`` of :func:`top_k`.
+    """
+    scores, indices = top_k(l2_normalize(sources), l2_normalize(targets), 1, chunk_size, **search)
     return indices[:, 0], scores[:, 0]
 
 
-def margin_candidates(
-    sources: np.ndarray, targets: np.ndarray, k: int = DEFAULT_MARGIN_K, chunk_size: int = DEFAULT_CHUNK_SIZE
-) -> tuple[np.ndarray, np.ndarray]:
-    """Ratio-margin scores of each source's ``k`` cosine-nearest targets (LASER, Artetxe & Schwenk 2019).
+@dataclass(frozen=True)
+class MarginNeighbours:
+    """Each side's ``k`` cosine neighbours in the other set, scored with the ratio margin (best cosine first)."""
 
-    ``score(x, y) = cos(x, y) / (mean cos of x to its k NN targets / 2 + mean cos of y to its k NN sources / 2)``
-    which is ``cos / (sum_x / 2k + sum_y / 2k)``; each side's k is capped at the size of the set it searches.
-    As in LASER's and XTREME's mining code, only the k cosine neighbours of a source are candidates.
-    Returns ``(candidate indices, margin scores)``, each ``(len(sources), k)``, in cosine order.
+    forward_indices: np.ndarray  # (sources, k): target indices
+    forward_margins: np.ndarray
+    backward_indices: np.ndarray  # (targets, k): source indices
+    backward_margins: np.ndarray
+
+
+def margin_neighbours(
+    sources: np.ndarray,
+    targets: np.ndarray,
+    k: int = DEFAULT_MARGIN_K,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    **search: Any,
+) -> MarginNeighbours:
+    """Ratio-margin scores of the ``k`` cosine neighbours, in both directions (LASER, Artetxe & Schwenk 2019).
+
+    ``margin(x, y) = cos(x, y) / ((mean cos of x to its k NN targets + mean cos of y to its k NN sources) / 2)``;
+    each side's k is capped at the size of the set it searches. As in LASER's and XTREME's mining code, only
+    the k cosine neighbours of a sentence are its candidates. Inputs are L2-normalised here.
     """
     sources, targets = l2_normalize(sources), l2_normalize(targets)
-    forward_cos, forward_idx = top_k(sources, targets, k, chunk_size)
-    backward_cos, _ = top_k(targets, sources, k, chunk_size)
+    forward_cos, forward_idx, backward_cos, backward_idx = mutual_top_k(sources, targets, k, chunk_size, **search)
     source_mean = forward_cos.mean(axis=1)
     target_mean = backward_cos.mean(axis=1)
-    denominator = (source_mean[:, None] + target_mean[forward_idx]) / 2
-    return forward_idx, forward_cos / denominator
+    return MarginNeighbours(
+        forward_idx,
+        forward_cos / ((source_mean[:, None] + target_mean[forward_idx]) / 2),
+        backward_idx,
+        backward_cos / ((target_mean[:, None] + source_mean[backward_idx]) / 2),
+    )
+
+
+def margin_candidates(
+    sources: np.ndarray,
+    targets: np.ndarray,
+    k: int = DEFAULT_MARGIN_K,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    **search: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each source's ``k`` cosine-nearest targets and their ratio margins (see :func:`margin_neighbours`).
+
+    Returns ``(candidate indices, margin scores)``, each ``(len(sources), k)``, in cosine order.
+    """
+    found = margin_neighbours(sources, targets, k, chunk_size, **search)
+    return found.forward_indices, found.forward_margins
 
 
 def nearest_margin(
-    sources: np.ndarray, targets: np.ndarray, k: int = DEFAULT_MARGIN_K, chunk_size: int = DEFAULT_CHUNK_SIZE
+    sources: np.ndarray,
+    targets: np.ndarray,
+    k: int = DEFAULT_MARGIN_K,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    **search: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each source, the index of the candidate target with the highest ratio margin, and that margin."""
-    candidates, margins = margin_candidates(sources, targets, k, chunk_size)
+    candidates, margins = margin_candidates(sources, targets, k, chunk_size, **search)
     best = margins.argmax(axis=1)
     rows = np.arange(len(candidates))
     return candidates[rows, best], margins[rows, best]
@@ -163,10 +311,11 @@ def nearest(
     similarity: str = "cosine",
     k: int = DEFAULT_MARGIN_K,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    **search: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest target per source under ``similarity`` ("cosine" or "margin"; ``k`` is the margin's)."""
     if similarity == "cosine":
-        return nearest_cosine(sources, targets, chunk_size)
+        return nearest_cosine(sources, targets, chunk_size, **search)
     if similarity == "margin":
-        return nearest_margin(sources, targets, k, chunk_size)
+        return nearest_margin(sources, targets, k, chunk_size, **search)
     raise XstiltsError(f"unknown similarity {similarity!r}: choose one of {', '.join(SIMILARITIES)}")

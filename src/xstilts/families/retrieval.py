@@ -21,7 +21,8 @@ the ``id`` of its nearest target among all targets of the set; examples without 
 Task settings (all optional): ``layer`` (int, default -1 = last layer; 0 = embeddings), ``pooling``
 ("mean" over real tokens including ``<s>``/``</s>``, or "cls"), ``similarity`` ("cosine" or "margin" = ratio
 margin), ``margin_k`` (neighbours per side for the margin, default 4), ``chunk_size`` (source rows per
-similarity block, default 1024).
+similarity block, default 1024), ``prefix`` (text put before every sentence, e.g. "query: " for e5 models;
+default none), ``backend`` ("exact" chunked search, or "faiss" when installed).
 
 ``forward`` only sees the batch, so featurize copies ``layer`` and the pooling (as a code) into every
 feature and collate passes them on as per-row tensors. Settings enter the feature-cache key through
@@ -40,6 +41,7 @@ import torch
 from xstilts.errors import XstiltsError
 from xstilts.evaluation import metrics
 from xstilts.evaluation.retrieval import (
+    BACKENDS,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_MARGIN_K,
     POOLINGS,
@@ -71,6 +73,10 @@ class RetrievalSettings:
     similarity: str = "cosine"
     margin_k: int = DEFAULT_MARGIN_K
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    # Text put before every sentence: e5 models expect "query: " for symmetric tasks such as bitext mining.
+    prefix: str = ""
+    # "exact" (chunked matrix products) or "faiss" (optional package; same neighbours).
+    backend: str = "exact"
 
     @classmethod
     def of(cls, task: Task) -> RetrievalSettings:
@@ -93,6 +99,10 @@ class RetrievalSettings:
             problems.append(f"pooling {settings.pooling!r} is not one of {', '.join(POOLINGS)}")
         if settings.similarity not in SIMILARITIES:
             problems.append(f"similarity {settings.similarity!r} is not one of {', '.join(SIMILARITIES)}")
+        if not isinstance(settings.prefix, str):
+            problems.append(f"prefix must be a string, not {settings.prefix!r}")
+        if settings.backend not in BACKENDS:
+            problems.append(f"backend {settings.backend!r} is not one of {', '.join(BACKENDS)}")
         for key in ("margin_k", "chunk_size"):
             value = getattr(settings, key)
             if not is_int(value) or value < 1:
@@ -135,7 +145,7 @@ class RetrievalFamily(Family):
         for index, example in enumerate(examples):
             for side, key in enumerate(SIDES):
                 if example.get(key) is not None:
-                    texts.append(example[key])
+                    texts.append(settings.prefix + example[key])
                     owners.append((index, side))
         if not texts:
             return []
@@ -219,6 +229,7 @@ class RetrievalFamily(Family):
             similarity=settings.similarity,
             k=settings.margin_k,
             chunk_size=settings.chunk_size,
+            backend=settings.backend,
         )
         for source_example, target_row in zip(owners[SOURCE], found, strict=True):
             predictions[source_example] = ids[owners[TARGET][target_row]]

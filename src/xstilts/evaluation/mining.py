@@ -1,0 +1,206 @@
+"""Parallel sentence mining and its scoring, as BUCC 2018 is evaluated in XTREME (see benchmarks.md).
+
+The official definition, step by step, each a function here:
+
+1. :func:`mine` - over de-duplicated, L2-normalised embeddings, every source takes its best target by ratio
+   margin among its k=4 cosine neighbours (forward) and every target its best source (backward); the two
+   lists are pooled, sorted by margin, and read greedily: a pair is kept unless its source or its target is
+   already taken ("max" retrieval, one-to-one).
+2. :func:`candidate_pairs` - mined sentence pairs become id pairs. A sentence text that occurs under several
+   ids cannot be mapped to one id and is dropped, as the official scorer drops it (its sent2id mapping).
+3. :func:`choose_threshold` - on dev (BUCC's "sample" split), the margin threshold that maximises F1 against
+   the gold pairs: the candidates sorted by score, F1 of every prefix, and the midpoint between the best
+   prefix's last score and the next score.
+4. :func:`extract` + :func:`precision_recall_f1` - on test (BUCC's "training" split), the pairs scoring at
+   least the threshold, scored as sets of ``(source id, English id)`` against the gold.
+
+Where the released driver (XTREME's utils_retrieve.py, from LASER) is wrong, this module is right on purpose:
+
+- best F1 at the last candidate: the driver reads ``items[i + 1]`` and crashes; here the threshold is the
+  last candidate's score itself, so every candidate is extracted.
+- no correct candidate at all (F1 is 0 everywhere): the driver keeps its initial threshold 0 and extracts every
+  candidate; here the threshold is undefined and reported as None, and nothing is extracted (F1 0 either way
+  on dev; an honest 0 on test rather than the precision of "everything").
+- ties: the driver scores prefixes that cut through a run of equal scores, which no threshold can extract;
+  here only prefixes that end at a change of score are candidates, so the chosen threshold reproduces the
+  chosen F1 exactly.
+- an empty gold is an error (the driver divides by zero), and so is an id that occurs twice in one set.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from xstilts.errors import XstiltsError
+from xstilts.evaluation.retrieval import DEFAULT_CHUNK_SIZE, DEFAULT_MARGIN_K, margin_neighbours
+
+Pair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Mined:
+    """Mined pairs as row indices into the (de-duplicated) source and target arrays, best margin first."""
+
+    sources: np.ndarray
+    targets: np.ndarray
+    scores: np.ndarray
+
+
+def mine(
+    sources: np.ndarray,
+    targets: np.ndarray,
+    k: int = DEFAULT_MARGIN_K,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    **search: Any,
+) -> Mined:
+    """Greedy one-to-one ratio-margin mining in both directions ("max" retrieval) of two embedding arrays.
+
+    ``search``: ``key_block``, ``backend``, ``device`` (see :func:`xstilts.evaluation.retrieval.top_k`).
+    The proposals are read best margin first; equal margins in the order forward (by source) then backward
+    (by target), so the result does not depend on the sort algorithm.
+    """
+    found = margin_neighbours(sources, targets, k, chunk_size, **search)
+    forward_best = found.forward_margins.argmax(axis=1)
+    backward_best = found.backward_margins.argmax(axis=1)
+    n_sources, n_targets = len(found.forward_indices), len(found.backward_indices)
+    proposal_sources = np.concatenate([np.arange(n_sources), found.backward_indices[np.arange(n_targets), backward_best]])
+    proposal_targets = np.concatenate([found.forward_indices[np.arange(n_sources), forward_best], np.arange(n_targets)])
+    proposal_scores = np.concatenate(
+        [found.forward_margins[np.arange(n_sources), forward_best], found.backward_margins[np.arange(n_targets), backward_best]]
+    )
+    order = np.argsort(-proposal_scores, kind="stable")
+    taken_sources, taken_targets = set(), set()
+    kept = []
+    for proposal in order.tolist():
+        source, target = int(proposal_sources[proposal]), int(proposal_targets[proposal])
+        if source in taken_sources or target in taken_targets:
+            continue
+        taken_sources.add(source)
+        taken_targets.add(target)
+        kept.append(proposal)
+    kept_array = np.asarray(kept, dtype=np.int64)
+    return Mined(proposal_sources[kept_array], proposal_targets[kept_array], proposal_scores[kept_array])
+
+
+def unique_sentences(side: Sequence[tuple[str, str]], name: str = "sentences") -> tuple[list[int], list[str | None]]:
+    """De-duplicate ``(id, sentence)`` rows by sentence text.
+
+    Returns the row of the first occurrence of each distinct sentence (the rows to embed and mine) and, per
+    distinct sentence, its id, or None when the text occurs under several ids (then no id can be given).
+    """
+    counts = Counter(sentence_id for sentence_id, _ in side)
+    repeated = sorted(i for i, n in counts.items() if n > 1)
+    if repeated:
+        raise XstiltsError(f"{name}: ids must be unique, but these occur more than once: {', '.join(repeated[:5])}")
+    ids_of: dict[str, list[str]] = defaultdict(list)
+    first_rows: list[int] = []
+    for row, (sentence_id, sentence) in enumerate(side):
+        if sentence not in ids_of:
+            first_rows.append(row)
+        ids_of[sentence].append(sentence_id)
+    owners = [ids_of[side[row][1]] for row in first_rows]
+    return first_rows, [ids[0] if len(ids) == 1 else None for ids in owners]
+
+
+def candidate_pairs(
+    sources: Sequence[tuple[str, str]],
+    source_vectors: np.ndarray,
+    targets: Sequence[tuple[str, str]],
+    target_vectors: np.ndarray,
+    k: int = DEFAULT_MARGIN_K,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    **search: Any,
+) -> dict[Pair, float]:
+    """Mined ``(source id, target id) -> margin`` for one language pair of BUCC.
+
+    ``sources``/``targets``: ``(id, sentence)`` rows (e.g. ``("de-000000001", "Ein Satz.")``);
+    ``*_vectors``: their embeddings, one row each, in the same order.
+    """
+    for side, vectors, name in ((sources, source_vectors, "sources"), (targets, target_vectors, "targets")):
+        if len(side) != len(vectors):
+            raise XstiltsError(f"{len(side)} {name} but {len(vectors)} embeddings: give one embedding per sentence")
+        if not len(side):
+            raise XstiltsError(f"there are no {name} to mine")
+    source_rows, source_ids = unique_sentences(sources, "sources")
+    target_rows, target_ids = unique_sentences(targets, "targets")
+    mined = mine(np.asarray(source_vectors)[source_rows], np.asarray(target_vectors)[target_rows], k, chunk_size,
+                 **search)
+    pairs: dict[Pair, float] = {}
+    for source, target, score in zip(mined.sources.tolist(), mined.targets.tolist(), mined.scores.tolist(), strict=True):
+        if source_ids[source] is not None and target_ids[target] is not None:
+            pairs[(source_ids[source], target_ids[target])] = float(score)
+    return pairs
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """The dev threshold (None: no candidate was correct, extract nothing) and the dev scores it gives (0-100)."""
+
+    threshold: float | None
+    precision: float
+    recall: float
+    f1: float
+
+
+def choose_threshold(candidates: dict[Pair, float], gold: Iterable[Pair]) -> ThresholdChoice:
+    """The margin threshold that maximises F1 of the extracted pairs against ``gold`` (see the module doc)."""
+    gold = set(gold)
+    if not gold:
+        raise XstiltsError("the gold has no pairs: a threshold cannot be chosen against an empty gold")
+    ranked = sorted(candidates.items(), key=lambda item: -item[1])
+    best, best_f1 = ThresholdChoice(None, 0.0, 0.0, 0.0), 0.0
+    correct = 0
+    for position, (pair, score) in enumerate(ranked):
+        correct += pair in gold
+        next_score = ranked[position + 1][1] if position + 1 < len(ranked) else None
+        if next_score == score or correct == 0:
+            continue  # a cut inside a run of equal scores cannot be made by a threshold
+        precision, recall = correct / (position + 1), correct / len(gold)
+        f1 = 2 * precision * recall / (precision + recall)
+        if f1 > best_f1:  # strictly: of equal F1s, the first (highest threshold) stays
+            best_f1 = f1
+            threshold = score if next_score is None else (score + next_score) / 2
+            best = ThresholdChoice(threshold, 100 * precision, 100 * recall, 100 * f1)
+    return best
+
+
+def extract(candidates: dict[Pair, float], threshold: float | None) -> set[Pair]:
+    """The candidate pairs scoring at least ``threshold`` (none when the threshold is None)."""
+    if threshold is None or (isinstance(threshold, float) and math.isnan(threshold)):
+        return set()
+    return {pair for pair, score in candidates.items() if score >= threshold}
+
+
+def precision_recall_f1(predicted: Iterable[Pair], gold: Iterable[Pair]) -> dict[str, float]:
+    """Set-based precision, recall and F1 (0-100) of predicted pairs against gold pairs."""
+    predicted, gold = set(predicted), set(gold)
+    if not gold:
+        raise XstiltsError("the gold has no pairs: recall is undefined")
+    correct = len(predicted & gold)
+    if correct == 0:
+        return {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    precision, recall = correct / len(predicted), correct / len(gold)
+    return {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * 2 * precision * recall / (precision + recall)}
+
+
+def bucc_scores(
+    dev_candidates: dict[Pair, float],
+    dev_gold: Iterable[Pair],
+    test_candidates: dict[Pair, float],
+    test_gold: Iterable[Pair],
+) -> dict[str, Any]:
+    """BUCC for one language: threshold from dev, P/R/F1 on test, and the extracted test pairs (sorted)."""
+    choice = choose_threshold(dev_candidates, dev_gold)
+    extracted = extract(test_candidates, choice.threshold)
+    return {
+        **precision_recall_f1(extracted, test_gold),
+        "threshold": choice.threshold,
+        "dev_f1": choice.f1,
+        "predictions": sorted(extracted),
+    }
