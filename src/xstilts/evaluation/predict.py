@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from xstilts.families.base import Family
+from xstilts.families.base import EvalSet, Family
 from xstilts.tasks.base import Task
 
 
@@ -59,9 +59,18 @@ def evaluate_features(
     task: Task,
     examples: list[dict[str, Any]],
     features: list[dict[str, Any]],
+    split: str = "test",
+    references: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] | None = None,
     **kwargs: Any,
 ) -> tuple[list[Any], dict[str, float]]:
-    """Per-example predictions and every metric of the task."""
-    raw = predict_raw(encoder, head, family, features, **kwargs)
-    predictions = family.postprocess(task, examples, features, raw)
-    return predictions, family.score(task, examples, predictions)
+    """Per-example predictions and every metric of the task.
+
+    ``references``: split -> (examples, features) of the splits the family's scoring of ``split`` also needs
+    (:meth:`Family.reference_splits`); the model runs on them as on the evaluated set.
+    """
+    evaluated = EvalSet(examples, features, predict_raw(encoder, head, family, features, **kwargs))
+    outputs = {
+        name: EvalSet(ref_examples, ref_features, predict_raw(encoder, head, family, ref_features, **kwargs))
+        for name, (ref_examples, ref_features) in (references or {}).items()
+    }
+    return family.evaluate(task, split, evaluated, outputs)

@@ -18,11 +18,15 @@ METRICS: Registry[MetricInfo] = Registry("metric")
 
 for _info in [
     MetricInfo("accuracy", "percent correct (labels, choices, tokens, retrieved targets or masked tokens)"),
-    MetricInfo("f1", "chunk micro F1 (tagging, seqeval 0.0.12 rules) or SQuAD token F1 (QA)"),
+    MetricInfo("f1", "chunk micro F1 (tagging, seqeval 0.0.12 rules), SQuAD token F1 (QA) or mined-pair F1 (BUCC)"),
     MetricInfo("precision", "chunk micro precision (tagging)"),
     MetricInfo("recall", "chunk micro recall (tagging)"),
     MetricInfo("exact_match", "SQuAD exact match after normalisation (QA)"),
     MetricInfo("ndcg", "nDCG per query (group), averaged over queries with 2 or more candidates (XGLUE WPR)"),
+    MetricInfo("map@20", "mean average precision over the 20 best candidates, per query (LAReQA: one pool of "
+               "all languages' answer sentences)"),
+    MetricInfo("mrr@20", "mean reciprocal rank of the gold within the 20 best candidates, 0 if absent (Mewsli-X; "
+               "the official scorer calls it map@20)"),
     MetricInfo("perplexity", "exp of the mean masked-token loss (MLM)", higher_is_better=False),
 ]:
     METRICS.register(_info.name, _info)

@@ -22,6 +22,8 @@ All scores are on a 0-100 scale, as the XTREME scorers report them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # heavy imports only for type checkers
@@ -29,6 +31,15 @@ if TYPE_CHECKING:  # heavy imports only for type checkers
     from transformers import PreTrainedTokenizerFast
 
     from xstilts.tasks.base import Task
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """One evaluated data set: its examples, their features and the raw per-feature model outputs."""
+
+    examples: list[dict[str, Any]]
+    features: list[dict[str, Any]]
+    raw: list[Any]
 
 
 class Family(ABC):
@@ -88,3 +99,18 @@ class Family(ABC):
     def chance(self, task: Task, examples: list[dict[str, Any]]) -> dict[str, float]:
         """Expected score of a predictor that picks uniformly at random among the valid outputs, per metric
         (exact where a closed form exists, else a seeded Monte Carlo estimate)."""
+
+    # ----- evaluation -----
+    def reference_splits(self, task: Task, split: str) -> tuple[str, ...]:
+        """Other splits, in the same language, whose model outputs the scoring of ``split`` needs (BUCC's test
+        pairs are extracted at the margin threshold chosen on dev). The evaluator runs the model on them too
+        and hands their outputs to :meth:`evaluate`. Default: none."""
+        return ()
+
+    def evaluate(
+        self, task: Task, split: str, evaluated: EvalSet, references: Mapping[str, EvalSet]
+    ) -> tuple[list[Any], dict[str, float]]:
+        """Per-example predictions and every metric of one evaluated set; ``references`` holds the outputs on
+        :meth:`reference_splits`. Default: :meth:`postprocess`, then :meth:`score`."""
+        predictions = self.postprocess(task, evaluated.examples, evaluated.features, evaluated.raw)
+        return predictions, self.score(task, evaluated.examples, predictions)

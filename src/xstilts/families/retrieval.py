@@ -1,28 +1,40 @@
-"""Retrieval family: sentence embeddings + nearest neighbour, evaluation only (Tatoeba, BUCC).
+"""Retrieval family: sentence embeddings + search, evaluation only (Tatoeba, BUCC, LAReQA, Mewsli-X).
 
 Example schema::
 
-    {"id": str, "source": str | null, "target": str | null}
+    {"id": str, "source": str | null, "target": str | null, "gold_targets": [str] (optional)}
 
-A parallel pair has both sides (the sentence in the test language and its English translation). An example
-with ``source`` null is a distractor target only (as in BUCC); one with ``target`` null is a source whose
-translation is not in the pool. A missing key reads as null; at least one side must be a non-empty string.
+``source`` is a query and ``target`` a candidate of the search. A line-aligned pair has both sides (the gold
+of its query is the example itself); an example with ``source`` null is a candidate only (a distractor, a
+BUCC English sentence, a LAReQA answer sentence), one with ``target`` null is a query only. A missing key reads
+as null; at least one side must be a non-empty string. A query may name its gold candidates explicitly with
+``gold_targets`` (a list of candidate example ids, possibly empty): BUCC gold pairs, LAReQA's answer sentence
+in every language, Mewsli-X's gold entity.
 
-Mining sets (BUCC) hold every sentence of both sides as its own example (a source or a target only) and
-give each source the ids of its gold translations in the optional key ``gold_targets`` (a list of target
-example ids, often empty). Without ``gold_targets`` a source's gold target is the example itself (its
-``target`` side), as before.
+The ``protocol`` setting says what is searched and scored:
+
+- ``nearest`` (default; Tatoeba): each query predicts the id of its nearest candidate (cosine or ratio
+  margin); metric ``accuracy`` over the queries that have a gold.
+- ``mining`` (BUCC 2018): ratio-margin mining in both directions, greedy one-to-one, over de-duplicated
+  sentences (:mod:`xstilts.evaluation.mining`); the margin threshold is chosen on the gold of
+  ``threshold_split`` (default ``dev``, which the evaluator then also embeds: :meth:`reference_splits`) and the
+  pairs at or above it are extracted. Each query predicts the candidate id it is paired with, or null; metrics
+  ``f1``, ``precision``, ``recall`` over the set of ``(query id, candidate id)`` pairs. Evaluating the
+  threshold split itself chooses the threshold on its own gold (an upper bound, as XTREME's dev numbers are).
+- ``ranking`` (LAReQA, Mewsli-X): each query predicts the ids of its 20 candidates of highest cosine, best
+  first; metrics ``map@20`` (mean average precision) and ``mrr@20`` (mean reciprocal rank; Mewsli-X's
+  official "map@20").
 
 Every non-null side becomes one feature (``side`` 0 = source, 1 = target), truncated to ``max_length``.
 The encoder runs with all hidden states; ``hidden_states[layer]`` is pooled into one vector per sentence
-(see :mod:`xstilts.evaluation.retrieval`, which also holds the chunked search). Each source's prediction is
-the ``id`` of its nearest target among all targets of the set; examples without a source predict null.
+(see :mod:`xstilts.evaluation.retrieval`, which also holds the chunked search).
 
-Task settings (all optional): ``layer`` (int, default -1 = last layer; 0 = embeddings), ``pooling``
-("mean" over real tokens including ``<s>``/``</s>``, or "cls"), ``similarity`` ("cosine" or "margin" = ratio
-margin), ``margin_k`` (neighbours per side for the margin, default 4), ``chunk_size`` (source rows per
-similarity block, default 1024), ``prefix`` (text put before every sentence, e.g. "query: " for e5 models;
-default none), ``backend`` ("exact" chunked search, or "faiss" when installed).
+Task settings (all optional): ``protocol`` (above), ``layer`` (int, default -1 = last layer; 0 =
+embeddings), ``pooling`` ("mean" over real tokens including ``<s>``/``</s>``, or "cls"), ``similarity``
+("cosine" or "margin" = ratio margin; mining is always margin, ranking always cosine), ``margin_k``
+(neighbours per side for the margin, default 4), ``chunk_size`` (query rows per similarity block, default
+1024), ``prefix`` (text put before every sentence, e.g. "query: " for e5 models; default none), ``backend``
+("exact" chunked search, or "faiss" when installed), ``threshold_split`` (mining only, default "dev").
 
 ``forward`` only sees the batch, so featurize copies ``layer`` and the pooling (as a code) into every
 feature and collate passes them on as per-row tensors. Settings enter the feature-cache key through
@@ -32,6 +44,7 @@ feature and collate passes them on as per-row tensors. Settings enter the featur
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -39,7 +52,7 @@ import numpy as np
 import torch
 
 from xstilts.errors import XstiltsError
-from xstilts.evaluation import metrics
+from xstilts.evaluation import mining, retrieval_metrics
 from xstilts.evaluation.retrieval import (
     BACKENDS,
     DEFAULT_CHUNK_SIZE,
@@ -50,7 +63,7 @@ from xstilts.evaluation.retrieval import (
     pool,
     select_layer,
 )
-from xstilts.families.base import Family
+from xstilts.families.base import EvalSet, Family
 from xstilts.families.common import attention_mask_for, encode, pad_sequences
 from xstilts.registry import did_you_mean
 
@@ -63,7 +76,13 @@ SOURCE, TARGET = 0, 1
 SIDES = ("source", "target")
 # The batch holds only tensors, so the pooling name travels as its index in POOLINGS.
 POOLING_CODES = {name: code for code, name in enumerate(POOLINGS)}
-METRICS = ("accuracy",)
+# Protocol -> the metrics it computes.
+PROTOCOLS: dict[str, tuple[str, ...]] = {
+    "nearest": ("accuracy",),
+    "mining": ("f1", "precision", "recall"),
+    "ranking": ("map@20", "mrr@20"),
+}
+TOP_K = retrieval_metrics.TOP_K
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,9 @@ class RetrievalSettings:
     prefix: str = ""
     # "exact" (chunked matrix products) or "faiss" (optional package; same neighbours).
     backend: str = "exact"
+    protocol: str = "nearest"
+    # Mining: the split whose gold sets the margin threshold (BUCC: dev = the "sample" part).
+    threshold_split: str = "dev"
 
     @classmethod
     def of(cls, task: Task) -> RetrievalSettings:
@@ -103,6 +125,18 @@ class RetrievalSettings:
             problems.append(f"prefix must be a string, not {settings.prefix!r}")
         if settings.backend not in BACKENDS:
             problems.append(f"backend {settings.backend!r} is not one of {', '.join(BACKENDS)}")
+        if settings.protocol not in PROTOCOLS:
+            problems.append(f"protocol {settings.protocol!r} is not one of {', '.join(PROTOCOLS)}")
+        elif settings.protocol == "mining" and settings.similarity != "margin":
+            problems.append("the mining protocol scores pairs by ratio margin: set similarity: margin")
+        elif settings.protocol == "ranking" and settings.similarity != "cosine":
+            problems.append("the ranking protocol ranks candidates by cosine: set similarity: cosine")
+        if not isinstance(settings.threshold_split, str) or not settings.threshold_split:
+            problems.append(f"threshold_split must be a split name, not {settings.threshold_split!r}")
+        for metric in task.metrics:
+            if settings.protocol in PROTOCOLS and metric not in PROTOCOLS[settings.protocol]:
+                problems.append(f"the {settings.protocol} protocol has no metric {metric!r} (it computes "
+                                f"{', '.join(PROTOCOLS[settings.protocol])})")
         for key in ("margin_k", "chunk_size"):
             value = getattr(settings, key)
             if not is_int(value) or value < 1:
@@ -114,7 +148,9 @@ class RetrievalSettings:
 
 class RetrievalFamily(Family):
     name: ClassVar[str] = "retrieval"
-    description: ClassVar[str] = "embeddings + nearest neighbour, evaluation only (Tatoeba)"
+    description: ClassVar[str] = (
+        "embeddings + nearest neighbour, margin mining or ranking; evaluation only (Tatoeba, BUCC, LAReQA, Mewsli-X)"
+    )
     trainable: ClassVar[bool] = False
 
     # ----- data -----
@@ -203,57 +239,181 @@ class RetrievalFamily(Family):
     def postprocess(
         self, task: Task, examples: list[dict[str, Any]], features: list[dict[str, Any]], raw: list[Any]
     ) -> list[Any]:
+        """Predictions of one set on its own (mining chooses the threshold on this set's gold)."""
+        evaluated = EvalSet(examples, features, raw)
         settings = RetrievalSettings.of(task)
-        ids = [example["id"] for example in examples]
-        if len(set(ids)) != len(ids):
-            duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)[:5]
-            raise XstiltsError(
-                f"task {task.name!r}: example ids must be unique within a retrieval set (predictions are "
-                f"target ids), but these repeat: {', '.join(map(repr, duplicates))}"
-            )
-        owners: list[list[int]] = [[], []]
-        vectors: list[list[np.ndarray]] = [[], []]
-        for feature, vector in zip(features, raw, strict=True):
-            owners[feature["side"]].append(feature["example_index"])
-            vectors[feature["side"]].append(np.asarray(vector, dtype=np.float32))
-        predictions: list[str | None] = [None] * len(examples)
-        if not owners[SOURCE]:
+        if settings.protocol == "mining":
+            return self._mine_and_extract(task, settings, evaluated, evaluated)
+        sides = _sides(task, evaluated)
+        predictions: list[Any] = [None] * len(examples)
+        if sides is None:
             return predictions
-        if not owners[TARGET]:
-            raise XstiltsError(
-                f"task {task.name!r}: the retrieval set has source sentences but no target sentences to search"
-            )
-        found, _ = nearest(
-            np.stack(vectors[SOURCE]),
-            np.stack(vectors[TARGET]),
-            similarity=settings.similarity,
-            k=settings.margin_k,
-            chunk_size=settings.chunk_size,
-            backend=settings.backend,
-        )
-        for source_example, target_row in zip(owners[SOURCE], found, strict=True):
-            predictions[source_example] = ids[owners[TARGET][target_row]]
+        (queries, query_vectors), (candidates, candidate_vectors) = sides
+        ids = [example["id"] for example in examples]
+        search = {"chunk_size": settings.chunk_size, "backend": settings.backend}
+        if settings.protocol == "ranking":
+            found = retrieval_metrics.rank_candidates(query_vectors, candidate_vectors, TOP_K, **search)
+            for query, rows in zip(queries, found.tolist(), strict=True):
+                predictions[query] = [ids[candidates[row]] for row in rows]
+            return predictions
+        found, _ = nearest(query_vectors, candidate_vectors, similarity=settings.similarity, k=settings.margin_k,
+                           **search)
+        for query, row in zip(queries, found.tolist(), strict=True):
+            predictions[query] = ids[candidates[row]]
         return predictions
 
+    def reference_splits(self, task: Task, split: str) -> tuple[str, ...]:
+        settings = RetrievalSettings.of(task)
+        if settings.protocol == "mining" and split != settings.threshold_split:
+            return (settings.threshold_split,)
+        return ()
+
+    def evaluate(
+        self, task: Task, split: str, evaluated: EvalSet, references: Mapping[str, EvalSet]
+    ) -> tuple[list[Any], dict[str, float]]:
+        settings = RetrievalSettings.of(task)
+        if settings.protocol != "mining" or split == settings.threshold_split:
+            return super().evaluate(task, split, evaluated, references)
+        if settings.threshold_split not in references:
+            raise XstiltsError(f"task {task.name!r}: scoring {split!r} needs the model's outputs on "
+                               f"{settings.threshold_split!r}, whose gold sets the mining threshold")
+        predictions = self._mine_and_extract(task, settings, references[settings.threshold_split], evaluated)
+        return predictions, self.score(task, evaluated.examples, predictions)
+
+    def _mine_and_extract(
+        self, task: Task, settings: RetrievalSettings, threshold_set: EvalSet, evaluated: EvalSet
+    ) -> list[Any]:
+        """Threshold from ``threshold_set``'s gold, then each query of ``evaluated`` gets the candidate it is
+        mined with at or above that threshold (or None)."""
+
+        def candidates_of(data: EvalSet) -> dict[tuple[str, str], float]:
+            sides = _sides(task, data)
+            if sides is None:
+                raise XstiltsError(f"task {task.name!r}: a mining set needs source and target sentences")
+            (queries, query_vectors), (targets, target_vectors) = sides
+            rows = [(data.examples[i]["id"], data.examples[i]["source"]) for i in queries]
+            target_rows = [(data.examples[i]["id"], data.examples[i]["target"]) for i in targets]
+            return mining.candidate_pairs(rows, query_vectors, target_rows, target_vectors, settings.margin_k,
+                                          settings.chunk_size, backend=settings.backend)
+
+        reference = candidates_of(threshold_set)
+        gold = _gold_pairs(threshold_set.examples)
+        if not gold:
+            raise XstiltsError(f"task {task.name!r}: the threshold set has no gold pairs (gold_targets), so no "
+                               "mining threshold can be chosen")
+        choice = mining.choose_threshold(reference, gold)
+        mined = reference if threshold_set is evaluated else candidates_of(evaluated)
+        chosen = dict(mining.extract(mined, choice.threshold))
+        return [chosen.get(example["id"]) if example.get("source") is not None else None
+                for example in evaluated.examples]
+
     def score(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
-        for metric in task.metrics:
-            if metric not in METRICS:
-                raise XstiltsError(
-                    f"task {task.name!r}: the retrieval family has no metric {metric!r}; "
-                    f"{did_you_mean(metric, METRICS)}"
-                )
-        # Only sources whose translation is in the pool can be right; the gold target shares their id.
-        scored = [
-            (prediction, example["id"])
-            for example, prediction in zip(examples, predictions, strict=True)
-            if example.get("source") is not None and example.get("target") is not None
-        ]
-        return {"accuracy": metrics.accuracy([p for p, _ in scored], [g for _, g in scored])}
+        settings = RetrievalSettings.of(task)
+        if settings.protocol == "mining":
+            gold = _gold_pairs(examples)
+            if not gold:
+                raise XstiltsError(f"task {task.name!r}: the set has no gold pairs (gold_targets) to score against")
+            predicted = [(e["id"], p) for e, p in zip(examples, predictions, strict=True) if p is not None]
+            scores = mining.precision_recall_f1(predicted, gold)
+        else:
+            queries = [(prediction, _gold(example)) for example, prediction in zip(examples, predictions, strict=True)
+                       if example.get("source") is not None and _gold(example)]
+            if settings.protocol == "nearest":
+                # A query is right when its prediction is one of its gold candidates.
+                hits = [float(prediction in gold) for prediction, gold in queries]
+                scores = {"accuracy": 100.0 * sum(hits) / len(hits) if hits else 0.0}
+            else:
+                scores = _ranking_scores(task, queries)
+        return {metric: scores[metric] for metric in task.metrics}
 
     def chance(self, task: Task, examples: list[dict[str, Any]]) -> dict[str, float]:
-        # A uniform pick among the targets hits the one right target with probability 1 / targets.
-        targets = sum(example.get("target") is not None for example in examples)
-        return {"accuracy": 100.0 / targets if targets else 0.0}
+        settings = RetrievalSettings.of(task)
+        n_targets = sum(example.get("target") is not None for example in examples)
+        if settings.protocol == "mining":
+            # Every query paired with a uniformly random candidate: E[correct] = sum over queries of
+            # |gold| / candidates; with |predicted| = queries fixed, P, R and F1 are linear in correct.
+            queries = [e for e in examples if e.get("source") is not None]
+            gold = len(_gold_pairs(examples))
+            correct = sum(len(e.get("gold_targets") or ()) for e in queries) / n_targets if n_targets else 0.0
+            return {
+                "precision": 100 * correct / len(queries) if queries else 0.0,
+                "recall": 100 * correct / gold if gold else 0.0,
+                "f1": 200 * correct / (len(queries) + gold) if queries or gold else 0.0,
+            }
+        golds = [_gold(e) for e in examples if e.get("source") is not None and _gold(e)]
+        if settings.protocol == "nearest":
+            # A uniform pick among the candidates hits one of a query's golds with probability |gold| / candidates.
+            hits = [min(len(gold), n_targets) / n_targets for gold in golds] if n_targets else []
+            return {"accuracy": 100.0 * sum(hits) / len(hits) if hits else 0.0}
+        return {metric: 100.0 * sum(_random_ranking(metric, len(g), n_targets) for g in golds) / len(golds)
+                if golds and n_targets else 0.0 for metric in task.metrics}
+
+
+def _sides(task: Task, data: EvalSet) -> tuple[tuple[list[int], np.ndarray], tuple[list[int], np.ndarray]] | None:
+    """(query example indices, their vectors), (candidate example indices, their vectors); None without queries."""
+    ids = [example["id"] for example in data.examples]
+    if len(set(ids)) != len(ids):
+        duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)[:5]
+        raise XstiltsError(
+            f"task {task.name!r}: example ids must be unique within a retrieval set (predictions are "
+            f"target ids), but these repeat: {', '.join(map(repr, duplicates))}"
+        )
+    owners: list[list[int]] = [[], []]
+    vectors: list[list[np.ndarray]] = [[], []]
+    for feature, vector in zip(data.features, data.raw, strict=True):
+        owners[feature["side"]].append(feature["example_index"])
+        vectors[feature["side"]].append(np.asarray(vector, dtype=np.float32))
+    if not owners[SOURCE]:
+        return None
+    if not owners[TARGET]:
+        raise XstiltsError(
+            f"task {task.name!r}: the retrieval set has source sentences but no target sentences to search"
+        )
+    return (owners[SOURCE], np.stack(vectors[SOURCE])), (owners[TARGET], np.stack(vectors[TARGET]))
+
+
+def _gold(example: dict[str, Any]) -> list[str]:
+    """The gold candidate ids of a query: ``gold_targets``, else the example itself when it has a target."""
+    if example.get("gold_targets") is not None:
+        return list(example["gold_targets"])
+    return [example["id"]] if example.get("target") is not None else []
+
+
+def _gold_pairs(examples: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(e["id"], target) for e in examples if e.get("source") is not None for target in _gold(e)}
+
+
+def _ranking_scores(task: Task, queries: list[tuple[Any, list[str]]]) -> dict[str, float]:
+    if not queries:
+        raise XstiltsError(f"task {task.name!r}: no query has a gold candidate, so there is nothing to rank")
+    rankings = [prediction or [] for prediction, _ in queries]
+    scores = {"map@20": retrieval_metrics.mean_average_precision_at_k(rankings, [g for _, g in queries], TOP_K)}
+    if "mrr@20" in task.metrics:
+        several = [gold for _, gold in queries if len(gold) != 1]
+        if several:
+            raise XstiltsError(f"task {task.name!r}: mrr@20 needs exactly one gold candidate per query, but a "
+                               f"query has {len(several[0])}")
+        scores["mrr@20"] = retrieval_metrics.mean_reciprocal_rank_at_k(rankings, [g[0] for _, g in queries], TOP_K)
+    return scores
+
+
+def _random_ranking(metric: str, relevant: int, candidates: int) -> float:
+    """Expected AP@20 or RR@20 of a uniformly random ranking of ``candidates`` with ``relevant`` golds.
+
+    P(rank r is relevant) = R/N; given that, the expected hits up to r are 1 + (r-1)(R-1)/(N-1); AP@k is
+    the sum over r <= k of that product / r, over min(R, k). RR@k is sum over r <= k of P(first gold at r) / r,
+    which for R = 1 is (1/N) per rank.
+    """
+    n, big_r, k = candidates, min(relevant, candidates), min(TOP_K, candidates)
+    if metric == "mrr@20":
+        total, none_before = 0.0, 1.0
+        for r in range(1, k + 1):
+            here = big_r / (n - r + 1)  # the r-th pick is a gold, given none before
+            total += none_before * here / r
+            none_before *= 1 - here
+        return total
+    spread = (big_r - 1) / (n - 1) if n > 1 else 0.0
+    return sum((big_r / n) * (1 + (r - 1) * spread) / r for r in range(1, k + 1)) / min(relevant, TOP_K)
 
 
 FAMILY = RetrievalFamily()

@@ -244,9 +244,14 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
         task = get_task(evaluation.task)
         family = get_family(task.family)
         data = _featurize(context, task, evaluation.split, evaluation.language, max_length, settings.max_examples)
+        references = {}
+        for split in family.reference_splits(task, evaluation.split):
+            reference = _featurize(context, task, split, evaluation.language, max_length, settings.max_examples)
+            references[split] = (reference.examples, reference.features)
         predictions, scores = evaluate_features(
             encoder, heads.get(task.head_name) if family.trainable else None, family, task, data.examples,
-            data.features, pad_token_id=context.tokenizer.pad_token_id, batch_size=settings.batch_size,
+            data.features, split=evaluation.split, references=references,
+            pad_token_id=context.tokenizer.pad_token_id, batch_size=settings.batch_size,
             device=accelerator.device, autocast=accelerator.autocast,
         )
         chance = family.chance(task, data.examples)
