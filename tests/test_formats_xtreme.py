@@ -333,10 +333,22 @@ def test_bucc_bad_gold(bucc_pair):
 
 
 def test_tatoeba_pairs(tmp_path):
-    # cmn is XTREME's zh: 1000 aligned lines; line 1 "我們試試看！" / "Let's have a look.".
+    # cmn is XTREME's zh: 1000 aligned lines. Examples come in the order of the sorted English file, the English
+    # sentence as the query: the first English line in code-point order starts with '"Have' ('"' < letters),
+    # and is line 688 of the files (0-based 687), its Chinese side '“你完成了吗？”...'.
     path = SAMPLES / "tatoeba/laser_v1" / tatoeba.file_name("zh")
     rows = examples(tatoeba.read_tatoeba, path, "test", "zh")
-    assert len(rows) == 1000 and rows[0] == {"id": "0", "source": "我們試試看！", "target": "Let's have a look."}
+    assert len(rows) == 1000
+    assert rows[0] == {"id": "687", "source": '"Have you finished?" "On the contrary, I have not even begun yet."',
+                       "target": "“你完成了吗？”“正相反，我还没开始呢。”"}
+    # Line 1 ("Let's have a look." / "我們試試看！") is still there, under id 0.
+    assert {"id": "0", "source": "Let's have a look.", "target": "我們試試看！"} in rows
+    # Equal English lines keep their file order (a stable sort), as the official preprocessing's sorted() does.
+    (tmp_path / "tatoeba.fra-eng.fra").write_text("z1\nb\nz2\n")
+    (tmp_path / "tatoeba.fra-eng.eng").write_text("same \nB\n same\n")
+    rows = examples(tatoeba.read_tatoeba, tmp_path / "tatoeba.fra-eng.fra", "test", "fr")
+    assert [(r["id"], r["source"], r["target"]) for r in rows] == [("1", "B", "b"), ("0", "same", "z1"),
+                                                                  ("2", "same", "z2")]
     (tmp_path / "tatoeba.deu-eng.deu").write_text("a\nb\n")
     (tmp_path / "tatoeba.deu-eng.eng").write_text("a\n")
     with pytest.raises(DataError, match="2 lines but tatoeba.deu-eng.eng has 1"):

@@ -126,8 +126,9 @@ def test_export_of_a_run_folder_and_its_errors(tmp_path):
     # Tatoeba lines are positions in the test file of the retrieved example.
     assert (tmp_path / "sub" / "tatoeba" / "test-de.tsv").read_text() == "2\n1\n0\n"
     source = Source("x", run / "predictions" / "my-retrieval")
-    with pytest.raises(XstiltsError, match="BUCC"):
-        export([source], tmp_path / "sub2", "xtreme", {"x": "bucc2018"})
+    # BUCC: one 'src_id<TAB>en_id' line per paired query; here every query is paired.
+    export([source], tmp_path / "sub2", "xtreme", {"x": "bucc2018"})
+    assert (tmp_path / "sub2" / "bucc2018" / "test-de.tsv").read_text() == "s0\ts2\ns1\ts1\ns2\ts0\n"
     with pytest.raises(XstiltsError, match="not a xtreme task"):
         export([source], tmp_path / "sub2", "xtreme", {"x": "xcopa"})
     with pytest.raises(DataError, match="a list of tags"):

@@ -190,19 +190,20 @@ XTREME_TASKS: tuple[Task, ...] = (
     ),
     _declare(
         "bucc2018", "xtreme", family="retrieval",
-        description="BUCC 2018: mine parallel sentences (de/fr/ru/zh-en) with ratio margin; dev = BUCC 'sample', "
-        "test = BUCC 'training'. Files: bucc2018/bucc2018/<l>-en/<l>-en.{sample,training}.{<l>,en,gold}.",
+        description="BUCC 2018: mine parallel sentences (de/fr/ru/zh-en) with ratio margin; the threshold is "
+        "chosen on dev (BUCC 'sample') and applied on test (BUCC 'training'). Files: bucc2018/bucc2018/<l>-en/<l>-en.{sample,training}.{<l>,en,gold}.",
         splits={"dev": _all_languages("bucc2018"), "test": _all_languages("bucc2018")},
         reader=bucc.read_bucc, metrics=("f1", "precision", "recall"), file_for=_bucc_file,
-        settings={"similarity": "margin", "margin_k": 4},
+        settings={"protocol": "mining", "similarity": "margin", "margin_k": 4, "threshold_split": "dev"},
     ),
     _declare(
         "tatoeba", "xtreme", family="retrieval",
-        description="Tatoeba: find the English translation of each sentence by cosine (1000 pairs per "
-        "language). Files: tatoeba/tatoeba.<xxx>-eng.{<xxx>,eng} (LASER data/tatoeba/v1, 3-letter codes).",
+        description="Tatoeba: for each English sentence (in sorted order, as XTREME's labels count them), find "
+        "its translation by cosine (1000 pairs per language). "
+        "Files: tatoeba/tatoeba.<xxx>-eng.{<xxx>,eng} (LASER data/tatoeba/v1, 3-letter codes).",
         splits={"test": _all_languages("tatoeba")},
         reader=tatoeba.read_tatoeba, metrics=("accuracy",), file_for=_tatoeba_file,
-        settings={"similarity": "cosine"},
+        settings={"protocol": "nearest", "similarity": "cosine"},
     ),
     _declare(
         "xcopa", "xtreme-r", family="multiple_choice",

@@ -1,8 +1,15 @@
 """Tatoeba as XTREME uses it: LASER's ``tatoeba.<xxx>-eng.<xxx>`` and ``tatoeba.<xxx>-eng.eng``, 1000
 line-aligned sentence pairs per language with ISO 639-3 codes (XTREME maps them to its 2-letter codes).
 
-Each line pair becomes one example: ``source`` is the sentence in the language, ``target`` its English
-translation, and the id is the 0-based line index (the official labels are such indices).
+XTREME queries with the English side: its preprocessing sorts the English file alphabetically (Python's
+``sorted`` on the stripped lines, so equal lines keep their order) and keeps the other file as it is; the
+official prediction and label for the j-th sorted English sentence is the 0-based line, in the other
+language's file, of the sentence retrieved for it / of its translation.
+
+So each line pair becomes one example, in the order of the sorted English file: ``source`` (the query) is the
+English sentence, ``target`` (the candidate) the sentence in the language, and the id is the 0-based line
+index of the pair. The retrieval family predicts the id of the retrieved candidate: that is the official
+prediction line, and the examples' ids in order are the official label lines.
 """
 
 from __future__ import annotations
@@ -48,7 +55,10 @@ def read_tatoeba(path: Path, split: str, language: str) -> Iterator[tuple[int, d
         raise DataError(
             path, f"{len(sources)} lines but {english_file(path).name} has {len(targets)}: the files must be line-aligned"
         )
-    for (number, source), (_, target) in zip(sources, targets, strict=True):
-        if not source or not target:
-            raise DataError(path if not source else english_file(path), "empty sentence", number)
-        yield number, {"id": str(number - 1), "source": source, "target": target}
+    for (number, other), (_, english) in zip(sources, targets, strict=True):
+        if not other or not english:
+            raise DataError(path if not other else english_file(path), "empty sentence", number)
+    order = sorted(range(len(targets)), key=lambda row: targets[row][1])  # stable: equal lines keep file order
+    for row in order:
+        number = sources[row][0]
+        yield number, {"id": str(number - 1), "source": targets[row][1], "target": sources[row][1]}

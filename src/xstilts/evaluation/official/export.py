@@ -10,9 +10,13 @@ OFFICIAL_TASKS (the real XTREME declarations are named like the folders) or an e
 - udpos, panx: one tag per line, a blank line after each sentence;
 - xquad, mlqa, tydiqa: ``{question_id: answer_text}``;
 - xcopa: one ``{"label": <int>}`` per line;
-- tatoeba: the 0-based position, in the test file, of the example whose target sentence was retrieved;
-- mewslix, lareqa: ``{example_id: [ids, best first]}`` (the prediction must be a ranked list).
-BUCC is refused: its submission is the mined, thresholded pair list, which retrieval predictions do not hold.
+- tatoeba: one line per query (the real task's examples come in the order of the sorted English file, as the
+  official labels do): the 0-based line, in the other language's file, of the retrieved sentence. The real
+  task's ids are those lines; a task whose ids are not integers (micro, mock) is read as line-aligned pairs in
+  file order, so a retrieved id becomes the position of its example in the predictions file;
+- bucc2018: ``src_id<TAB>en_id`` for every query paired by the thresholded mining (prediction not null);
+- mewslix, lareqa: ``{query_id: [candidate ids, best first]}`` for every query (the prediction must be a
+  ranked list); candidate-only examples (prediction null) are not queries and are left out.
 """
 
 from __future__ import annotations
@@ -83,19 +87,34 @@ def render(folder: str, path: Path, rows: list[tuple[int, str, Any]]) -> str:
         need(int, "an integer choice")
         return "".join(json.dumps({"label": value}) + "\n" for _, _, value in rows)
     if folder == "tatoeba":
-        position = {key: index for index, (_, key, _) in enumerate(rows)}
-        lines = []
-        for line, _, value in rows:
-            if value not in position:
-                raise DataError(path, f"the retrieved id {value!r} is not an example of this file", line)
-            lines.append(f"{position[value]}\n")
-        return "".join(lines)
+        return _tatoeba_lines(path, rows)
+    if folder == "bucc2018":
+        queries = [row for row in rows if row[2] is not None]
+        for line, key, value in queries:
+            if not isinstance(value, str) or not value or "\t" in value or "\t" in key:
+                raise DataError(path, f"a BUCC prediction is the English sentence id paired with {key!r} (or "
+                                      f"null), got {value!r:.60}", line)
+        return "".join(f"{key}\t{value}\n" for _, key, value in queries)
     if folder in ("mewslix", "lareqa"):
-        need(list, "a ranked list of ids")
-        return json.dumps({key: value for _, key, value in rows}, ensure_ascii=False, indent=1) + "\n"
-    raise XstiltsError(f"export to the official {folder} layout is not supported: BUCC's submission is the list "
-                       "of mined sentence pairs after the margin threshold, which the retrieval family's "
-                       "predictions (one nearest target per sentence) do not hold")
+        queries = [row for row in rows if row[2] is not None]
+        for line, _, value in queries:
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise DataError(path, f"an official {folder} file needs a ranked list of ids, got {value!r:.60}",
+                                line)
+        return json.dumps({key: value for _, key, value in queries}, ensure_ascii=False, indent=1) + "\n"
+    raise XstiltsError(f"export to the official {folder} layout is not supported")
+
+
+def _tatoeba_lines(path: Path, rows: list[tuple[int, str, Any]]) -> str:
+    """One official line per query: the retrieved sentence's 0-based line in the other language's file."""
+    numbered = all(key.isdecimal() for _, key, _ in rows)
+    position = {key: (int(key) if numbered else index) for index, (_, key, _) in enumerate(rows)}
+    lines = []
+    for line, _, value in rows:
+        if value not in position:
+            raise DataError(path, f"the retrieved id {value!r} is not an example of this file", line)
+        lines.append(f"{position[value]}\n")
+    return "".join(lines)
 
 
 def export(sources: list[Source], out: Path, benchmark: str, mapping: dict[str, str]) -> list[str]:
