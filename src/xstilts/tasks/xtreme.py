@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xstilts.data.formats import bucc, panx, pawsx, squad_json, tatoeba, udpos, xcopa, xnli
+from xstilts.data.formats import bucc, lareqa, mewslix, panx, pawsx, squad_json, tatoeba, udpos, xcopa, xnli
 from xstilts.errors import XstiltsError
 from xstilts.tasks import register_task
 from xstilts.tasks.base import Task
@@ -124,6 +124,15 @@ def _tatoeba_file(task: Task, split: str, language: str, data_root: Path) -> Pat
     return data_root / task.data_dir / tatoeba.file_name(language)
 
 
+def _lareqa_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    # The folder: one language's set is the pool of all 11 files (and its digest covers them all).
+    return data_root / task.data_dir / "xquad-r"
+
+
+def _mewslix_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    return mewslix.mentions_file(data_root / task.data_dir, split)
+
+
 def _xcopa_file(task: Task, split: str, language: str, data_root: Path) -> Path:
     return data_root / task.data_dir / "data" / language / f"{xcopa.SPLIT_FILES[split]}.{language}.jsonl"
 
@@ -211,5 +220,21 @@ XTREME_TASKS: tuple[Task, ...] = (
         "Files: xcopa/data/<lang>/{val,test}.<lang>.jsonl.",
         splits={"dev": _all_languages("xcopa"), "test": _all_languages("xcopa")},
         reader=xcopa.read_xcopa, metrics=("accuracy",), file_for=_xcopa_file, settings={"num_choices": 2},
+    ),
+    _declare(
+        "lareqa", "xtreme-r", family="retrieval",
+        description="LAReQA (XQuAD-R): rank the answer sentences of one pool of all 11 languages for each question; "
+        "relevant: the answer's sentence in every language. Main metric mAP@20. "
+        "Files: lareqa/xquad-r/<lang>.json for ar,de,el,en,es,hi,ru,th,tr,vi,zh (all needed: one pool).",
+        splits={"test": lareqa.POOL_LANGUAGES}, reader=lareqa.read_lareqa, metrics=("map@20",),
+        file_for=_lareqa_file, settings={"protocol": "ranking", "similarity": "cosine"},
+    ),
+    _declare(
+        "mewslix", "xtreme-r", family="retrieval",
+        description="Mewsli-X: rank the entities of the candidate set for each WikiNews mention; main metric "
+        "MRR@20 (the official 'map@20'). Files: mewslix/wikinews_mentions-{dev,test}.jsonl and "
+        "mewslix/candidate_set_entities.jsonl (from get-mewsli-x.sh).",
+        splits={"dev": mewslix.LANGUAGES, "test": mewslix.LANGUAGES}, reader=mewslix.read_mewslix,
+        metrics=("mrr@20",), file_for=_mewslix_file, settings={"protocol": "ranking", "similarity": "cosine"},
     ),
 )
