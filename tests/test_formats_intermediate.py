@@ -47,17 +47,24 @@ def rows(reader, path, split="train"):
 
 
 @pytest.mark.skipif(not SQUAD.is_dir(), reason="SQuAD samples not available")
-def test_squad_sample_and_its_synthetic_offsets(tmp_path):
-    [(number, example)] = rows(read_squad, SQUAD / "train-v1.1.json")
-    assert number == 1 and example == {
-        "id": "1", "question": "Is this a test?", "context": "This is a test context.",
-        "answers": [{"text": "This is a test text", "start": 1}],
-    }
-    # The dummy's answer is not in its context: the span_qa family rejects it, naming file and question.
+def test_squad_sample_with_synthetic_offsets_is_rejected_by_key_path(tmp_path):
+    # huggingface's dummy SQuAD: context 'This is a test context.', answer 'This is a test text' at offset 1,
+    # which is not where (nor anywhere) the answer stands; the reader names the question's JSON key path.
+    with pytest.raises(DataError, match=r"train-v1\.1\.json: data\[0\]\.paragraphs\[0\]\.qas\[0\]\.answers\[0\] "
+                                        r"\(question '1'\): answer 'This is a test text' is not at offset 1"):
+        rows(read_squad, SQUAD / "train-v1.1.json")
     (tmp_path / "squad").mkdir()
     (tmp_path / "squad" / "dev-v1.1.json").symlink_to(SQUAD / "dev-v1.1.json")
-    with pytest.raises(DataError, match=r"dev-v1\.1\.json:1: example '2', answer 0: text 'This is a test text' does not"):
+    with pytest.raises(DataError, match=r"dev-v1\.1\.json: data\[0\]\.paragraphs\[0\]\.qas\[0\]\.answers\[0\]"):
         get_task("squad").load("dev", "en", tmp_path)
+
+
+def test_squad_integer_ids_become_text(tmp_path):
+    document = {"data": [{"paragraphs": [{"context": "abc", "qas": [
+        {"id": 7, "question": "?", "answers": [{"text": "bc", "answer_start": 1}]}]}]}]}
+    [(number, example)] = rows(read_squad, write(tmp_path / "x.json", json.dumps(document)))
+    assert number == 1 and example == {"id": "7", "question": "?", "context": "abc",
+                                       "answers": [{"text": "bc", "start": 1}], "language": "en"}
 
 
 SQUAD2 = {
@@ -95,7 +102,7 @@ def test_truncated_and_malformed_squad_files(tmp_path):
     broken = json.loads(json.dumps(SQUAD2))
     del broken["data"][0]["paragraphs"][0]["qas"][1]["question"]
     path = write(tmp_path / "broken.json", json.dumps(broken))
-    with pytest.raises(DataError, match=r"broken\.json: data\[0\]\.paragraphs\[0\]\.qas\[1\]\.question: expected"):
+    with pytest.raises(DataError, match=r"broken\.json: data\[0\]\.paragraphs\[0\]\.qas\[1\]: missing key 'question'"):
         rows(read_squad, path)
     broken["data"][0]["paragraphs"][0]["qas"][0]["answers"][0]["answer_start"] = "24"
     path = write(tmp_path / "broken.json", json.dumps(broken))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xstilts.data.formats import bucc, panx, pawsx, squad_json, tatoeba, udpos, xcopa, xnli
+from xstilts.data.formats import bucc, panx, pawsx, squad, tatoeba, udpos, xcopa, xnli
 from xstilts.errors import XstiltsError
 from xstilts.tasks import register_task
 from xstilts.tasks.base import Task
@@ -113,7 +113,7 @@ def _tydiqa_file(task: Task, split: str, language: str, data_root: Path) -> Path
     root = data_root / task.data_dir
     if split == "train":
         return root / "tydiqa-goldp-v1.1-train.json"
-    return root / "tydiqa-goldp-v1.1-dev" / f"tydiqa-goldp-dev-{squad_json.TYDIQA_LANGUAGES[language]}.json"
+    return root / "tydiqa-goldp-v1.1-dev" / f"tydiqa-goldp-dev-{squad.TYDIQA_LANGUAGES[language]}.json"
 
 
 def _bucc_file(task: Task, split: str, language: str, data_root: Path) -> Path:
@@ -171,14 +171,14 @@ XTREME_TASKS: tuple[Task, ...] = (
         description="XQuAD: SQuAD v1.1 dev translated into 11 languages (+ro in XTREME-R); trained on SQuAD "
         "v1.1. Files: xquad/xquad.<lang>.json.",
         splits={"test": _all_languages("xquad")},
-        reader=squad_json.read_squad, metrics=("f1", "exact_match"), file_for=_xquad_file,
+        reader=squad.read_squad, metrics=("f1", "exact_match"), file_for=_xquad_file,
     ),
     _declare(
         "mlqa", "xtreme", family="span_qa",
         description="MLQA: extractive QA in 7 languages (context and question in the same language); trained "
         "on SQuAD v1.1. Files: mlqa/MLQA_V1/{dev,test}/{dev,test}-context-<l>-question-<l>.json.",
         splits={"dev": _all_languages("mlqa"), "test": _all_languages("mlqa")},
-        reader=squad_json.read_squad, metrics=("f1", "exact_match"), file_for=_mlqa_file,
+        reader=squad.read_squad, metrics=("f1", "exact_match"), file_for=_mlqa_file,
     ),
     _declare(
         "tydiqa", "xtreme", family="span_qa",
@@ -186,7 +186,7 @@ XTREME_TASKS: tuple[Task, ...] = (
         "(ids english-...), test is GoldP dev. Files: tydiqa/tydiqa-goldp-v1.1-train.json, "
         "tydiqa/tydiqa-goldp-v1.1-dev/tydiqa-goldp-dev-<language name>.json.",
         splits={"train": ("en",), "test": _all_languages("tydiqa")},
-        reader=squad_json.read_tydiqa, metrics=("f1", "exact_match"), file_for=_tydiqa_file,
+        reader=squad.read_tydiqa, metrics=("f1", "exact_match"), file_for=_tydiqa_file,
     ),
     _declare(
         "bucc2018", "xtreme", family="retrieval",
