@@ -220,12 +220,14 @@ def squad_em_f1(
     null_match: bool = True,
 ) -> dict[str, float]:
     """Mean over questions of the max over gold answers, x100; a question without gold answers is a null
-    question whose only correct prediction is the empty string (SQuAD 2.0)."""
+    question whose only correct prediction is the empty string (SQuAD 2.0's rule, whatever ``null_match``
+    says for answers that merely normalise to nothing)."""
     if len(predictions) != len(gold_answers):
         raise ValueError(f"{len(predictions)} predictions for {len(gold_answers)} questions")
     em = f1 = 0.0
     for prediction, golds in zip(predictions, gold_answers, strict=True):
-        question_em, question_f1 = best_em_f1(prediction, list(golds) or [""], normalize, null_match)
+        golds = list(golds)
+        question_em, question_f1 = best_em_f1(prediction, golds or [""], normalize, null_match or not golds)
         em, f1 = em + question_em, f1 + question_f1
     n = max(len(predictions), 1)
     return {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n}

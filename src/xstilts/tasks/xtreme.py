@@ -148,9 +148,10 @@ XTREME_TASKS: tuple[Task, ...] = (
     _declare(
         "mlqa", "xtreme", family="span_qa",
         description="MLQA: extractive QA in 7 languages (context and question in the same language); trained "
-        "on SQuAD v1.1. Files: mlqa/MLQA_V1/{dev,test}/{dev,test}-context-<l>-question-<l>.json.",
+        "on SQuAD v1.1; scored with the MLQA script's per-language answer normalisation (mlqa_f1, "
+        "mlqa_exact_match). Files: mlqa/MLQA_V1/{dev,test}/{dev,test}-context-<l>-question-<l>.json.",
         splits={"dev": _all_languages("mlqa"), "test": _all_languages("mlqa")},
-        reader=squad.read_squad, metrics=("f1", "exact_match"), file_for=_mlqa_file,
+        reader=squad.read_squad, metrics=("mlqa_f1", "mlqa_exact_match"), file_for=_mlqa_file,
     ),
     _declare(
         "tydiqa", "xtreme", family="span_qa",
