@@ -341,13 +341,46 @@ def test_ccgbank_errors(tmp_path):
         list(ccgbank.read_auto_file(no_tree))
 
 
+def test_ccg_task_takes_its_labels_from_the_training_sections(tmp_path):
+    auto = ccg_tree(tmp_path)
+    # Every training section has the AUTO fixture (2 sentences): per section N x2, (S[dcl]\NP)/NP, ., NP and
+    # S[dcl]\NP x1 each; over the 20 sections 02-21: N 40, the other four 20. Section 02 gets one more
+    # sentence whose category PP (once) and NP (one more: 21) are added.
+    rare = ("ID=wsj_0202.1 PARSER=GOLD NUMPARSE=1\n"
+            "(<T S[dcl] 0 2> (<L NP PRP PRP It NP>) (<L PP IN IN about PP>) )\n")
+    write(auto / "02" / "wsj_0202.auto", rare)
+    declared = get_task("ccg")
+    assert declared.labels == () and declared.family == "tagging"
+    task = declared.with_data(tmp_path)
+    # Seen >= 10 times: N, NP, (S[dcl]\NP)/NP, S[dcl]\NP, "."; sorted as text (ASCII: '(' < '.' < 'N' < 'S'),
+    # then the unknown tag. PP (once) is not a label.
+    assert task.labels == ("(S[dcl]\\NP)/NP", ".", "N", "NP", "S[dcl]\\NP", "<unk>")
+    assert declared.with_data(tmp_path) is not declared and declared.with_data(tmp_path).labels == task.labels
+    train = declared.load("train", "en", tmp_path)  # load derives the labels itself
+    assert len(train) == 41 and train[2]["tags"] == ["NP", "<unk>"]
+    assert [ex["tags"] for ex in task.load("dev", "en", tmp_path)] == [
+        ["N", "(S[dcl]\\NP)/NP", "N", "."], ["NP", "S[dcl]\\NP"]]
+    # The labels and the rule enter the cache keys through the description; other data, other labels.
+    described = task.describe()
+    assert described["labels"] == list(task.labels)
+    assert described["labels_from"] == {"rule": "frequent_tags", "min_count": 10, "unknown": "<unk>", "split": "train"}
+    for section in ("03", "04", "05", "06", "07", "08", "09", "10", "11"):
+        write(auto / section / f"wsj_{section}02.auto", rare.replace("wsj_0202", f"wsj_{section}02"))
+    assert "PP" in declared.with_data(tmp_path).labels  # now seen 10 times
+
+
+def test_ccg_task_without_data_says_where_to_put_it(tmp_path):
+    with pytest.raises(XstiltsError, match=r"task 'ccg': missing data file .*ccg/ccgbank_1_1/data/AUTO"):
+        get_task("ccg").with_data(tmp_path)
+
+
 # ----------------------------------------------------------------------------------- declarations
 
 
 def test_intermediate_names_and_missing_files(tmp_path):
     names = {task.name for task in INTERMEDIATE_TASKS}
     assert names == {"anli-r1", "anli-r2", "anli-r3", "mnli", "snli", "qqp", "squad", "squad2", "hellaswag",
-                     "commonsenseqa", "cosmosqa", "socialiqa"}
+                     "commonsenseqa", "cosmosqa", "socialiqa", "ccg"}
     for task in INTERMEDIATE_TASKS:
         assert task.benchmark == "intermediate" and set(task.splits["train"]) == {"en"}
         with pytest.raises(XstiltsError, match=rf"task {task.name!r}: missing data file {tmp_path}/"):
