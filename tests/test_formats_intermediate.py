@@ -47,17 +47,24 @@ def rows(reader, path, split="train"):
 
 
 @pytest.mark.skipif(not SQUAD.is_dir(), reason="SQuAD samples not available")
-def test_squad_sample_and_its_synthetic_offsets(tmp_path):
-    [(number, example)] = rows(read_squad, SQUAD / "train-v1.1.json")
-    assert number == 1 and example == {
-        "id": "1", "question": "Is this a test?", "context": "This is a test context.",
-        "answers": [{"text": "This is a test text", "start": 1}],
-    }
-    # The dummy's answer is not in its context: the span_qa family rejects it, naming file and question.
+def test_squad_sample_with_synthetic_offsets_is_rejected_by_key_path(tmp_path):
+    # huggingface's dummy SQuAD: context 'This is a test context.', answer 'This is a test text' at offset 1,
+    # which is not where (nor anywhere) the answer stands; the reader names the question's JSON key path.
+    with pytest.raises(DataError, match=r"train-v1\.1\.json: data\[0\]\.paragraphs\[0\]\.qas\[0\]\.answers\[0\] "
+                                        r"\(question '1'\): answer 'This is a test text' is not at offset 1"):
+        rows(read_squad, SQUAD / "train-v1.1.json")
     (tmp_path / "squad").mkdir()
     (tmp_path / "squad" / "dev-v1.1.json").symlink_to(SQUAD / "dev-v1.1.json")
-    with pytest.raises(DataError, match=r"dev-v1\.1\.json:1: example '2', answer 0: text 'This is a test text' does not"):
+    with pytest.raises(DataError, match=r"dev-v1\.1\.json: data\[0\]\.paragraphs\[0\]\.qas\[0\]\.answers\[0\]"):
         get_task("squad").load("dev", "en", tmp_path)
+
+
+def test_squad_integer_ids_become_text(tmp_path):
+    document = {"data": [{"paragraphs": [{"context": "abc", "qas": [
+        {"id": 7, "question": "?", "answers": [{"text": "bc", "answer_start": 1}]}]}]}]}
+    [(number, example)] = rows(read_squad, write(tmp_path / "x.json", json.dumps(document)))
+    assert number == 1 and example == {"id": "7", "question": "?", "context": "abc",
+                                       "answers": [{"text": "bc", "start": 1}], "language": "en"}
 
 
 SQUAD2 = {
@@ -95,7 +102,7 @@ def test_truncated_and_malformed_squad_files(tmp_path):
     broken = json.loads(json.dumps(SQUAD2))
     del broken["data"][0]["paragraphs"][0]["qas"][1]["question"]
     path = write(tmp_path / "broken.json", json.dumps(broken))
-    with pytest.raises(DataError, match=r"broken\.json: data\[0\]\.paragraphs\[0\]\.qas\[1\]\.question: expected"):
+    with pytest.raises(DataError, match=r"broken\.json: data\[0\]\.paragraphs\[0\]\.qas\[1\]: missing key 'question'"):
         rows(read_squad, path)
     broken["data"][0]["paragraphs"][0]["qas"][0]["answers"][0]["answer_start"] = "24"
     path = write(tmp_path / "broken.json", json.dumps(broken))
@@ -334,13 +341,46 @@ def test_ccgbank_errors(tmp_path):
         list(ccgbank.read_auto_file(no_tree))
 
 
+def test_ccg_task_takes_its_labels_from_the_training_sections(tmp_path):
+    auto = ccg_tree(tmp_path)
+    # Every training section has the AUTO fixture (2 sentences): per section N x2, (S[dcl]\NP)/NP, ., NP and
+    # S[dcl]\NP x1 each; over the 20 sections 02-21: N 40, the other four 20. Section 02 gets one more
+    # sentence whose category PP (once) and NP (one more: 21) are added.
+    rare = ("ID=wsj_0202.1 PARSER=GOLD NUMPARSE=1\n"
+            "(<T S[dcl] 0 2> (<L NP PRP PRP It NP>) (<L PP IN IN about PP>) )\n")
+    write(auto / "02" / "wsj_0202.auto", rare)
+    declared = get_task("ccg")
+    assert declared.labels == () and declared.family == "tagging"
+    task = declared.with_data(tmp_path)
+    # Seen >= 10 times: N, NP, (S[dcl]\NP)/NP, S[dcl]\NP, "."; sorted as text (ASCII: '(' < '.' < 'N' < 'S'),
+    # then the unknown tag. PP (once) is not a label.
+    assert task.labels == ("(S[dcl]\\NP)/NP", ".", "N", "NP", "S[dcl]\\NP", "<unk>")
+    assert declared.with_data(tmp_path) is not declared and declared.with_data(tmp_path).labels == task.labels
+    train = declared.load("train", "en", tmp_path)  # load derives the labels itself
+    assert len(train) == 41 and train[2]["tags"] == ["NP", "<unk>"]
+    assert [ex["tags"] for ex in task.load("dev", "en", tmp_path)] == [
+        ["N", "(S[dcl]\\NP)/NP", "N", "."], ["NP", "S[dcl]\\NP"]]
+    # The labels and the rule enter the cache keys through the description; other data, other labels.
+    described = task.describe()
+    assert described["labels"] == list(task.labels)
+    assert described["labels_from"] == {"rule": "frequent_tags", "min_count": 10, "unknown": "<unk>", "split": "train"}
+    for section in ("03", "04", "05", "06", "07", "08", "09", "10", "11"):
+        write(auto / section / f"wsj_{section}02.auto", rare.replace("wsj_0202", f"wsj_{section}02"))
+    assert "PP" in declared.with_data(tmp_path).labels  # now seen 10 times
+
+
+def test_ccg_task_without_data_says_where_to_put_it(tmp_path):
+    with pytest.raises(XstiltsError, match=r"task 'ccg': missing data file .*ccg/ccgbank_1_1/data/AUTO"):
+        get_task("ccg").with_data(tmp_path)
+
+
 # ----------------------------------------------------------------------------------- declarations
 
 
 def test_intermediate_names_and_missing_files(tmp_path):
     names = {task.name for task in INTERMEDIATE_TASKS}
     assert names == {"anli-r1", "anli-r2", "anli-r3", "mnli", "snli", "qqp", "squad", "squad2", "hellaswag",
-                     "commonsenseqa", "cosmosqa", "socialiqa"}
+                     "commonsenseqa", "cosmosqa", "socialiqa", "ccg"}
     for task in INTERMEDIATE_TASKS:
         assert task.benchmark == "intermediate" and set(task.splits["train"]) == {"en"}
         with pytest.raises(XstiltsError, match=rf"task {task.name!r}: missing data file {tmp_path}/"):

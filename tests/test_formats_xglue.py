@@ -159,7 +159,7 @@ def test_official_language_lists():
 def test_metrics_as_xglue_scores_them():
     main = {task.name: task.main_metric for task in XGLUE_TASKS}
     assert main == {
-        "xglue-ner": "f1", "xglue-pos": "precision", "xglue-mlqa": "f1", "xglue-nc": "accuracy",
+        "xglue-ner": "f1", "xglue-pos": "precision", "xglue-mlqa": "mlqa_f1", "xglue-nc": "accuracy",
         "xglue-xnli": "accuracy", "xglue-pawsx": "accuracy", "xglue-qadsm": "accuracy", "xglue-wpr": "ndcg",
         "xglue-qam": "accuracy",
     }

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from xstilts.data.formats import bucc, conllu, panx, pawsx, squad_json, tatoeba, udpos, xcopa, xnli
+from xstilts.data.formats import bucc, conllu, panx, pawsx, squad, tatoeba, udpos, xcopa, xnli
 from xstilts.errors import DataError
 
 SAMPLES = Path("/work/shared/samples")
@@ -264,7 +265,7 @@ def test_panx_bad_files(tmp_path, body, message):
 
 
 def test_thai_xquad_keeps_the_byte_order_mark_and_offsets():
-    rows = examples(squad_json.read_squad, SAMPLES / "xquad/hf_xquad/xquad.th.json", "test", "th")
+    rows = examples(squad.read_squad, SAMPLES / "xquad/hf_xquad/xquad.th.json", "test", "th")
     # 5 articles, 25 paragraphs, 153 questions, one answer each (counted in the JSON).
     assert len(rows) == 153 and rows[0]["context"].startswith("\ufeff")
     for row in rows:
@@ -273,13 +274,25 @@ def test_thai_xquad_keeps_the_byte_order_mark_and_offsets():
 
 
 def test_mlqa_and_tydiqa():
-    [row] = examples(squad_json.read_squad, SAMPLES / "mlqa/hf_xtreme_MLQA/MLQA_V1/dev/dev-context-en-question-en.json")
+    [row] = examples(squad.read_squad, SAMPLES / "mlqa/hf_xtreme_MLQA/MLQA_V1/dev/dev-context-en-question-en.json")
     assert row["id"] == "569666f4dc3983dab5624e989212c1d9d0cd1798"
     train = SAMPLES / "tydiqa/hf_xtreme_tydiqa/tydiqa-goldp-v1.1-train.json"
     # The sample train file holds two Finnish questions and no English one.
-    assert examples(squad_json.read_tydiqa, train, "train", "en") == []
-    assert [r["id"] for r in examples(squad_json.read_tydiqa, train, "train", "fi")] == [
+    assert examples(squad.read_tydiqa, train, "train", "en") == []
+    assert [r["id"] for r in examples(squad.read_tydiqa, train, "train", "fi")] == [
         "finnish--7633091408814529542-0", "finnish-8742325368463988542-0"]
+
+
+def test_tydiqa_train_keeps_english_by_id_prefix(tmp_path):
+    # A mixed train file in the official layout: one English, one Arabic question; 'englishman-' is not English.
+    qas = [{"id": qid, "question": "?", "answers": [{"text": "b", "answer_start": 1}]}
+           for qid in ("english-1-0", "arabic-2-0", "englishman-3-0")]
+    path = tmp_path / "tydiqa-goldp-v1.1-train.json"
+    path.write_text(json.dumps({"data": [{"paragraphs": [{"context": "abc", "qas": qas}]}]}))
+    assert [(r["id"], r["language"]) for r in examples(squad.read_tydiqa, path, "train", "en")] == [("english-1-0", "en")]
+    assert [r["id"] for r in examples(squad.read_tydiqa, path, "train", "ar")] == ["arabic-2-0"]
+    with pytest.raises(DataError, match="TyDiQA-GoldP has no language 'de'"):
+        examples(squad.read_tydiqa, path, "train", "de")
 
 
 @pytest.mark.parametrize("text, message", [
@@ -292,7 +305,7 @@ def test_squad_bad_files(tmp_path, text, message):
     path = tmp_path / "bad.json"
     path.write_text(text)
     with pytest.raises(DataError, match=message):
-        examples(squad_json.read_squad, path)
+        examples(squad.read_squad, path)
 
 
 # ------------------------------------------------------------------ BUCC, Tatoeba, XCOPA

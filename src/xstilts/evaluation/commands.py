@@ -81,19 +81,19 @@ def _sources(target: str, pipeline: str | None, seed: int | None):
 
 def export(
     target: Annotated[str, typer.Argument(help="a run folder (runs/<key>) or a study YAML file / preset")],
-    out: Annotated[Path, typer.Argument(help="folder to write <task>/test-<lang>.<ext> into")],
-    benchmark: Annotated[Benchmark, typer.Option("--benchmark", help="xtreme or xtreme-r")] = Benchmark.xtreme,
+    out: Annotated[Path, typer.Argument(help="folder to write <task>/test-<lang>.<ext> (XGLUE: <TASK>/<lang>.prediction) "
+                                              "into")],
+    benchmark: Annotated[Benchmark, typer.Option("--benchmark", help="xtreme, xtreme-r or xglue")] = Benchmark.xtreme,
     mapping: Annotated[Optional[list[str]], typer.Option(
-        "--map", help="TASK=FOLDER: export a task under an official folder name (e.g. mock-nli=xnli)")] = None,
+        "--map", help="TASK=FOLDER: export a task under an official folder name (e.g. mock-nli=xnli, or NC for XGLUE)")] = None,
     pipeline: Annotated[Optional[str], typer.Option("--pipeline", help="the study's pipeline to export")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="the seed to export")] = None,
 ) -> None:
-    """Write test predictions in the official XTREME / XTREME-R submission layout."""
+    """Write test predictions in the official XTREME / XTREME-R or XGLUE submission layout."""
     from xstilts.evaluation.official.export import export as write_export
     from xstilts.evaluation.official.export import parse_mapping
 
-    if benchmark is Benchmark.xglue:
-        raise XstiltsError("export to the XGLUE layout is not supported yet; use --benchmark xtreme or xtreme-r")
-    for line in write_export(_sources(target, pipeline, seed), out, benchmark.value, parse_mapping(mapping or [])):
+    mapped = parse_mapping(mapping or [], benchmark.value)
+    for line in write_export(_sources(target, pipeline, seed), out, benchmark.value, mapped):
         typer.echo(line)
     typer.echo(f"submission -> {out}", err=True)

@@ -5,11 +5,14 @@ Pure Python (no torch), so scoring files never needs the model stack.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
+import sys
+import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 # ---------------------------------------------------------------- classification
 
@@ -96,7 +99,15 @@ def chunk_prf(predictions: Sequence[Sequence[str]], references: Sequence[Sequenc
     return {"precision": 100.0 * precision, "recall": 100.0 * recall, "f1": 100.0 * f1}
 
 
-# ---------------------------------------------------------------- extractive QA (SQuAD v1.1 script)
+# ---------------------------------------------------------------- extractive QA (SQuAD and MLQA scripts)
+#
+# One implementation serves the engine (span_qa family) and the official scorers (evaluation/official/qa.py).
+# The scripts differ in two places: the normalisation (SQuAD v1.1: ASCII punctuation and English articles;
+# MLQA: Unicode punctuation, each language's articles, zh characters as tokens) and the F1 of an answer that
+# normalises to nothing (SQuAD v1.1 and MLQA: 0, since no token is shared; SQuAD 2.0: 1 when both sides are
+# empty, the rule that scores "no answer" on unanswerable questions).
+
+Normalizer = Callable[[str], str]
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _ASCII_PUNCTUATION = set(string.punctuation)
@@ -108,14 +119,75 @@ def squad_normalize(text: str) -> str:
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
-def squad_exact(prediction: str, gold: str) -> float:
-    return float(squad_normalize(prediction) == squad_normalize(gold))
+@functools.cache
+def mlqa_punctuation() -> frozenset[str]:
+    """Every code point of a Unicode punctuation category (P*) below sys.maxunicode, plus ASCII punctuation
+    (which adds symbols such as $ + < = > ^ ` | ~). Built on first use: it scans all of Unicode."""
+    return frozenset(
+        {chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P")}
+        | set(string.punctuation)
+    )
 
 
-def squad_f1(prediction: str, gold: str) -> float:
-    pred_tokens, gold_tokens = squad_normalize(prediction).split(), squad_normalize(gold).split()
-    if not pred_tokens or not gold_tokens:
-        # SQuAD 2.0 rule for null answers: both empty is a match, one empty is not.
+_MLQA_ARTICLES = {
+    "en": re.compile(r"\b(a|an|the)\b"),
+    "es": re.compile(r"\b(un|una|unos|unas|el|la|los|las)\b"),
+    "de": re.compile(r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b"),
+    "vi": re.compile(r"\b(của|là|cái|chiếc|những)\b"),
+    # Every "ال" is replaced by a space, even inside a word (the official pattern's other branch never matches).
+    "ar": re.compile("ال"),
+}
+_WHITESPACE_LANGUAGES = frozenset({"en", "es", "hi", "vi", "de", "ar"})
+_CJK = re.compile("[\u4e00-\u9fa5]")
+MLQA_LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
+
+
+def _mixed_segmentation(text: str) -> list[str]:
+    """zh: each character in U+4E00..U+9FA5 and each punctuation mark is a token; other runs split on white
+    space."""
+    punctuation = mlqa_punctuation()
+    tokens: list[str] = []
+    pending = ""
+    for char in text:
+        if _CJK.match(char) or char in punctuation:
+            tokens.extend(pending.split())
+            pending = ""
+            tokens.append(char)
+        else:
+            pending += char
+    tokens.extend(pending.split())
+    return tokens
+
+
+def mlqa_normalize(text: str, language: str) -> str:
+    """MLQA's normalisation: lower-case, drop Unicode and ASCII punctuation, drop the language's articles,
+    re-join the tokens (zh: one token per CJK character)."""
+    if language not in MLQA_LANGUAGES:
+        raise ValueError(f"MLQA has no normalisation for language {language!r}; it has {', '.join(MLQA_LANGUAGES)}")
+    punctuation = mlqa_punctuation()
+    text = "".join(ch for ch in text.lower() if ch not in punctuation)
+    if language in _MLQA_ARTICLES:
+        text = _MLQA_ARTICLES[language].sub(" ", text)
+    tokens = text.split() if language in _WHITESPACE_LANGUAGES else _mixed_segmentation(text)
+    return " ".join(t for t in tokens if t.strip())
+
+
+def mlqa_normalizer(language: str) -> Normalizer:
+    """``mlqa_normalize`` bound to one language (checked now, not at the first answer)."""
+    if language not in MLQA_LANGUAGES:
+        raise ValueError(f"MLQA has no normalisation for language {language!r}; it has {', '.join(MLQA_LANGUAGES)}")
+    return functools.partial(mlqa_normalize, language=language)
+
+
+def answer_exact(prediction: str, gold: str, normalize: Normalizer = squad_normalize) -> float:
+    return float(normalize(prediction) == normalize(gold))
+
+
+def answer_f1(prediction: str, gold: str, normalize: Normalizer = squad_normalize, null_match: bool = True) -> float:
+    """Token F1 after ``normalize``. ``null_match``: SQuAD 2.0's rule, an empty side scores 1 when both are
+    empty; without it (SQuAD v1.1, MLQA) no shared token means 0."""
+    pred_tokens, gold_tokens = normalize(prediction).split(), normalize(gold).split()
+    if null_match and (not pred_tokens or not gold_tokens):
         return float(pred_tokens == gold_tokens)
     common = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
     if common == 0:
@@ -124,16 +196,39 @@ def squad_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def squad_em_f1(predictions: Sequence[str], gold_answers: Sequence[Sequence[str]]) -> dict[str, float]:
-    """Mean over questions of the max over gold answers; a question without gold answers is a null
-    question whose only correct prediction is the empty string (SQuAD 2.0)."""
+def best_em_f1(
+    prediction: str, golds: Sequence[str], normalize: Normalizer = squad_normalize, null_match: bool = True
+) -> tuple[float, float]:
+    """(EM, F1) of one question: the max over its gold answers, each 0 or 1 / 0..1 (not x100)."""
+    return (
+        max(answer_exact(prediction, gold, normalize) for gold in golds),
+        max(answer_f1(prediction, gold, normalize, null_match) for gold in golds),
+    )
+
+
+def squad_exact(prediction: str, gold: str) -> float:
+    return answer_exact(prediction, gold)
+
+
+def squad_f1(prediction: str, gold: str) -> float:
+    """SQuAD 2.0's F1 (normalisation of v1.1, both-empty rule of 2.0)."""
+    return answer_f1(prediction, gold)
+
+
+def squad_em_f1(
+    predictions: Sequence[str], gold_answers: Sequence[Sequence[str]], normalize: Normalizer = squad_normalize,
+    null_match: bool = True,
+) -> dict[str, float]:
+    """Mean over questions of the max over gold answers, x100; a question without gold answers is a null
+    question whose only correct prediction is the empty string (SQuAD 2.0's rule, whatever ``null_match``
+    says for answers that merely normalise to nothing)."""
     if len(predictions) != len(gold_answers):
         raise ValueError(f"{len(predictions)} predictions for {len(gold_answers)} questions")
     em = f1 = 0.0
     for prediction, golds in zip(predictions, gold_answers, strict=True):
-        golds = list(golds) or [""]
-        em += max(squad_exact(prediction, g) for g in golds)
-        f1 += max(squad_f1(prediction, g) for g in golds)
+        golds = list(golds)
+        question_em, question_f1 = best_em_f1(prediction, golds or [""], normalize, null_match or not golds)
+        em, f1 = em + question_em, f1 + question_f1
     n = max(len(predictions), 1)
     return {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n}
 

@@ -22,6 +22,8 @@ for _info in [
     MetricInfo("precision", "chunk micro precision (tagging)"),
     MetricInfo("recall", "chunk micro recall (tagging)"),
     MetricInfo("exact_match", "SQuAD exact match after normalisation (QA)"),
+    MetricInfo("mlqa_f1", "token F1 after the MLQA script's per-language answer normalisation (MLQA)"),
+    MetricInfo("mlqa_exact_match", "exact match after the MLQA script's per-language normalisation (MLQA)"),
     MetricInfo("ndcg", "nDCG per query (group), averaged over queries with 2 or more candidates (XGLUE WPR)"),
     MetricInfo("map@20", "mean average precision over the 20 best candidates, per query (LAReQA: one pool of "
                "all languages' answer sentences)"),

@@ -1,8 +1,14 @@
 """Extractive question answering, SQuAD 1.1 and 2.0 style (SQuAD, XQuAD, MLQA, TyDiQA-GoldP).
 
 Example: ``{"id": str, "question": str, "context": str, "answers": [{"text": str, "start": int}, ...]}`` with
-``start`` the character offset of the answer in ``context``. An empty ``answers`` list marks an unanswerable
-question, allowed only in tasks with ``settings["with_negative"]`` (SQuAD 2.0).
+``start`` the character offset of the answer in ``context``, and optionally ``"language"`` (the answers'
+language; the MLQA metrics need it). An empty ``answers`` list marks an unanswerable question, allowed only
+in tasks with ``settings["with_negative"]`` (SQuAD 2.0).
+
+Metrics (a task lists the ones it reports): ``exact_match`` and ``f1`` with SQuAD's normalisation (XQuAD,
+TyDiQA-GoldP, SQuAD), and ``mlqa_exact_match`` and ``mlqa_f1`` with the MLQA script's per-language
+normalisation (MLQA, XGLUE's MLQA). Answers that normalise to nothing follow the task's official script: the
+SQuAD 2.0 rule (both empty is a match) with ``with_negative``, else the v1.1 / MLQA rule (F1 0).
 
 Feature (one per window of a long context): ``input_ids``, ``example_index``, ``length``, ``offsets`` (one
 ``[start, end]`` character span per token, ``[-1, -1]`` for question and special tokens) and the training
@@ -27,7 +33,15 @@ import numpy as np
 import torch
 
 from xstilts.errors import XstiltsError
-from xstilts.evaluation.metrics import squad_em_f1, squad_exact, squad_f1, squad_normalize
+from xstilts.evaluation.metrics import (
+    MLQA_LANGUAGES,
+    Normalizer,
+    answer_exact,
+    answer_f1,
+    mlqa_normalizer,
+    squad_em_f1,
+    squad_normalize,
+)
 from xstilts.families.base import Family
 from xstilts.families.common import attention_mask_for, encode, pad_sequences
 
@@ -36,7 +50,8 @@ if TYPE_CHECKING:
 
     from xstilts.tasks.base import Task
 
-METRICS = ("exact_match", "f1")
+METRICS = ("exact_match", "f1", "mlqa_exact_match", "mlqa_f1")
+MLQA_METRICS = ("mlqa_exact_match", "mlqa_f1")
 NO_SPAN = [-1, -1]
 
 
@@ -248,23 +263,61 @@ class SpanQAFamily(Family):
         return predictions
 
     def score(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
-        golds = [[answer["text"] for answer in example["answers"]] for example in examples]
-        return _pick_metrics(task, squad_em_f1([str(p) for p in predictions], golds))
+        null_match = QASettings.of(task).with_negative
+        values: dict[str, float] = {}
+        for prefix, group in _normalizer_groups(task, examples):
+            golds = [[answer["text"] for answer in examples[i]["answers"]] for i in group.indices]
+            found = squad_em_f1([str(predictions[i]) for i in group.indices], golds, group.normalize, null_match)
+            for name, value in found.items():
+                values[prefix + name] = values.get(prefix + name, 0.0) + value * len(group.indices)
+        # Per-language groups are weighted by their size: the mean over all examples, as one call scores.
+        return _pick_metrics(task, {name: value / max(len(examples), 1) for name, value in values.items()})
 
     def chance(self, task: Task, examples: list[dict[str, Any]]) -> dict[str, float]:
         """Expected EM/F1 of picking uniformly among all spans of 1..max_answer_length white-space words of
         the context (plus the null answer with ``with_negative``). Exact: every candidate is counted, through
         prefix sums over normalised tokens instead of one string comparison per span."""
         settings = QASettings.of(task)
-        em = f1 = 0.0
-        for example in examples:
-            golds = [answer["text"] for answer in example["answers"]]
-            example_em, example_f1 = span_chance(
-                example["context"], golds, settings.max_answer_length, settings.with_negative
-            )
-            em, f1 = em + example_em, f1 + example_f1
+        values: dict[str, float] = {}
+        for prefix, group in _normalizer_groups(task, examples):
+            for i in group.indices:
+                golds = [answer["text"] for answer in examples[i]["answers"]]
+                example_em, example_f1 = span_chance(
+                    examples[i]["context"], golds, settings.max_answer_length, settings.with_negative,
+                    group.normalize, null_match=settings.with_negative or not golds,
+                )
+                values[prefix + "exact_match"] = values.get(prefix + "exact_match", 0.0) + example_em
+                values[prefix + "f1"] = values.get(prefix + "f1", 0.0) + example_f1
         n = max(len(examples), 1)
-        return _pick_metrics(task, {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n})
+        return _pick_metrics(task, {name: 100.0 * value / n for name, value in values.items()})
+
+
+@dataclass
+class _Group:
+    normalize: Normalizer
+    indices: list[int]
+
+
+def _normalizer_groups(task: Task, examples: list[dict[str, Any]]) -> list[tuple[str, _Group]]:
+    """(metric prefix, examples sharing one normalisation) for the metrics the task reports: SQuAD's for
+    ``exact_match``/``f1``, MLQA's per language for ``mlqa_*`` (the language read from each example)."""
+    groups: list[tuple[str, _Group]] = []
+    if any(metric in ("exact_match", "f1") for metric in task.metrics):
+        groups.append(("", _Group(squad_normalize, list(range(len(examples))))))
+    if any(metric in MLQA_METRICS for metric in task.metrics):
+        by_language: dict[str, list[int]] = {}
+        for index, example in enumerate(examples):
+            language = example.get("language")
+            if language not in MLQA_LANGUAGES:
+                raise XstiltsError(
+                    f"task {task.name!r}: the MLQA metrics normalise answers per language, but example "
+                    f"{example.get('id')!r} has language {language!r}; each example needs a 'language' that "
+                    f"MLQA's script knows ({', '.join(MLQA_LANGUAGES)}), given by the task's reader"
+                )
+            by_language.setdefault(language, []).append(index)
+        for language, indices in by_language.items():
+            groups.append(("mlqa_", _Group(mlqa_normalizer(language), indices)))
+    return groups
 
 
 # ---------------------------------------------------------------------- helpers
@@ -368,16 +421,21 @@ def best_span(
     return float(scores[row, column]), int(spans[start, 0]), int(spans[end, 1])
 
 
-def span_chance(context: str, golds: list[str], max_words: int, with_null: bool) -> tuple[float, float]:
+def span_chance(
+    context: str, golds: list[str], max_words: int, with_null: bool, normalize: Normalizer = squad_normalize,
+    null_match: bool = True,
+) -> tuple[float, float]:
     """Expected (EM, F1), as fractions, of a uniform pick among the context's spans of 1..max_words words
-    (and the null answer when ``with_null``); ``golds`` empty means a null question.
+    (and the null answer when ``with_null``); ``golds`` empty means a null question. ``normalize`` and
+    ``null_match`` as in :func:`~xstilts.evaluation.metrics.answer_f1`.
 
-    SQuAD normalisation works word by word (lower-casing and punctuation removal act on characters, and the
+    SQuAD normalisation (and MLQA's: punctuation, articles as whole words or, for ar, a letter pair inside a
+    word, zh one token per CJK character) works word by word (lower-casing and punctuation removal act on characters, and the
     article rule on whole words between non-word characters), so a span's normalised tokens are the
     concatenation of its words' normalised tokens. A span is then a range [a, b) of that token list, and
     its overlap with a gold is a difference of prefix counts: every span is scored at once with numpy.
     """
-    word_tokens = [squad_normalize(word).split() for word in context.split()]
+    word_tokens = [normalize(word).split() for word in context.split()]
     tokens = [token for tokens_of_word in word_tokens for token in tokens_of_word]
     word_start = np.concatenate([[0], np.cumsum([len(t) for t in word_tokens], dtype=np.int64)])
     n_words = len(word_tokens)
@@ -391,7 +449,7 @@ def span_chance(context: str, golds: list[str], max_words: int, with_null: bool)
     best_em = np.zeros(len(a))
     best_f1 = np.zeros(len(a))
     for gold in golds:
-        gold_tokens = squad_normalize(gold).split()
+        gold_tokens = normalize(gold).split()
         g = len(gold_tokens)
         common = np.zeros(len(a))
         for token, count in Counter(gold_tokens).items():
@@ -400,16 +458,16 @@ def span_chance(context: str, golds: list[str], max_words: int, with_null: bool)
         if g:
             # 2PR/(P+R) with P = c/len(span), R = c/g simplifies to 2c/(len(span) + g).
             f1 = 2 * common / np.maximum(span_length + g, 1)
-        else:
-            f1 = (span_length == 0).astype(float)
+        else:  # a gold that normalises to nothing: only the SQuAD 2.0 rule lets an empty span match it
+            f1 = (span_length == 0).astype(float) if null_match else np.zeros(len(a))
         starts_gold = np.array([tokens[p : p + g] == gold_tokens for p in range(len(tokens) + 1)], dtype=bool)
         em = (span_length == g) & starts_gold[a]
         best_em, best_f1 = np.maximum(best_em, em), np.maximum(best_f1, f1)
 
     total_em, total_f1, candidates = float(best_em.sum()), float(best_f1.sum()), len(a)
     if with_null:
-        total_em += max(squad_exact("", gold) for gold in golds)
-        total_f1 += max(squad_f1("", gold) for gold in golds)
+        total_em += max(answer_exact("", gold, normalize) for gold in golds)
+        total_f1 += max(answer_f1("", gold, normalize, null_match) for gold in golds)
         candidates += 1
     if candidates == 0:
         return 0.0, 0.0

@@ -91,7 +91,7 @@ def corpus_fingerprints(tasks: list[str], data_root: Path) -> dict[str, str]:
 def _stage_data(stage: StageConfig, data_root: Path) -> list[dict[str, Any]]:
     described = []
     for source in stage.sources:
-        task = get_task(source.task)
+        task = get_task(source.task).with_data(data_root)
         entry = {"task": task.describe(), "split": source.split, "languages": source.languages,
                  "max_examples": source.max_examples, "fraction": source.fraction,
                  "files": [task.fingerprint(source.split, lang, data_root) for lang in source.languages]}
@@ -142,7 +142,7 @@ def build_plan(study: StudyConfig, data_root: Path) -> Plan:
             tasks = pipeline.evaluate if pipeline.evaluate is not None else default_evaluate_tasks(
                 study, pipeline.stages)
             for task_name in tasks:
-                task = get_task(task_name)
+                task = get_task(task_name).with_data(data_root)
                 split = study.evaluate.split
                 wanted = study.evaluate.languages
                 languages = [lang for lang in task.splits[split] if wanted == "all" or lang in wanted]

@@ -164,7 +164,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
         encoder = initial_encoder(study.model, tokenizer)
     else:
         encoder = load_encoder_from_checkpoint(store.path(node.parent.key) / "checkpoint")
-    tasks = {s.task: get_task(s.task) for s in stage.sources}
+    tasks = {s.task: get_task(s.task).with_data(context.data_root) for s in stage.sources}
     heads, head_meta = {}, {}
     for task in tasks.values():
         if task.head_name not in heads:
@@ -230,7 +230,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
     encoder = load_encoder_from_checkpoint(checkpoint).to(accelerator.device)
     heads: dict[str, torch.nn.Module] = {}
     for evaluation in todo:
-        task = get_task(evaluation.task)
+        task = get_task(evaluation.task).with_data(context.data_root)
         family = get_family(task.family)
         if family.trainable and task.head_name not in heads:
             heads[task.head_name] = family.build_head(task, encoder.config)
@@ -241,7 +241,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
     settings = context.study.evaluate
     max_length = stage.config.max_length
     for evaluation in todo:
-        task = get_task(evaluation.task)
+        task = get_task(evaluation.task).with_data(context.data_root)
         family = get_family(task.family)
         data = _featurize(context, task, evaluation.split, evaluation.language, max_length, settings.max_examples)
         references = {}

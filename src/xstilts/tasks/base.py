@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from xstilts.errors import DataError, XstiltsError
 from xstilts.registry import did_you_mean
@@ -21,6 +21,19 @@ from xstilts.registry import did_you_mean
 # called as ``reader(path, split, language)``: some official files hold every language of a split (XNLI's
 # test tsv) or a mix that must be filtered (TyDiQA's train file), so a reader may select by language.
 Reader = Callable[[Path, str, str], Iterable[tuple[int, dict[str, Any]]]]
+
+
+class DerivedLabels(Protocol):
+    """A label set that can only come from the data (CCG supertags: the standard set is whatever CCGbank's
+    training sections hold, and CCGbank is licensed, so it cannot be shipped). ``derive`` reads it from the
+    data, deterministically; ``adapt`` maps an example into it (a rare tag to the unknown tag); ``describe``
+    is the rule as data, for cache keys."""
+
+    def derive(self, task: Task, data_root: Path) -> tuple[str, ...]: ...
+
+    def adapt(self, example: dict[str, Any], labels: tuple[str, ...]) -> dict[str, Any]: ...
+
+    def describe(self) -> dict[str, Any]: ...
 
 
 def default_file(task: Task, split: str, language: str, data_root: Path) -> Path:
@@ -48,6 +61,9 @@ class Task:
     # Makes the files when they are generated in code (mock and micro tasks); None for downloaded data.
     prepare: Callable[[Task, Path], None] | None = None
     benchmark: str = ""
+    # Labels taken from the data when it is present (``labels`` stays empty in the declaration); see
+    # ``with_data``. None for tasks whose labels are declared.
+    labels_from: DerivedLabels | None = None
 
     @property
     def head_name(self) -> str:
@@ -81,10 +97,9 @@ class Task:
         if self.prepare is not None:
             self.prepare(self, data_root)
 
-    def load(self, split: str, language: str, data_root: Path, limit: int | None = None) -> list[dict[str, Any]]:
-        """Read and validate the examples of one split and language (every example, or the first ``limit``)."""
-        from xstilts.families import get_family
-
+    def existing_path(self, split: str, language: str, data_root: Path) -> Path:
+        """``path``, made first when the task generates its files; a missing file is an error that says where
+        it should be."""
         path = self.path(split, language, data_root)
         if not path.exists():
             self.ensure_files(data_root)
@@ -93,9 +108,39 @@ class Task:
                 f"task {self.name!r}: missing data file {path}. Put the {split} file for {language!r} there, "
                 f"or set `data_root` in the config (or XSTILTS_DATA) to the folder that holds {self.data_dir}/."
             )
+        return path
+
+    def with_data(self, data_root: Path) -> Task:
+        """The task as the data under ``data_root`` defines it: itself, or for a task with ``labels_from`` a
+        copy whose ``labels`` are derived from the data (memoised on the data's content hash). Everything that
+        builds heads, features or keys from a task's labels takes it through here."""
+        if self.labels_from is None or self.labels:
+            return self
+        rule = self.labels_from.describe()
+        split = str(rule.get("split", "train"))
+        digests = [file_digest(self.existing_path(split, lang, data_root)) for lang in self.languages(split)]
+        memo_key = (self.name, stable_hash(rule), ",".join(digests))
+        if memo_key not in _DERIVED_LABELS:
+            labels = tuple(self.labels_from.derive(self, data_root))
+            if len(labels) < 2:
+                raise DataError(self.path(split, self.languages(split)[0], data_root),
+                                f"task {self.name!r}: the data gives {len(labels)} label(s) by the rule {rule}; "
+                                "is this the full training data?")
+            _DERIVED_LABELS[memo_key] = labels
+        return replace(self, labels=_DERIVED_LABELS[memo_key])
+
+    def load(self, split: str, language: str, data_root: Path, limit: int | None = None) -> list[dict[str, Any]]:
+        """Read and validate the examples of one split and language (every example, or the first ``limit``)."""
+        from xstilts.families import get_family
+
+        if self.labels_from is not None and not self.labels:
+            return self.with_data(data_root).load(split, language, data_root, limit)
+        path = self.existing_path(split, language, data_root)
         family = get_family(self.family)
         examples = []
         for line, example in self.reader(path, split, language):
+            if self.labels_from is not None:
+                example = self.labels_from.adapt(example, self.labels)
             problem = family.validate_example(self, example)
             if problem:
                 raise DataError(path, problem, line)
@@ -115,16 +160,21 @@ class Task:
 
     def describe(self) -> dict[str, Any]:
         """The parts of the declaration that determine featurized data (for cache keys)."""
-        return {
+        described = {
             "name": self.name,
             "family": self.family,
             "version": self.version,
             "labels": list(self.labels),
             "settings": dict(self.settings),
         }
+        if self.labels_from is not None:
+            described["labels_from"] = self.labels_from.describe()
+        return described
 
 
 _DIGESTS: dict[tuple[str, float, int], str] = {}
+# (task, rule hash, data hashes) -> derived labels
+_DERIVED_LABELS: dict[tuple[str, str, str], tuple[str, ...]] = {}
 
 
 def file_digest(path: Path) -> str:

@@ -6,10 +6,12 @@ description). ANLI+ is not one file but a mixture: put ``anli-r1``, ``anli-r2``,
 ``snli`` in one stage; they declare the same head (``nli``) and the same label order, so they train one NLI
 head together, as the paper did.
 
-Not declared: ``ccg``. CCGbank needs an LDC licence; ``xstilts.data.formats.ccgbank`` reads its AUTO files
-from a local path, but a tagging task needs its supertag set declared up front, and the standard set (the 425
-categories seen at least 10 times in sections 02-21) can only be derived from the licensed data
-(``ccgbank.supertag_counts``); declaring it needs either that list shipped or labels taken from the data.
+CCG supertagging (``ccg``): CCGbank needs an LDC licence, so its AUTO files are read from a local copy, and
+the standard supertag set (the categories seen at least 10 times in sections 02-21: 425 of them) can only
+come from that data. The task's labels are therefore derived from the training sections when the data is
+present (``labels_from``: the categories seen 10 or more times, sorted, plus ``<unk>`` for every rarer one;
+see ``xstilts.tasks.labels``); the rule and the resulting labels enter the cache keys through the task's
+description.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from xstilts.data.formats.ccgbank import read_ccgbank
 from xstilts.data.formats.multiple_choice import (
     read_commonsenseqa,
     read_cosmosqa,
@@ -29,6 +32,7 @@ from xstilts.data.formats.qqp import QQP_LABELS, read_qqp
 from xstilts.data.formats.squad import read_squad
 from xstilts.tasks import register_task
 from xstilts.tasks.base import Task
+from xstilts.tasks.labels import FrequentTags
 
 BENCHMARK = "intermediate"
 NLI_HEAD = "nli"
@@ -137,5 +141,13 @@ INTERMEDIATE_TASKS: tuple[Task, ...] = (
         "3 answers.",
         {"train": ("socialiqa-train-dev/train.jsonl",), "dev": ("socialiqa-train-dev/dev.jsonl",)},
         reader=read_socialiqa, metrics=("accuracy",), settings={"num_choices": 3},
+    ),
+    _task(
+        "ccg", "tagging",
+        "CCG supertagging on CCGbank (LDC2005T13, licensed: never downloaded): copy the release's data/AUTO "
+        "folder to ccg/ccgbank_1_1/data/AUTO (sections 00..24 of wsj_*.auto). train = sections 02-21, dev = 00, "
+        "test = 23; labels = the categories seen at least 10 times in 02-21 plus <unk> for rarer ones.",
+        {split: ("ccgbank_1_1/data/AUTO",) for split in ("train", "dev", "test")},
+        reader=read_ccgbank, metrics=("accuracy",), labels_from=FrequentTags(min_count=10, unknown="<unk>"),
     ),
 )

@@ -5,8 +5,8 @@ declaration's description names the expected paths, and a missing file is report
 
 Languages: a task's test split lists every language it has in either benchmark (XTREME-R's lists contain
 XTREME's). Which languages each benchmark averages over is kept as data in :data:`XTREME_LANGUAGES` and
-:data:`XTREME_R_LANGUAGES`, copied from the official evaluate.py tables (google-research/xtreme @ 838c13b);
-LAReQA's list there is empty, its 11 XQuAD-R languages are given here. Training data is English only
+:data:`XTREME_R_LANGUAGES`, the official evaluate.py tables (google-research/xtreme @ 838c13b) kept in
+``evaluation.official.layout``; LAReQA's list there is empty, its 11 XQuAD-R languages are given instead. Training data is English only
 (zero-shot); English dev sets are what model selection uses.
 """
 
@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xstilts.data.formats import bucc, lareqa, mewslix, panx, pawsx, squad_json, tatoeba, udpos, xcopa, xnli
+from xstilts.data.formats import bucc, lareqa, mewslix, panx, pawsx, squad, tatoeba, udpos, xcopa, xnli
 from xstilts.errors import XstiltsError
+from xstilts.evaluation.official.layout import TASK_LANGUAGES
 from xstilts.tasks import register_task
 from xstilts.tasks.base import Task
 
@@ -24,38 +25,9 @@ def _langs(text: str) -> tuple[str, ...]:
     return tuple(text.split(","))
 
 
-XTREME_LANGUAGES: dict[str, tuple[str, ...]] = {
-    "pawsx": _langs("de,en,es,fr,ja,ko,zh"),
-    "xnli": _langs("ar,bg,de,el,en,es,fr,hi,ru,sw,th,tr,ur,vi,zh"),
-    "panx": _langs(
-        "ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,yo,my,zh,"
-        "kk,tr,et,fi,hu"
-    ),
-    "udpos": _langs(
-        "af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,nl,pt,ru,ta,te,th,tl,tr,ur,vi,yo,zh"
-    ),
-    "bucc2018": _langs("de,fr,ru,zh"),
-    "tatoeba": _langs(
-        "ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu"
-    ),
-    "xquad": _langs("en,es,de,el,ru,tr,ar,vi,th,zh,hi"),
-    "mlqa": _langs("en,es,de,ar,hi,vi,zh"),
-    "tydiqa": _langs("en,ar,bn,fi,id,ko,ru,sw,te"),
-}
-
-XTREME_R_LANGUAGES: dict[str, tuple[str, ...]] = {
-    "xnli": XTREME_LANGUAGES["xnli"],
-    "panx": XTREME_LANGUAGES["panx"] + _langs("qu,pl,uk,az,lt,pa,gu,ro"),
-    "udpos": XTREME_LANGUAGES["udpos"] + _langs("lt,pl,uk,wo,ro"),
-    "tatoeba": XTREME_LANGUAGES["tatoeba"] + _langs("az,lt,pl,uk,ro"),
-    "xcopa": _langs("et,ht,id,it,qu,sw,ta,th,tr,vi,zh"),
-    # Empty in the official evaluate.py (it cannot score LAReQA); these are XQuAD-R's languages.
-    "lareqa": _langs("ar,de,el,en,es,hi,ru,th,tr,vi,zh"),
-    "mewslix": _langs("ar,de,en,es,fa,ja,pl,ro,ta,tr,uk"),
-    "xquad": XTREME_LANGUAGES["xquad"] + ("ro",),
-    "mlqa": XTREME_LANGUAGES["mlqa"],
-    "tydiqa": XTREME_LANGUAGES["tydiqa"],
-}
+# The official tables live with the official scorer (one copy: declarations and scoring cannot disagree).
+XTREME_LANGUAGES: dict[str, tuple[str, ...]] = TASK_LANGUAGES["xtreme"]
+XTREME_R_LANGUAGES: dict[str, tuple[str, ...]] = TASK_LANGUAGES["xtreme-r"]
 
 BENCHMARK_LANGUAGES = {"xtreme": XTREME_LANGUAGES, "xtreme-r": XTREME_R_LANGUAGES}
 
@@ -113,7 +85,7 @@ def _tydiqa_file(task: Task, split: str, language: str, data_root: Path) -> Path
     root = data_root / task.data_dir
     if split == "train":
         return root / "tydiqa-goldp-v1.1-train.json"
-    return root / "tydiqa-goldp-v1.1-dev" / f"tydiqa-goldp-dev-{squad_json.TYDIQA_LANGUAGES[language]}.json"
+    return root / "tydiqa-goldp-v1.1-dev" / f"tydiqa-goldp-dev-{squad.TYDIQA_LANGUAGES[language]}.json"
 
 
 def _bucc_file(task: Task, split: str, language: str, data_root: Path) -> Path:
@@ -180,14 +152,15 @@ XTREME_TASKS: tuple[Task, ...] = (
         description="XQuAD: SQuAD v1.1 dev translated into 11 languages (+ro in XTREME-R); trained on SQuAD "
         "v1.1. Files: xquad/xquad.<lang>.json.",
         splits={"test": _all_languages("xquad")},
-        reader=squad_json.read_squad, metrics=("f1", "exact_match"), file_for=_xquad_file,
+        reader=squad.read_squad, metrics=("f1", "exact_match"), file_for=_xquad_file,
     ),
     _declare(
         "mlqa", "xtreme", family="span_qa",
         description="MLQA: extractive QA in 7 languages (context and question in the same language); trained "
-        "on SQuAD v1.1. Files: mlqa/MLQA_V1/{dev,test}/{dev,test}-context-<l>-question-<l>.json.",
+        "on SQuAD v1.1; scored with the MLQA script's per-language answer normalisation (mlqa_f1, "
+        "mlqa_exact_match). Files: mlqa/MLQA_V1/{dev,test}/{dev,test}-context-<l>-question-<l>.json.",
         splits={"dev": _all_languages("mlqa"), "test": _all_languages("mlqa")},
-        reader=squad_json.read_squad, metrics=("f1", "exact_match"), file_for=_mlqa_file,
+        reader=squad.read_squad, metrics=("mlqa_f1", "mlqa_exact_match"), file_for=_mlqa_file,
     ),
     _declare(
         "tydiqa", "xtreme", family="span_qa",
@@ -195,7 +168,7 @@ XTREME_TASKS: tuple[Task, ...] = (
         "(ids english-...), test is GoldP dev. Files: tydiqa/tydiqa-goldp-v1.1-train.json, "
         "tydiqa/tydiqa-goldp-v1.1-dev/tydiqa-goldp-dev-<language name>.json.",
         splits={"train": ("en",), "test": _all_languages("tydiqa")},
-        reader=squad_json.read_tydiqa, metrics=("f1", "exact_match"), file_for=_tydiqa_file,
+        reader=squad.read_tydiqa, metrics=("f1", "exact_match"), file_for=_tydiqa_file,
     ),
     _declare(
         "bucc2018", "xtreme", family="retrieval",

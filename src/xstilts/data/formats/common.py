@@ -32,16 +32,18 @@ def tab_fields(path: Path, number: int, line: str, expected: int, layout: str) -
 
 
 def load_json(path: Path) -> Any:
-    """A whole JSON document; a truncated or malformed file is a DataError with its line."""
+    """A whole JSON document; a truncated or malformed file is a DataError with the line and column the parser
+    stopped at."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise DataError(path, f"not UTF-8 text: {error.reason}") from None
+        raise DataError(path, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise DataError(
-            path, f"not valid JSON ({error.msg} at column {error.colno}); is the file truncated?", error.lineno
+            path, f"not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); is the file "
+            "complete (not truncated)?", error.lineno,
         ) from None
 
 
@@ -59,12 +61,29 @@ def json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield number, value
 
 
-def require(path: Path, container: Any, key: str, kind: type | tuple[type, ...], where: str, line: int | None = None) -> Any:
-    """``container[key]`` checked for presence and type, with an error that says where in the file."""
-    if not isinstance(container, dict) or key not in container:
-        raise DataError(path, f"{where}: missing key {key!r}", line)
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {"str": "a string", "int": "an integer", "list": "a list", "dict": "an object", "float": "a number"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k.__name__, k.__name__) for k in kinds)
+
+
+def require(
+    path: Path, container: Any, key: str, kind: type | tuple[type, ...], where: str = "", line: int | None = None,
+    what: str = "",
+) -> Any:
+    """``container[key]`` checked for presence and type. Errors name the place as a JSON key path
+    (``where`` is the path of ``container``, e.g. ``data[0].paragraphs[2]``; empty for a jsonl record, whose
+    ``line`` the error gives) and say what was expected (``what``, else the type) and what was found."""
+    place = f"{where}.{key}" if where else key
+    expected = what or _kind_name(kind)
+    if not isinstance(container, dict):
+        raise DataError(path, f"{where or 'top level'}: expected an object with key {key!r}, found "
+                              f"{type(container).__name__}", line)
+    if key not in container:
+        raise DataError(path, f"{where or 'the record'}: missing key {key!r} ({expected})", line)
     value = container[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise DataError(path, f"{where}: {key!r} must be {names}, found {type(value).__name__}", line)
+    # bool is an int subclass; true/false is never a valid count, offset or id.
+    if not isinstance(value, kind) or isinstance(value, bool):
+        found = "null" if value is None else f"{type(value).__name__} {str(value)[:60]!r}"
+        raise DataError(path, f"{place}: expected {expected}, found {found}", line)
     return value

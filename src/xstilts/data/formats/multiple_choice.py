@@ -21,18 +21,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from xstilts.data.formats.common import json_lines, require
 from xstilts.errors import DataError
-from xstilts.tasks.readers import read_jsonl
 
 Example = dict[str, Any]
 
 
 def _field(path: Path, number: int, record: dict[str, Any], key: str, kind: Any = str) -> Any:
-    value = record.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        found = "nothing" if value is None else f"{type(value).__name__} {str(value)[:60]!r}"
-        raise DataError(path, f"field {key!r}: expected {getattr(kind, '__name__', kind)}, found {found}", number)
-    return value
+    return require(path, record, key, kind, line=number)
 
 
 def _label(path: Path, number: int, value: Any, count: int, hint: str) -> int:
@@ -44,7 +40,7 @@ def _label(path: Path, number: int, value: Any, count: int, hint: str) -> int:
 
 
 def read_hellaswag(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, Example]]:
-    for number, record in read_jsonl(path):
+    for number, record in json_lines(path):
         endings = _field(path, number, record, "endings", list)
         if not all(isinstance(e, str) for e in endings):
             raise DataError(path, "field 'endings' must be a list of strings", number)
@@ -60,7 +56,7 @@ def read_hellaswag(path: Path, split: str = "", language: str = "") -> Iterator[
 
 
 def read_commonsenseqa(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, Example]]:
-    for number, record in read_jsonl(path):
+    for number, record in json_lines(path):
         question = _field(path, number, record, "question", dict)
         choices = _field(path, number, question, "choices", list)
         letters, texts = [], []
@@ -87,7 +83,7 @@ COSMOS_COLUMNS = ("id", "context", "question", "answer0", "answer1", "answer2", 
 
 def _cosmos_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if path.suffix == ".jsonl":
-        yield from read_jsonl(path)
+        yield from json_lines(path)
         return
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
@@ -133,7 +129,7 @@ def read_socialiqa(path: Path, split: str = "", language: str = "") -> Iterator[
         raise DataError(labels_path, f"missing: SocialIQA keeps the labels of {path.name} in this file")
     with open(labels_path, encoding="utf-8") as handle:
         labels = [(number, line.strip()) for number, line in enumerate(handle, start=1) if line.strip()]
-    records = list(read_jsonl(path))
+    records = list(json_lines(path))
     if len(records) != len(labels):
         raise DataError(
             labels_path, f"has {len(labels)} labels but {path.name} has {len(records)} examples; they must be "

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from xstilts.data.formats.common import json_lines, require
 from xstilts.data.formats.delimited import header_rows, map_label
-from xstilts.errors import DataError
-from xstilts.tasks.readers import read_jsonl
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 NO_CONSENSUS = "-"
@@ -23,16 +22,12 @@ _ANLI_LABELS = {"e": "entailment", "n": "neutral", "c": "contradiction"}
 
 
 def _text(path: Path, number: int, record: dict[str, Any], key: str) -> str:
-    value = record.get(key)
-    if not isinstance(value, str):
-        found = "nothing" if value is None else type(value).__name__
-        raise DataError(path, f"field {key!r} must be a string, found {found}", number)
-    return value
+    return require(path, record, key, str, line=number)
 
 
 def read_anli(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
     """ANLI ``R<n>/{train,dev,test}.jsonl``: ``uid``, ``context`` (premise), ``hypothesis``, ``label`` e/n/c."""
-    for number, record in read_jsonl(path):
+    for number, record in json_lines(path):
         yield number, {
             "id": _text(path, number, record, "uid"),
             "text": _text(path, number, record, "context"),
@@ -43,7 +38,7 @@ def read_anli(path: Path, split: str = "", language: str = "") -> Iterator[tuple
 
 def read_snli_style_jsonl(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
     """SNLI and MultiNLI jsonl: ``pairID``, ``sentence1``, ``sentence2``, ``gold_label`` (``-`` dropped)."""
-    for number, record in read_jsonl(path):
+    for number, record in json_lines(path):
         gold = _text(path, number, record, "gold_label")
         if gold == NO_CONSENSUS:
             continue

@@ -1,86 +1,98 @@
-"""SQuAD JSON (v1.1 and v2.0): SQuAD itself, and MLQA/XQuAD-style files that share the layout.
+"""SQuAD-format JSON: SQuAD v1.1 and v2.0, XQuAD, MLQA, TyDiQA-GoldP and XGLUE's MLQA copy.
 
 ``{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers": [{"text",
-"answer_start"}], "is_impossible" (v2.0)}]}]}]}``. A v2.0 question with ``is_impossible: true`` has no answers
-(its ``plausible_answers`` are not gold answers and are dropped); in files without the flag an empty answer
-list means the same.
+"answer_start"}], "is_impossible" (v2.0)}]}]}]}``. Every question becomes a span_qa example
+``{"id", "question", "context", "answers": [{"text", "start"}], "language"}``.
 
-A JSON file has no useful line numbers (SQuAD files are one line), so the number yielded with an example is
-the question's position in the file (1-based), and errors name the JSON key path of the bad item.
+- Offsets are character offsets into the context as stored; each answer is checked against its context, so a
+  wrong offset is reported with the question's key path rather than found later as a bad training target. A
+  context that starts with U+FEFF (Thai XQuAD) keeps it: stripping it would shift every answer by one.
+- SQuAD v2.0: a question with ``is_impossible: true`` has no answers (its ``plausible_answers`` are not gold
+  answers and are dropped); in files without the flag an empty answer list means the same.
+- TyDiQA-GoldP's training file mixes all nine languages; zero-shot transfer uses its English part, the
+  questions whose ids start with ``english-`` (:func:`read_tydiqa` selects a language by that prefix).
+- ``language`` is the reader's language argument: answer normalisation of MLQA's scorer depends on it.
+
+A JSON file has no useful line numbers (SQuAD files are a single line), so the number yielded with an example
+is the question's position in the file (1-based), and structural errors name the JSON key path of the bad
+item; a syntax error names the line and column where parsing stopped.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from xstilts.data.formats.common import load_json, require
 from xstilts.errors import DataError
 
-
-def load_json(path: Path) -> Any:
-    """The parsed file; bad JSON is an error with the line and column the parser stopped at."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as error:
-        raise DataError(
-            path, f"not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); is the file "
-            "complete?", error.lineno,
-        ) from None
-    except UnicodeDecodeError as error:
-        raise DataError(path, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+# TyDiQA question ids start with the language's English name.
+TYDIQA_LANGUAGES = {
+    "en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish", "id": "indonesian", "ko": "korean",
+    "ru": "russian", "sw": "swahili", "te": "telugu",
+}
 
 
-def _need(path: Path, where: str, value: Any, kind: Any, what: str) -> Any:
-    if not isinstance(value, kind) or isinstance(value, bool):
-        found = "nothing" if value is None else f"{type(value).__name__} {str(value)[:80]!r}"
-        raise DataError(path, f"{where}: expected {what}, found {found}")
-    return value
-
-
-def read_squad(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
-    """Every question of a SQuAD-format file as a span_qa example
-    ``{"id", "question", "context", "answers": [{"text", "start"}]}``."""
+def squad_examples(
+    path: Path, language: str = "", keep: Callable[[str], bool] | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(position of the question in the file, example) for every question ``keep`` accepts (all by default)."""
     document = load_json(path)
-    data = _need(path, "top level", document, dict, 'an object with "data"').get("data")
-    articles = _need(path, "data", data, list, "a list of articles")
-    number = 0
+    articles = require(path, document, "data", list, what="a list of articles")
+    position = 0
     for a, article in enumerate(articles):
-        where = f"data[{a}]"
-        paragraphs = _need(path, f"{where}.paragraphs", _need(path, where, article, dict, "an article object")
-                           .get("paragraphs"), list, "a list of paragraphs")
+        paragraphs = require(path, article, "paragraphs", list, f"data[{a}]", what="a list of paragraphs")
         for p, paragraph in enumerate(paragraphs):
-            here = f"{where}.paragraphs[{p}]"
-            paragraph = _need(path, here, paragraph, dict, "a paragraph object")
-            context = _need(path, f"{here}.context", paragraph.get("context"), str, "the context text")
-            questions = _need(path, f"{here}.qas", paragraph.get("qas"), list, "a list of questions")
+            where = f"data[{a}].paragraphs[{p}]"
+            context = require(path, paragraph, "context", str, where, what="the context text")
+            questions = require(path, paragraph, "qas", list, where, what="a list of questions")
             for q, qa in enumerate(questions):
-                spot = f"{here}.qas[{q}]"
-                qa = _need(path, spot, qa, dict, "a question object")
-                number += 1
-                yield number, {
-                    "id": str(_need(path, f"{spot}.id", qa.get("id"), str | int, "the question id")),
-                    "question": _need(path, f"{spot}.question", qa.get("question"), str, "the question text"),
+                position += 1
+                here = f"{where}.qas[{q}]"
+                # SQuAD ids are strings; an integer id (some hand-made files) is kept as its text.
+                qid = str(require(path, qa, "id", (str, int), here, what="the question id"))
+                if keep is not None and not keep(qid):
+                    continue
+                yield position, {
+                    "id": qid,
+                    "question": require(path, qa, "question", str, here, what="the question text"),
                     "context": context,
-                    "answers": _answers(path, spot, qa),
+                    "answers": _answers(path, here, qid, qa, context),
+                    "language": language,
                 }
 
 
-def _answers(path: Path, spot: str, qa: dict[str, Any]) -> list[dict[str, Any]]:
+def _answers(path: Path, here: str, qid: str, qa: dict[str, Any], context: str) -> list[dict[str, Any]]:
     if qa.get("is_impossible") is True:
         return []
-    answers = _need(path, f"{spot}.answers", qa.get("answers"), list, "a list of answers")
-    out = []
-    for n, answer in enumerate(answers):
-        where = f"{spot}.answers[{n}]"
-        answer = _need(path, where, answer, dict, 'an answer object with "text" and "answer_start"')
-        out.append(
-            {
-                "text": _need(path, f"{where}.text", answer.get("text"), str, "the answer text"),
-                "start": _need(path, f"{where}.answer_start", answer.get("answer_start"), int,
-                               "an integer character offset"),
-            }
-        )
-    return out
+    answers = []
+    for n, answer in enumerate(require(path, qa, "answers", list, here, what="a list of answers")):
+        spot = f"{here}.answers[{n}]"
+        text = require(path, answer, "text", str, spot, what="the answer text")
+        start = require(path, answer, "answer_start", int, spot, what="an integer character offset")
+        found = context[start : start + len(text)] if start >= 0 else ""
+        if found != text:
+            elsewhere = context.find(text)
+            hint = f"the text first occurs at offset {elsewhere}" if elsewhere >= 0 else "the text is not in the context"
+            raise DataError(
+                path, f"{spot} (question {qid!r}): answer {text!r} is not at offset {start} of the context (found "
+                f"{found!r}; {hint})",
+            )
+        answers.append({"text": text, "start": start})
+    return answers
+
+
+def read_squad(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
+    """Every question of a file of one language (SQuAD ``{train,dev}-v{1.1,2.0}.json``, XQuAD
+    ``xquad.<lang>.json``, MLQA ``*-context-<l>-question-<l>.json``)."""
+    return squad_examples(path, language)
+
+
+def read_tydiqa(path: Path, split: str, language: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """TyDiQA-GoldP: the questions of ``language`` only (the train file holds all languages; each dev file
+    one). Ids are kept as in the file, since the official labels use them."""
+    if language not in TYDIQA_LANGUAGES:
+        raise DataError(path, f"TyDiQA-GoldP has no language {language!r}: {', '.join(TYDIQA_LANGUAGES)}")
+    prefix = TYDIQA_LANGUAGES[language] + "-"
+    return squad_examples(path, language, keep=lambda qid: qid.startswith(prefix))

@@ -1,5 +1,5 @@
-"""Write a study's test predictions in the official XTREME / XTREME-R layout (``<dir>/<task>/test-<lang>.<ext>``),
-ready for the leaderboard and for ``xstilts score``.
+"""Write a study's test predictions in the official XTREME / XTREME-R layout (``<dir>/<task>/test-<lang>.<ext>``)
+or XGLUE's (``<dir>/<TASK>/<lang>.prediction``), ready for the leaderboards and for ``xstilts score``.
 
 The toolkit's predictions are ``runs/<stage key>/predictions/<task>/<split>-<lang>.jsonl``, one
 ``{"id", "prediction"}`` per example in file order. A declared task reaches an official task folder through
@@ -17,6 +17,10 @@ OFFICIAL_TASKS (the real XTREME declarations are named like the folders) or an e
 - bucc2018: ``src_id<TAB>en_id`` for every query paired by the thresholded mining (prediction not null);
 - mewslix, lareqa: ``{query_id: [candidate ids, best first]}`` for every query (the prediction must be a
   ranked list); candidate-only examples (prediction null) are not queries and are left out.
+
+XGLUE (the understanding tasks ``xglue-*``, as ``evaluation/official/xglue.py`` reads them): NER and POS as the
+tagging files above, MLQA as ``{question_id: answer_text}``, NC, XNLI, PAWS-X, QADSM, QAM and WPR one predicted
+label per line (WPR: the predicted relevance grade, which the scorer ranks by). QG and NTG are not supported.
 """
 
 from __future__ import annotations
@@ -29,9 +33,32 @@ from typing import Any
 from xstilts.atomic import write_text_atomic
 from xstilts.errors import DataError, XstiltsError
 from xstilts.evaluation.official import layout
+from xstilts.evaluation.official.xglue import UNSUPPORTED, XGLUE_LANGUAGES
 
-# Declared task name -> official folder, for tasks declared with the official names.
-OFFICIAL_TASKS: dict[str, str] = {name: name for name in layout.ALL_TASK_DIRS}
+XGLUE_FOLDERS: dict[str, tuple[str, ...]] = {k: v for k, v in XGLUE_LANGUAGES.items() if k not in UNSUPPORTED}
+# Declared task name -> official folder, per benchmark (the declarations are named after the folders).
+OFFICIAL_TASKS: dict[str, dict[str, str]] = {
+    "xtreme": {name: name for name in layout.ALL_TASK_DIRS},
+    "xtreme-r": {name: name for name in layout.ALL_TASK_DIRS},
+    "xglue": {f"xglue-{folder.lower()}": folder for folder in XGLUE_FOLDERS},
+}
+# An XGLUE folder's file holds what the XTREME folder named here holds.
+_XGLUE_RENDER_AS = {"NER": "panx", "POS": "udpos", "MLQA": "mlqa", "NC": "xnli", "XNLI": "xnli", "PAWSX": "xnli",
+                    "QADSM": "xnli", "QAM": "xnli", "WPR": "xnli"}
+
+
+def official_languages(benchmark: str) -> dict[str, tuple[str, ...]]:
+    """Official folder -> the languages the benchmark's scorer reads."""
+    if benchmark == "xglue":
+        return XGLUE_FOLDERS
+    layout.check_benchmark(benchmark)
+    return layout.TASK_LANGUAGES[benchmark]
+
+
+def official_file(out: Path, benchmark: str, folder: str, language: str) -> Path:
+    if benchmark == "xglue":
+        return Path(out) / folder / f"{language}.prediction"
+    return layout.task_file(out, folder, language)
 
 
 @dataclass(frozen=True)
@@ -42,19 +69,20 @@ class Source:
     folder: Path
 
 
-def parse_mapping(items: list[str]) -> dict[str, str]:
+def parse_mapping(items: list[str], benchmark: str = "xtreme") -> dict[str, str]:
+    folders = official_languages(benchmark)
     mapping = {}
     for item in items:
         name, sep, folder = item.partition("=")
-        if not sep or not name or folder not in layout.ALL_TASK_DIRS:
-            raise XstiltsError(f"--map {item!r}: expected TASK=FOLDER with FOLDER one of "
-                               f"{', '.join(layout.ALL_TASK_DIRS)}")
+        if not sep or not name or folder not in folders:
+            raise XstiltsError(f"--map {item!r}: expected TASK=FOLDER with FOLDER one of the {benchmark} folders "
+                               f"{', '.join(folders)}")
         mapping[name] = folder
     return mapping
 
 
-def official_folder(task: str, mapping: dict[str, str]) -> str | None:
-    return mapping.get(task) or OFFICIAL_TASKS.get(task)
+def official_folder(task: str, mapping: dict[str, str], benchmark: str = "xtreme") -> str | None:
+    return mapping.get(task) or OFFICIAL_TASKS.get(benchmark, {}).get(task)
 
 
 def read_predictions(path: Path) -> list[tuple[int, str, Any]]:
@@ -68,6 +96,7 @@ def read_predictions(path: Path) -> list[tuple[int, str, Any]]:
 
 def render(folder: str, path: Path, rows: list[tuple[int, str, Any]]) -> str:
     """The text of one official file from one predictions file."""
+    folder = _XGLUE_RENDER_AS.get(folder, folder)
 
     def need(kind: type | tuple[type, ...], what: str):
         for line, _, value in rows:
@@ -119,11 +148,10 @@ def _tatoeba_lines(path: Path, rows: list[tuple[int, str, Any]]) -> str:
 
 def export(sources: list[Source], out: Path, benchmark: str, mapping: dict[str, str]) -> list[str]:
     """Write every source's test predictions under ``out``; returns one line per task written."""
-    layout.check_benchmark(benchmark)
-    official = layout.TASK_LANGUAGES[benchmark]
+    official = official_languages(benchmark)
     report, used = [], {}
     for source in sources:
-        folder = official_folder(source.task, mapping)
+        folder = official_folder(source.task, mapping, benchmark)
         if folder is None:
             continue
         if folder not in official:
@@ -140,7 +168,7 @@ def export(sources: list[Source], out: Path, benchmark: str, mapping: dict[str, 
                 missing.append(language)
                 continue
             rows = read_predictions(path)
-            write_text_atomic(layout.task_file(out, folder, language), render(folder, path, rows))
+            write_text_atomic(official_file(out, benchmark, folder, language), render(folder, path, rows))
             written.append(language)
         extra = sorted(p.stem.removeprefix("test-") for p in source.folder.glob("test-*.jsonl")
                        if p.stem.removeprefix("test-") not in official[folder])

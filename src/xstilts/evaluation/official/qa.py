@@ -1,5 +1,7 @@
 """Extractive QA as the official scripts score it: the SQuAD v1.1 script (XQuAD, TyDiQA-GoldP) and the MLQA
-script (per-language normalisation). Written from their definitions (see shared docs: benchmarks.md).
+script (per-language normalisation). Written from their definitions (see shared docs: benchmarks.md); the
+normalisations and the per-answer EM/F1 are those of ``xstilts.evaluation.metrics``, which the span_qa family
+scores studies with, so a study's numbers and the official scorer's cannot drift apart.
 
 Both scripts: EM and token F1 of the prediction against each gold answer, the max over gold answers, the mean
 over every question of the label file (a question without a prediction scores 0), x100. v1.1's F1 is 0 when
@@ -8,91 +10,20 @@ no token is shared, also when both sides normalise to nothing (unlike SQuAD 2.0'
 
 from __future__ import annotations
 
-import functools
-import re
-import string
-import sys
-import unicodedata
-from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from xstilts.errors import DataError
-from xstilts.evaluation.metrics import squad_normalize
+from xstilts.evaluation.metrics import (
+    MLQA_LANGUAGES,
+    Normalizer,
+    best_em_f1,
+    mlqa_normalize,
+    mlqa_normalizer,
+    squad_normalize,
+)
 
-# ---------------------------------------------------------------- MLQA normalisation
-
-
-
-@functools.cache
-def mlqa_punctuation() -> frozenset[str]:
-    """Every code point of a Unicode punctuation category (P*) below sys.maxunicode, plus ASCII punctuation
-    (which adds symbols such as $ + < = > ^ ` | ~). Built on first use: it scans all of Unicode."""
-    return frozenset(
-        {chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P")}
-        | set(string.punctuation)
-    )
-
-_MLQA_ARTICLES = {
-    "en": re.compile(r"\b(a|an|the)\b"),
-    "es": re.compile(r"\b(un|una|unos|unas|el|la|los|las)\b"),
-    "de": re.compile(r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b"),
-    "vi": re.compile(r"\b(của|là|cái|chiếc|những)\b"),
-    # Every "ال" is replaced by a space, even inside a word (the official pattern's other branch never matches).
-    "ar": re.compile("ال"),
-}
-_WHITESPACE_LANGUAGES = frozenset({"en", "es", "hi", "vi", "de", "ar"})
-_CJK = re.compile("[\u4e00-\u9fa5]")
-MLQA_LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
-
-
-def _mixed_segmentation(text: str) -> list[str]:
-    """zh: each character in U+4E00..U+9FA5 and each punctuation mark is a token; other runs split on white
-    space."""
-    punctuation = mlqa_punctuation()
-    tokens: list[str] = []
-    pending = ""
-    for char in text:
-        if _CJK.match(char) or char in punctuation:
-            tokens.extend(pending.split())
-            pending = ""
-            tokens.append(char)
-        else:
-            pending += char
-    tokens.extend(pending.split())
-    return tokens
-
-
-def mlqa_normalize(text: str, language: str) -> str:
-    """Lower-case, drop Unicode and ASCII punctuation, drop the language's articles, re-join tokens."""
-    if language not in MLQA_LANGUAGES:
-        raise ValueError(f"MLQA has no normalisation for language {language!r}; it has {', '.join(MLQA_LANGUAGES)}")
-    punctuation = mlqa_punctuation()
-    text = "".join(ch for ch in text.lower() if ch not in punctuation)
-    if language in _MLQA_ARTICLES:
-        text = _MLQA_ARTICLES[language].sub(" ", text)
-    tokens = text.split() if language in _WHITESPACE_LANGUAGES else _mixed_segmentation(text)
-    return " ".join(t for t in tokens if t.strip())
-
-
-# ---------------------------------------------------------------- EM / F1 over a label file
-
-Normalizer = Callable[[str], str]
-
-
-def _f1(prediction: str, gold: str, normalize: Normalizer) -> float:
-    pred_tokens, gold_tokens = normalize(prediction).split(), normalize(gold).split()
-    same = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
-    if same == 0:
-        return 0
-    precision = 1.0 * same / len(pred_tokens)
-    recall = 1.0 * same / len(gold_tokens)
-    return (2 * precision * recall) / (precision + recall)
-
-
-def _exact(prediction: str, gold: str, normalize: Normalizer) -> bool:
-    return normalize(prediction) == normalize(gold)
+__all__ = ["MLQA_LANGUAGES", "mlqa", "mlqa_normalize", "score_answers", "squad_normalize", "squad_v11"]
 
 
 def score_answers(
@@ -120,8 +51,8 @@ def score_answers(
                 golds = [answer["text"] for answer in qa["answers"]]
                 if not golds:
                     raise DataError(label_path, f"question {qa['id']!r} has no gold answer")
-                exact_match += max(_exact(prediction, gold, normalize) for gold in golds)
-                f1 += max(_f1(prediction, gold, normalize) for gold in golds)
+                question_em, question_f1 = best_em_f1(prediction, golds, normalize, null_match=False)
+                exact_match, f1 = exact_match + question_em, f1 + question_f1
     if total == 0:
         raise DataError(label_path, "the label file holds no questions")
     return {"exact_match": 100.0 * exact_match / total, "f1": 100.0 * f1 / total}
@@ -137,5 +68,4 @@ def mlqa(articles: list[dict[str, Any]], predictions: dict[str, Any], language: 
     if language not in MLQA_LANGUAGES:
         raise DataError(label_path, f"MLQA has no normalisation for language {language!r}; "
                                     f"it has {', '.join(MLQA_LANGUAGES)}")
-    return score_answers(articles, predictions, lambda text: mlqa_normalize(text, language), label_path,
-                         prediction_path)
+    return score_answers(articles, predictions, mlqa_normalizer(language), label_path, prediction_path)

@@ -5,18 +5,20 @@ the XGLUE data folder itself (``xglue_full_dataset``), read for ``split`` test o
 seqeval F1, POS seqeval chunk *precision* on the raw UPOS tags (the official script calls it accuracy), MLQA
 F1 (MLQA normalisation), NC / XNLI / PAWS-X / QADSM / QAM accuracy, WPR nDCG per query (sklearn's
 ndcg_score: linear gains, log2 discounts, tied scores averaged; queries with one document skipped).
-Per task the plain mean over languages ("avg"). QG and NTG (sacreBLEU) are not supported yet.
+Per task the plain mean over languages ("avg"). QG and NTG (sacreBLEU) are not supported yet. nDCG, chunk
+P/R/F1 and the MLQA normalisation are ``xstilts.evaluation.metrics``'s, the code the engine scores with.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 from xstilts.errors import DataError, XstiltsError
-from xstilts.evaluation.metrics import chunk_prf
+from xstilts.evaluation.metrics import chunk_prf, grouped_ndcg, ndcg
 from xstilts.evaluation.official import layout, qa
+
+__all__ = ["UNSUPPORTED", "XGLUE_LANGUAGES", "evaluate", "ndcg"]
 
 XGLUE_LANGUAGES: dict[str, tuple[str, ...]] = {
     "NER": ("de", "en", "es", "nl"),
@@ -91,30 +93,13 @@ def _tag_sentences(prediction: Path, label: Path) -> tuple[list[list[str]], list
     return padded, golds
 
 
-def ndcg(gains: list[float], scores: list[float]) -> float:
-    """sklearn's ndcg_score for one query: DCG of ``gains`` ordered by ``scores`` (tied scores share the mean
-    gain of their group over the group's discounts), over the ideal DCG; 0 when every gain is 0."""
-    discounts = [1.0 / math.log2(rank + 2) for rank in range(len(gains))]
-    order = sorted(range(len(scores)), key=lambda i: -scores[i])
-    dcg, position = 0.0, 0
-    while position < len(order):
-        end = position
-        while end + 1 < len(order) and scores[order[end + 1]] == scores[order[position]]:
-            end += 1
-        group = order[position:end + 1]
-        dcg += sum(gains[i] for i in group) / len(group) * sum(discounts[position:end + 1])
-        position = end + 1
-    ideal = sum(g * d for g, d in zip(sorted(gains, reverse=True), discounts, strict=True))
-    return dcg / ideal if ideal else 0.0
-
-
 def _wpr(prediction: Path, label: Path) -> float:
     rows = layout.read_lines(label)
     predictions = _prediction_lines(prediction)
     if len(predictions) != len(rows):
         raise DataError(prediction, f"{len(predictions)} prediction lines for {len(rows)} rows in {label}",
                         min(len(predictions), len(rows)) + 1)
-    queries: dict[int, tuple[list[float], list[float]]] = {}
+    gains, scores, groups = [], [], []
     query_id, last = 0, ""
     for (line, row), (pred_line, value) in zip(rows, predictions, strict=True):
         query = row.split("\t")[0]
@@ -129,13 +114,13 @@ def _wpr(prediction: Path, label: Path) -> float:
             score = float(value)
         except ValueError:
             raise DataError(prediction, f"expected a numeric rating, got {value!r}", pred_line) from None
-        gains, scores = queries.setdefault(query_id, ([], []))
         gains.append(gain)
         scores.append(score)
-    values = [ndcg(g, s) for g, s in queries.values() if len(g) >= 2]
-    if not values:
-        raise DataError(label, "no query with two or more documents")
-    return 100.0 * sum(values) / len(values)
+        groups.append(str(query_id))
+    try:
+        return grouped_ndcg(scores, gains, groups)
+    except ValueError:
+        raise DataError(label, "no query with two or more documents") from None
 
 
 def _score(task: str, language: str, prediction: Path, truth: Path, split: str) -> float:
