@@ -85,14 +85,7 @@ class Task:
         """Read and validate the examples of one split and language (every example, or the first ``limit``)."""
         from xstilts.families import get_family
 
-        path = self.path(split, language, data_root)
-        if not path.exists():
-            self.ensure_files(data_root)
-        if not path.exists():
-            raise XstiltsError(
-                f"task {self.name!r}: missing data file {path}. Put the {split} file for {language!r} there, "
-                f"or set `data_root` in the config (or XSTILTS_DATA) to the folder that holds {self.data_dir}/."
-            )
+        path = self.existing_path(split, language, data_root)
         family = get_family(self.family)
         examples = []
         for line, example in self.reader(path, split, language):
@@ -106,12 +99,21 @@ class Task:
             raise DataError(path, "the file holds no examples")
         return examples
 
-    def fingerprint(self, split: str, language: str, data_root: Path) -> str:
-        """A content hash of one data file (enters lineage and cache keys)."""
+    def existing_path(self, split: str, language: str, data_root: Path) -> Path:
+        """The data file of one split and language, prepared if the task can make it; a clear error if absent."""
         path = self.path(split, language, data_root)
         if not path.exists():
             self.ensure_files(data_root)
-        return file_digest(path)
+        if not path.exists():
+            raise XstiltsError(
+                f"task {self.name!r}: missing data file {path}. Put the {split} file for {language!r} there, "
+                f"or set `data_root` in the config (or XSTILTS_DATA) to the folder that holds {self.data_dir}/."
+            )
+        return path
+
+    def fingerprint(self, split: str, language: str, data_root: Path) -> str:
+        """A content hash of one data file (enters lineage and cache keys)."""
+        return file_digest(self.existing_path(split, language, data_root))
 
     def describe(self) -> dict[str, Any]:
         """The parts of the declaration that determine featurized data (for cache keys)."""
