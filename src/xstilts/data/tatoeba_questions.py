@@ -66,13 +66,13 @@ def laser_pairs(laser_dir: Path) -> dict[str, tuple[Path, Path]]:
     return found
 
 
-def _lines(path: Path, expected: int | None = None) -> list[str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    if expected is not None and len(lines) != expected:
-        raise DataError(path, f"{len(lines)} lines but its pair file has {expected}: the files must be line-aligned")
+def _pair_lines(path: Path, english_path: Path) -> tuple[list[str], list[str]]:
+    lines, english = (p.read_text(encoding="utf-8").splitlines() for p in (path, english_path))
+    if len(lines) != len(english):
+        raise DataError(path, f"{len(lines)} lines but its pair file has {len(english)}: the files must be line-aligned")
     if len(lines) < TEST_LINES.stop:
         raise DataError(path, f"{len(lines)} lines; this task needs LASER's {TEST_LINES.stop} pairs per language")
-    return lines
+    return lines, english
 
 
 def _balanced(rows: list[dict], rng: random.Random) -> list[dict]:
@@ -85,10 +85,7 @@ def _balanced(rows: list[dict], rng: random.Random) -> list[dict]:
 def build_sets(laser_dir: Path) -> dict[tuple[str, str], list[dict]]:
     """(split, language) -> balanced examples ``{"id", "text", "label"}``; ids are ``<xx>-<line>``."""
     pairs = laser_pairs(laser_dir)
-    texts = {}
-    for code, (path, english_path) in pairs.items():
-        english = _lines(english_path)
-        texts[code] = (_lines(path, len(english)), english)
+    texts = {code: _pair_lines(path, english_path) for code, (path, english_path) in pairs.items()}
 
     def rows(code: str, lines: range, side: int) -> list[dict]:
         other, english = texts[code]
