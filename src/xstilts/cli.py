@@ -49,18 +49,22 @@ def _root(
     """xstilts: one study config in, zero-shot results per language out."""
 
 
+MODEL_HELP = "pretrained encoder (folder or hub name) replacing the study's model.name_or_path"
+
+
 @app.command()
 def run(
     study: Annotated[str, typer.Argument(help="study YAML file or preset name (see `xstilts ls presets`)")] = "micro",
     out: Annotated[Optional[Path], typer.Option("--out", help="output folder (default: xstilts-out/<study>)")] = None,
     size: Annotated[Optional[str], typer.Option("--size", help="a variant of the study, e.g. tiny")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help=MODEL_HELP)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
 ) -> None:
     """Validate a study (default: the micro-benchmark study), run every stage not yet done (resuming
     interrupted ones), evaluate, write results.csv and a Markdown summary."""
     from xstilts.config.load import load_study
 
-    config = load_study(study, size=size)
+    config = load_study(study, size=size, model=model)
     if quiet:
         config.runtime.progress = False
     out_dir = out or Path("xstilts-out") / (config.name + (f"-{config.variant}" if config.variant else ""))
@@ -155,13 +159,14 @@ def list_entries(what: Annotated[Listable, typer.Argument(help="what to list")])
 def plan(
     study: Annotated[str, typer.Argument(help="study YAML file or preset name")] = "micro",
     size: Annotated[Optional[str], typer.Option("--size", help="a variant of the study, e.g. tiny")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help=MODEL_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Show the stages and evaluations a study expands to, and which are already done."""
     from xstilts.config.load import load_study
     from xstilts.studies.runner import make_context
 
-    context = make_context(load_study(study, size=size))
+    context = make_context(load_study(study, size=size, model=model))
     stages = [
         {"key": n.key, "stage": n.name, "seed": n.seed, "parent": n.parent.key if n.parent else None,
          "pipelines": n.pipelines, "zero_shot": n.zero_shot, "done": context.store.is_done(n.key)}

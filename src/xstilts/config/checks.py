@@ -36,7 +36,7 @@ def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Pro
 def _declared_task_problems(config: StudyConfig, base: Path | None) -> list[Problem]:
     """Check the study's own task declarations, then register them so the rest sees ordinary tasks."""
     from xstilts.evaluation.registry import METRICS
-    from xstilts.tasks.custom import declare, register_study_tasks
+    from xstilts.tasks.custom import declare, in_data_root, register_study_tasks
 
     problems: list[Problem] = []
     for name, task in config.tasks.items():
@@ -53,6 +53,7 @@ def _declared_task_problems(config: StudyConfig, base: Path | None) -> list[Prob
         if problems:
             continue
         declared = declare(name, task, base)
+        check_files = not in_data_root(task.files)
         for split, languages in task.splits.items():
             for j, language in enumerate(languages):
                 lang_path = path + ("splits", split, j)
@@ -60,7 +61,7 @@ def _declared_task_problems(config: StudyConfig, base: Path | None) -> list[Prob
                     problems.append((lang_path, f"{key}.splits.{split}[{j}]", message))
                     continue
                 file = declared.file_for(declared, split, language, Path("."))
-                if not file.exists():
+                if check_files and not file.exists():
                     problems.append((path + ("files",), key + ".files",
                                      f"no file {file} for split {split!r}, language {language!r}"))
     if not problems:
@@ -154,7 +155,7 @@ def heads_after(config: StudyConfig, stage_names: list[str]) -> set[str]:
 
 
 def default_evaluate_tasks(config: StudyConfig, stage_names: list[str]) -> list[str]:
-    last = config.stages.get(stage_names[-1])
+    last = config.stages.get(stage_names[-1]) if stage_names else None
     if last is None:
         return []
     return list(dict.fromkeys(s.task for s in last.sources))
@@ -171,6 +172,12 @@ def _pipeline_problems(config: StudyConfig, name: str) -> list[Problem]:
                 (stages_path + (i,), format_key_path(stages_path + (i,)),
                  f"unknown stage {stage_name!r}; {did_you_mean(stage_name, list(config.stages))}")
             )
+    if not pipeline.stages and not pipeline.evaluate:
+        problems.append(
+            (("pipelines", name), f"pipelines.{name}",
+             "a pipeline with no stages evaluates the model as loaded, so it needs the tasks to evaluate: "
+             "write it as {stages: [], evaluate: [tatoeba]} (evaluation-only tasks such as retrieval)")
+        )
     if problems:
         return problems
     heads = heads_after(config, pipeline.stages)

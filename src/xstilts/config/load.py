@@ -137,14 +137,33 @@ def parse_study(data: dict, node: yaml.Node | None = None, source: str = "<confi
     return config
 
 
-def load_study(path: str | Path, size: str | None = None) -> StudyConfig:
-    """Load and validate a study file or preset; ``size`` applies one of its ``variants`` first."""
+def load_study(path: str | Path, size: str | None = None, model: str | None = None) -> StudyConfig:
+    """Load and validate a study file or preset; ``size`` applies one of its ``variants`` first; ``model``
+    (a folder or hub name) replaces the study's encoder (see :func:`override_model`)."""
     path = resolve_study_path(path)
     data, node = load_yaml(path)
     if size is not None:
         data = apply_variant(data, size, str(path))
         node = None  # line numbers refer to the file, not to the merged config
+    if model is not None:
+        data = override_model(data, model)
     return parse_study(data, node, str(path), base=path.resolve().parent)
+
+
+def override_model(data: dict, name_or_path: str) -> dict:
+    """The study with ``model.name_or_path`` set to ``name_or_path`` (``xstilts run --model``). The keys that
+    described the study's own encoder go: ``build`` and ``tokenizer`` (a built encoder's tokenizer is made for
+    it; a pretrained folder brings its own), ``revision`` and ``label`` (they name the other model)."""
+    if not name_or_path.strip():
+        raise XstiltsError("--model is empty: give a model folder (e.g. one written by `xstilts models import`)")
+    model = data.get("model")
+    model = dict(model) if isinstance(model, dict) else {}
+    if "build" in model:
+        model.pop("tokenizer", None)
+    for key in ("build", "revision", "label"):
+        model.pop(key, None)
+    model["name_or_path"] = name_or_path
+    return {**data, "model": model}
 
 
 def apply_variant(data: dict, name: str, source: str) -> dict:

@@ -10,6 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Token limit when evaluating a pipeline with no stages (no stage's max_length to inherit).
+DEFAULT_EVAL_MAX_LENGTH = 256
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
@@ -145,7 +148,10 @@ class StageConfig(Strict):
 
 
 class PipelineConfig(Strict):
-    stages: list[str] = Field(..., min_length=1)
+    """Stages in order, then evaluation. No stages (``[]``) evaluates the model as loaded, e.g. a pretrained
+    encoder's retrieval; such a pipeline must list its tasks under ``evaluate``."""
+
+    stages: list[str] = Field(default_factory=list)
     evaluate: list[str] | None = Field(
         None, description="tasks to evaluate after the last stage (default: the last stage's tasks)"
     )
@@ -190,6 +196,9 @@ class EvaluateConfig(Strict):
     languages: Literal["all"] | list[str] = "all"
     max_examples: int | None = Field(None, gt=0)
     batch_size: int = Field(64, gt=0)
+    max_length: int | None = Field(
+        None, ge=16, description="tokens per example at evaluation (default: the last stage's max_length; "
+        f"{DEFAULT_EVAL_MAX_LENGTH} for a pipeline with no stages)")
 
 
 class RuntimeConfig(Strict):
@@ -204,7 +213,8 @@ class TaskConfig(Strict):
     (see ``xstilts ls families``); no code needed for a new task of an existing family."""
 
     family: str
-    files: str = Field(..., description="path template with {split} and {language}, e.g. data/{split}-{language}.jsonl")
+    files: str = Field(..., description="path template with {split} and {language}, e.g. data/{split}-{language}.jsonl "
+                       "(relative to the study file), or {data_root}/my-task/{split}-{language}.jsonl")
     splits: dict[str, list[str]] = Field(..., min_length=1, description="split -> languages")
     labels: list[str] = Field(default_factory=list)
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"], min_length=1)
@@ -217,6 +227,10 @@ class TaskConfig(Strict):
     def _template(self) -> TaskConfig:
         if "{split}" not in self.files or "{language}" not in self.files:
             raise ValueError("`files` must contain {split} and {language}, e.g. data/my-task/{split}-{language}.jsonl")
+        try:
+            self.files.format(split="s", language="l", data_root="r")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("`files` may hold only the fields {split}, {language} and {data_root}") from None
         return self
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from xstilts import MAJOR_VERSION
 from xstilts.config.checks import default_evaluate_tasks
-from xstilts.config.schema import ModelConfig, StageConfig, StudyConfig
+from xstilts.config.schema import DEFAULT_EVAL_MAX_LENGTH, ModelConfig, StageConfig, StudyConfig
 from xstilts.tasks import get_task
 from xstilts.tasks.base import file_digest, stable_hash
 
@@ -25,13 +25,20 @@ _NOT_IN_KEY = {"checkpoint_every"}
 
 @dataclass
 class StageNode:
+    """One concrete stage; or, with ``config`` None, the model as loaded (what a pipeline with no stages
+    evaluates: never trained, never in ``Plan.stages``; its folder holds only evaluations)."""
+
     key: str
     name: str
     seed: int
-    config: StageConfig
+    config: StageConfig | None
     parent: StageNode | None
     zero_shot: bool
     pipelines: list[str] = field(default_factory=list)
+
+    @property
+    def untrained(self) -> bool:
+        return self.config is None
 
     @property
     def lineage(self) -> list[StageNode]:
@@ -114,6 +121,13 @@ def stage_is_zero_shot(stage: StageConfig) -> bool:
     return True
 
 
+def eval_max_length(study: StudyConfig, stage: StageNode) -> int:
+    """Tokens per example when evaluating on ``stage``: the study's ``evaluate.max_length``, else the stage's."""
+    if study.evaluate.max_length is not None:
+        return study.evaluate.max_length
+    return DEFAULT_EVAL_MAX_LENGTH if stage.config is None else stage.config.max_length
+
+
 def build_plan(study: StudyConfig, data_root: Path) -> Plan:
     root_key = model_key(study.model, data_root)
     nodes: dict[str, StageNode] = {}
@@ -138,7 +152,9 @@ def build_plan(study: StudyConfig, data_root: Path) -> Plan:
                 if pipeline_name not in node.pipelines:
                     node.pipelines.append(pipeline_name)
                 parent = node
-            assert parent is not None  # pipelines have at least one stage (schema)
+            if parent is None:  # no stages: evaluate the model itself (seeded: a built encoder is random)
+                parent = StageNode(stable_hash({"v": MAJOR_VERSION, "untrained": root_key, "seed": seed}),
+                                   "(model)", seed, None, None, True, [pipeline_name])
             tasks = pipeline.evaluate if pipeline.evaluate is not None else default_evaluate_tasks(
                 study, pipeline.stages)
             for task_name in tasks:
@@ -147,11 +163,15 @@ def build_plan(study: StudyConfig, data_root: Path) -> Plan:
                 wanted = study.evaluate.languages
                 languages = [lang for lang in task.splits[split] if wanted == "all" or lang in wanted]
                 for language in languages:
-                    key = stable_hash({
+                    described = {
                         "v": MAJOR_VERSION, "stage": parent.key, "task": task.describe(), "split": split,
                         "language": language, "data": task.fingerprint(split, language, data_root),
                         "max_examples": study.evaluate.max_examples,
-                    })
+                    }
+                    if parent.untrained or study.evaluate.max_length is not None:
+                        # Only then does the limit not follow from the stage (keys of other runs unchanged).
+                        described["max_length"] = eval_max_length(study, parent)
+                    key = stable_hash(described)
                     evaluations[f"{pipeline_name}/{key}"] = EvalNode(
                         key, parent, pipeline_name, seed, task_name, split, language)
     return Plan(study, root_key, list(nodes.values()), list(evaluations.values()))

@@ -19,7 +19,7 @@ from typing import Any
 
 from xstilts import __version__
 from xstilts.config.schema import StudyConfig
-from xstilts.studies.plan import EvalNode, Plan, StageNode, build_plan
+from xstilts.studies.plan import EvalNode, Plan, StageNode, build_plan, eval_max_length
 from xstilts.studies.processes import Processes
 from xstilts.studies.store import (
     RunStore,
@@ -224,10 +224,18 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
 
     stage = todo[0].stage
     checkpoint = context.store.path(stage.key) / "checkpoint"
-    say(f"evaluate {len(todo)} task/language pairs on stage {stage.name!r} (seed {stage.seed})")
+    what = "the model as loaded (no stages)" if stage.untrained else f"stage {stage.name!r}"
+    say(f"evaluate {len(todo)} task/language pairs on {what} (seed {stage.seed})")
     _ensure_tokenizer(context)
     accelerator = make_accelerator(context.study.runtime)
-    encoder = load_encoder_from_checkpoint(checkpoint).to(accelerator.device)
+    if stage.untrained:
+        from xstilts.models.setup import initial_encoder
+        from xstilts.training.loop import seed_int
+
+        torch.manual_seed(seed_int(stage.seed, "init", stage.key))  # matters only for a built (random) encoder
+        encoder = initial_encoder(context.study.model, context.tokenizer).to(accelerator.device)
+    else:
+        encoder = load_encoder_from_checkpoint(checkpoint).to(accelerator.device)
     heads: dict[str, torch.nn.Module] = {}
     for evaluation in todo:
         task = get_task(evaluation.task).with_data(context.data_root)
@@ -239,7 +247,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
     for head in heads.values():
         head.to(accelerator.device)
     settings = context.study.evaluate
-    max_length = stage.config.max_length
+    max_length = eval_max_length(context.study, stage)
     for evaluation in todo:
         task = get_task(evaluation.task).with_data(context.data_root)
         family = get_family(task.family)
@@ -276,7 +284,7 @@ def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> di
     from xstilts.tasks import get_task
 
     evaluated = get_task(task_name)
-    chain = stage.lineage
+    chain = [node for node in stage.lineage if not node.untrained]
     last = max((i for i, node in enumerate(chain)
                 if any(get_task(s.task).head_name == evaluated.head_name for s in node.config.sources)),
                default=len(chain))

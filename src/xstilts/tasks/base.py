@@ -153,10 +153,7 @@ class Task:
 
     def fingerprint(self, split: str, language: str, data_root: Path) -> str:
         """A content hash of one data file (enters lineage and cache keys)."""
-        path = self.path(split, language, data_root)
-        if not path.exists():
-            self.ensure_files(data_root)
-        return file_digest(path)
+        return file_digest(self.existing_path(split, language, data_root))
 
     def describe(self) -> dict[str, Any]:
         """The parts of the declaration that determine featurized data (for cache keys)."""

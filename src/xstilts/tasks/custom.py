@@ -9,10 +9,18 @@ from xstilts.tasks import TASKS, register_task
 from xstilts.tasks.base import Task
 from xstilts.tasks.readers import read_jsonl
 
+DATA_ROOT_FIELD = "{data_root}"
+
+
+def in_data_root(template: str) -> bool:
+    """Files under the data root (``{data_root}/my-task/{split}-{language}.jsonl``) are found only when the
+    study runs (the root may come from $XSTILTS_DATA), like built-in tasks' files; others are checked at once."""
+    return DATA_ROOT_FIELD in template
+
 
 def _template_file(template: str, base: Path | None):
     def file_for(task: Task, split: str, language: str, data_root: Path) -> Path:
-        path = Path(template.format(split=split, language=language))
+        path = Path(template.format(split=split, language=language, data_root=data_root))
         # Relative templates are read from the study file's folder, so a study and its data travel together.
         return path if path.is_absolute() or base is None else base / path
 
