@@ -1,11 +1,13 @@
-"""Atomic file writes: a reader (or a crash) never sees a half-written file."""
+"""Atomic file writes (a reader, or a crash, never sees a half-written file) and advisory file locks."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +41,20 @@ def write_json_atomic(path: Path, value: Any) -> None:
 
 def write_yaml_atomic(path: Path, value: Any) -> None:
     write_text_atomic(path, yaml.safe_dump(value, sort_keys=False, allow_unicode=True))
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, wait: bool = True) -> Iterator[bool]:
+    """An exclusive advisory lock on ``path`` (created if missing), released on exit and by the kernel when the
+    holder dies, so a crashed run never leaves a stale lock. With ``wait=False`` it yields False when taken."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -204,7 +204,10 @@ class EvaluateConfig(Strict):
 class RuntimeConfig(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16"] = "auto"
-    threads: int | None = Field(None, gt=0)
+    threads: int | None = Field(None, gt=0, description="torch threads of the run (default: torch's own choice); "
+                                 "with parallel workers, the budget they share (default: every core)")
+    workers: int = Field(1, gt=0, description="local worker processes that run independent stages and "
+                         "evaluations at once, sharing the threads (small CPU encoders: 2 workers beat 2 threads)")
     progress: bool = True
 
 

@@ -58,8 +58,9 @@ _PREMISE_KINDS = ("live", "work_in", "work_for", "job", "age", "born", "own", "o
 
 
 def _premise_facts(rng: random.Random, people: list[str]) -> list[Atom]:
-    """One to three consistent facts about the first two people (the third is never mentioned)."""
-    count = rng.choice((1, 1, 2, 2, 3))
+    """One or two consistent facts about the first two people (the third is never mentioned); short premises
+    keep the task learnable by a tiny encoder in a few hundred steps."""
+    count = rng.choice((1, 1, 2))
     facts: list[Atom] = []
     keys: set[tuple[str, str]] = set()
     while len(facts) < count:
@@ -385,7 +386,9 @@ _FAMILIES: dict[str, list[tuple[_Family, float]]] = {
     "qqp": [(_give, 0.12), (_older, 0.1), (_chase, 0.08), (_fly, 0.06), (_two_facts, 0.12), (_meet, 0.06),
             (_coordination, 0.06), (_adverb, 0.05), (_own, 0.1), (_questions, 0.25)],
 }
-_LEXICAL = {"paws": 0.15, "qqp": 0.5}  # share of near misses that change a word rather than swap roles
+# Share of near misses that change a word rather than swap roles. PAWS-X's are half and half: a word change is
+# learnt quickly, a swap only by reading who does what, so a tiny model sits clearly between chance and 100%.
+_LEXICAL = {"paws": 0.5, "qqp": 0.5}
 PAWS_LABELS = ("not_paraphrase", "paraphrase")
 QQP_LABELS = ("not_duplicate", "duplicate")
 

@@ -31,11 +31,11 @@ _KINDS = ("live", "work", "job", "age", "own")
 
 
 def _facts(rng: random.Random, people: list[str]) -> dict[str, list[Atom]]:
-    """Two to four facts per person; values differ between the two people so every answer is unique."""
+    """Two or three facts per person; values differ between the two people so every answer is unique."""
     facts: dict[str, list[Atom]] = {p: [] for p in people}
     used: dict[str, set] = {}
     for who in people:
-        for kind in rng.sample(_KINDS, rng.randint(2, 4)):
+        for kind in rng.sample(_KINDS, rng.randint(2, 3)):  # short contexts: cheap to train on
             rel = {"work": rng.choice(("work_in", "work_for")), "age": rng.choice(("age", "born"))}.get(kind, kind)
             value = random_value(rng, rel)
             while value in used.setdefault(rel, set()) or (rel == "own" and value.noun in used.get("nouns", ())):

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from xstilts.config.schema import ModelConfig
 from xstilts.data.texts import example_texts
+from xstilts.studies.store import file_lock
 from xstilts.tasks import get_task
 from xstilts.tasks.base import stable_hash
 
 
 def prepare_tokenizer(model: ModelConfig, data_root: Path, cache_root: Path, model_key: str):
     """Returns (tokenizer, tokenizer_id). A trained tokenizer is trained once and cached by its key."""
-    from xstilts.models.tokenizer import load_tokenizer, tokenizer_fingerprint, train_tokenizer
+    from xstilts.models.tokenizer import load_tokenizer, tokenizer_fingerprint
 
     spec = model.tokenizer
     if spec is None:
@@ -25,19 +26,28 @@ def prepare_tokenizer(model: ModelConfig, data_root: Path, cache_root: Path, mod
         tokenizer = load_tokenizer(spec.path)
     else:
         folder = cache_root / stable_hash({"tokenizer_for": model_key})
-        if not (folder / "tokenizer_config.json").exists():
-            texts = list(_corpus(spec.train.corpus, data_root))
-            tokenizer = train_tokenizer(texts, vocab_size=spec.train.vocab_size, lowercase=spec.train.lowercase,
-                                        algorithm=spec.train.algorithm)
-            tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-            shutil.rmtree(tmp, ignore_errors=True)
-            tokenizer.save_pretrained(str(tmp))
-            try:
-                os.replace(tmp, folder)
-            except OSError:
-                shutil.rmtree(tmp, ignore_errors=True)  # another process saved the same tokenizer first
+        # Parallel workers start at once: one trains, the others wait for it instead of training it again.
+        with file_lock(folder.with_name(f"{folder.name}.lock")):
+            _train_if_missing(spec, data_root, folder)
         tokenizer = load_tokenizer(folder)
     return tokenizer, tokenizer_fingerprint(tokenizer)
+
+
+def _train_if_missing(spec, data_root: Path, folder: Path) -> None:
+    from xstilts.models.tokenizer import train_tokenizer
+
+    if (folder / "tokenizer_config.json").exists():
+        return
+    texts = list(_corpus(spec.train.corpus, data_root))
+    tokenizer = train_tokenizer(texts, vocab_size=spec.train.vocab_size, lowercase=spec.train.lowercase,
+                                algorithm=spec.train.algorithm)
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tokenizer.save_pretrained(str(tmp))
+    try:
+        os.replace(tmp, folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # another process saved the same tokenizer first
 
 
 def _corpus(task_names: list[str], data_root: Path):

@@ -11,13 +11,15 @@ import csv
 import io
 import json
 import math
+import os
 import shutil
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xstilts import __version__
+from xstilts import __version__, threads
 from xstilts.config.schema import StudyConfig
 from xstilts.studies.plan import EvalNode, Plan, StageNode, build_plan, eval_max_length
 from xstilts.studies.processes import Processes
@@ -73,6 +75,9 @@ def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any
     transformers.utils.logging.set_verbosity_error()
     if study.runtime.threads:
         torch.set_num_threads(study.runtime.threads)
+    if study.runtime.workers > 1 and study.runtime.progress:
+        # Several workers' progress bars would fight over one terminal: each says what it starts instead.
+        study = study.model_copy(update={"runtime": study.runtime.model_copy(update={"progress": False})})
     context = make_context(study)
     runtime = study.runtime
     context.processes = Processes(use_cuda=runtime.device == "cuda" or (runtime.device == "auto"
@@ -84,24 +89,87 @@ def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any
     say = (log or (lambda message: None)) if main else (lambda message: None)
     pending = [n for n in context.plan.stages if not context.store.is_done(n.key)]
     say(f"{len(context.plan.stages)} stages ({len(pending)} to run), {len(context.plan.evaluations)} evaluations")
-    for node in context.plan.stages:
-        run_stage_node(context, node, say)
-    by_stage: dict[str, list[EvalNode]] = {}
-    for evaluation in context.plan.evaluations:
-        by_stage.setdefault(evaluation.stage.key, []).append(evaluation)
-    if main:  # evaluation needs no process group: the main process does it alone
-        with context.processes.solo():
-            for evaluations in by_stage.values():
-                run_evaluations(context, evaluations, say)
-    context.processes.barrier()
-    if not main:
-        return []
+    if context.processes.world > 1:
+        _run_in_group(context, say)
+        if not main:
+            return []
+    elif runtime.workers > 1:
+        from xstilts.studies.workers import run_with_workers
+
+        say(f"{runtime.workers} parallel workers sharing {runtime.threads or os.cpu_count()} threads")
+        run_with_workers(lambda should_stop: drain(context, say, should_stop), runtime.workers, runtime.threads)
+    else:
+        drain(context, say)
     rows = gather_rows(context)
     write_results_csv(out_dir / "results.csv", rows)
     from xstilts.reports.summary import write_summary
 
     write_summary(study, rows, out_dir)
     return rows
+
+
+def _eval_groups(context: Context) -> dict[str, list[EvalNode]]:
+    """Evaluations by the stage they read: one group loads its model once."""
+    groups: dict[str, list[EvalNode]] = {}
+    for evaluation in context.plan.evaluations:
+        groups.setdefault(evaluation.stage.key, []).append(evaluation)
+    return groups
+
+
+def _run_in_group(context: Context, say) -> None:
+    """A torchrun/accelerate process group: every process trains each stage together, in plan order; the main
+    process then evaluates alone."""
+    for node in context.plan.stages:
+        run_stage_node(context, node, say)
+    if context.processes.is_main:  # evaluation needs no process group: the main process does it alone
+        with context.processes.solo():
+            for evaluations in _eval_groups(context).values():
+                run_evaluations(context, evaluations, say)
+    context.processes.barrier()
+
+
+def drain(context: Context, say, should_stop=lambda: False) -> None:
+    """Run every node of the plan that is not done: the first ready one (its inputs done) that nobody else
+    holds, again and again, in plan order. One process alone runs the plan in order; several (parallel workers,
+    or other runs of the same study) share it through the store's locks, and none waits while it has work."""
+    store = context.store
+    jobs: list[tuple[str, str, Any]] = [("stage", node.key, node) for node in context.plan.stages]
+    jobs += [("eval", f"{key}.eval", group) for key, group in _eval_groups(context).items()]
+
+    def finished(kind: str, payload: Any) -> bool:
+        if kind == "stage":
+            return store.is_done(payload.key)
+        return all(_eval_path(context, evaluation).exists() for evaluation in payload)
+
+    def ready(kind: str, payload: Any) -> bool:
+        if kind == "stage":
+            return payload.parent is None or store.is_done(payload.parent.key)
+        stage = payload[0].stage
+        return stage.untrained or store.is_done(stage.key)
+
+    while jobs and not should_stop():
+        ran = False
+        for job in list(jobs):
+            kind, lock_key, payload = job
+            if finished(kind, payload):
+                jobs.remove(job)
+                continue
+            if not ready(kind, payload):
+                continue
+            with store.try_lock(lock_key) as got:
+                if not got:
+                    continue
+                with threads.working():
+                    if not finished(kind, payload):
+                        if kind == "stage":
+                            _train_node(context, payload, say)
+                        else:
+                            run_evaluations(context, payload, say)
+            jobs.remove(job)
+            ran = True
+            break
+        if jobs and not ran:
+            time.sleep(0.2)  # everything left is running elsewhere or waits for something that is
 
 
 def _ensure_tokenizer(context: Context) -> None:

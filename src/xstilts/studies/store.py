@@ -8,13 +8,13 @@ safetensors), ``metrics.json``, ``eval/<key>.json`` (result rows), ``predictions
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 # Re-exported: the store's users write through these.
 from xstilts.atomic import (  # noqa: F401
+    file_lock,
     write_bytes_atomic,
     write_json_atomic,
     write_text_atomic,
@@ -47,10 +47,12 @@ class RunStore:
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """An exclusive lock on one stage: a second runner waits, then finds the stage done."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / f"{key}.lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(self.root / f"{key}.lock"):
+            yield
+
+    @contextlib.contextmanager
+    def try_lock(self, key: str) -> Iterator[bool]:
+        """The lock on ``key`` if nobody holds it (yields True), else yields False at once: a worker with
+        other work to do moves on instead of waiting."""
+        with file_lock(self.root / f"{key}.lock", wait=False) as got:
+            yield got
