@@ -51,6 +51,7 @@ def run_with_workers(drain: Drain, workers: int, threads: int | None) -> None:
     finally:
         for child in children:
             child.join()
+        share(0, None)  # this process is no longer one of a group of workers
     failed = [child for child in children if child.exitcode != 0]
     if failed:
         codes = ", ".join(f"{child.name} exited with {child.exitcode}" for child in failed)
