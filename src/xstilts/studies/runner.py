@@ -133,6 +133,7 @@ def drain(context: Context, say, should_stop=lambda: False) -> None:
     holds, again and again, in plan order. One process alone runs the plan in order; several (parallel workers,
     or other runs of the same study) share it through the store's locks, and none waits while it has work."""
     store = context.store
+    upstream = {node.parent.key for node in context.plan.stages if node.parent is not None}
     jobs: list[tuple[str, str, Any]] = [("stage", node.key, node) for node in context.plan.stages]
     jobs += [("eval", f"{key}.eval", group) for key, group in _eval_groups(context).items()]
 
@@ -156,15 +157,15 @@ def drain(context: Context, say, should_stop=lambda: False) -> None:
                 continue
             if not ready(kind, payload):
                 continue
-            with store.try_lock(lock_key) as got:
-                if not got:
+            alone = kind == "stage" and payload.key in upstream
+            with threads.node_slot(store.root / "workers.lock", alone) as slot, store.try_lock(lock_key) as got:
+                if not (slot and got):
                     continue
-                with threads.working():
-                    if not finished(kind, payload):
-                        if kind == "stage":
-                            _train_node(context, payload, say)
-                        else:
-                            run_evaluations(context, payload, say)
+                if not finished(kind, payload):
+                    if kind == "stage":
+                        _train_node(context, payload, say)
+                    else:
+                        run_evaluations(context, payload, say)
             jobs.remove(job)
             ran = True
             break

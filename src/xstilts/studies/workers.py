@@ -4,8 +4,9 @@ Each worker runs the same loop (``runner.drain``): take the next stage or evalua
 done and whose lock nobody holds, run it, repeat. The store's per-node locks make sure no node runs twice,
 whoever else is running the study (another worker, another ``xstilts run``, a cluster job). Workers are forked
 from the main process before any tensor work, so they share the plan and the registered tasks without
-pickling. They share the run's thread budget (``xstilts.threads``): a worker alone uses all of it, two busy
-workers half each (small encoders scale better over processes than over threads).
+pickling. They share the run's thread budget (``xstilts.threads``): an upstream stage (MLM, an intermediate
+stage) runs alone on all of it, target stages and evaluations beside each other on equal shares (small
+encoders scale better over processes than over threads), so the numbers never depend on timing.
 
 If a worker fails, the others stop after their current node and the run ends with an error; nothing is lost:
 the same command resumes, as after any crash.
@@ -31,9 +32,8 @@ def run_with_workers(drain: Drain, workers: int, threads: int | None) -> None:
     context = multiprocessing.get_context("fork")
     stop = context.Event()
     budget = threads or os.cpu_count() or 1
-    busy = context.Value("i", 0)
-    share(budget, busy)
-    children = [context.Process(target=_worker, args=(drain, stop, budget, busy), name=f"xstilts-worker-{index}")
+    share(budget, workers)
+    children = [context.Process(target=_worker, args=(drain, stop, budget, workers), name=f"xstilts-worker-{index}")
                 for index in range(1, workers)]
     for child in children:
         child.start()
@@ -51,7 +51,7 @@ def run_with_workers(drain: Drain, workers: int, threads: int | None) -> None:
     finally:
         for child in children:
             child.join()
-        share(0, None)  # this process is no longer one of a group of workers
+        share(0, 0)  # this process is no longer one of a group of workers
     failed = [child for child in children if child.exitcode != 0]
     if failed:
         codes = ", ".join(f"{child.name} exited with {child.exitcode}" for child in failed)
@@ -59,8 +59,8 @@ def run_with_workers(drain: Drain, workers: int, threads: int | None) -> None:
                            "same command again: finished stages are kept and interrupted ones resume")
 
 
-def _worker(drain: Drain, stop, budget: int, busy) -> None:
-    share(budget, busy)
+def _worker(drain: Drain, stop, budget: int, workers: int) -> None:
+    share(budget, workers)
     parent = os.getppid()
     try:
         drain(lambda: stop.is_set() or os.getppid() != parent)

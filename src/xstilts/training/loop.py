@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from xstilts import threads
 from xstilts.config.schema import RuntimeConfig, StageConfig
 from xstilts.data.cache import FeaturizedSplit
 from xstilts.errors import TrainingDiverged
@@ -166,7 +165,6 @@ def train_stage(
     with progress:
         progress.advance_to(bookkeeping["step"])
         for step in range(bookkeeping["step"], total):
-            threads.rebalance()  # parallel workers: take or give back CPU threads as others start and finish
             wrapped.train()
             step_loss = 0.0
             for micro in range(config.grad_accumulation):
