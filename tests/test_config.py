@@ -166,7 +166,7 @@ def test_cli_missing_file_and_bad_yaml(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["--help"], ["ls", "tasks"], ["ls", "families"], ["ls", "presets"],
-                                  ["ls", "metrics"], ["validate", "tiny"]])
+                                  ["ls", "metrics"], ["validate", "tiny"], ["report", "--help"]])
 def test_light_commands_do_not_import_torch(args):
     code = (
         "import sys\n"

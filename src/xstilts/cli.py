@@ -202,6 +202,10 @@ from xstilts.models.commands import models_app  # noqa: E402  (typer only; the w
 
 app.add_typer(models_app, name="models")
 
+from xstilts.reports import commands as report_commands  # noqa: E402  (typer only; the work is imported lazily)
+
+app.command()(report_commands.report)
+
 
 def main() -> None:
     try:

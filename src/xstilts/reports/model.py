@@ -1,0 +1,415 @@
+"""The report as data: every table the renderers (Markdown, LaTeX, HTML) and the plots draw from.
+
+Scores, as in the paper and XTREME's evaluate.py:
+
+- a **cell** is a target task's main metric, averaged over its test languages, per seed, then over seeds (mean
+  and 95% t interval over seeds);
+- the **benchmark average** uses XTREME's official aggregation (see evaluation/official/aggregate.py, which
+  applies the same rule to submission files): per task the plain mean over its languages of the task's
+  official score, which for QA (span_qa) is (EM + F1) / 2 and otherwise the main metric; then the plain mean
+  over tasks. It is taken over the tasks that the baseline and every intermediate column share, so columns
+  compare like with like;
+- **deltas** are against the baseline column (no intermediate stage) of the same model; significance comes from
+  a paired bootstrap over test examples (when the run wrote example_scores.jsonl) and a paired t-test over seeds
+  (with two seeds or more); see :mod:`xstilts.reports.stats`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from statistics import mean
+from typing import Any
+
+import numpy as np
+
+from xstilts.reports.columns import Column, assign_columns, numeric_axes, ordered, short_labels
+from xstilts.reports.results import ExampleScores
+from xstilts.reports.stats import (
+    DEFAULT_RESAMPLES,
+    BootstrapResult,
+    MeanCI,
+    SeedTest,
+    Units,
+    mean_ci,
+    paired_bootstrap,
+    paired_seed_test,
+)
+
+SIGNIFICANCE = 0.05
+EXAMPLES_MARK, SEEDS_MARK = "†", "‡"
+
+
+@dataclass
+class Stat:
+    """One cell: the score's mean over seeds and, outside the baseline, its delta and tests."""
+
+    seeds: dict[Any, float]
+    ci: MeanCI
+    delta: float | None = None
+    examples: BootstrapResult | None = None
+    seed_test: SeedTest | None = None
+
+    @property
+    def mean(self) -> float:
+        return self.ci.mean
+
+    @property
+    def marks(self) -> str:
+        marks = ""
+        if self.examples is not None and self.examples.p_value < SIGNIFICANCE:
+            marks += EXAMPLES_MARK
+        if self.seed_test is not None and self.seed_test.p_value is not None and self.seed_test.p_value < SIGNIFICANCE:
+            marks += SEEDS_MARK
+        return marks
+
+
+@dataclass
+class ScoreTable:
+    """Rows (targets, or one target's languages) x columns, plus the average row."""
+
+    title: str
+    model: str
+    rows: list[str]
+    columns: list[Column]
+    cells: dict[tuple[str, Column], Stat]
+    average: dict[Column, Stat]
+    average_label: str
+    target: str = ""  # per-language tables: the target task
+    notes: list[str] = field(default_factory=list)
+
+    def cell(self, row: str, column: Column) -> Stat | None:
+        return self.cells.get((row, column))
+
+
+@dataclass
+class PlotEntry:
+    name: str
+    caption: str
+    files: list[str] = field(default_factory=list)  # relative to the report folder; empty when skipped
+    skipped: str = ""  # why the plot was not drawn
+
+
+@dataclass
+class Report:
+    title: str
+    description: str
+    models: list[str]
+    seeds: list[Any]
+    short: dict[str, str]
+    paper: list[ScoreTable]
+    zero_shot: list[ScoreTable]
+    languages: list[ScoreTable]
+    chance: dict[str, tuple[str, float]]
+    numeric_axes: list[str]
+    n_resamples: int
+    has_examples: bool
+    notes: list[str] = field(default_factory=list)
+    plots: list[PlotEntry] = field(default_factory=list)
+    distances: dict[str, tuple[float, str]] = field(default_factory=dict)  # language -> (from English, source)
+
+    def name(self, task_or_intermediate: str) -> str:
+        return self.short.get(task_or_intermediate, task_or_intermediate)
+
+
+class Scores:
+    """Indexes the rows once; answers per-seed scores and example units for any (model, task, column)."""
+
+    def __init__(self, rows: list[dict[str, Any]], examples: dict[tuple[str, str], ExampleScores],
+                 n_resamples: int, seed: int = 0):
+        self.rows = rows
+        self.examples = examples
+        self.n_resamples = n_resamples
+        self.seed = seed
+        self.value: dict[tuple, float] = {}
+        self.eval_key: dict[tuple, str] = {}
+        self.main: dict[str, str] = {}
+        self.family: dict[str, str] = {}
+        self.languages: dict[tuple, list[str]] = defaultdict(list)
+        self.seeds: dict[tuple, list[Any]] = defaultdict(list)
+        for row in rows:
+            key = (row["model"], row["task"], row["column"], row["seed"], row["language"], row["metric"])
+            self.value[key] = row["value"]
+            self.eval_key[key] = row.get("eval_key", "")
+            if row["main"]:
+                self.main.setdefault(row["task"], row["metric"])
+            self.family.setdefault(row["task"], row.get("family", ""))
+            group = self.languages[(row["model"], row["task"], row["column"])]
+            if row["language"] not in group:
+                group.append(row["language"])
+            seeds = self.seeds[(row["model"], row["task"], row["column"])]
+            if row["seed"] not in seeds:
+                seeds.append(row["seed"])
+
+    def official(self, task: str) -> list[str]:
+        """The metrics whose mean is the task's benchmark score: (EM, F1) for QA, else the main metric."""
+        main = self.main[task]
+        if self.family.get(task) == "span_qa" and main.endswith("f1"):
+            exact = main[: -len("f1")] + "exact_match"
+            if any(r["task"] == task and r["metric"] == exact for r in self.rows):
+                return [exact, main]
+        return [main]
+
+    def seeds_of(self, model: str, task: str, column: Column) -> list[Any]:
+        return self.seeds.get((model, task, column), [])
+
+    def per_seed(self, model: str, task: str, column: Column, languages: list[str],
+                 metrics: list[str]) -> dict[Any, float]:
+        """Per seed: the mean over ``languages`` (those scored) of the mean over ``metrics``."""
+        out = {}
+        for seed in self.seeds_of(model, task, column):
+            values = []
+            for language in languages:
+                scores = [self.value.get((model, task, column, seed, language, m)) for m in metrics]
+                if all(s is not None for s in scores):
+                    values.append(mean(scores))
+            if values:
+                out[seed] = mean(values)
+        return out
+
+    def units(self, model: str, task: str, columns: tuple[Column, Column], seeds: list[Any], language: str,
+              metrics: list[str]) -> tuple[Units, Units] | None:
+        """The paired units of one language for two columns, aligned on example ids; None when some are missing
+        or the two were not evaluated on the same examples."""
+        grids = []
+        reference: list[str] | None = None
+        for column in columns:
+            per_seed = []
+            for seed in seeds:
+                per_metric = []
+                for metric in metrics:
+                    key = self.eval_key.get((model, task, column, seed, language, metric))
+                    scores = self.examples.get((key, metric)) if key else None
+                    if scores is None:
+                        return None
+                    if reference is None:
+                        reference = scores.ids
+                    if scores.ids != reference:
+                        if sorted(scores.ids) != sorted(reference):
+                            return None
+                        order = {i: n for n, i in enumerate(scores.ids)}
+                        picks = [order[i] for i in reference]
+                        scores = ExampleScores(reference, [scores.num[p] for p in picks],
+                                               [scores.den[p] for p in picks])
+                    per_metric.append((scores.num, scores.den))
+                per_seed.append(per_metric)
+            num = np.array([[m[0] for m in s] for s in per_seed], dtype=float).transpose(0, 2, 1)
+            den = np.array([[m[1] for m in s] for s in per_seed], dtype=float).transpose(0, 2, 1)
+            grids.append(Units(num, den))
+        if reference is None or not reference:
+            return None
+        return grids[0], grids[1]
+
+    def compare(self, model: str, tasks: list[str], column: Column, baseline: Column,
+                languages: dict[str, list[str]], metrics: dict[str, list[str]],
+                system_seeds: dict[Any, float], baseline_seeds: dict[Any, float]) -> Stat:
+        """A non-baseline cell over one or more tasks (several: the benchmark average)."""
+        stat = Stat(system_seeds, mean_ci(list(system_seeds.values())))
+        if not baseline_seeds:
+            return stat
+        stat.delta = stat.mean - mean(baseline_seeds.values())
+        stat.seed_test = paired_seed_test(system_seeds, baseline_seeds, self.n_resamples, self.seed)
+        if not self.examples or self.n_resamples <= 0:
+            return stat
+        ours, theirs, groups = [], [], []
+        for index, task in enumerate(tasks):
+            seeds = [s for s in self.seeds_of(model, task, column) if s in self.seeds_of(model, task, baseline)]
+            for language in languages[task]:
+                pair = self.units(model, task, (column, baseline), seeds, language, metrics[task]) if seeds else None
+                if pair is None:
+                    return stat
+                ours.append(pair[0])
+                theirs.append(pair[1])
+                groups.append(index)
+        if ours:
+            stat.examples = paired_bootstrap(ours, theirs, self.n_resamples, self.seed,
+                                             groups=groups if len(tasks) > 1 else None)
+        return stat
+
+
+def _score_table(scores: Scores, model: str, title: str, excluded: set[str], short: dict[str, str]) -> ScoreTable:
+    rows = [r for r in scores.rows if r["model"] == model and r["language"] not in excluded]
+    targets = sorted(ordered(r["task"] for r in rows))
+    columns = sorted(ordered(r["column"] for r in rows), key=Column.sort_key)
+    baseline = next((c for c in columns if c.is_baseline), None)
+    langs = {(t, c): [lg for lg in scores.languages[(model, t, c)] if lg not in excluded]
+             for t in targets for c in columns}
+    cells: dict[tuple[str, Column], Stat] = {}
+    for target in targets:
+        main = [scores.main[target]]
+        base_seeds = scores.per_seed(model, target, baseline, langs[(target, baseline)], main) if baseline else {}
+        for column in columns:
+            seeds = scores.per_seed(model, target, column, langs[(target, column)], main)
+            if not seeds:
+                continue
+            if column == baseline or not base_seeds:
+                cells[(target, column)] = Stat(seeds, mean_ci(list(seeds.values())))
+                continue
+            shared = [lg for lg in langs[(target, column)] if lg in langs[(target, baseline)]]
+            cells[(target, column)] = scores.compare(model, [target], column, baseline, {target: shared},
+                                                     {target: main}, seeds, base_seeds)
+    table = ScoreTable(title, model, targets, columns, cells, {}, "average")
+    _average_row(scores, table, baseline, langs, short)
+    return table
+
+
+def _average_row(scores: Scores, table: ScoreTable, baseline: Column | None,
+                 langs: dict[tuple[str, Column], list[str]], short: dict[str, str]) -> None:
+    """The benchmark average with the official aggregation, over the tasks the baseline and every intermediate
+    column share; a column without all of them (often the control) gets a note instead."""
+    compared = [c for c in table.columns if not c.control] or table.columns
+    common = [t for t in table.rows if all((t, c) in table.cells for c in compared)]
+    if not common:
+        return
+    official = {t: scores.official(t) for t in common}
+    uses_qa_rule = [t for t in common if len(official[t]) > 1]
+    table.average_label = "average" + (f" ({len(common)} of {len(table.rows)} tasks)"
+                                       if len(common) < len(table.rows) else "")
+    base_seeds = _average_seeds(scores, table.model, common, baseline, langs, official) if baseline else {}
+    for column in table.columns:
+        if not all((t, column) in table.cells for t in common):
+            have = [t for t in common if (t, column) in table.cells]
+            if have and base_seeds:
+                own = _average_seeds(scores, table.model, have, column, langs, official)
+                base = _average_seeds(scores, table.model, have, baseline, langs, official)
+                if own and base:
+                    table.notes.append(f"{column.label(short)} lacks {len(common) - len(have)} of the averaged tasks; "
+                                       f"over the {len(have)} it has: {mean(own.values()):.1f} (baseline on the "
+                                       f"same tasks: {mean(base.values()):.1f}).")
+            continue
+        seeds = _average_seeds(scores, table.model, common, column, langs, official)
+        if not seeds:
+            continue
+        if column == baseline or not base_seeds:
+            table.average[column] = Stat(seeds, mean_ci(list(seeds.values())))
+            continue
+        shared = {t: [lg for lg in langs[(t, column)] if lg in langs[(t, baseline)]] for t in common}
+        table.average[column] = scores.compare(table.model, common, column, baseline, shared, official, seeds,
+                                               base_seeds)
+    if uses_qa_rule:
+        table.notes.append("The average follows XTREME's aggregation: QA tasks ("
+                           + ", ".join(short.get(t, t) for t in uses_qa_rule) + ") enter as (EM + F1) / 2, the others with their main "
+                           "metric; then the plain mean over tasks.")
+
+
+def _average_seeds(scores: Scores, model: str, tasks: list[str], column: Column,
+                   langs: dict[tuple[str, Column], list[str]], official: dict[str, list[str]]) -> dict[Any, float]:
+    per_task = [scores.per_seed(model, t, column, langs[(t, column)], official[t]) for t in tasks]
+    seeds = [s for s in per_task[0] if all(s in p for p in per_task)] if per_task else []
+    return {s: mean(p[s] for p in per_task) for s in seeds}
+
+
+def _language_tables(scores: Scores, paper: ScoreTable) -> list[ScoreTable]:
+    out = []
+    for target in paper.rows:
+        columns = [c for c in paper.columns if (target, c) in paper.cells]
+        baseline = next((c for c in columns if c.is_baseline), None)
+        languages = ordered(lg for c in columns for lg in scores.languages[(paper.model, target, c)])
+        languages.sort(key=lambda lg: (lg != "en", lg))
+        main = [scores.main[target]]
+        cells = {}
+        for language in languages:
+            base = scores.per_seed(paper.model, target, baseline, [language], main) if baseline else {}
+            for column in columns:
+                seeds = scores.per_seed(paper.model, target, column, [language], main)
+                if not seeds:
+                    continue
+                if column == baseline or not base:
+                    cells[(language, column)] = Stat(seeds, mean_ci(list(seeds.values())))
+                else:
+                    cells[(language, column)] = scores.compare(paper.model, [target], column, baseline,
+                                                               {target: [language]}, {target: main}, seeds, base)
+        average = {c: paper.cells[(target, c)] for c in columns}
+        out.append(ScoreTable(f"{target}", paper.model, languages, columns, cells, average,
+                              "mean over languages", target=target))
+    return out
+
+
+def build_report(rows: list[dict[str, Any]], examples: dict[tuple[str, str], ExampleScores] | None = None, *,
+                 title: str = "", description: str = "", n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                 per_language: bool = True) -> Report:
+    """The report from normalised result rows (see :func:`xstilts.reports.results.normalise_row`)."""
+    rows = [r for r in rows if r["split"] == _split(rows)]
+    rows = assign_columns(rows)
+    examples = examples or {}
+    scores = Scores(rows, examples, n_resamples, seed)
+    models = ordered(r["model"] for r in rows)
+    short = short_labels(rows)
+    several = len(models) > 1
+    paper, zero_shot, languages = [], [], []
+    for model in models:
+        suffix = f" — {model}" if several else ""
+        table = _score_table(scores, model, f"All test languages{suffix}", set(), short)
+        paper.append(table)
+        zero = _score_table(scores, model, f"Zero-shot languages only (English excluded){suffix}", {"en"}, short)
+        if zero.rows:
+            zero_shot.append(zero)
+        if per_language:
+            languages += _language_tables(scores, table)
+    chance: dict[str, tuple[str, float]] = {}
+    for row in rows:
+        if row["main"] and row["chance"] is not None:
+            chance.setdefault(row["task"], (row["metric"], row["chance"]))
+    seeds = ordered(r["seed"] for r in rows)
+    notes = []
+    split = _split(rows)
+    if split != "test":
+        notes.append(f"Scores are on the {split!r} split (the results hold no test rows).")
+    not_zero_shot = ordered(r.get("pipeline", "") for r in rows if not r["zero_shot"])
+    if not_zero_shot:
+        notes.append("Not zero-shot (selected or trained on non-English data): " + ", ".join(not_zero_shot) + ".")
+    if not examples:
+        notes.append("Significance over test examples: n/a (no example_scores.jsonl next to results.csv; runs of "
+                     "older versions did not write it).")
+    if len(seeds) < 2:
+        notes.append("Intervals and tests over seeds: n/a (one seed).")
+    return Report(title, description, models, seeds, short, paper, zero_shot, languages, chance,
+                  numeric_axes(rows), n_resamples, bool(examples), notes)
+
+
+def _split(rows: list[dict[str, Any]]) -> str:
+    splits = ordered(r["split"] for r in rows)
+    return "test" if "test" in splits or not splits else splits[0]
+
+
+@dataclass(frozen=True)
+class ScalingPoint:
+    model: str
+    target: str
+    line: Column  # the column without the axis: one curve per (intermediate, target)
+    x: float
+    score: Stat
+    baseline: float | None
+
+
+def scaling_points(report: Report, axis: str) -> list[ScalingPoint]:
+    """Every (model, target, column) with a numeric value on ``axis``, as a point of a scaling curve."""
+    points = []
+    for table in report.paper:
+        baseline = next((c for c in table.columns if c.is_baseline), None)
+        for (target, column), stat in table.cells.items():
+            value = column.value(axis)
+            if value is None:
+                continue
+            try:
+                x = float(value)
+            except ValueError:
+                continue
+            base = table.cells.get((target, baseline)) if baseline else None
+            points.append(ScalingPoint(table.model, target, column.without(axis), x, stat,
+                                       base.mean if base else None))
+    return sorted(points, key=lambda p: (p.model, p.target, p.line.sort_key(), p.x))
+
+
+def model_gains(report: Report) -> dict[tuple[Column, str], dict[str, Stat]]:
+    """(column, target or "average") -> model -> the cell (its delta is the gain over that model's baseline);
+    only columns that at least two models have."""
+    out: dict[tuple[Column, str], dict[str, Stat]] = defaultdict(dict)
+    for table in report.paper:
+        for (target, column), stat in table.cells.items():
+            if stat.delta is not None:
+                out[(column, target)][table.model] = stat
+        for column, stat in table.average.items():
+            if stat.delta is not None:
+                out[(column, "average")][table.model] = stat
+    return {key: value for key, value in out.items() if len(value) > 1}
