@@ -280,3 +280,50 @@ def test_missing_results_name_the_folder(tmp_path):
                             capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "no results.csv in xstilts-out/" in result.stderr and "--results" in result.stderr
+
+
+def test_summary_after_a_run_uses_the_report_tables(tmp_path):
+    from types import SimpleNamespace
+
+    from xstilts.reports.results import read_results_csv
+    from xstilts.reports.summary import summary_markdown
+
+    write_results(tmp_path, with_examples=False)
+    rows = read_results_csv(tmp_path / "results.csv")
+    study = SimpleNamespace(name="hand", variant=None, description="", seeds=[0, 1],
+                            model=SimpleNamespace(display_name="base, large"))
+    text = summary_markdown(study, rows)
+    csv_only = csv_rows(tmp_path)
+    assert expected_cell(csv_only, "base", "xnli", 1.0) in text
+    assert "### Zero-shot languages only (English excluded) — large" in text
+
+
+def test_micro_languages_use_the_generator_typology():
+    from xstilts.micro.languages import typology
+    from xstilts.reports.typology import language_distances
+
+    distances, notes = language_distances(["en", "qaa", "qae"])
+    far = typology("qae")
+    assert distances["en"][0] == 0 and notes == []
+    assert distances["qae"] == (pytest.approx(sum(far.values()) / len(far)), "micro generator")
+    assert distances["qaa"][0] < distances["qae"][0]
+
+
+def test_real_languages_use_uriel_when_lang2vec_is_installed():
+    pytest.importorskip("lang2vec", reason="the typology extra is not installed: pip install 'xstilts[typology]'")
+    from xstilts.reports.typology import language_distances
+
+    distances, notes = language_distances(["en", "de", "ja", "zz"])
+    assert distances["de"][1] == "URIEL syntax_knn"
+    # German's syntax is far closer to English's than Japanese's (SOV, postpositions, wh-in-situ)
+    assert 0 < distances["de"][0] < distances["ja"][0] <= 1
+    assert "zz" not in distances and any("zz" in note for note in notes)
+
+
+def test_real_languages_without_lang2vec_give_a_note(monkeypatch):
+    from xstilts.reports import typology
+
+    monkeypatch.setattr(typology, "_has_lang2vec", lambda: False)
+    distances, notes = typology.language_distances(["en", "de", "qaa"])
+    assert "de" not in distances and "qaa" in distances
+    assert notes == ["Typological distances of real languages (de) need lang2vec: pip install 'xstilts[typology]'."]

@@ -140,6 +140,14 @@ def scaling_table(report: Report, axis: str) -> Table | None:
     return Table(header, rows, caption=f"Scores by {axis}")
 
 
+def paper_blocks(report: Report) -> list[Block]:
+    """The paper table of every model, over all test languages, then over the zero-shot languages only."""
+    out: list[Block] = []
+    for table in [*report.paper, *report.zero_shot]:
+        out += [Heading(table.title, 3), score_table(report, table, "target \\ intermediate")]
+    return out
+
+
 def blocks(report: Report) -> list[Block]:
     out: list[Block] = [Heading(report.title or "xstilts report", 1)]
     if report.description:
@@ -149,10 +157,7 @@ def blocks(report: Report) -> list[Block]:
     if report.notes:
         out.append(Bullets(list(report.notes)))
     out.append(Heading("Paper table: target tasks x intermediate tasks"))
-    for table in report.paper:
-        out += [Heading(table.title, 3), score_table(report, table, "target \\ intermediate")]
-    for table in report.zero_shot:
-        out += [Heading(table.title, 3), score_table(report, table, "target \\ intermediate")]
+    out += paper_blocks(report)
     significance = significance_table(report)
     if significance.rows:
         out += [Heading("Significance against the baseline"), significance]

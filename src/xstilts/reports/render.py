@@ -7,7 +7,7 @@ import html
 import re
 from pathlib import Path
 
-from xstilts.reports.document import Bullets, Figure, Heading, Paragraph, Table, blocks
+from xstilts.reports.document import Block, Bullets, Figure, Heading, Paragraph, Table, blocks
 from xstilts.reports.model import Report
 
 # ------------------------------------------------------------------ Markdown
@@ -37,8 +37,12 @@ def _md_table(table: Table) -> list[str]:
 
 
 def to_markdown(report: Report) -> str:
+    return blocks_markdown(blocks(report))
+
+
+def blocks_markdown(chosen: list[Block]) -> str:
     lines: list[str] = []
-    for block in blocks(report):
+    for block in chosen:
         if isinstance(block, Heading):
             lines += ["#" * block.level + " " + block.text, ""]
         elif isinstance(block, Paragraph):

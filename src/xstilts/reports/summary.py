@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.atomic import write_text_atomic
-from xstilts.reports.paper import paper_table, per_language_markdown, to_markdown
+from xstilts.reports.paper import per_language_markdown
 
 
 def summary_markdown(study: Any, rows: list[dict[str, Any]]) -> str:
@@ -15,13 +15,12 @@ def summary_markdown(study: Any, rows: list[dict[str, Any]]) -> str:
         parts += [study.description.strip(), ""]
     parts += [
         f"Model: {study.model.display_name}; seeds: {', '.join(map(str, study.seeds))}. Scores are the main metric "
-        "of each task (0-100), averaged over its test languages and seeds; deltas in brackets are against the "
-        "baseline without intermediate stage.", "",
+        "of each task (0-100), averaged over its test languages and seeds (± the 95% t interval over seeds); "
+        "deltas in brackets are against the baseline without intermediate stage, ‡ marks p < 0.05 in a paired "
+        "t-test over seeds. `xstilts report` adds per-language tables, significance over test examples and plots.",
+        "",
     ]
-    parts.append(to_markdown(paper_table(rows), "All test languages"))
-    zero_shot = paper_table(rows, exclude_languages=["en"])
-    if zero_shot.targets:
-        parts += ["", to_markdown(zero_shot, "Zero-shot languages only (English excluded)")]
+    parts.append(_paper_tables(rows))
     per_language = per_language_markdown(rows)
     if per_language:
         parts += ["", "### Baseline per language", "", per_language]
@@ -29,6 +28,19 @@ def summary_markdown(study: Any, rows: list[dict[str, Any]]) -> str:
     if chance:
         parts += ["", "### Chance level (uniform random predictor)", "", *chance]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def _paper_tables(rows: list[dict[str, Any]]) -> str:
+    """The report's paper tables (all languages, zero-shot only), without the bootstrap over test examples."""
+    from xstilts.reports.document import paper_blocks
+    from xstilts.reports.model import build_report
+    from xstilts.reports.render import blocks_markdown
+    from xstilts.reports.results import normalise_row
+
+    if not rows:
+        return "No result rows yet.\n"
+    report = build_report([normalise_row(r) for r in rows], n_resamples=0, per_language=False)
+    return blocks_markdown(paper_blocks(report))
 
 
 def _chance_lines(rows: list[dict[str, Any]]) -> list[str]:

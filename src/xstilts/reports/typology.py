@@ -4,16 +4,14 @@
   (:func:`xstilts.micro.languages.typological_distance`: mean absolute difference of ten binary features).
 - Real languages: URIEL's syntax features as lang2vec predicts them (``syntax_knn``, 103 features, no gaps),
   compared by cosine distance, the "syntactic distance" of Littell et al. (2017). lang2vec is the optional
-  extra ``typology``; without it (or for a code URIEL does not know) the language is left out with a note.
+  extra ``typology`` (only its data files are read); without it, or for a code URIEL does not know, the
+  language is left out with a note.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
-import os
-import sys
-import types
+import json
 from collections.abc import Iterable
 
 import numpy as np
@@ -22,42 +20,44 @@ ENGLISH = "en"
 URIEL_FEATURES = "syntax_knn"
 
 
-def _import_lang2vec():
-    """lang2vec 1.1 imports ``pkg_resources`` (gone from setuptools >= 81) for one call, resource_filename;
-    a stand-in for the import alone, removed again, keeps it working without pinning setuptools."""
-    try:
-        return importlib.import_module("lang2vec.lang2vec")
-    except ModuleNotFoundError as error:
-        if error.name != "pkg_resources":
-            raise
-    shim = types.ModuleType("pkg_resources")
+def _uriel_syntax() -> tuple[dict[str, str], dict[str, np.ndarray]] | None:
+    """lang2vec's ISO 639-1 -> 639-3 table and its ``syntax_knn`` vectors (the S_ features of the "predicted"
+    source), read from the package's data files as its ``get_features`` does. Reading them directly skips
+    ``import lang2vec.lang2vec``, which scans every URIEL language at import (seconds) and needs
+    ``pkg_resources``, gone from setuptools >= 81. None when lang2vec is not installed."""
+    if not _has_lang2vec():
+        return None
+    from importlib import resources
 
-    def resource_filename(package: str, resource: str) -> str:
-        return os.path.join(os.path.dirname(sys.modules[package].__file__), resource)
-
-    shim.resource_filename = resource_filename
-    sys.modules["pkg_resources"] = shim
-    try:
-        return importlib.import_module("lang2vec.lang2vec")
-    finally:
-        sys.modules.pop("pkg_resources", None)
+    data = resources.files("lang2vec") / "data"
+    letter_codes = json.loads((data / "letter_codes.json").read_text())
+    with resources.as_file(data / "feature_predictions.npz") as path, np.load(path) as database:
+        features = [i for i, name in enumerate(database["feats"]) if str(name).startswith("S_")]
+        source = list(database["sources"]).index("predicted")
+        values = database["data"][:, features, source]
+        vectors = {str(code): values[i] for i, code in enumerate(database["langs"])}
+    return letter_codes, vectors
 
 
 def uriel_distances(languages: Iterable[str]) -> tuple[dict[str, float], list[str]]:
     """Cosine distance of URIEL syntax vectors from English; the second value lists the codes left out."""
-    try:
-        l2v = _import_lang2vec()
-    except ModuleNotFoundError:
+    uriel = _uriel_syntax()
+    if uriel is None:
         return {}, list(languages)
+    letter_codes, vectors = uriel
+
+    def vector(code: str) -> np.ndarray | None:
+        found = vectors.get(letter_codes.get(code, code))
+        return None if found is None or np.any(found < 0) else found  # -1 marks a missing value
+
+    english = vector(ENGLISH)
     out, missing = {}, []
-    english = np.asarray(l2v.get_features(ENGLISH, URIEL_FEATURES)[ENGLISH], dtype=float)
     for language in languages:
-        try:
-            vector = np.asarray(l2v.get_features(language, URIEL_FEATURES)[language], dtype=float)
-        except Exception:  # lang2vec raises a bare Exception for a code URIEL does not know
+        values = vector(language)
+        if values is None or english is None:
             missing.append(language)
             continue
-        cosine = float(vector @ english / (np.linalg.norm(vector) * np.linalg.norm(english)))
+        cosine = float(values @ english / (np.linalg.norm(values) * np.linalg.norm(english)))
         out[language] = 1.0 - cosine
     return out, missing
 
