@@ -327,3 +327,64 @@ def test_real_languages_without_lang2vec_give_a_note(monkeypatch):
     distances, notes = typology.language_distances(["en", "de", "qaa"])
     assert "de" not in distances and "qaa" in distances
     assert notes == ["Typological distances of real languages (de) need lang2vec: pip install 'xstilts[typology]'."]
+
+
+def test_example_ids_are_aligned_and_mismatches_give_no_example_test(tmp_path):
+    from xstilts.reports.model import build_report
+    from xstilts.reports.results import load_results
+
+    def significance(folder):
+        results = load_results(folder)
+        report = build_report(results.rows, results.examples, n_resamples=50)
+        return {(table.model, t, c.label()): (s.examples.low, s.examples.high, s.examples.p_value) if s.examples else None
+                for table in report.paper for (t, c), s in table.cells.items() if s.delta is not None}
+
+    write_results(tmp_path / "a")
+    reference = significance(tmp_path / "a")
+    assert sum(v is not None for v in reference.values()) == 8  # 2 models x 2 targets x 2 fractions
+    assert reference[("base", "xnli", "control (no MLM)")] is None  # the control has no example scores
+    # the same units listed in another order for one system: the same bootstrap
+    lines = (tmp_path / "a" / "example_scores.jsonl").read_text().splitlines()
+    shuffled = []
+    for line in lines:
+        record = json.loads(line)
+        if "-squad-" in record["eval_key"]:
+            order = list(reversed(range(len(record["ids"]))))
+            record = {**record, **{k: [record[k][i] for i in order] for k in ("ids", "num", "den")}}
+        shuffled.append(json.dumps(record))
+    (tmp_path / "a" / "example_scores.jsonl").write_text("\n".join(shuffled) + "\n")
+    assert significance(tmp_path / "a") == reference
+    # other examples for one system: no paired test for its cells
+    broken = [json.loads(line) for line in shuffled]
+    for record in broken:
+        if record["eval_key"].startswith("base-squad-1.0-xnli"):
+            record["ids"] = [f"other-{i}" for i in range(len(record["ids"]))]
+    (tmp_path / "a" / "example_scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in broken))
+    changed = significance(tmp_path / "a")
+    assert changed[("base", "xnli", "squad fraction=1")] is None
+    assert changed[("base", "qa", "squad fraction=1")] == reference[("base", "qa", "squad fraction=1")]
+
+
+def test_results_without_a_baseline_have_no_deltas(tmp_path):
+    from xstilts.reports.document import blocks
+    from xstilts.reports.model import build_report
+    from xstilts.reports.render import blocks_markdown
+    from xstilts.reports.results import read_results_csv
+
+    write_results(tmp_path, with_examples=False)
+    rows = [r for r in read_results_csv(tmp_path / "results.csv") if r["intermediate"] != "none"]
+    report = build_report(rows, n_resamples=0)
+    assert all(s.delta is None for table in report.paper for s in table.cells.values())
+    text = blocks_markdown(blocks(report))
+    assert "Significance against the baseline" not in text and "(+" not in text
+
+
+def test_bad_example_scores_name_the_line(tmp_path):
+    from xstilts.errors import DataError
+    from xstilts.reports.results import load_results
+
+    write_results(tmp_path, with_examples=False)
+    (tmp_path / "example_scores.jsonl").write_text('{"eval_key": "k", "metric": "f1", "ids": [1], "num": [1], '
+                                                   '"den": [1]}\n{"eval_key": "k"}\n')
+    with pytest.raises(DataError, match=r"example_scores.jsonl:2: not an example-score record"):
+        load_results(tmp_path)

@@ -182,10 +182,10 @@ class Scores:
                     scores = self.examples.get((key, metric)) if key else None
                     if scores is None:
                         return None
-                    if reference is None:
-                        reference = scores.ids
+                    if reference is None:  # a canonical order: the result never depends on listing order
+                        reference = sorted(scores.ids)
                     if scores.ids != reference:
-                        if sorted(scores.ids) != sorted(reference):
+                        if sorted(scores.ids) != reference:
                             return None
                         order = {i: n for n, i in enumerate(scores.ids)}
                         picks = [order[i] for i in reference]
