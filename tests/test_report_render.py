@@ -388,3 +388,23 @@ def test_bad_example_scores_name_the_line(tmp_path):
                                                    '"den": [1]}\n{"eval_key": "k"}\n')
     with pytest.raises(DataError, match=r"example_scores.jsonl:2: not an example-score record"):
         load_results(tmp_path)
+
+
+def test_an_axis_that_changes_the_baseline_pairs_each_column_with_its_own_baseline():
+    from xstilts.reports.model import build_report
+    from xstilts.reports.results import normalise_row
+
+    def row(intermediate, lr, language, value):
+        axes = {"intermediate": None if intermediate == "none" else intermediate, "lr": lr, "target": "xnli"}
+        return normalise_row({"task": "xnli", "language": language, "metric": "accuracy", "value": value,
+                              "main": True, "seed": 0, "model": "m", "intermediate": intermediate,
+                              "pretraining": "mlm", "family": "classification", "axes": json.dumps(axes),
+                              "eval_key": f"{intermediate}-{lr}-{language}", "pipeline": f"{intermediate}/{lr}"})
+
+    rows = [row("none", 1, "en", 80), row("none", 1, "de", 60), row("none", 2, "en", 70), row("none", 2, "de", 50),
+            row("squad", 1, "en", 84), row("squad", 1, "de", 66), row("squad", 2, "en", 71), row("squad", 2, "de", 51)]
+    (table,) = build_report(rows, n_resamples=0).paper
+    cells = {(c.label(), round(s.mean, 3), None if s.delta is None else round(s.delta, 3))
+             for (_, c), s in table.cells.items()}
+    assert cells == {("baseline (none) lr=1", 70, None), ("baseline (none) lr=2", 60, None),
+                     ("squad lr=1", 75, 5), ("squad lr=2", 61, 1)}

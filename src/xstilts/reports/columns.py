@@ -28,7 +28,7 @@ class Column:
 
     @property
     def is_baseline(self) -> bool:
-        return self.intermediate == BASELINE and not self.control and not self.variant
+        return self.intermediate == BASELINE and not self.control
 
     def value(self, axis: str) -> str | None:
         return dict(self.variant).get(axis)
@@ -39,9 +39,7 @@ class Column:
     def label(self, short: dict[str, str] | None = None) -> str:
         if self.control:
             return CONTROL
-        if self.is_baseline:
-            return "baseline (none)"
-        name = (short or {}).get(self.intermediate, self.intermediate)
+        name = "baseline (none)" if self.is_baseline else (short or {}).get(self.intermediate, self.intermediate)
         return name + "".join(f" {k}={v}" for k, v in self.variant)
 
     def sort_key(self) -> tuple:
@@ -79,10 +77,13 @@ def dedupe(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def variant_axes(rows: list[dict[str, Any]]) -> list[str]:
+def variant_axes(rows: list[dict[str, Any]], baseline: bool = False) -> list[str]:
+    """Axes that tell apart evaluations of one (model, target, intermediate): among the intermediate columns,
+    or (``baseline``) among the baseline's evaluations (e.g. a target learning rate; not a data fraction of the
+    intermediate stage, which leaves the baseline's evaluation the same)."""
     values: dict[tuple, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for row in rows:
-        if row["intermediate"] == BASELINE or row.get("pretraining") == "none":
+        if row.get("pretraining") == "none" or (row["intermediate"] == BASELINE) != baseline:
             continue
         group = values[(row["model"], row["task"], row["intermediate"], row.get("pretraining"))]
         for axis, value in row["axes"].items():
@@ -108,13 +109,14 @@ def numeric_axes(rows: list[dict[str, Any]]) -> list[str]:
 def assign_columns(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Deduplicated copies of the rows with a ``column`` (:class:`Column`)."""
     rows = dedupe(rows)
-    axes = variant_axes(rows)
+    axes, baseline_axes = variant_axes(rows), variant_axes(rows, baseline=True)
     out = []
     for row in rows:
         if row.get("pretraining") == "none":
             column = Column(BASELINE, control=True)
         elif row["intermediate"] == BASELINE:
-            column = Column(BASELINE)
+            column = Column(BASELINE, variant=tuple((a, axis_text(row["axes"][a])) for a in baseline_axes
+                                                    if a in row["axes"]))
         else:
             variant = tuple((a, axis_text(row["axes"][a])) for a in axes if a in row["axes"])
             column = Column(row["intermediate"], variant=variant)
@@ -127,6 +129,15 @@ def assign_columns(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             old = row["column"]
             row["column"] = Column(old.intermediate, old.control, (*old.variant, ("pipeline", row["pipeline"])))
     return out
+
+
+def baseline_of(column: Column, columns: Iterable[Column]) -> Column | None:
+    """The baseline a column is compared with: the baseline column whose axis values the column shares (the
+    only one when the baseline has no variant axes); None for a baseline or when none or several fit."""
+    if column.is_baseline:
+        return None
+    fits = [c for c in columns if c.is_baseline and all(column.value(k) == v for k, v in c.variant)]
+    return fits[0] if len(fits) == 1 else None
 
 
 def _cell_key(row: dict[str, Any]) -> tuple:

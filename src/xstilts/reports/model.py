@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from xstilts.reports.columns import Column, assign_columns, numeric_axes, ordered, short_labels
+from xstilts.reports.columns import Column, assign_columns, baseline_of, numeric_axes, ordered, short_labels
 from xstilts.reports.results import ExampleScores
 from xstilts.reports.stats import (
     DEFAULT_RESAMPLES,
@@ -231,30 +231,30 @@ def _score_table(scores: Scores, model: str, title: str, excluded: set[str], sho
     rows = [r for r in scores.rows if r["model"] == model and r["language"] not in excluded]
     targets = sorted(ordered(r["task"] for r in rows))
     columns = sorted(ordered(r["column"] for r in rows), key=Column.sort_key)
-    baseline = next((c for c in columns if c.is_baseline), None)
     langs = {(t, c): [lg for lg in scores.languages[(model, t, c)] if lg not in excluded]
              for t in targets for c in columns}
     cells: dict[tuple[str, Column], Stat] = {}
     for target in targets:
         main = [scores.main[target]]
-        base_seeds = scores.per_seed(model, target, baseline, langs[(target, baseline)], main) if baseline else {}
         for column in columns:
             seeds = scores.per_seed(model, target, column, langs[(target, column)], main)
             if not seeds:
                 continue
-            if column == baseline or not base_seeds:
+            baseline = baseline_of(column, columns)
+            base_seeds = scores.per_seed(model, target, baseline, langs[(target, baseline)], main) if baseline else {}
+            if not base_seeds:
                 cells[(target, column)] = Stat(seeds, mean_ci(list(seeds.values())))
                 continue
             shared = [lg for lg in langs[(target, column)] if lg in langs[(target, baseline)]]
             cells[(target, column)] = scores.compare(model, [target], column, baseline, {target: shared},
                                                      {target: main}, seeds, base_seeds)
     table = ScoreTable(title, model, targets, columns, cells, {}, "average")
-    _average_row(scores, table, baseline, langs, short)
+    _average_row(scores, table, langs, short)
     return table
 
 
-def _average_row(scores: Scores, table: ScoreTable, baseline: Column | None,
-                 langs: dict[tuple[str, Column], list[str]], short: dict[str, str]) -> None:
+def _average_row(scores: Scores, table: ScoreTable, langs: dict[tuple[str, Column], list[str]],
+                 short: dict[str, str]) -> None:
     """The benchmark average with the official aggregation, over the tasks the baseline and every intermediate
     column share; a column without all of them (often the control) gets a note instead."""
     compared = [c for c in table.columns if not c.control] or table.columns
@@ -265,8 +265,9 @@ def _average_row(scores: Scores, table: ScoreTable, baseline: Column | None,
     uses_qa_rule = [t for t in common if len(official[t]) > 1]
     table.average_label = "average" + (f" ({len(common)} of {len(table.rows)} tasks)"
                                        if len(common) < len(table.rows) else "")
-    base_seeds = _average_seeds(scores, table.model, common, baseline, langs, official) if baseline else {}
     for column in table.columns:
+        baseline = baseline_of(column, table.columns)
+        base_seeds = _average_seeds(scores, table.model, common, baseline, langs, official) if baseline else {}
         if not all((t, column) in table.cells for t in common):
             have = [t for t in common if (t, column) in table.cells]
             if have and base_seeds:
@@ -280,16 +281,16 @@ def _average_row(scores: Scores, table: ScoreTable, baseline: Column | None,
         seeds = _average_seeds(scores, table.model, common, column, langs, official)
         if not seeds:
             continue
-        if column == baseline or not base_seeds:
+        if not base_seeds:
             table.average[column] = Stat(seeds, mean_ci(list(seeds.values())))
             continue
         shared = {t: [lg for lg in langs[(t, column)] if lg in langs[(t, baseline)]] for t in common}
         table.average[column] = scores.compare(table.model, common, column, baseline, shared, official, seeds,
                                                base_seeds)
     if uses_qa_rule:
-        table.notes.append("The average follows XTREME's aggregation: QA tasks ("
-                           + ", ".join(short.get(t, t) for t in uses_qa_rule) + ") enter as (EM + F1) / 2, the others with their main "
-                           "metric; then the plain mean over tasks.")
+        qa = ", ".join(short.get(t, t) for t in uses_qa_rule)
+        table.notes.append(f"The average follows XTREME's aggregation: QA tasks ({qa}) enter as (EM + F1) / 2, the "
+                           "others with their main metric; then the plain mean over tasks.")
 
 
 def _average_seeds(scores: Scores, model: str, tasks: list[str], column: Column,
@@ -303,18 +304,18 @@ def _language_tables(scores: Scores, paper: ScoreTable) -> list[ScoreTable]:
     out = []
     for target in paper.rows:
         columns = [c for c in paper.columns if (target, c) in paper.cells]
-        baseline = next((c for c in columns if c.is_baseline), None)
         languages = ordered(lg for c in columns for lg in scores.languages[(paper.model, target, c)])
         languages.sort(key=lambda lg: (lg != "en", lg))
         main = [scores.main[target]]
         cells = {}
         for language in languages:
-            base = scores.per_seed(paper.model, target, baseline, [language], main) if baseline else {}
             for column in columns:
                 seeds = scores.per_seed(paper.model, target, column, [language], main)
                 if not seeds:
                     continue
-                if column == baseline or not base:
+                baseline = baseline_of(column, columns)
+                base = scores.per_seed(paper.model, target, baseline, [language], main) if baseline else {}
+                if not base:
                     cells[(language, column)] = Stat(seeds, mean_ci(list(seeds.values())))
                 else:
                     cells[(language, column)] = scores.compare(paper.model, [target], column, baseline,
@@ -386,11 +387,11 @@ def scaling_points(report: Report, axis: str) -> list[ScalingPoint]:
     """Every (model, target, column) with a numeric value on ``axis``, as a point of a scaling curve."""
     points = []
     for table in report.paper:
-        baseline = next((c for c in table.columns if c.is_baseline), None)
         for (target, column), stat in table.cells.items():
             value = column.value(axis)
-            if value is None:
+            if value is None or column.is_baseline:
                 continue
+            baseline = baseline_of(column, table.columns)
             try:
                 x = float(value)
             except ValueError:
