@@ -15,12 +15,12 @@ def summary_markdown(study: Any, rows: list[dict[str, Any]]) -> str:
         parts += [study.description.strip(), ""]
     parts += [
         f"Model: {study.model.display_name}; seeds: {', '.join(map(str, study.seeds))}. Scores are the main metric "
-        "of each task (0-100), averaged over its test languages and seeds (± the 95% t interval over seeds); "
-        "deltas in brackets are against the baseline without intermediate stage, ‡ marks p < 0.05 in a paired "
-        "t-test over seeds. `xstilts report` adds per-language tables, significance over test examples and plots.",
-        "",
+        "of each task (0-100), averaged over its test languages and seeds; deltas in brackets are against the "
+        "baseline without intermediate stage.", "",
     ]
-    parts.append(_paper_tables(rows))
+    parts += ["With several seeds, ± is the 95% t interval over seeds and ‡ marks p < 0.05 in a paired t-test "
+              "over seeds. `xstilts report` adds per-language tables, significance over test examples and plots.",
+              "", _paper_tables(rows)]
     per_language = per_language_markdown(rows)
     if per_language:
         parts += ["", "### Baseline per language", "", per_language]
