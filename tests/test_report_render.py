@@ -408,3 +408,29 @@ def test_an_axis_that_changes_the_baseline_pairs_each_column_with_its_own_baseli
              for (_, c), s in table.cells.items()}
     assert cells == {("baseline (none) lr=1", 70, None), ("baseline (none) lr=2", 60, None),
                      ("squad lr=1", 75, 5), ("squad lr=2", 61, 1)}
+
+
+def test_report_bootstrap_agrees_with_the_reference_implementation(tmp_path):
+    """The report resamples each language once for all systems; the same cell through stats.paired_bootstrap
+    (examples and seeds stacked by hand from the JSON lines) gives the same delta and nearly the same interval."""
+    from xstilts.reports.model import build_report
+    from xstilts.reports.results import load_results
+    from xstilts.reports.stats import Units, paired_bootstrap
+
+    write_results(tmp_path)
+    records = {r["eval_key"]: r for r in map(json.loads, (tmp_path / "example_scores.jsonl").read_text().splitlines())
+               if r["metric"] == "accuracy"}
+
+    def units(intermediate, fraction, language):
+        rows = [records[f"base-{intermediate}-{fraction}-xnli-{seed}-{language}"] for seed in (0, 1)]
+        return Units(np.array([r["num"] for r in rows])[:, :, None], np.array([r["den"] for r in rows])[:, :, None])
+
+    reference = paired_bootstrap([units("squad", 1.0, lg) for lg in LANGUAGES],
+                                 [units("none", None, lg) for lg in LANGUAGES], n_resamples=4000, seed=1)
+    results = load_results(tmp_path)
+    table = build_report(results.rows, results.examples, n_resamples=4000, per_language=False).paper[0]
+    (cell,) = [s for (t, c), s in table.cells.items() if t == "xnli" and c.label() == "squad fraction=1"]
+    assert cell.examples.delta == pytest.approx(reference.delta, abs=1e-9)
+    assert cell.examples.delta == pytest.approx(cell.delta, abs=1e-3)  # the CSV's values, rounded to 4 places
+    assert cell.examples.low == pytest.approx(reference.low, abs=1.0)
+    assert cell.examples.high == pytest.approx(reference.high, abs=1.0)

@@ -16,6 +16,7 @@ Scores, as in the paper and XTREME's evaluate.py:
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import mean
@@ -30,10 +31,10 @@ from xstilts.reports.stats import (
     BootstrapResult,
     MeanCI,
     SeedTest,
-    Units,
+    bootstrap_result,
     mean_ci,
-    paired_bootstrap,
     paired_seed_test,
+    resampled_ratios,
 )
 
 SIGNIFICANCE = 0.05
@@ -127,6 +128,8 @@ class Scores:
         self.family: dict[str, str] = {}
         self.languages: dict[tuple, list[str]] = defaultdict(list)
         self.seeds: dict[tuple, list[Any]] = defaultdict(list)
+        self._samples: dict[tuple, dict] = {}
+        self.by_language: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             key = (row["model"], row["task"], row["column"], row["seed"], row["language"], row["metric"])
             self.value[key] = row["value"]
@@ -137,6 +140,7 @@ class Scores:
             group = self.languages[(row["model"], row["task"], row["column"])]
             if row["language"] not in group:
                 group.append(row["language"])
+            self.by_language[(row["model"], row["task"], row["language"])].append(row)
             seeds = self.seeds[(row["model"], row["task"], row["column"])]
             if row["seed"] not in seeds:
                 seeds.append(row["seed"])
@@ -146,7 +150,7 @@ class Scores:
         main = self.main[task]
         if self.family.get(task) == "span_qa" and main.endswith("f1"):
             exact = main[: -len("f1")] + "exact_match"
-            if any(r["task"] == task and r["metric"] == exact for r in self.rows):
+            if any(key[1] == task and key[5] == exact for key in self.value):
                 return [exact, main]
         return [main]
 
@@ -167,38 +171,56 @@ class Scores:
                 out[seed] = mean(values)
         return out
 
-    def units(self, model: str, task: str, columns: tuple[Column, Column], seeds: list[Any], language: str,
-              metrics: list[str]) -> tuple[Units, Units] | None:
-        """The paired units of one language for two columns, aligned on example ids; None when some are missing
-        or the two were not evaluated on the same examples."""
-        grids = []
-        reference: list[str] | None = None
-        for column in columns:
-            per_seed = []
-            for seed in seeds:
-                per_metric = []
-                for metric in metrics:
-                    key = self.eval_key.get((model, task, column, seed, language, metric))
-                    scores = self.examples.get((key, metric)) if key else None
-                    if scores is None:
-                        return None
-                    if reference is None:  # a canonical order: the result never depends on listing order
-                        reference = sorted(scores.ids)
-                    if scores.ids != reference:
-                        if sorted(scores.ids) != reference:
-                            return None
-                        order = {i: n for n, i in enumerate(scores.ids)}
-                        picks = [order[i] for i in reference]
-                        scores = ExampleScores(reference, [scores.num[p] for p in picks],
-                                               [scores.den[p] for p in picks])
-                    per_metric.append((scores.num, scores.den))
-                per_seed.append(per_metric)
-            num = np.array([[m[0] for m in s] for s in per_seed], dtype=float).transpose(0, 2, 1)
-            den = np.array([[m[1] for m in s] for s in per_seed], dtype=float).transpose(0, 2, 1)
-            grids.append(Units(num, den))
-        if reference is None or not reference:
+    def samples(self, model: str, task: str, language: str) -> dict[tuple[Column, Any, str], tuple]:
+        """(column, seed, metric) -> (observed value, its bootstrap sample, the sorted example ids) for one
+        language of one task.
+
+        Every evaluation of the language whose examples are the same (compared as sorted ids, so listing order
+        never matters) is resampled with one draw, so any two of them are paired. The draws come from a
+        generator seeded with the bootstrap seed and the language's key, not from the order cells are asked
+        for. Evaluations on other examples than the rest get their own draw and are never paired with them."""
+        key = (model, task, language)
+        if key not in self._samples:
+            self._samples[key] = self._resample(model, task, language)
+        return self._samples[key]
+
+    def _resample(self, model: str, task: str, language: str) -> dict:
+        by_ids: dict[tuple[str, ...], list[tuple[tuple[Column, Any, str], ExampleScores]]] = defaultdict(list)
+        for row in self.by_language.get((model, task, language), []):
+            scores = self.examples.get((row.get("eval_key", ""), row["metric"]))
+            if scores is not None and scores.ids and len(set(scores.ids)) == len(scores.ids):
+                by_ids[tuple(sorted(scores.ids))].append(((row["column"], row["seed"], row["metric"]), scores))
+        out = {}
+        for ids, entries in by_ids.items():
+            order = [{i: n for n, i in enumerate(scores.ids)} for _, scores in entries]
+            picks = [[positions[i] for i in ids] for positions in order]
+            num = np.array([np.asarray(s.num)[p] for (_, s), p in zip(entries, picks, strict=True)]).T
+            den = np.array([np.asarray(s.den)[p] for (_, s), p in zip(entries, picks, strict=True)]).T
+            name = "\t".join((model, task, language, ids[0], str(len(ids))))
+            rng = np.random.default_rng([self.seed, zlib.crc32(name.encode())])
+            sample = resampled_ratios(num, den, self.n_resamples, rng)
+            observed = 100.0 * num.sum(axis=0) / np.where(den.sum(axis=0) == 0, np.inf, den.sum(axis=0))
+            for k, (entry, _) in enumerate(entries):
+                out[entry] = (float(observed[k]), sample[:, k], ids)
+        return out
+
+    def _language_delta(self, model: str, task: str, language: str, column: Column, baseline: Column,
+                        seeds: list[Any], metrics: list[str]) -> tuple[float, np.ndarray] | None:
+        """Observed delta and its paired bootstrap sample for one language (per system the mean over metrics and
+        over the paired seeds); None when some units are missing or the two were not scored on the same
+        examples (then they do not share a draw and cannot be paired)."""
+        samples = self.samples(model, task, language)
+        sides = []
+        for side in (column, baseline):
+            entries = [samples.get((side, seed, metric)) for seed in seeds for metric in metrics]
+            if any(e is None for e in entries):
+                return None
+            sides.append(entries)
+        ours, theirs = sides
+        if any(a[2] != b[2] for a, b in zip(ours, theirs, strict=True)):
             return None
-        return grids[0], grids[1]
+        observed = mean(e[0] for e in ours) - mean(e[0] for e in theirs)
+        return observed, np.mean([e[1] for e in ours], axis=0) - np.mean([e[1] for e in theirs], axis=0)
 
     def compare(self, model: str, tasks: list[str], column: Column, baseline: Column,
                 languages: dict[str, list[str]], metrics: dict[str, list[str]],
@@ -211,19 +233,20 @@ class Scores:
         stat.seed_test = paired_seed_test(system_seeds, baseline_seeds, self.n_resamples, self.seed)
         if not self.examples or self.n_resamples <= 0:
             return stat
-        ours, theirs, groups = [], [], []
-        for index, task in enumerate(tasks):
+        per_task = []
+        for task in tasks:
             seeds = [s for s in self.seeds_of(model, task, column) if s in self.seeds_of(model, task, baseline)]
+            per_language = []
             for language in languages[task]:
-                pair = self.units(model, task, (column, baseline), seeds, language, metrics[task]) if seeds else None
-                if pair is None:
+                delta = self._language_delta(model, task, language, column, baseline, seeds, metrics[task])
+                if delta is None:
                     return stat
-                ours.append(pair[0])
-                theirs.append(pair[1])
-                groups.append(index)
-        if ours:
-            stat.examples = paired_bootstrap(ours, theirs, self.n_resamples, self.seed,
-                                             groups=groups if len(tasks) > 1 else None)
+                per_language.append(delta)
+            if not per_language:
+                return stat
+            per_task.append((mean(d[0] for d in per_language), np.mean([d[1] for d in per_language], axis=0)))
+        observed = mean(t[0] for t in per_task)
+        stat.examples = bootstrap_result(observed, np.mean([t[1] for t in per_task], axis=0))
         return stat
 
 

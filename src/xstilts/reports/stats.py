@@ -133,6 +133,29 @@ class BootstrapResult:
     n_resamples: int
 
 
+def resample_counts(examples: int, n_resamples: int, rng: np.random.Generator, block: int = 250):
+    """Blocks of example multiplicities, each (resamples, examples): ``examples`` draws with replacement."""
+    for start in range(0, n_resamples, block):
+        size = min(block, n_resamples - start)
+        yield rng.multinomial(examples, np.full(examples, 1.0 / examples), size=size).astype(float)
+
+
+def resampled_ratios(num: np.ndarray, den: np.ndarray, n_resamples: int, rng: np.random.Generator,
+                     block: int = 250) -> np.ndarray:
+    """Columns of units that share their examples (num, den: (examples, k)), all resampled with the same draws:
+    (resamples, k) values ``100 * sum(num) / sum(den)``. One draw serves every system, seed and metric of a
+    language, which keeps them paired and costs one multinomial draw per language."""
+    return np.concatenate([_ratio(counts @ num, counts @ den)
+                           for counts in resample_counts(num.shape[0], n_resamples, rng, block)])
+
+
+def bootstrap_result(observed: float, sample: np.ndarray, confidence: float = CONFIDENCE) -> BootstrapResult:
+    """Percentile interval and two-sided p-value of a bootstrap sample of deltas."""
+    alpha = 1 - confidence
+    low, high = np.quantile(sample, [alpha / 2, 1 - alpha / 2])
+    return BootstrapResult(float(observed), float(low), float(high), _two_sided_p(sample, observed), sample.size)
+
+
 def paired_bootstrap(system: Sequence[Units], baseline: Sequence[Units], n_resamples: int = DEFAULT_RESAMPLES,
                      seed: int = 0, confidence: float = CONFIDENCE, groups: Sequence[int] | None = None,
                      block: int = 250) -> BootstrapResult:
@@ -157,14 +180,10 @@ def paired_bootstrap(system: Sequence[Units], baseline: Sequence[Units], n_resam
         size = min(block, n_resamples - start)
         per_language = []
         for ours, theirs in zip(system, baseline, strict=True):
-            n = ours.examples
-            counts = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(float)
+            (counts,) = resample_counts(ours.examples, size, rng, block=size)
             per_language.append((_scores(ours, counts) - _scores(theirs, counts)).mean(axis=1))
         deltas.append(_grouped_mean(per_language, groups))
-    sample = np.concatenate(deltas)
-    alpha = 1 - confidence
-    low, high = np.quantile(sample, [alpha / 2, 1 - alpha / 2])
-    return BootstrapResult(observed, float(low), float(high), _two_sided_p(sample, observed), n_resamples)
+    return bootstrap_result(observed, np.concatenate(deltas), confidence)
 
 
 def _two_sided_p(sample: np.ndarray, observed: float) -> float:
