@@ -16,6 +16,7 @@ Scores, as in the paper and XTREME's evaluate.py:
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -185,22 +186,24 @@ class Scores:
         return self._samples[key]
 
     def _resample(self, model: str, task: str, language: str) -> dict:
-        by_ids: dict[tuple[str, ...], list[tuple[tuple[Column, Any, str], ExampleScores]]] = defaultdict(list)
+        by_ids: dict[str, list[tuple[tuple[Column, Any, str], np.ndarray, np.ndarray]]] = defaultdict(list)
         for row in self.by_language.get((model, task, language), []):
             scores = self.examples.get((row.get("eval_key", ""), row["metric"]))
-            if scores is not None and scores.ids and len(set(scores.ids)) == len(scores.ids):
-                by_ids[tuple(sorted(scores.ids))].append(((row["column"], row["seed"], row["metric"]), scores))
+            if scores is None or not scores.ids or len(set(scores.ids)) != len(scores.ids):
+                continue
+            ids = np.asarray(scores.ids)
+            order = np.argsort(ids, kind="stable")  # a canonical order: results never depend on listing order
+            name = hashlib.sha1("\n".join(ids[order]).encode()).hexdigest()
+            by_ids[name].append(((row["column"], row["seed"], row["metric"]), np.asarray(scores.num)[order],
+                                 np.asarray(scores.den)[order]))
         out = {}
         for ids, entries in by_ids.items():
-            order = [{i: n for n, i in enumerate(scores.ids)} for _, scores in entries]
-            picks = [[positions[i] for i in ids] for positions in order]
-            num = np.array([np.asarray(s.num)[p] for (_, s), p in zip(entries, picks, strict=True)]).T
-            den = np.array([np.asarray(s.den)[p] for (_, s), p in zip(entries, picks, strict=True)]).T
-            name = "\t".join((model, task, language, ids[0], str(len(ids))))
-            rng = np.random.default_rng([self.seed, zlib.crc32(name.encode())])
+            num = np.stack([e[1] for e in entries], axis=1)
+            den = np.stack([e[2] for e in entries], axis=1)
+            rng = np.random.default_rng([self.seed, zlib.crc32("\t".join((model, task, language, ids)).encode())])
             sample = resampled_ratios(num, den, self.n_resamples, rng)
             observed = 100.0 * num.sum(axis=0) / np.where(den.sum(axis=0) == 0, np.inf, den.sum(axis=0))
-            for k, (entry, _) in enumerate(entries):
+            for k, (entry, _, _) in enumerate(entries):
                 out[entry] = (float(observed[k]), sample[:, k], ids)
         return out
 
@@ -353,7 +356,8 @@ def build_report(rows: list[dict[str, Any]], examples: dict[tuple[str, str], Exa
                  title: str = "", description: str = "", n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
                  per_language: bool = True) -> Report:
     """The report from normalised result rows (see :func:`xstilts.reports.results.normalise_row`)."""
-    rows = [r for r in rows if r["split"] == _split(rows)]
+    split = _split(rows)
+    rows = [r for r in rows if r["split"] == split]
     rows = assign_columns(rows)
     examples = examples or {}
     scores = Scores(rows, examples, n_resamples, seed)
@@ -376,7 +380,6 @@ def build_report(rows: list[dict[str, Any]], examples: dict[tuple[str, str], Exa
             chance.setdefault(row["task"], (row["metric"], row["chance"]))
     seeds = ordered(r["seed"] for r in rows)
     notes = []
-    split = _split(rows)
     if split != "test":
         notes.append(f"Scores are on the {split!r} split (the results hold no test rows).")
     not_zero_shot = ordered(r.get("pipeline", "") for r in rows if not r["zero_shot"])

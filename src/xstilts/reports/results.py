@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from xstilts.errors import DataError, XstiltsError
 
 REQUIRED = ("task", "language", "metric", "value", "main", "seed")
@@ -24,8 +26,8 @@ class ExampleScores:
     """The units of one (evaluation, metric): ``100 * sum(num) / sum(den)`` is the metric's value."""
 
     ids: list[str]
-    num: list[float]
-    den: list[float]
+    num: np.ndarray
+    den: np.ndarray
 
 
 @dataclass
@@ -105,7 +107,10 @@ def read_example_scores(path: Path) -> dict[tuple[str, str], ExampleScores]:
             if not len(ids) == len(num) == len(den):
                 raise DataError(path, f"ids, num and den differ in length ({len(ids)}, {len(num)}, {len(den)})",
                                 line_number)
-            out[key] = ExampleScores(ids, [float(v) for v in num], [float(v) for v in den])
+            try:
+                out[key] = ExampleScores(ids, np.asarray(num, dtype=float), np.asarray(den, dtype=float))
+            except (TypeError, ValueError):
+                raise DataError(path, "num and den must be lists of numbers", line_number) from None
     return out
 
 

@@ -137,7 +137,9 @@ def resample_counts(examples: int, n_resamples: int, rng: np.random.Generator, b
     """Blocks of example multiplicities, each (resamples, examples): ``examples`` draws with replacement."""
     for start in range(0, n_resamples, block):
         size = min(block, n_resamples - start)
-        yield rng.multinomial(examples, np.full(examples, 1.0 / examples), size=size).astype(float)
+        # Uniform draws counted with one bincount: the multinomial's distribution, several times faster.
+        picks = rng.integers(0, examples, size=(size, examples)) + examples * np.arange(size)[:, None]
+        yield np.bincount(picks.ravel(), minlength=size * examples).reshape(size, examples).astype(float)
 
 
 def resampled_ratios(num: np.ndarray, den: np.ndarray, n_resamples: int, rng: np.random.Generator,
