@@ -97,8 +97,9 @@ def legend(report: Report) -> str:
 
 
 def significance_table(report: Report) -> Table:
-    header = ["model", "target", "intermediate", "gain", "95% CI (examples)", "p (examples)", "95% CI (seeds)",
-              "p (seeds, t-test)", "p (seeds, bootstrap)", "seeds"]
+    several = len(report.models) > 1
+    header = [*(["model"] if several else []), "target", "intermediate", "gain", "95% CI (examples)",
+              "p (examples)", "95% CI (seeds)", "p (seeds, t-test)", "p (seeds, bootstrap)", "seeds"]
     rows = []
     for table in report.paper:
         cells = [(report.name(t), c, s) for (t, c), s in table.cells.items()]
@@ -110,7 +111,7 @@ def significance_table(report: Report) -> Table:
             seeds_ci = "n/a"
             if st is not None and st.half_width is not None:
                 seeds_ci = f"[{st.delta - st.half_width:+.1f}, {st.delta + st.half_width:+.1f}]"
-            rows.append([table.model, target, column.label(report.short), number(stat.delta, sign=True),
+            rows.append([*([table.model] if several else []), target, column.label(report.short), number(stat.delta, sign=True),
                          f"[{ex.low:+.1f}, {ex.high:+.1f}]" if ex else "n/a", p_text(ex.p_value if ex else None),
                          seeds_ci, p_text(st.p_value if st else None), p_text(st.boot_p if st else None),
                          str(st.n if st else 0)])

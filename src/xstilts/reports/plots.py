@@ -90,7 +90,9 @@ def heatmap(report: Report, folder: Path) -> list[PlotEntry]:
         for i, target in enumerate(table.rows):
             for j, column in enumerate(columns):
                 value = data[i][j]
-                if math.isnan(value):
+                if math.isnan(value):  # no score for this cell: grey, unlike a gain of 0 (white)
+                    ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, color="0.88", lw=0))
+                    ax.text(j, i, "n/a", ha="center", va="center", fontsize=7, color="0.45")
                     continue
                 marks = table.cells[(target, column)].marks
                 ax.text(j, i, f"{value:+.1f}{marks}", ha="center", va="center", fontsize=8,
