@@ -179,7 +179,10 @@ def scaling(report: Report, folder: Path) -> list[PlotEntry]:
                 if not chosen:
                     continue
                 label = line.label(report.short) + (f" ({model})" if several_models else "")
-                ax.errorbar([p.x for p in chosen], [p.score.mean - p.baseline for p in chosen],
+                # Lines side by side at each x (a small dodge), so their whiskers do not hide each other.
+                span = (max(p.x for p in points) - min(p.x for p in points)) or 1.0
+                dodge = (k - (len(lines) - 1) / 2) * 0.012 * span
+                ax.errorbar([p.x + dodge for p in chosen], [p.score.mean - p.baseline for p in chosen],
                             yerr=[p.score.ci.half_width or 0.0 for p in chosen], marker="o", elinewidth=0.8,
                             color=PALETTE[k % len(PALETTE)], label=label)
             ax.axhline(0, color="grey", lw=0.8, ls="--")
@@ -221,7 +224,9 @@ def model_sizes(report: Report, folder: Path) -> list[PlotEntry]:
             ax.bar(xs, [s.delta if s else 0.0 for s in stats], width, color=PALETTE[k % len(PALETTE)], label=model,
                    yerr=errors if any(errors) else None, error_kw=ERRORS)
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_xticks(range(len(targets)), [report.name(t) for t in targets], rotation=20, ha="right")
+        names = [report.name(t) for t in targets]
+        long = max(len(n) for n in names) > 8
+        ax.set_xticks(range(len(targets)), names, rotation=20 if long else 0, ha="right" if long else "center")
         ax.set_title(f"intermediate: {column.label(report.short)}")
         ax.set_ylabel("gain over baseline")
         ax.grid(axis="y", alpha=0.3)
