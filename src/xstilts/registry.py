@@ -50,7 +50,7 @@ class Registry(Generic[T]):
     def _unknown(self, name: str) -> str:
         if name in self._unsupported:
             return f"{self.kind} {name!r} is not supported: {self._unsupported[name]}"
-        return self._unknown(name)
+        return f"unknown {self.kind} {name!r}: {did_you_mean(name, self.names())}"
 
     def replace(self, name: str, entry: T) -> T:
         """Swap an existing entry (a study's own task declared again when the study is loaded again)."""
