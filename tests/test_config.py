@@ -200,3 +200,20 @@ def test_unknown_size_names_the_variants():
 def test_micro_generate_unknown_size_exits_2():
     result = run_cli("micro", "generate", "--size", "huge")
     assert result.returncode == 2 and "unknown micro-benchmark size 'huge'" in result.stderr
+
+
+def test_twin_variant_loads_the_other_study(tmp_path):
+    # `--size tiny` of a real-data study runs its offline twin with the twin's own `tiny` variant
+    twin = write(tmp_path, GOOD + "variants:\n  tiny: {stages: {target: {steps: 2}}}\n")
+    real = tmp_path / "real.yaml"
+    real.write_text(GOOD.replace("name: t", "name: real") + f"variants:\n  tiny: {{twin: {twin}}}\n  micro: {{twin: {twin}}}\n")
+    assert load_study(real).name == "real"
+    tiny = load_study(real, size="tiny")
+    assert (tiny.name, tiny.variant, tiny.stages["target"].steps) == ("t", "tiny", 2)
+    micro = load_study(real, size="micro")  # the twin has no `micro` variant: it runs as it is
+    assert (micro.name, micro.variant, micro.stages["target"].steps) == ("t", None, 5)
+
+
+def test_twin_variant_must_exist(tmp_path):
+    problems = problems_of(tmp_path, GOOD + "variants:\n  tiny: {twin: micro-nope}\n")
+    assert len(problems) == 1 and "variants.tiny.twin" in problems[0] and "did you mean 'micro'" in problems[0]
