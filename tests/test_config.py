@@ -217,3 +217,27 @@ def test_twin_variant_loads_the_other_study(tmp_path):
 def test_twin_variant_must_exist(tmp_path):
     problems = problems_of(tmp_path, GOOD + "variants:\n  tiny: {twin: micro-nope}\n")
     assert len(problems) == 1 and "variants.tiny.twin" in problems[0] and "did you mean 'micro'" in problems[0]
+
+
+def test_xquad_mlqa_and_xcopa_are_evaluated_with_the_heads_of_their_training_tasks(tmp_path):
+    # XTREME trains XQuAD and MLQA on SQuAD v1.1; XTREME-R evaluates XCOPA after SocialIQa: shared heads
+    study = load_study(write(tmp_path, """\
+        name: heads
+        model: {name_or_path: xlm-roberta-base}
+        stages:
+          squad: {sources: [{task: squad}], epochs: 2}
+          siqa: {sources: [{task: socialiqa}], epochs: 2}
+        pipelines:
+          qa: {stages: [squad], evaluate: [xquad, mlqa]}
+          copa: {stages: [siqa], evaluate: [xcopa]}
+        """))
+    assert set(study.pipelines) == {"qa", "copa"}
+    problems = problems_of(tmp_path, """\
+        name: heads
+        model: {name_or_path: xlm-roberta-base}
+        stages:
+          nli: {sources: [{task: mnli}], epochs: 2}
+        pipelines:
+          qa: {stages: [nli], evaluate: [xquad]}
+        """)
+    assert len(problems) == 1 and "needs the head 'squad'" in problems[0]
