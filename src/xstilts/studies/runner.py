@@ -348,26 +348,42 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
 
 
 def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> dict[str, str]:
-    """What a result row's model went through: the intermediate tasks (trained before the stage that last
-    trained the evaluated task's head; every non-MLM task for retrieval) and its pretraining."""
+    """What a result row's model went through, as two labels for the paper table.
+
+    ``pretraining``: ``model`` (a pretrained encoder), ``mlm`` (stages of MLM sources only), both, or ``none``
+    (a randomly initialised encoder: the control). ``intermediate``: the sources trained before the stage that
+    last trained the evaluated task's head (every non-MLM-only stage, for retrieval), in order, joined by
+    ``+``; then the other tasks trained in that same stage, marked `` (joint)``. A source is labelled by its
+    task, with ``@split`` when it is not the train split (``xnli@translate-train``), so that sequential, joint,
+    translated and MLM-auxiliary variants of one task never share a column."""
     from xstilts.tasks import get_task
 
     evaluated = get_task(task_name)
     chain = [node for node in stage.lineage if not node.untrained]
-    last = max((i for i, node in enumerate(chain)
-                if any(get_task(s.task).head_name == evaluated.head_name for s in node.config.sources)),
-               default=len(chain))
-    intermediate, mlm = [], False
+
+    def trains_evaluated_head(node: StageNode) -> bool:
+        return any(get_task(s.task).head_name == evaluated.head_name for s in node.config.sources)
+
+    def mlm_only(node: StageNode) -> bool:
+        return all(get_task(s.task).family == "mlm" for s in node.config.sources)
+
+    last = max((i for i, node in enumerate(chain) if trains_evaluated_head(node)), default=len(chain))
+    labels: list[str] = []
     for node in chain[:last]:
-        for source in node.config.sources:
-            if get_task(source.task).family == "mlm":
-                mlm = True
-            elif source.task not in intermediate:
-                intermediate.append(source.task)
-    mlm = mlm or any(get_task(s.task).family == "mlm" for node in chain for s in node.config.sources)
+        if not mlm_only(node):
+            labels += [source_label(source) for source in node.config.sources]
+    if last < len(chain):
+        labels += [f"{source_label(source)} (joint)" for source in chain[last].config.sources
+                   if get_task(source.task).head_name != evaluated.head_name]
+    mlm = any(mlm_only(node) for node in chain)
     start = "model" if study.model.name_or_path else ""
     pretraining = "+".join(p for p in (start, "mlm" if mlm else "") if p) or "none"
-    return {"intermediate": "+".join(intermediate) or "none", "pretraining": pretraining}
+    return {"intermediate": "+".join(dict.fromkeys(labels)) or "none", "pretraining": pretraining}
+
+
+def source_label(source) -> str:
+    """``task``, or ``task@split`` for another split than train (translate-train data)."""
+    return source.task if source.split == "train" else f"{source.task}@{source.split}"
 
 
 def gather_rows(context: Context) -> list[dict[str, Any]]:
