@@ -289,6 +289,11 @@ def _eval_path(context: Context, evaluation: EvalNode) -> Path:
     return context.store.path(evaluation.stage.key) / "eval" / f"{evaluation.key}.json"
 
 
+def is_evaluated(context: Context, evaluation: EvalNode) -> bool:
+    """Its result file exists: the evaluation is done."""
+    return _eval_path(context, evaluation).exists()
+
+
 def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
     todo = [e for e in evaluations if not _eval_path(context, e).exists()]
     if not todo:
@@ -401,10 +406,15 @@ def gather_rows(context: Context) -> list[dict[str, Any]]:
     return rows
 
 
-def write_results_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def results_csv_text(rows: list[dict[str, Any]]) -> str:
+    """The rows as results.csv holds them: RESULT_COLUMNS, floats with 4 decimals."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
-    write_text_atomic(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_results_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    write_text_atomic(path, results_csv_text(rows))
