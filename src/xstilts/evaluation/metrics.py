@@ -98,8 +98,8 @@ def chunk_counts(
 
     The chunks are read exactly as seqeval reads a list of sentences (all of them joined, an 'O' between
     two), and each chunk is counted in the sentence where it starts, so the sums equal the counts on the
-    joined sequence whatever the tags (a chunk crossing the 'O' separator needs a pathological tag such as
-    "I-O", and is still counted once).
+    joined sequence whatever the tags (a chunk crossing the 'O' separator needs a tag of type O that is not
+    "O", such as "X-O", and is still counted once).
     """
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predicted sentences for {len(references)} references")
