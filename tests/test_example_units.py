@@ -291,3 +291,23 @@ def test_units_round_trip_and_reject_ragged_lists():
     assert Units([], [], []).value() == 0.0
     with pytest.raises(ValueError, match="2 unit ids, 1 numerators"):
         Units(["a", "b"], [1.0], [1.0, 1.0])
+
+
+def test_official_chunk_scores_keep_seqevals_arithmetic_to_the_last_bit():
+    # chunk_prf (official-parity scorers) sums the per-sentence counts but keeps seqeval's F1 = 2PR / (P + R);
+    # the family reports the units' ratio 2 tp / (pred + gold): equal up to float rounding.
+    rng = random.Random(5)
+    for _ in range(100):
+        gold = [[rng.choice(NER_LABELS) for _ in range(rng.randint(1, 6))] for _ in range(rng.randint(1, 6))]
+        pred = [[rng.choice(NER_LABELS) for _ in sentence] for sentence in gold]
+        flat_pred = [tag for sentence in pred for tag in [*sentence, "O"]]
+        flat_gold = [tag for sentence in gold for tag in [*sentence, "O"]]
+        p_chunks, g_chunks = metrics.chunks(flat_pred), metrics.chunks(flat_gold)
+        correct = len(p_chunks & g_chunks)
+        p = correct / len(p_chunks) if p_chunks else 0.0
+        r = correct / len(g_chunks) if g_chunks else 0.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        assert metrics.chunk_prf(pred, gold) == {"precision": 100.0 * p, "recall": 100.0 * r, "f1": 100.0 * f1}
+        task = empty_task("tagging", labels=NER_LABELS, metrics=("f1",))
+        examples = [{"id": str(i), "tokens": ["w"] * len(g), "tags": g} for i, g in enumerate(gold)]
+        assert get_family("tagging").score(task, examples, pred)["f1"] == pytest.approx(100.0 * f1, abs=1e-9)

@@ -138,11 +138,21 @@ def chunk_units(predictions: Sequence[Sequence[str]], references: Sequence[Seque
     return prf_units(chunk_counts(predictions, references))
 
 
+def prf_scores(counts: Sequence[tuple[int, int, int]]) -> dict[str, float]:
+    """Micro precision, recall and F1 (0-100) from the summed (correct, predicted, gold) counts, in the
+    official scripts' float arithmetic (seqeval: F1 = 2PR / (P + R)), so official-parity scoring matches them
+    to the last bit. The units' ratios (:func:`prf_units`) are the same numbers up to float rounding."""
+    correct, predicted, gold = (sum(column) for column in zip(*counts, strict=True)) if counts else (0, 0, 0)
+    precision = correct / predicted if predicted else 0.0
+    recall = correct / gold if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": 100.0 * precision, "recall": 100.0 * recall, "f1": 100.0 * f1}
+
+
 def chunk_prf(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> dict[str, float]:
     """Micro precision, recall and F1 over chunks, sentences joined with an 'O' between them (seqeval's
-    list-of-sentences behaviour)."""
-    units = chunk_units(predictions, references)
-    return {metric: ratio(*units[metric]) for metric in ("precision", "recall", "f1")}
+    list-of-sentences behaviour), from the per-sentence counts of :func:`chunk_counts`."""
+    return prf_scores(chunk_counts(predictions, references))
 
 
 # ---------------------------------------------------------------- extractive QA (SQuAD and MLQA scripts)

@@ -39,9 +39,8 @@ from typing import Any
 import numpy as np
 
 from xstilts.errors import XstiltsError
-from xstilts.evaluation.metrics import prf_units
+from xstilts.evaluation.metrics import prf_scores
 from xstilts.evaluation.retrieval import DEFAULT_CHUNK_SIZE, DEFAULT_MARGIN_K, margin_neighbours
-from xstilts.evaluation.units import ratio
 
 Pair = tuple[str, str]
 
@@ -203,8 +202,7 @@ def precision_recall_f1(predicted: Iterable[Pair], gold: Iterable[Pair]) -> dict
     if not gold:
         raise XstiltsError("the gold has no pairs: recall is undefined")
     sources = sorted({source for source, _ in predicted | gold})
-    units = prf_units(pair_counts(sources, predicted, gold))
-    return {metric: ratio(*units[metric]) for metric in ("precision", "recall", "f1")}
+    return prf_scores(pair_counts(sources, predicted, gold))
 
 
 def bucc_scores(
