@@ -181,6 +181,23 @@ def test_light_commands_do_not_import_torch(args):
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("args", [["results", "tiny"], ["results", "tiny", "--format", "json", "--examples"]])
+def test_results_command_does_not_import_torch(args, tmp_path):
+    # Plans the study (which writes the mock data into XSTILTS_HOME, hence a private one) and reads the store.
+    code = (
+        "import sys\n"
+        f"sys.argv = ['xstilts', *{args!r}]\n"
+        "from xstilts.cli import app\n"
+        "try:\n    app(standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'transformers', 'datasets') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin", "XSTILTS_HOME": str(tmp_path)})
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+    assert "evaluations done" in result.stderr
+
+
 @pytest.mark.parametrize("args", [["runn"], ["run", "--sise", "tiny"], ["ls", "taskz"]])
 def test_usage_errors_exit_2_with_a_hint(args):
     result = run_cli(*args)

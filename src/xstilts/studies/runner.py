@@ -1,5 +1,6 @@
 """Run a plan in this process: each stage once (skipped when done, resumed when interrupted), then every
-evaluation, then gather the result rows into ``results.csv``.
+evaluation, then gather the result rows into ``results.csv`` and the per-example score units into
+``example_scores.jsonl`` (see :mod:`xstilts.studies.example_scores`).
 
 Stages meet through folders (``runs/<key>/checkpoint``), never through memory, so any executor can run a
 node given only the plan and the store.
@@ -21,6 +22,13 @@ from typing import Any
 
 from xstilts import __version__, threads
 from xstilts.config.schema import StudyConfig
+from xstilts.studies.example_scores import (
+    EXAMPLE_SCORES,
+    gather_example_scores,
+    units_path,
+    write_example_scores,
+    write_units,
+)
 from xstilts.studies.plan import EvalNode, Plan, StageNode, build_plan, eval_max_length
 from xstilts.studies.processes import Processes
 from xstilts.studies.store import (
@@ -66,7 +74,8 @@ def make_context(study: StudyConfig) -> Context:
 
 
 def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any]]:
-    """Run every pending node and write ``out_dir/results.csv``; returns the rows."""
+    """Run every pending node and write ``out_dir/results.csv`` and ``out_dir/example_scores.jsonl``; returns
+    the rows."""
     import torch
     import transformers
 
@@ -102,6 +111,7 @@ def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any
         drain(context, say)
     rows = gather_rows(context)
     write_results_csv(out_dir / "results.csv", rows)
+    write_example_scores(out_dir / EXAMPLE_SCORES, gather_example_scores(context.store, context.plan.evaluations))
     from xstilts.reports.summary import write_summary
 
     write_summary(study, rows, out_dir)
@@ -279,6 +289,11 @@ def _eval_path(context: Context, evaluation: EvalNode) -> Path:
     return context.store.path(evaluation.stage.key) / "eval" / f"{evaluation.key}.json"
 
 
+def is_evaluated(context: Context, evaluation: EvalNode) -> bool:
+    """Its result file exists: the evaluation is done."""
+    return _eval_path(context, evaluation).exists()
+
+
 def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
     todo = [e for e in evaluations if not _eval_path(context, e).exists()]
     if not todo:
@@ -325,12 +340,13 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
         for split in family.reference_splits(task, evaluation.split):
             reference = _featurize(context, task, split, evaluation.language, max_length, settings.max_examples)
             references[split] = (reference.examples, reference.features)
-        predictions, scores = evaluate_features(
+        evaluated = evaluate_features(
             encoder, heads.get(task.head_name) if family.trainable else None, family, task, data.examples,
             data.features, split=evaluation.split, references=references,
             pad_token_id=context.tokenizer.pad_token_id, batch_size=settings.batch_size,
             device=accelerator.device, autocast=accelerator.autocast,
         )
+        predictions, scores = evaluated.predictions, evaluated.scores
         chance = family.chance(task, data.examples)
         lines = "".join(
             json.dumps({"id": ex["id"], "prediction": p}, ensure_ascii=False) + "\n"
@@ -344,6 +360,9 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
              "n_examples": len(data.examples)}
             for metric, value in scores.items()
         ]
+        # Units first: the .json marks the evaluation done, so a done evaluation of this version has its units.
+        write_units(units_path(context.store, evaluation), evaluation.key, [ex["id"] for ex in data.examples],
+                    evaluated.units)
         write_json_atomic(_eval_path(context, evaluation), {"key": evaluation.key, "rows": rows})
 
 
@@ -403,10 +422,15 @@ def gather_rows(context: Context) -> list[dict[str, Any]]:
     return rows
 
 
-def write_results_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def results_csv_text(rows: list[dict[str, Any]]) -> str:
+    """The rows as results.csv holds them: RESULT_COLUMNS, floats with 4 decimals."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
-    write_text_atomic(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_results_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    write_text_atomic(path, results_csv_text(rows))
