@@ -128,8 +128,9 @@ def _stage_problems(config: StudyConfig, name: str) -> list[Problem]:
 
 
 def selection_task_names(stage) -> list[str]:
-    """The tasks model selection evaluates on dev: the stage's tasks that are not MLM (an auxiliary MLM source
-    next to a task is not what the stage is selected for), or every task of an MLM-only stage."""
+    """The tasks model selection evaluates on dev, and a pipeline ending with the stage evaluates by default:
+    the stage's tasks that are not MLM (an auxiliary MLM source next to a task is not what the stage is for),
+    or every task of an MLM-only stage. Unknown task names are left out (reported elsewhere)."""
     names = list(dict.fromkeys(source.task for source in stage.sources))
     known = [name for name in names if check_task(name) is None]
     supervised = [name for name in known if get_task(name).family != "mlm"]
@@ -216,7 +217,8 @@ def default_evaluate_tasks(config: StudyConfig, stage_names: list[str]) -> list[
     last = config.stages.get(stage_names[-1]) if stage_names else None
     if last is None:
         return []
-    return list(dict.fromkeys(s.task for s in last.sources))
+    # An auxiliary MLM source next to a task is not evaluated (as it is not selected on): the task is.
+    return selection_task_names(last)
 
 
 def _pipeline_problems(config: StudyConfig, name: str) -> list[Problem]:
