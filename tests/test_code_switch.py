@@ -165,3 +165,31 @@ def test_describe_holds_hashes_ratio_seed(de, tmp_path):
     assert switcher({"de": moved}, 0.5).describe() == base  # content, not place
     moved.write_text(DE + "bird Vogel\n")
     assert switcher({"de": moved}, 0.5).describe() != base
+
+
+# ------------------------------------------------------------------ micro dictionaries
+
+
+def test_micro_dictionary_command_writes_muse_files_without_torch(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from xstilts.micro.languages import SYNTHETIC_CODES, get_language
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    code = ("import sys\nsys.argv = ['xstilts', 'micro', 'dictionary', sys.argv[1]]\nfrom xstilts.cli import app\n"
+            "try:\n    app(standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "print('HEAVY', [m for m in ('torch', 'transformers', 'datasets') if m in sys.modules])\n")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                            env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+    for lang in SYNTHETIC_CODES:
+        dictionary = read_dictionary(tmp_path / f"en-{lang}.txt")
+        language = get_language(lang)
+        # every form of a lexeme: "dog"/"dogs" -> the noun's singular/plural; "gave" -> both past forms
+        assert dictionary["dog"] == (language.form("dog", "sg"),)
+        assert dictionary["dogs"] == (language.form("dog", "pl"),)
+        assert set(dictionary["gave"]) == {language.form("give", "past.sg"), language.form("give", "past.pl")}
+        assert dictionary["an"] == dictionary["a"] == (language.form("a", ""),)
+        assert "anna" not in dictionary  # names are shared, not translated
