@@ -37,7 +37,7 @@ def one(switch: CodeSwitch, family: str, example: dict, **task) -> dict:
 def test_muse_lines_space_or_tab_several_per_word_blank_lines_skipped(tmp_path):
     path = tmp_path / "d.txt"
     # a byte order mark is ignored; a duplicate pair is kept once; after a tab a translation may hold spaces
-    path.write_text("\ufeffbank Bank\nbank\tUfer\n\nbank Bank\nice\tSpeise eis\n")
+    path.write_text("\ufeffbank Bank\nbank\tUfer \t\n\nbank Bank\nice\tSpeise eis\n")
     assert read_dictionary(path) == {"bank": ("Bank", "Ufer"), "ice": ("Speise eis",)}
 
 

@@ -252,11 +252,26 @@ def test_code_switched_mlm_source_stays_zero_shot(study_dir, data_root):
 
 
 @pytest.mark.slow
-def test_each_source_kind_trains_and_rows_are_marked(study_dir, data_root, xstilts_home):
+def test_each_source_kind_trains_and_rows_are_marked(study_dir, data_root, xstilts_home, monkeypatch):
+    from xstilts.data import cache
     from xstilts.studies.runner import run_study
 
+    featurized = []
+    original = cache.featurize_cached
+
+    def spy(task, split, language, **kwargs):
+        featurized.append((task.name, split, language, task.transform is not None))
+        return original(task, split, language, **kwargs)
+
+    monkeypatch.setattr(cache, "featurize_cached", spy)
     study = parse(study_data(study_dir, data_root), study_dir)
     rows = run_study(study, study_dir / "out")
+    trained = set(featurized)
+    assert ("micro-tiny-xnli", "train", "en", True) in trained  # the code-switched source
+    assert {("micro-tiny-xnli", "translate-train", lang, False) for lang in ("qaa", "qac")} <= trained
+    assert {("wiki", "train", lang, False) for lang in ("qaa", "qad")} <= trained
+    assert {("micro-tiny-mlm", "train", lang, False) for lang in ("qaa", "qad")} <= trained
+    assert not any(name in ("wiki", "micro-tiny-mlm") and split != "train" for name, split, _, _ in trained)
     with open(study_dir / "out" / "results.csv") as handle:
         table = list(csv.DictReader(handle))
     assert {r["pipeline"] for r in table} == set(ZERO_SHOT)

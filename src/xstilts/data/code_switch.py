@@ -77,7 +77,8 @@ def read_dictionary(path: str | Path) -> Dictionary:
 
 
 def _pair(path: Path, number: int, line: str) -> tuple[str, str] | None:
-    if not line.strip():
+    line = line.strip()  # trailing blanks and tabs are not a third field
+    if not line:
         return None
     if "\t" in line:
         fields = [field.strip() for field in line.split("\t")]
