@@ -63,6 +63,9 @@ def _model_at(root: type[BaseModel], path: Path_) -> type[BaseModel] | None:
         annotation = _unwrap(annotation, part)
         if annotation is None:
             return None
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # an optional block: `X | None`
+        annotation = next((arg for arg in typing.get_args(annotation)
+                           if isinstance(arg, type) and issubclass(arg, BaseModel)), None)
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 

@@ -216,6 +216,8 @@ def run_stage_node(context: Context, node: StageNode, say) -> None:
 def _train_node(context: Context, node: StageNode, say) -> None:
     import torch
 
+    from xstilts.config.checks import selection_task_names
+    from xstilts.data.code_switch import with_code_switch
     from xstilts.families import get_family
     from xstilts.models.bundle import EncoderWithHeads
     from xstilts.models.checkpoint import load_encoder_from_checkpoint, load_heads, read_heads_meta
@@ -256,7 +258,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
 
     sources = []
     for source in stage.sources:
-        task = tasks[source.task]
+        task = with_code_switch(tasks[source.task], source.code_switch)
         features = []
         for language in source.languages:
             limit = source.max_examples
@@ -268,7 +270,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
         sources.append(TrainSource(task, task.head_name, features))
     dev_sets = []
     if stage.selection.enabled:
-        for task in tasks.values():
+        for task in (tasks[name] for name in selection_task_names(stage)):
             for language in stage.selection.languages:
                 data = _featurize(context, task, stage.selection.split, language, stage.max_length,
                                   stage.selection.max_examples)
