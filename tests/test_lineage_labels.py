@@ -58,3 +58,5 @@ def test_other_splits_are_named(xstilts_home):
 
     assert source_label(SourceConfig(task="xnli")) == "xnli"
     assert source_label(SourceConfig(task="xnli", split="translate-train", languages=["de"])) == "xnli@translate-train"
+    switched = SourceConfig(task="xnli", code_switch={"dictionaries": {"de": "en-de.txt"}})
+    assert source_label(switched) == "xnli~cs"

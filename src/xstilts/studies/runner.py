@@ -375,8 +375,9 @@ def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> di
     (a randomly initialised encoder: the control). ``intermediate``: the sources trained before the stage that
     last trained the evaluated task's head (every non-MLM-only stage, for retrieval), in order, joined by
     ``+``; then the other tasks trained in that same stage, marked `` (joint)``. A source is labelled by its
-    task, with ``@split`` when it is not the train split (``xnli@translate-train``), so that sequential, joint,
-    translated and MLM-auxiliary variants of one task never share a column."""
+    task, with ``@split`` when it is not the train split (``xnli@translate-train``) and ``~cs`` when it is
+    code-switched, so that sequential, joint, translated, code-switched and MLM-auxiliary variants of one task
+    never share a column."""
     from xstilts.tasks import get_task
 
     evaluated = get_task(task_name)
@@ -403,8 +404,10 @@ def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> di
 
 
 def source_label(source) -> str:
-    """``task``, or ``task@split`` for another split than train (translate-train data)."""
-    return source.task if source.split == "train" else f"{source.task}@{source.split}"
+    """``task``; ``task@split`` for another split than train (translate-train data); ``task~cs`` for
+    code-switched data."""
+    label = source.task if source.split == "train" else f"{source.task}@{source.split}"
+    return label + ("~cs" if source.code_switch is not None else "")
 
 
 def gather_rows(context: Context) -> list[dict[str, Any]]:
