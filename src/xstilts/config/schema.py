@@ -88,7 +88,8 @@ class CodeSwitchConfig(Strict):
 
     dictionaries: dict[str, str] = Field(
         ..., min_length=1, description="language -> MUSE dictionary file (one 'english_word translation' per "
-        "line), relative to the study file or absolute; `xstilts micro dictionary DIR` writes the micro ones")
+        "line), relative to the study file, absolute, or under {data_root}/ (looked for at run time); "
+        "`xstilts micro dictionary DIR` writes the micro ones")
     ratio: float = Field(0.5, ge=0.0, le=1.0, description="chance that a dictionary word is switched")
     seed: int = Field(0, description="with each example's id, decides which words switch (deterministic)")
     language_choice: Literal["example", "word"] = Field(

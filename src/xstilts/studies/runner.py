@@ -39,6 +39,7 @@ from xstilts.studies.store import (
     write_yaml_atomic,
     xstilts_home,
 )
+from xstilts.tasks.custom import DATA_ROOT_FIELD
 
 RESULT_COLUMNS = [
     "study", "pipeline", "model", "seed", "task", "family", "language", "split", "metric", "value", "chance",
@@ -66,8 +67,25 @@ def resolve_data_root(study: StudyConfig) -> Path:
     return Path(study.data_root) if study.data_root else default_data_root()
 
 
+def with_data_root_paths(study: StudyConfig, data_root: Path) -> StudyConfig:
+    """The study with ``{data_root}`` filled in where paths may use it (code-switching dictionaries, e.g.
+    ``{data_root}/muse/en-de.txt``): like task files under the data root, they are looked for at run time."""
+    if not any(s.code_switch and DATA_ROOT_FIELD in p for stage in study.stages.values()
+               for s in stage.sources for p in (s.code_switch.dictionaries.values() if s.code_switch else ())):
+        return study
+    study = study.model_copy(deep=True)
+    for stage in study.stages.values():
+        for source in stage.sources:
+            if source.code_switch is not None:
+                source.code_switch.dictionaries = {
+                    language: path.replace(DATA_ROOT_FIELD, str(data_root))
+                    for language, path in source.code_switch.dictionaries.items()}
+    return study
+
+
 def make_context(study: StudyConfig) -> Context:
     data_root = resolve_data_root(study)
+    study = with_data_root_paths(study, data_root)
     home = xstilts_home()
     store = RunStore(Path(study.store) if study.store else home / "runs")
     return Context(study, build_plan(study, data_root), store, data_root, home)
