@@ -224,6 +224,8 @@ def _train_node(context: Context, node: StageNode, say) -> None:
             "model": study.model.model_dump(mode="json"), "config": node.config.model_dump(mode="json"),
         })
     resuming = (folder / "state").exists() or (folder / "state.old").exists()
+    if main:
+        append_start_record(folder, resuming)
     say(f"{'resume' if resuming else 'train'} stage {node.name!r} (seed {node.seed}) -> {folder}")
     _ensure_tokenizer(context)
     tokenizer, stage = context.tokenizer, node.config
@@ -273,6 +275,34 @@ def _train_node(context: Context, node: StageNode, say) -> None:
         write_json_atomic(folder / "metrics.json", {"stage": node.name, "key": node.key, **outcome.as_dict()})
         shutil.rmtree(folder / "state", ignore_errors=True)
         store.mark_done(node.key)
+
+
+def append_start_record(folder: Path, resuming: bool) -> None:
+    """One ``{"event": "start"}`` line in ``log.jsonl`` each time a process starts (or resumes) training a
+    stage, naming the host and process: who trained what, and proof that no stage was trained twice. It has
+    no ``step``, so a resume's log trimming keeps it."""
+    import socket
+
+    record = {"event": "start", "resuming": resuming, "host": socket.gethostname(), "pid": os.getpid(),
+              "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    with open(folder / "log.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def training_starts(folder: Path) -> list[dict[str, Any]]:
+    """The start records of a stage folder's ``log.jsonl`` (see :func:`append_start_record`)."""
+    path = folder / "log.jsonl"
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line torn by a crash
+        if record.get("event") == "start":
+            records.append(record)
+    return records
 
 
 def _eval_path(context: Context, evaluation: EvalNode) -> Path:
