@@ -52,6 +52,31 @@ def test_unknown_executor_suggests_the_closest(xstilts_home, tmp_path):
         run_study(study_in(tmp_path / "runs"), tmp_path / "out", executor="slrum")
 
 
+def test_executor_settings_are_checked_with_suggestions():
+    from xstilts.errors import ConfigError
+
+    data = yaml.safe_load(STUDY)
+    data["runtime"].update(executor="rey", ray={"num_cpu": 2}, slurm={"cluster": "slrum"})
+    with pytest.raises(ConfigError) as error:
+        parse_study(data)
+    message = str(error.value)
+    assert "runtime.executor: 'rey' is not allowed; did you mean 'ray'?" in message
+    assert "runtime.ray.num_cpu: unknown key; did you mean 'num_cpus'" in message
+    assert "runtime.slurm.cluster: 'slrum' is not allowed; did you mean 'slurm'?" in message
+
+
+@pytest.mark.parametrize(("module", "extra"), [("ray", "ray"), ("submitit", "slurm")])
+def test_a_missing_extra_names_the_install_command(monkeypatch, module, extra):
+    import sys
+
+    from xstilts.studies.executors import ray_executor, slurm_executor
+
+    monkeypatch.setitem(sys.modules, module, None)  # `import module` now raises ImportError
+    importer = ray_executor.import_ray if module == "ray" else slurm_executor.import_submitit
+    with pytest.raises(XstiltsError, match=rf"pip install 'xstilts\[{extra}\]'"):
+        importer()
+
+
 def test_a_node_runs_alone_from_its_job_spec_and_checks_its_input(xstilts_home, tmp_path):
     from xstilts.studies.executors.nodes import job_spec, plan_nodes, run_node
 
@@ -91,3 +116,94 @@ def test_ray_runs_each_stage_once_with_the_numbers_of_a_local_run(xstilts_home, 
         assert (tmp_path / "again" / "results.csv").read_text() == local_results
     finally:
         ray.shutdown()
+
+
+class FakeJob:
+    def __init__(self, job_id: str):
+        self.job_id = job_id
+
+
+class FakeSlurmExecutor:
+    """Records what would be submitted, with the parameters in force at each submission; runs nothing."""
+
+    cluster = "slurm"
+
+    def __init__(self):
+        self.parameters: dict = {}
+        self.submitted: list[tuple[str, dict]] = []
+
+    def update_parameters(self, **parameters):
+        self.parameters.update(parameters)
+
+    def submit(self, function, spec, node_id, threads):
+        self.submitted.append((node_id, dict(self.parameters)))
+        return FakeJob(str(1000 + len(self.submitted)))
+
+
+def test_slurm_jobs_wait_for_their_parents_jobs(xstilts_home, tmp_path, monkeypatch):
+    from xstilts.studies.executors import slurm_executor
+    from xstilts.studies.executors.nodes import job_spec, plan_nodes
+
+    study = study_in(tmp_path / "runs", slurm={"additional": {"account": "lab"}, "folder": str(tmp_path / "jobs")})
+    context = make_context(study)
+    nodes = plan_nodes(context)
+    ids = {n.id: n for n in nodes}
+    fake = FakeSlurmExecutor()
+    complete = slurm_executor.run_with_submitit(context, job_spec(study), fake, study.runtime.slurm,
+                                               lambda message: None, wait=False)
+    assert complete is False
+    assert [node_id for node_id, _ in fake.submitted] == [n.id for n in nodes]  # all at once, parents first
+    job_of = {node_id: str(1001 + i) for i, (node_id, _) in enumerate(fake.submitted)}
+    for node_id, parameters in fake.submitted:
+        sbatch = parameters["slurm_additional_parameters"]
+        assert sbatch["account"] == "lab" and sbatch["kill_on_invalid_dep"] == "yes"
+        parent = ids[node_id].parent
+        if parent is None:
+            assert "dependency" not in sbatch
+        else:
+            assert sbatch["dependency"] == f"afterok:{job_of[parent]}"
+    records = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "runs" / "jobs").glob("*.json")}
+    assert {node_id: r["job_id"] for node_id, r in records.items()} == job_of
+
+    # Again while the jobs are queued or running: nothing is submitted twice.
+    monkeypatch.setattr(slurm_executor, "recorded_job_live", lambda record: record is not None)
+    again = FakeSlurmExecutor()
+    slurm_executor.run_with_submitit(context, job_spec(study), again, study.runtime.slurm, lambda m: None, wait=False)
+    assert again.submitted == []
+    # Again after they ended without finishing (cancelled): everything is resubmitted, in order.
+    monkeypatch.setattr(slurm_executor, "recorded_job_live", lambda record: False)
+    third = FakeSlurmExecutor()
+    slurm_executor.run_with_submitit(context, job_spec(study), third, study.runtime.slurm, lambda m: None, wait=False)
+    assert [node_id for node_id, _ in third.submitted] == [n.id for n in nodes]
+    assert slurm_executor.dependency_string(["7", "9"]) == "afterok:7:9"
+
+
+def test_slurm_without_sbatch_says_how_to_run_locally(tmp_path, monkeypatch):
+    pytest.importorskip("submitit", reason="submitit is not installed: pip install 'xstilts[slurm]'")
+    import shutil
+
+    from xstilts.config.schema import SlurmConfig
+    from xstilts.studies.executors.slurm_executor import make_executor
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(XstiltsError, match="no `sbatch`.*cluster: local"):
+        make_executor(SlurmConfig(folder=str(tmp_path)))
+
+
+@pytest.mark.slow
+def test_submitit_local_jobs_run_each_stage_once_with_the_numbers_of_a_local_run(xstilts_home, tmp_path,
+                                                                                 local_results):
+    pytest.importorskip("submitit", reason="submitit is not installed: pip install 'xstilts[slurm]'")
+    store = tmp_path / "runs"
+    slurm = {"cluster": "local", "folder": str(tmp_path / "jobs"), "poll_s": 0.2, "time_min": 10}
+    messages: list[str] = []
+    run_study(study_in(store, slurm=slurm), tmp_path / "out", messages.append, executor="slurm")
+    assert sum("submitted" in m and "job" in m for m in messages) == 5, messages
+    assert len(starts_per_stage(store)) == 3 and set(starts_per_stage(store).values()) == {1}
+    assert (tmp_path / "out" / "results.csv").read_text() == local_results
+
+    messages.clear()
+    run_study(study_in(store, slurm=slurm), tmp_path / "again", messages.append, executor="slurm")
+    assert not any(m.startswith("submitted") for m in messages), messages
+    assert set(starts_per_stage(store).values()) == {1}
+    assert (tmp_path / "again" / "results.csv").read_text() == local_results

@@ -123,3 +123,17 @@ def run_node(spec: dict[str, Any], node_id: str, threads: int | None = None) -> 
         else:
             run_evaluations(context, node.payload, say)
     return {"node": node.id, "name": node.name, "ran": True}
+
+
+def failure_report(nodes: dict[str, Node], failed: dict[str, str], what: str, again: str) -> str:
+    """One message for every failed node with its error (``what``: "Ray task", "job"). Nodes that failed only
+    because their input failed are listed apart, by name."""
+    roots = {node_id: message for node_id, message in failed.items() if nodes[node_id].parent not in failed}
+    skipped = [nodes[node_id].name for node_id in failed if node_id not in roots]
+    lines = [f"{len(roots)} {what}{'s' if len(roots) != 1 else ''} failed:"]
+    for node_id, message in roots.items():
+        lines.append(f"  {nodes[node_id].name} ({node_id}):\n    " + message.replace("\n", "\n    "))
+    if skipped:
+        lines.append(f"not run because their input failed: {', '.join(skipped)}")
+    lines.append(f"Fix the cause and run the same command again: {again}")
+    return "\n".join(lines)

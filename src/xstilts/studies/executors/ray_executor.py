@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from xstilts.errors import XstiltsError
-from xstilts.studies.executors.nodes import node_finished, plan_nodes, run_node
+from xstilts.studies.executors.nodes import failure_report, node_finished, plan_nodes, run_node
 
 INSTALL_HINT = "pip install 'xstilts[ray]'"
 
@@ -73,7 +73,7 @@ def _submit_and_wait(ray, context, spec, settings, threads: int, say) -> None:
             continue
         say(f"{'finished' if outcome['ran'] else 'found done'}: {node.name}")
     if failed:
-        raise XstiltsError(_failure_report(nodes, failed))
+        raise XstiltsError(failure_report(nodes, failed, "Ray task", "finished stages are kept, interrupted ones resume"))
 
 
 def _remote_error(error: Exception) -> str:
@@ -84,16 +84,3 @@ def _remote_error(error: Exception) -> str:
     text = str(error).strip()
     return text if len(text) < 4000 else "...\n" + text[-4000:]
 
-
-def _failure_report(nodes: dict, failed: dict[str, str]) -> str:
-    """Each failed node with its error; nodes that failed only because their input failed are listed apart
-    (Ray hands them the input's error)."""
-    roots = {node_id: message for node_id, message in failed.items() if nodes[node_id].parent not in failed}
-    skipped = [nodes[node_id].name for node_id in failed if node_id not in roots]
-    lines = [f"{len(roots)} Ray task{'s' if len(roots) != 1 else ''} failed:"]
-    for node_id, message in roots.items():
-        lines.append(f"  {nodes[node_id].name} ({node_id}):\n    " + message.replace("\n", "\n    "))
-    if skipped:
-        lines.append(f"not run because their input failed: {', '.join(skipped)}")
-    lines.append("Fix the cause and run the same command again: finished stages are kept, interrupted ones resume")
-    return "\n".join(lines)
