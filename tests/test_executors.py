@@ -13,6 +13,7 @@ import yaml
 from helpers import tiny_model_yaml
 from xstilts.config.load import parse_study
 from xstilts.errors import XstiltsError
+from xstilts.studies.executors.nodes import node_finished, plan_nodes
 from xstilts.studies.runner import make_context, run_study, training_starts
 
 STAGE = ("{{sources: [{{task: {task}, max_examples: 64}}], steps: {steps}, batch_size: 16, max_length: 48, "
@@ -95,27 +96,61 @@ def test_a_node_runs_alone_from_its_job_spec_and_checks_its_input(xstilts_home, 
         run_node(spec, "0" * 16)
 
 
-@pytest.mark.slow
-def test_ray_runs_each_stage_once_with_the_numbers_of_a_local_run(xstilts_home, tmp_path, local_results):
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray instance on the two cores, shared by the module's Ray tests (starting one takes seconds)."""
     ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'xstilts[ray]'")
     ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2, log_to_driver=False,
              configure_logging=False)
-    try:
-        store = tmp_path / "runs"
-        messages: list[str] = []
-        run_study(study_in(store), tmp_path / "out", messages.append, executor="ray")
-        assert starts_per_stage(store) == dict.fromkeys(starts_per_stage(store), 1)
-        assert len(starts_per_stage(store)) == 3
-        assert (tmp_path / "out" / "results.csv").read_text() == local_results
-        assert any("5 Ray tasks submitted" in m for m in messages), messages
+    yield ray
+    ray.shutdown()
 
-        messages.clear()
-        run_study(study_in(store), tmp_path / "again", messages.append, executor="ray")
-        assert any("0 Ray tasks submitted" in m for m in messages), messages
-        assert set(starts_per_stage(store).values()) == {1}
-        assert (tmp_path / "again" / "results.csv").read_text() == local_results
-    finally:
-        ray.shutdown()
+
+@pytest.mark.slow
+def test_ray_runs_each_stage_once_with_the_numbers_of_a_local_run(xstilts_home, tmp_path, local_results,
+                                                                  local_ray):
+    store = tmp_path / "runs"
+    messages: list[str] = []
+    run_study(study_in(store), tmp_path / "out", messages.append, executor="ray")
+    assert len(starts_per_stage(store)) == 3 and set(starts_per_stage(store).values()) == {1}
+    assert (tmp_path / "out" / "results.csv").read_text() == local_results
+    assert any("5 Ray tasks submitted" in m for m in messages), messages
+
+    messages.clear()
+    run_study(study_in(store), tmp_path / "again", messages.append, executor="ray")
+    assert any("0 Ray tasks submitted" in m for m in messages), messages
+    assert set(starts_per_stage(store).values()) == {1}
+    assert (tmp_path / "again" / "results.csv").read_text() == local_results
+
+
+BROKEN = """
+tasks:
+  broken: {family: classification, files: "data/{split}-{language}.jsonl", splits: {train: [en], test: [en]},
+           labels: [neg, pos]}
+"""
+
+
+@pytest.mark.slow
+def test_a_failing_ray_task_is_reported_with_its_node_and_error(xstilts_home, tmp_path, local_ray):
+    (tmp_path / "data").mkdir()
+    good = json.dumps({"id": "a", "text": "ka lo", "label": "pos"})
+    (tmp_path / "data" / "train-en.jsonl").write_text(good + "\n" + json.dumps({"id": "b", "text": "mi",
+                                                                                 "label": "maybe"}) + "\n")
+    (tmp_path / "data" / "test-en.jsonl").write_text(good + "\n")
+    data = yaml.safe_load(STUDY)
+    data.update(yaml.safe_load(BROKEN), store=str(tmp_path / "runs"))
+    data["stages"]["bad"] = {**data["stages"]["pos"], "sources": [{"task": "broken"}]}
+    data["pipelines"] = {"nli": ["first", "nli"], "bad": ["first", "bad"]}
+    data["evaluate"]["languages"] = "all"
+    study = parse_study(data, base=tmp_path)
+    with pytest.raises(XstiltsError) as error:
+        run_study(study, tmp_path / "out", executor="ray", base=tmp_path)
+    message = str(error.value)
+    assert message.startswith("1 Ray task failed:")
+    assert "stage 'bad' (seed 0)" in message and "train-en.jsonl:2" in message and "'maybe'" in message
+    assert "not run because their input failed: evaluations of stage 'bad' (seed 0)" in message
+    nodes = {n.name: n for n in plan_nodes(make_context(study))}
+    assert node_finished(make_context(study), nodes["evaluations of stage 'nli' (seed 0)"])  # the rest finished
 
 
 class FakeJob:
@@ -207,3 +242,15 @@ def test_submitit_local_jobs_run_each_stage_once_with_the_numbers_of_a_local_run
     assert not any(m.startswith("submitted") for m in messages), messages
     assert set(starts_per_stage(store).values()) == {1}
     assert (tmp_path / "again" / "results.csv").read_text() == local_results
+
+
+def test_user_errors_survive_pickling_to_the_driver():
+    """Ray sends a task's exception to the driver pickled: a DataError or ConfigError must arrive whole."""
+    import pickle
+
+    from xstilts.errors import ConfigError, DataError
+
+    data = pickle.loads(pickle.dumps(DataError("train-en.jsonl", "label 'maybe' is unknown", 2)))
+    assert (str(data), data.path, data.line) == ("train-en.jsonl:2: label 'maybe' is unknown", "train-en.jsonl", 2)
+    config = pickle.loads(pickle.dumps(ConfigError(["a: bad", "b: worse"], "study.yaml")))
+    assert config.problems == ["a: bad", "b: worse"] and str(config).startswith("study.yaml: 2 problems")
