@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from safetensors.torch import load_file
 
 from helpers import tiny_model_yaml
 from xstilts.config.load import parse_study
@@ -78,6 +79,7 @@ def test_two_runs_of_one_study_train_every_stage_once(xstilts_home, tmp_path):
                  if '"loss"' in line]
         assert steps == sorted(set(steps))
         json.loads((folder / "metrics.json").read_text())  # complete JSON: written atomically
+        assert load_file(folder / "checkpoint" / "encoder" / "model.safetensors")  # a whole checkpoint
     # The runs' own reports agree: four stages trained in all, each by one of them.
     trained = sum(line.count("train stage") for line in outputs)
     assert trained == 4, "\n".join(outputs)

@@ -254,3 +254,39 @@ def test_user_errors_survive_pickling_to_the_driver():
     assert (str(data), data.path, data.line) == ("train-en.jsonl:2: label 'maybe' is unknown", "train-en.jsonl", 2)
     config = pickle.loads(pickle.dumps(ConfigError(["a: bad", "b: worse"], "study.yaml")))
     assert config.problems == ["a: bad", "b: worse"] and str(config).startswith("study.yaml: 2 problems")
+
+
+class FailedJob(FakeJob):
+    def done(self):
+        return True
+
+    def exception(self):
+        return RuntimeError("Traceback ...\nxstilts.errors.DataError: train-en.jsonl:2: simulated failure")
+
+
+class FakeLocalExecutor(FakeSlurmExecutor):
+    """submitit's local executor has no dependencies; here every job ends at once, failing."""
+
+    cluster = "local"
+
+    def submit(self, function, spec, node_id, threads):
+        super().submit(function, spec, node_id, threads)
+        return FailedJob(str(1000 + len(self.submitted)))
+
+
+def test_without_dependencies_jobs_go_in_waves_and_a_failure_stops_the_branch(xstilts_home, tmp_path):
+    from xstilts.studies.executors import slurm_executor
+    from xstilts.studies.executors.nodes import job_spec
+
+    study = study_in(tmp_path / "runs", slurm={"cluster": "local", "poll_s": 0.01, "folder": str(tmp_path)})
+    context = make_context(study)
+    fake = FakeLocalExecutor()
+    with pytest.raises(XstiltsError) as error:
+        slurm_executor.run_with_submitit(context, job_spec(study), fake, study.runtime.slurm, lambda m: None)
+    first = plan_nodes(context)[0]
+    assert [node_id for node_id, _ in fake.submitted] == [first.id]  # its children wait for it: never submitted
+    assert all("slurm_additional_parameters" not in parameters for _, parameters in fake.submitted)
+    message = str(error.value)
+    assert message.startswith("1 job failed:\n  stage 'first' (seed 0)") and "simulated failure" in message
+    assert ("not run because their input failed: stage 'pos' (seed 0), stage 'nli' (seed 0), evaluations of "
+            "stage 'pos' (seed 0), evaluations of stage 'nli' (seed 0)") in message
