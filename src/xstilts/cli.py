@@ -1,5 +1,5 @@
 """The ``xstilts`` command. Heavy imports (torch, transformers) happen inside the commands that train or
-evaluate, so ``--help``, ``ls``, ``validate`` and ``plan`` answer at once."""
+evaluate, so ``--help``, ``ls``, ``validate``, ``plan`` and ``results`` answer at once."""
 
 from __future__ import annotations
 
@@ -210,6 +210,10 @@ from xstilts.evaluation import commands as evaluation_commands  # noqa: E402  (t
 
 app.command()(evaluation_commands.score)
 app.command()(evaluation_commands.export)
+
+from xstilts.studies.commands import results as results_command  # noqa: E402  (typer only)
+
+app.command("results")(results_command)
 
 from xstilts.models.commands import models_app  # noqa: E402  (typer only; the work is imported lazily)
 

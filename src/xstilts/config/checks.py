@@ -30,6 +30,25 @@ def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Pro
     for name in config.pipelines:
         problems += _pipeline_problems(config, name)
     problems += _evaluate_language_problems(config)
+    problems += _twin_problems(config)
+    return problems
+
+
+def _twin_problems(config: StudyConfig) -> list[Problem]:
+    """A ``{twin: NAME}`` variant must name a study that exists (a preset or a file)."""
+    from xstilts.config.load import resolve_study_path
+    from xstilts.errors import XstiltsError
+
+    problems: list[Problem] = []
+    for name, variant in config.variants.items():
+        twin = variant.get("twin") if isinstance(variant, dict) else None
+        if twin is None:
+            continue
+        try:
+            if not resolve_study_path(str(twin)).exists():
+                raise XstiltsError(f"no study file {twin!r}")
+        except XstiltsError as error:
+            problems.append((("variants", name, "twin"), f"variants.{name}.twin", str(error)))
     return problems
 
 

@@ -1,5 +1,6 @@
 """Run a plan in this process: each stage once (skipped when done, resumed when interrupted), then every
-evaluation, then gather the result rows into ``results.csv``.
+evaluation, then gather the result rows into ``results.csv`` and the per-example score units into
+``example_scores.jsonl`` (see :mod:`xstilts.studies.example_scores`).
 
 Stages meet through folders (``runs/<key>/checkpoint``), never through memory, so any executor can run a
 node given only the plan and the store.
@@ -21,6 +22,13 @@ from typing import Any
 
 from xstilts import __version__, threads
 from xstilts.config.schema import StudyConfig
+from xstilts.studies.example_scores import (
+    EXAMPLE_SCORES,
+    gather_example_scores,
+    units_path,
+    write_example_scores,
+    write_units,
+)
 from xstilts.studies.plan import EvalNode, Plan, StageNode, build_plan, eval_max_length
 from xstilts.studies.processes import Processes
 from xstilts.studies.store import (
@@ -67,10 +75,10 @@ def make_context(study: StudyConfig) -> Context:
 
 def run_study(study: StudyConfig, out_dir: Path, log=None, *, executor: str | None = None, wait: bool = True,
               base: Path | None = None) -> list[dict[str, Any]] | None:
-    """Run every pending node and write ``out_dir/results.csv``; returns the rows. ``executor`` (default
-    ``runtime.executor``) is local, ray or slurm; ``base`` is the folder the study's relative task files are read
-    from (the study file's; default: the working directory). With ``wait=False`` the slurm executor returns None
-    once its jobs are submitted."""
+    """Run every pending node and write ``out_dir/results.csv`` and ``out_dir/example_scores.jsonl``; returns
+    the rows. ``executor`` (default ``runtime.executor``) is local, ray or slurm; ``base`` is the folder the
+    study's relative task files are read from (the study file's; default: the working directory). With
+    ``wait=False`` the slurm executor returns None once its jobs are submitted."""
     from xstilts.studies.executors import check_executor
 
     executor = check_executor(executor or study.runtime.executor)
@@ -131,11 +139,13 @@ def _run_elsewhere(study: StudyConfig, out_dir: Path, log, executor: str, wait: 
 
 
 def write_results(context: Context, out_dir: Path) -> list[dict[str, Any]]:
-    """Gather the result rows of the plan from the store into ``results.csv`` and ``summary.md``."""
+    """Gather the plan's results from the store into ``results.csv``, ``example_scores.jsonl`` and
+    ``summary.md``."""
     from xstilts.reports.summary import write_summary
 
     rows = gather_rows(context)
     write_results_csv(out_dir / "results.csv", rows)
+    write_example_scores(out_dir / EXAMPLE_SCORES, gather_example_scores(context.store, context.plan.evaluations))
     write_summary(context.study, rows, out_dir)
     return rows
 
@@ -341,6 +351,11 @@ def eval_path(context: Context, evaluation: EvalNode) -> Path:
     return context.store.path(evaluation.stage.key) / "eval" / f"{evaluation.key}.json"
 
 
+def is_evaluated(context: Context, evaluation: EvalNode) -> bool:
+    """Its result file exists: the evaluation is done."""
+    return eval_path(context, evaluation).exists()
+
+
 def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
     todo = [e for e in evaluations if not eval_path(context, e).exists()]
     if not todo:
@@ -387,12 +402,13 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
         for split in family.reference_splits(task, evaluation.split):
             reference = _featurize(context, task, split, evaluation.language, max_length, settings.max_examples)
             references[split] = (reference.examples, reference.features)
-        predictions, scores = evaluate_features(
+        evaluated = evaluate_features(
             encoder, heads.get(task.head_name) if family.trainable else None, family, task, data.examples,
             data.features, split=evaluation.split, references=references,
             pad_token_id=context.tokenizer.pad_token_id, batch_size=settings.batch_size,
             device=accelerator.device, autocast=accelerator.autocast,
         )
+        predictions, scores = evaluated.predictions, evaluated.scores
         chance = family.chance(task, data.examples)
         lines = "".join(
             json.dumps({"id": ex["id"], "prediction": p}, ensure_ascii=False) + "\n"
@@ -406,30 +422,49 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
              "n_examples": len(data.examples)}
             for metric, value in scores.items()
         ]
+        # Units first: the .json marks the evaluation done, so a done evaluation of this version has its units.
+        write_units(units_path(context.store, evaluation), evaluation.key, [ex["id"] for ex in data.examples],
+                    evaluated.units)
         write_json_atomic(eval_path(context, evaluation), {"key": evaluation.key, "rows": rows})
 
 
 def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> dict[str, str]:
-    """What a result row's model went through: the intermediate tasks (trained before the stage that last
-    trained the evaluated task's head; every non-MLM task for retrieval) and its pretraining."""
+    """What a result row's model went through, as two labels for the paper table.
+
+    ``pretraining``: ``model`` (a pretrained encoder), ``mlm`` (stages of MLM sources only), both, or ``none``
+    (a randomly initialised encoder: the control). ``intermediate``: the sources trained before the stage that
+    last trained the evaluated task's head (every non-MLM-only stage, for retrieval), in order, joined by
+    ``+``; then the other tasks trained in that same stage, marked `` (joint)``. A source is labelled by its
+    task, with ``@split`` when it is not the train split (``xnli@translate-train``), so that sequential, joint,
+    translated and MLM-auxiliary variants of one task never share a column."""
     from xstilts.tasks import get_task
 
     evaluated = get_task(task_name)
     chain = [node for node in stage.lineage if not node.untrained]
-    last = max((i for i, node in enumerate(chain)
-                if any(get_task(s.task).head_name == evaluated.head_name for s in node.config.sources)),
-               default=len(chain))
-    intermediate, mlm = [], False
+
+    def trains_evaluated_head(node: StageNode) -> bool:
+        return any(get_task(s.task).head_name == evaluated.head_name for s in node.config.sources)
+
+    def mlm_only(node: StageNode) -> bool:
+        return all(get_task(s.task).family == "mlm" for s in node.config.sources)
+
+    last = max((i for i, node in enumerate(chain) if trains_evaluated_head(node)), default=len(chain))
+    labels: list[str] = []
     for node in chain[:last]:
-        for source in node.config.sources:
-            if get_task(source.task).family == "mlm":
-                mlm = True
-            elif source.task not in intermediate:
-                intermediate.append(source.task)
-    mlm = mlm or any(get_task(s.task).family == "mlm" for node in chain for s in node.config.sources)
+        if not mlm_only(node):
+            labels += [source_label(source) for source in node.config.sources]
+    if last < len(chain):
+        labels += [f"{source_label(source)} (joint)" for source in chain[last].config.sources
+                   if get_task(source.task).head_name != evaluated.head_name]
+    mlm = any(mlm_only(node) for node in chain)
     start = "model" if study.model.name_or_path else ""
     pretraining = "+".join(p for p in (start, "mlm" if mlm else "") if p) or "none"
-    return {"intermediate": "+".join(intermediate) or "none", "pretraining": pretraining}
+    return {"intermediate": "+".join(dict.fromkeys(labels)) or "none", "pretraining": pretraining}
+
+
+def source_label(source) -> str:
+    """``task``, or ``task@split`` for another split than train (translate-train data)."""
+    return source.task if source.split == "train" else f"{source.task}@{source.split}"
 
 
 def gather_rows(context: Context) -> list[dict[str, Any]]:
@@ -449,10 +484,15 @@ def gather_rows(context: Context) -> list[dict[str, Any]]:
     return rows
 
 
-def write_results_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def results_csv_text(rows: list[dict[str, Any]]) -> str:
+    """The rows as results.csv holds them: RESULT_COLUMNS, floats with 4 decimals."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
-    write_text_atomic(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_results_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    write_text_atomic(path, results_csv_text(rows))

@@ -150,17 +150,18 @@ XTREME_TASKS: tuple[Task, ...] = (
     _declare(
         "xquad", "xtreme", family="span_qa",
         description="XQuAD: SQuAD v1.1 dev translated into 11 languages (+ro in XTREME-R); trained on SQuAD "
-        "v1.1. Files: xquad/xquad.<lang>.json.",
+        "v1.1 (shares the head 'squad': a stage training `squad` is its target stage). "
+        "Files: xquad/xquad.<lang>.json.",
         splits={"test": _all_languages("xquad")},
-        reader=squad.read_squad, metrics=("f1", "exact_match"), file_for=_xquad_file,
+        reader=squad.read_squad, metrics=("f1", "exact_match"), file_for=_xquad_file, head="squad",
     ),
     _declare(
         "mlqa", "xtreme", family="span_qa",
         description="MLQA: extractive QA in 7 languages (context and question in the same language); trained "
-        "on SQuAD v1.1; scored with the MLQA script's per-language answer normalisation (mlqa_f1, "
-        "mlqa_exact_match). Files: mlqa/MLQA_V1/{dev,test}/{dev,test}-context-<l>-question-<l>.json.",
+        "on SQuAD v1.1 (head 'squad', like xquad); scored with the MLQA script's per-language answer normalisation "
+        "(mlqa_f1, mlqa_exact_match). Files: mlqa/MLQA_V1/{dev,test}/{dev,test}-context-<l>-question-<l>.json.",
         splits={"dev": _all_languages("mlqa"), "test": _all_languages("mlqa")},
-        reader=squad.read_squad, metrics=("mlqa_f1", "mlqa_exact_match"), file_for=_mlqa_file,
+        reader=squad.read_squad, metrics=("mlqa_f1", "mlqa_exact_match"), file_for=_mlqa_file, head="squad",
     ),
     _declare(
         "tydiqa", "xtreme", family="span_qa",
@@ -189,10 +190,12 @@ XTREME_TASKS: tuple[Task, ...] = (
     ),
     _declare(
         "xcopa", "xtreme-r", family="multiple_choice",
-        description="XCOPA: causal commonsense reasoning in 11 languages, 2 choices (XTREME-R). "
+        description="XCOPA: causal commonsense reasoning in 11 languages, 2 choices (XTREME-R). It has no English "
+        "training data: as in XTREME-R it is evaluated with the head trained on SocialIQa (head 'socialiqa'). "
         "Files: xcopa/data/<lang>/{val,test}.<lang>.jsonl.",
         splits={"dev": _all_languages("xcopa"), "test": _all_languages("xcopa")},
         reader=xcopa.read_xcopa, metrics=("accuracy",), file_for=_xcopa_file, settings={"num_choices": 2},
+        head="socialiqa",
     ),
     _declare(
         "lareqa", "xtreme-r", family="retrieval",

@@ -53,11 +53,11 @@ def plan_nodes(context) -> list[Node]:
 
 
 def node_finished(context, node: Node) -> bool:
-    from xstilts.studies.runner import eval_path
+    from xstilts.studies.runner import is_evaluated
 
     if node.kind == "stage":
         return context.store.is_done(node.id)
-    return all(eval_path(context, evaluation).exists() for evaluation in node.payload)
+    return all(is_evaluated(context, evaluation) for evaluation in node.payload)
 
 
 def job_spec(study, base: Path | None = None) -> dict[str, Any]:
