@@ -107,8 +107,14 @@ def _placed(config: StudyConfig, name: str, problems: list[Problem]) -> list[Pro
     origin = config._derived.get(name)
     if origin is None:
         return problems
-    path, label = origin
-    return [(path, f"{label} -> stage {name!r}: {key}", message) for _, key, message in problems]
+    grid, label, entries = origin
+    placed = []
+    for path, key, message in problems:
+        field = path[2:]  # after ("stages", name)
+        culprits = [k for k, parts in entries if parts == field[:len(parts)]] or [k for k, _ in entries]
+        placed.append((grid + ("set", culprits[0]), f"{label}: set {', '.join(map(repr, culprits))} -> "
+                       f"stage {name!r}: {key}", message))
+    return placed
 
 
 def _max_length_problems(config: StudyConfig) -> list[Problem]:

@@ -157,9 +157,9 @@ def _expand_grid(study: StudyConfig, index: int, grid: GridConfig) -> list[Probl
             if stage not in stages:
                 continue  # named for the other cells of the grid
             applied.update(key for key, *_ in changes)
-            derived, problem = _derive(study, stage, changes, base, label)
-            if problem:
-                problems.append(problem)
+            derived, failed = _derive(study, stage, changes, base, label)
+            if failed:
+                problems += failed
                 continue
             stages = [derived if s == stage else s for s in stages]
         name = fill(grid.name, {k: shown(v) for k, v in chosen.items()})
@@ -201,39 +201,47 @@ def _static_problems(study: StudyConfig, base: tuple, label: str, grid: GridConf
     return problems
 
 
-def _derive(study: StudyConfig, stage: str, changes: list, base: tuple, label: str) -> tuple[str, Problem | None]:
+def _derive(study: StudyConfig, stage: str, changes: list, base: tuple, label: str) -> tuple[str, list[Problem]]:
     """The name of ``stage`` with ``changes`` applied, added to the study's stages if new."""
     from xstilts.config.load import format_key_path
     from xstilts.config.schema import StageConfig
 
     data = study.stages[stage].model_dump()
+    problems = []
     for key, _, parts, value in changes:
         try:
             set_field(data, parts, value)
         except ValueError as error:
-            return "", (base + ("set", key), f"{label}: set {key!r}: {error}")
+            problems.append((base + ("set", key), f"{label}: set {key!r}: {error}"))
+    if problems:
+        return "", problems
     try:
         derived = StageConfig.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        keys = ", ".join(repr(key) for key, *_ in changes)
-        where = format_key_path(tuple(first["loc"])) or "the stage"
-        message = first["msg"].removeprefix("Value error, ")
-        return "", (base + ("set", changes[0][0]),
-                    f"{label}: set {keys}: stage {stage!r} becomes invalid: {where}: {message}")
+        failed = []
+        for item in error.errors():
+            loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and "[" in p))
+            # the entry that set this field (or one inside it), else every entry of the stage
+            culprits = [key for key, _, parts, _ in changes if tuple(parts) == loc[:len(parts)]] or \
+                [key for key, *_ in changes]
+            where = format_key_path(loc) or "the stage"
+            message = item["msg"].removeprefix("Value error, ")
+            failed.append((base + ("set", culprits[0]), f"{label}: set {', '.join(map(repr, culprits))}: stage "
+                           f"{stage!r} becomes invalid: {where}: {message}"))
+        return "", failed
     keys = tuple(key for key, *_ in changes)
-    origin = (base + ("set", keys[0]), f"{label} set {', '.join(map(repr, keys))}")
+    origin = (base, label, [(key, tuple(parts)) for key, _, parts, _ in changes])
     for name in _candidate_names(stage, changes):
         existing = study.stages.get(name)
         if existing is None:
             study.stages[name] = derived
             study._derived[name] = origin
-            return name, None
+            return name, []
         if _same(existing, derived):
             study._derived.setdefault(name, origin)
-            return name, None
-    return "", (base + ("set", keys[0]), f"{label}: set {', '.join(map(repr, keys))}: the derived stage's name "
-                f"{name!r} is taken by another stage; rename that stage")
+            return name, []
+    return "", [(base + ("set", keys[0]), f"{label}: set {', '.join(map(repr, keys))}: the derived stage's name "
+                 f"{name!r} is taken by another stage; rename that stage")]
 
 
 def _candidate_names(stage: str, changes: list) -> list[str]:

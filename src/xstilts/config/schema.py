@@ -248,8 +248,9 @@ class StudyConfig(Strict):
     variant: str | None = Field(None, description="the variant applied (set by --size)")
     data_root: str | None = Field(None, description="folder with the task data (default: $XSTILTS_HOME/data)")
     store: str | None = Field(None, description="folder of run artifacts (default: $XSTILTS_HOME/runs)")
-    # Stages made by grids' `set`: name -> (key path of the `set` entry, how to name it in messages).
-    _derived: dict[str, tuple[tuple, str]] = PrivateAttr(default_factory=dict)
+    # Stages made by grids' `set`: name -> (key path of the grid, its name in messages, [(set key, field path)]),
+    # so that a problem of a derived stage points at the `set` entry that caused it.
+    _derived: dict[str, tuple[tuple, str, list]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_model_field(self) -> StudyConfig:

@@ -44,9 +44,7 @@ def _print_table(summary: dict) -> None:
 
     kinds = summary["kinds"]
     compute, todo = summary["compute"], summary["compute_to_run"]
-    table = Table(title=f"study {summary['study']}: {summary['stages']} stages ({summary['done']} done, "
-                        f"{summary['to_run']} to run), {summary['evaluations']} evaluations in "
-                        f"{kinds['evaluation_groups']} groups", title_justify="left")
+    table = Table()
     for column, justify in (("kind", "left"), ("stage", "left"), ("seed", "right"), ("model", "left"),
                             ("state", "left"), ("tokens", "right"), ("est. time", "right")):
         table.add_column(column, justify=justify)
@@ -58,6 +56,9 @@ def _print_table(summary: dict) -> None:
                       "done" if group["done"] else "todo", human_count(group["tokens"]), human_time(group["seconds"]))
     # Piped output gets a width that fits the table rather than rich's 80 columns.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+    console.print(f"study {summary['study']}: {summary['stages']} stages ({summary['done']} done, "
+                  f"{summary['to_run']} to run), {summary['evaluations']} evaluations in "
+                  f"{kinds['evaluation_groups']} groups ({summary['evaluations_done']} done)", markup=False)
     console.print(table, markup=False)
     unknown = f"; {todo['unknown']} nodes of unknown model size not counted" if todo["unknown"] else ""
     console.print(
