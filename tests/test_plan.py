@@ -446,3 +446,12 @@ def test_fractions_and_caps_as_grid_axes(data_root):
     # a null cap leaves the stage as written (qa[max_examples=none] has qa's content: same key as qa itself)
     kinds = plan.kinds()
     assert (kinds["mlm"], kinds["intermediate"], kinds["target"]) == (2, 2 * 3, 2 * 3)
+
+
+def test_grid_names_take_format_specs_and_null_drops_an_evaluated_task():
+    data = _with_set({"{target}.optimizer.lr": "{lr}"}, {"lr": [2e-5], "also": [None, "mock-retrieval"]})
+    data["grids"][0].update(name="lr{lr:.0e}-{also}", evaluate=["mock-nli", "{also}"])
+    study = parse_study(data)
+    assert study.pipeline("lr2e-05-none").evaluate == ["mock-nli"]
+    assert study.pipeline("lr2e-05-mock-retrieval").evaluate == ["mock-nli", "mock-retrieval"]
+    assert study.pipeline("lr2e-05-none").axes == {"target": "nli", "lr": 2e-5, "also": None}

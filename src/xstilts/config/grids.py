@@ -162,13 +162,14 @@ def _expand_grid(study: StudyConfig, index: int, grid: GridConfig) -> list[Probl
                 problems += failed
                 continue
             stages = [derived if s == stage else s for s in stages]
-        name = fill(grid.name, {k: shown(v) for k, v in chosen.items()})
-        evaluate = None if grid.evaluate is None else [str(fill(t, chosen)) for t in grid.evaluate]
+        name = shown(fill(grid.name, chosen))
+        evaluate = None if grid.evaluate is None else [
+            shown(fill(t, chosen)) for t in grid.evaluate if not template_fields(t) & dropped]
         if name in study.pipelines or name in made:
             problems.append((base + ("name",), f"{label} makes pipeline {name!r}, which already exists; make the "
                              "grid's name template unique (name every axis in it)"))
             continue
-        made[name] = dict(stages=[str(s) for s in stages], evaluate=evaluate, model=chosen.get("model"), axes=chosen)
+        made[name] = dict(stages=[shown(s) for s in stages], evaluate=evaluate, model=chosen.get("model"), axes=chosen)
     if problems:
         return problems
     from xstilts.config.schema import PipelineConfig

@@ -35,8 +35,10 @@ from typing import Any
 from xstilts.config.schema import ModelConfig, StageConfig, StudyConfig
 from xstilts.tasks import get_task
 
-# Default throughput for time estimates: 2 CPU threads of a recent x86 core reach ~175 GFLOP/s on a large fp32
-# matmul; small-encoder training loops get ~40% of that. Set your own with `xstilts plan --flops-per-second`.
+# Default throughput for time estimates, from the project's CPU measurements (shared docs/environment.md): 2 threads
+# peak at ~175 GFLOP/s on an fp32 matmul; training a 2-layer, hidden-128 encoder runs ~460 examples of 64 tokens
+# per second, which is 6 x 0.4M layer parameters x 29k tokens/s ~= 70 GFLOP/s (40%); a 6-layer, hidden-384 one
+# reaches ~110 GFLOP/s. Set your own with `xstilts plan --flops-per-second` (a GPU in bf16: ~1e14).
 DEFAULT_FLOPS_PER_SECOND = 70e9
 
 # Architectures whose parameters follow the formula above (model_type in a config.json).
