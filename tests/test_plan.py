@@ -395,6 +395,8 @@ def test_axes_column_text():
     study = parse_study(grid_study())
     assert study.pipeline("large/none/pos").axes == {"model": "large", "inter": None, "target": "pos"}
     assert study.pipeline("large/none/pos").model == "large"
+    explicit = parse_study(grid_study(grids=[], pipelines={"p": {"stages": ["mlm", "nli"], "axes": {"steps": 5}}}))
+    assert explicit.pipeline("p").axes == {"steps": 5}
 
 
 # ----- study shapes that stay configuration -----
@@ -455,3 +457,13 @@ def test_grid_names_take_format_specs_and_null_drops_an_evaluated_task():
     assert study.pipeline("lr2e-05-none").evaluate == ["mock-nli"]
     assert study.pipeline("lr2e-05-mock-retrieval").evaluate == ["mock-nli", "mock-retrieval"]
     assert study.pipeline("lr2e-05-none").axes == {"target": "nli", "lr": 2e-5, "also": None}
+
+
+@pytest.mark.parametrize("name", ["lr{lr:d}", "lr{", "lr{lr.real.x}"])
+def test_unfillable_name_template_is_a_config_error(name):
+    from xstilts.errors import ConfigError
+
+    data = _with_set({}, {"lr": [2e-5]})
+    data["grids"][0]["name"] = name
+    with pytest.raises(ConfigError, match=r"grid 'lr\{.*cannot fill its templates"):
+        parse_study(data)

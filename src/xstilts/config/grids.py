@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 Problem = tuple[tuple, str]  # (key path in the study file, message)
 
+# What str.format raises on a template it cannot fill ("{", "{lr:d}" with a float, "{x.y}").
+_FILL_ERRORS = (ValueError, KeyError, IndexError, AttributeError, TypeError)
 _PATH_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 
 
@@ -141,7 +143,14 @@ def _expand_grid(study: StudyConfig, index: int, grid: GridConfig) -> list[Probl
     for values in itertools.product(*(grid.axes[n] for n in names)):
         chosen = dict(zip(names, values, strict=True))
         dropped = {k for k, v in chosen.items() if v is None}
-        stages = [fill(t, chosen) for t in grid.stages if not template_fields(t) & dropped]
+        try:
+            stages = [fill(t, chosen) for t in grid.stages if not template_fields(t) & dropped]
+            name = shown(fill(grid.name, chosen))
+            evaluate = None if grid.evaluate is None else [
+                shown(fill(t, chosen)) for t in grid.evaluate if not template_fields(t) & dropped]
+        except _FILL_ERRORS as error:
+            problems.append((base, f"{label}: cannot fill its templates with {chosen}: {error}"))
+            continue
         overrides: dict[str, list[tuple[str, str, list[str | int], Any]]] = {}
         for key, value in grid.set.items():
             if template_fields(key) & dropped:
@@ -149,10 +158,11 @@ def _expand_grid(study: StudyConfig, index: int, grid: GridConfig) -> list[Probl
             try:
                 stage, field_text = split_stage_key(fill(key, chosen), stage_names)
                 parts = parse_field_path(field_text)
-            except ValueError as error:
+                filled = fill(value, chosen)
+            except _FILL_ERRORS as error:
                 problems.append((base + ("set", key), f"{label}: set {key!r}: {error}"))
                 continue
-            overrides.setdefault(stage, []).append((key, field_text, parts, fill(value, chosen)))
+            overrides.setdefault(stage, []).append((key, field_text, parts, filled))
         for stage, changes in overrides.items():
             if stage not in stages:
                 continue  # named for the other cells of the grid
@@ -162,9 +172,6 @@ def _expand_grid(study: StudyConfig, index: int, grid: GridConfig) -> list[Probl
                 problems += failed
                 continue
             stages = [derived if s == stage else s for s in stages]
-        name = shown(fill(grid.name, chosen))
-        evaluate = None if grid.evaluate is None else [
-            shown(fill(t, chosen)) for t in grid.evaluate if not template_fields(t) & dropped]
         if name in study.pipelines or name in made:
             problems.append((base + ("name",), f"{label} makes pipeline {name!r}, which already exists; make the "
                              "grid's name template unique (name every axis in it)"))
