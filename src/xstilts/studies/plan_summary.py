@@ -1,7 +1,17 @@
 """What ``xstilts plan`` reports: every node of the plan with its kind, state and compute estimate, and totals.
 
-The summary is plain data (JSON-able); the command prints it as a table or as JSON. See
-:mod:`xstilts.studies.estimate` for how tokens, FLOPs and times are estimated.
+The summary is plain data (JSON-able); the command prints it as a table or as JSON (``xstilts plan --json``):
+
+- ``stages``, ``done``, ``to_run``; ``evaluations``, ``evaluations_done``, ``evaluations_to_run`` (distinct
+  evaluations: several pipelines asking for the same one count once);
+- ``kinds``: ``{mlm, intermediate, target, evaluate, evaluation_groups}``;
+- ``models``: ``{name: {label, parameters, layer_parameters, vocab_hidden, how}}`` (None when unknown);
+- ``flops_per_second``, ``compute`` and ``compute_to_run``: ``{tokens, flops, seconds, unknown}``;
+- ``nodes`` (stages: ``kind, key, stage, seed, model, parent, pipelines, zero_shot, done, tokens, flops,
+  seconds``) and ``evaluation_nodes`` (``kind, key, stage, stage_key, seed, model, task, split, language,
+  done, tokens, flops, seconds``).
+
+See :mod:`xstilts.studies.estimate` for how tokens, FLOPs and times are estimated.
 """
 
 from __future__ import annotations
