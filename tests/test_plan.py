@@ -467,3 +467,12 @@ def test_unfillable_name_template_is_a_config_error(name):
     data["grids"][0]["name"] = name
     with pytest.raises(ConfigError, match=r"grid 'lr\{.*cannot fill its templates"):
         parse_study(data)
+
+
+def test_a_dumped_study_validates_again_to_the_same_plan(data_root):
+    """`run` writes study.yaml from the expanded config: grids gone, derived stages and axes kept."""
+    data = _with_set({"qa.sources[0].fraction": "{fraction}"}, {"fraction": [0.5, 1.0]})
+    study = parse_study(data)
+    again = parse_study(yaml.safe_load(yaml.safe_dump(study.model_dump(mode="json"))))
+    assert again.pipelines == study.pipelines and again.stages == study.stages and again.grids == []
+    assert [n.key for n in build_plan(again, data_root).stages] == [n.key for n in build_plan(study, data_root).stages]
