@@ -1,5 +1,5 @@
 """The ``xstilts`` command. Heavy imports (torch, transformers) happen inside the commands that train or
-evaluate, so ``--help``, ``ls``, ``validate`` and ``plan`` answer at once."""
+evaluate, so ``--help``, ``ls``, ``validate``, ``plan`` and ``results`` answer at once."""
 
 from __future__ import annotations
 
@@ -172,6 +172,7 @@ app.command()(evaluation_commands.export)
 
 from xstilts.studies import commands as study_commands  # noqa: E402  (typer only)
 
+app.command("results")(study_commands.results)
 app.command()(study_commands.plan)
 
 from xstilts.models.commands import models_app  # noqa: E402  (typer only; the work is imported lazily)

@@ -20,7 +20,7 @@ from typing import Any
 
 from xstilts.studies import estimate
 from xstilts.studies.plan import eval_max_length
-from xstilts.studies.runner import Context, _eval_path
+from xstilts.studies.runner import Context, is_evaluated
 from xstilts.tasks import get_task
 
 
@@ -55,7 +55,7 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
         evaluations.append(timed({
             "kind": "evaluate", "key": evaluation.key, "stage": stage.name, "stage_key": stage.key,
             "seed": evaluation.seed, "model": stage.model, "task": evaluation.task, "split": evaluation.split,
-            "language": evaluation.language, "done": _eval_path(context, evaluation).exists(),
+            "language": evaluation.language, "done": is_evaluated(context, evaluation),
         }, estimate.compute_parameters(sizes[stage.model], mlm), tokens, training=False))
 
     nodes = stages + evaluations

@@ -1,5 +1,6 @@
 """Run a plan in this process: each stage once (skipped when done, resumed when interrupted), then every
-evaluation, then gather the result rows into ``results.csv``.
+evaluation, then gather the result rows into ``results.csv`` and the per-example score units into
+``example_scores.jsonl`` (see :mod:`xstilts.studies.example_scores`).
 
 Stages meet through folders (``runs/<key>/checkpoint``), never through memory, so any executor can run a
 node given only the plan and the store.
@@ -21,6 +22,13 @@ from typing import Any
 
 from xstilts import __version__, threads
 from xstilts.config.schema import StudyConfig
+from xstilts.studies.example_scores import (
+    EXAMPLE_SCORES,
+    gather_example_scores,
+    units_path,
+    write_example_scores,
+    write_units,
+)
 from xstilts.studies.plan import EvalNode, Plan, StageNode, build_plan, eval_max_length
 from xstilts.studies.processes import Processes
 from xstilts.studies.store import (
@@ -66,7 +74,8 @@ def make_context(study: StudyConfig) -> Context:
 
 
 def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any]]:
-    """Run every pending node and write ``out_dir/results.csv``; returns the rows."""
+    """Run every pending node and write ``out_dir/results.csv`` and ``out_dir/example_scores.jsonl``; returns
+    the rows."""
     import torch
     import transformers
 
@@ -102,6 +111,7 @@ def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any
         drain(context, say)
     rows = gather_rows(context)
     write_results_csv(out_dir / "results.csv", rows)
+    write_example_scores(out_dir / EXAMPLE_SCORES, gather_example_scores(context.store, context.plan.evaluations))
     from xstilts.reports.summary import write_summary
 
     write_summary(study, rows, out_dir)
@@ -212,6 +222,8 @@ def run_stage_node(context: Context, node: StageNode, say) -> None:
 def _train_node(context: Context, node: StageNode, say) -> None:
     import torch
 
+    from xstilts.config.checks import selection_task_names
+    from xstilts.data.code_switch import with_code_switch
     from xstilts.families import get_family
     from xstilts.models.bundle import EncoderWithHeads
     from xstilts.models.checkpoint import load_encoder_from_checkpoint, load_heads, read_heads_meta
@@ -254,7 +266,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
 
     sources = []
     for source in stage.sources:
-        task = tasks[source.task]
+        task = with_code_switch(tasks[source.task], source.code_switch)
         features = []
         for language in source.languages:
             limit = source.max_examples
@@ -266,7 +278,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
         sources.append(TrainSource(task, task.head_name, features))
     dev_sets = []
     if stage.selection.enabled:
-        for task in tasks.values():
+        for task in (tasks[name] for name in selection_task_names(stage)):
             for language in stage.selection.languages:
                 data = _featurize(context, task, stage.selection.split, language, stage.max_length,
                                   stage.selection.max_examples, node.model)
@@ -285,6 +297,11 @@ def _train_node(context: Context, node: StageNode, say) -> None:
 
 def _eval_path(context: Context, evaluation: EvalNode) -> Path:
     return context.store.path(evaluation.stage.key) / "eval" / f"{evaluation.key}.json"
+
+
+def is_evaluated(context: Context, evaluation: EvalNode) -> bool:
+    """Its result file exists: the evaluation is done."""
+    return _eval_path(context, evaluation).exists()
 
 
 def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
@@ -335,12 +352,13 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
             reference = _featurize(context, task, split, evaluation.language, max_length, settings.max_examples,
                                    stage.model)
             references[split] = (reference.examples, reference.features)
-        predictions, scores = evaluate_features(
+        evaluated = evaluate_features(
             encoder, heads.get(task.head_name) if family.trainable else None, family, task, data.examples,
             data.features, split=evaluation.split, references=references,
             pad_token_id=tokenizer.pad_token_id, batch_size=settings.batch_size,
             device=accelerator.device, autocast=accelerator.autocast,
         )
+        predictions, scores = evaluated.predictions, evaluated.scores
         chance = family.chance(task, data.examples)
         lines = "".join(
             json.dumps({"id": ex["id"], "prediction": p}, ensure_ascii=False) + "\n"
@@ -354,30 +372,52 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
              "n_examples": len(data.examples)}
             for metric, value in scores.items()
         ]
+        # Units first: the .json marks the evaluation done, so a done evaluation of this version has its units.
+        write_units(units_path(context.store, evaluation), evaluation.key, [ex["id"] for ex in data.examples],
+                    evaluated.units)
         write_json_atomic(_eval_path(context, evaluation), {"key": evaluation.key, "rows": rows})
 
 
 def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> dict[str, str]:
-    """What a result row's model went through: the intermediate tasks (trained before the stage that last
-    trained the evaluated task's head; every non-MLM task for retrieval) and its pretraining."""
+    """What a result row's model went through, as two labels for the paper table.
+
+    ``pretraining``: ``model`` (a pretrained encoder), ``mlm`` (stages of MLM sources only), both, or ``none``
+    (a randomly initialised encoder: the control). ``intermediate``: the sources trained before the stage that
+    last trained the evaluated task's head (every non-MLM-only stage, for retrieval), in order, joined by
+    ``+``; then the other tasks trained in that same stage, marked `` (joint)``. A source is labelled by its
+    task, with ``@split`` when it is not the train split (``xnli@translate-train``) and ``~cs`` when it is
+    code-switched, so that sequential, joint, translated, code-switched and MLM-auxiliary variants of one task
+    never share a column."""
     from xstilts.tasks import get_task
 
     evaluated = get_task(task_name)
     chain = [node for node in stage.lineage if not node.untrained]
-    last = max((i for i, node in enumerate(chain)
-                if any(get_task(s.task).head_name == evaluated.head_name for s in node.config.sources)),
-               default=len(chain))
-    intermediate, mlm = [], False
+
+    def trains_evaluated_head(node: StageNode) -> bool:
+        return any(get_task(s.task).head_name == evaluated.head_name for s in node.config.sources)
+
+    def mlm_only(node: StageNode) -> bool:
+        return all(get_task(s.task).family == "mlm" for s in node.config.sources)
+
+    last = max((i for i, node in enumerate(chain) if trains_evaluated_head(node)), default=len(chain))
+    labels: list[str] = []
     for node in chain[:last]:
-        for source in node.config.sources:
-            if get_task(source.task).family == "mlm":
-                mlm = True
-            elif source.task not in intermediate:
-                intermediate.append(source.task)
-    mlm = mlm or any(get_task(s.task).family == "mlm" for node in chain for s in node.config.sources)
+        if not mlm_only(node):
+            labels += [source_label(source) for source in node.config.sources]
+    if last < len(chain):
+        labels += [f"{source_label(source)} (joint)" for source in chain[last].config.sources
+                   if get_task(source.task).head_name != evaluated.head_name]
+    mlm = any(mlm_only(node) for node in chain)
     start = "model" if study.model_configs()[stage.model].name_or_path else ""
     pretraining = "+".join(p for p in (start, "mlm" if mlm else "") if p) or "none"
-    return {"intermediate": "+".join(intermediate) or "none", "pretraining": pretraining}
+    return {"intermediate": "+".join(dict.fromkeys(labels)) or "none", "pretraining": pretraining}
+
+
+def source_label(source) -> str:
+    """``task``; ``task@split`` for another split than train (translate-train data); ``task~cs`` for
+    code-switched data."""
+    label = source.task if source.split == "train" else f"{source.task}@{source.split}"
+    return label + ("~cs" if source.code_switch is not None else "")
 
 
 def gather_rows(context: Context) -> list[dict[str, Any]]:
@@ -403,10 +443,15 @@ def axes_text(axes: dict[str, Any]) -> str:
     return json.dumps(axes, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def write_results_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def results_csv_text(rows: list[dict[str, Any]]) -> str:
+    """The rows as results.csv holds them: RESULT_COLUMNS, floats with 4 decimals."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
-    write_text_atomic(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_results_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    write_text_atomic(path, results_csv_text(rows))

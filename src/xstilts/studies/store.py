@@ -2,7 +2,8 @@
 
 Layout of ``runs/<key>/``: ``config.yaml`` (resolved, written first), ``log.jsonl`` (training log),
 ``state/`` (resumable training state, removed when the stage is done), ``checkpoint/`` (best model,
-safetensors), ``metrics.json``, ``eval/<key>.json`` (result rows), ``predictions/``, and ``DONE``.
+safetensors), ``metrics.json``, ``eval/<key>.json`` (result rows; it marks the evaluation done),
+``eval/<key>.units.json`` (per-example score units, written just before), ``predictions/``, and ``DONE``.
 """
 
 from __future__ import annotations
