@@ -193,3 +193,15 @@ def test_micro_dictionary_command_writes_muse_files_without_torch(tmp_path):
         assert set(dictionary["gave"]) == {language.form("give", "past.sg"), language.form("give", "past.pl")}
         assert dictionary["an"] == dictionary["a"] == (language.form("a", ""),)
         assert "anna" not in dictionary  # names are shared, not translated
+
+
+def test_shipped_micro_dictionaries_equal_the_generator_output(tmp_path):
+    # the micro presets code-switch with the dictionaries shipped beside them: they must not drift
+    from xstilts.config.load import presets_dir
+    from xstilts.micro.dictionary import write_dictionaries
+
+    written = write_dictionaries(tmp_path)
+    shipped = presets_dir() / "micro-dictionaries"
+    assert sorted(p.name for p in shipped.glob("*.txt")) == sorted(p.name for p in written)
+    for path in written:
+        assert (shipped / path.name).read_bytes() == path.read_bytes(), path.name

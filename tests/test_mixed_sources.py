@@ -287,3 +287,30 @@ def test_each_source_kind_trains_and_rows_are_marked(study_dir, data_root, xstil
         metrics = json.loads((stage / "metrics.json").read_text())
         if metrics["stage"].endswith("mlm-aux"):
             assert [list(h["scores"]) for h in metrics["history"]] == [["micro-tiny-xnli/en"]]
+
+
+def test_dictionaries_under_the_data_root_are_looked_for_at_run_time(study_dir, tmp_path):
+    from xstilts.errors import XstiltsError
+    from xstilts.studies.runner import make_context
+
+    data_root = tmp_path / "root"
+    data = study_data(study_dir, data_root)
+    data["stages"]["switched"]["sources"][0]["code_switch"]["dictionaries"] = {
+        "qaa": "{data_root}/muse/en-qaa.txt"}
+    study = parse(data, study_dir)  # validates although the file is not there yet
+    with pytest.raises(XstiltsError, match=r"muse/en-qaa\.txt.*no such dictionary file"):
+        make_context(study)
+    write_dictionaries(data_root / "muse", ("qaa",))
+    context = make_context(study)
+    (switched,) = [n for n in context.plan.stages if n.name == "switched" and n.parent is None]
+    assert context.study.stages["switched"].sources[0].code_switch.dictionaries == {
+        "qaa": str(data_root / "muse/en-qaa.txt")}
+    # the key follows the content, wherever the file lives
+    moved = copy.deepcopy(data)
+    moved["stages"]["switched"]["sources"][0]["code_switch"]["dictionaries"] = {
+        "qaa": str(data_root / "muse/en-qaa.txt")}
+    plan = build_plan(parse(moved, study_dir), data_root)
+    assert switched.key in {n.key for n in plan.stages if n.name == "switched"}
+    bad = copy.deepcopy(data)
+    bad["stages"]["switched"]["sources"][0]["code_switch"]["dictionaries"] = {"qaa": "x/{data_root}/en-qaa.txt"}
+    assert any("may only start a path" in p for p in problems_of(bad, study_dir))

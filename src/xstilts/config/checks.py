@@ -198,6 +198,9 @@ def selection_task_names(stage) -> list[str]:
     return supervised or known
 
 
+DATA_ROOT_FIELD = "{data_root}"
+
+
 def resolve_dictionary_paths(config: StudyConfig, base: Path | None) -> None:
     """Code-switching dictionaries are read relative to the study file's folder, like declared task files."""
     if base is None:
@@ -206,7 +209,7 @@ def resolve_dictionary_paths(config: StudyConfig, base: Path | None) -> None:
         for source in stage.sources:
             if source.code_switch is not None:
                 source.code_switch.dictionaries = {
-                    language: str(path if Path(path).is_absolute() else base / path)
+                    language: str(path if Path(path).is_absolute() or DATA_ROOT_FIELD in path else base / path)
                     for language, path in source.code_switch.dictionaries.items()}
 
 
@@ -229,6 +232,10 @@ def _code_switch_problems(task, source, path: tuple, key: str) -> list[Problem]:
         elif language == "en":
             problems.append((entry_path, entry_key, "an English dictionary switches English into English: key "
                              "each dictionary by its target language (de: en-de.txt)"))
+        if DATA_ROOT_FIELD in file:  # under the data root: looked for when the study runs (it may come from $XSTILTS_DATA)
+            if not file.startswith(DATA_ROOT_FIELD):
+                problems.append((entry_path, entry_key, f"{DATA_ROOT_FIELD} may only start a path: {file}"))
+            continue
         if not Path(file).is_file():
             problems.append((entry_path, entry_key, f"no dictionary file {file} (relative paths are read from the "
                              "study file's folder; `xstilts micro dictionary DIR` writes the micro languages' ones)"))

@@ -88,7 +88,8 @@ class CodeSwitchConfig(Strict):
 
     dictionaries: dict[str, str] = Field(
         ..., min_length=1, description="language -> MUSE dictionary file (one 'english_word translation' per "
-        "line), relative to the study file or absolute; `xstilts micro dictionary DIR` writes the micro ones")
+        "line), relative to the study file, absolute, or under {data_root}/ (looked for at run time); "
+        "`xstilts micro dictionary DIR` writes the micro ones")
     ratio: float = Field(0.5, ge=0.0, le=1.0, description="chance that a dictionary word is switched")
     seed: int = Field(0, description="with each example's id, decides which words switch (deterministic)")
     language_choice: Literal["example", "word"] = Field(
@@ -208,6 +209,33 @@ class EvaluateConfig(Strict):
         f"{DEFAULT_EVAL_MAX_LENGTH} for a pipeline with no stages)")
 
 
+class RayConfig(Strict):
+    """``--executor ray``: each stage (and each stage's evaluations) is a Ray task with these resources."""
+
+    address: str | None = Field(None, description='Ray cluster to join: null starts a local one, "auto" joins the '
+                                "running one, ray://host:10001 a remote one")
+    num_cpus: float = Field(1.0, gt=0.0, description="CPUs per task (also its torch threads, unless "
+                            "runtime.threads says otherwise)")
+    num_gpus: float = Field(0.0, ge=0.0, description="GPUs per task")
+
+
+class SlurmConfig(Strict):
+    """``--executor slurm``: each stage (and each stage's evaluations) is a job submitted through submitit,
+    ordered by SLURM job dependencies."""
+
+    cluster: Literal["slurm", "local"] = Field(
+        "slurm", description="local: run the jobs as local processes through submitit (tests, a single machine)")
+    folder: str = Field("xstilts-jobs", description="job scripts and logs (relative: to the working directory)")
+    partition: str | None = None
+    time_min: int = Field(24 * 60, gt=0, description="time limit of each job, minutes")
+    cpus_per_task: int = Field(4, gt=0)
+    gpus_per_node: int = Field(0, ge=0)
+    mem_gb: float | None = Field(None, gt=0.0)
+    additional: dict[str, Any] = Field(default_factory=dict, description="more sbatch options, e.g. "
+                                       "{account: my-lab, qos: high, constraint: a100}")
+    poll_s: float = Field(5.0, gt=0.0, description="seconds between checks of the jobs while waiting")
+
+
 class RuntimeConfig(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16"] = "auto"
@@ -216,6 +244,11 @@ class RuntimeConfig(Strict):
     workers: int = Field(1, gt=0, description="local worker processes that run independent stages and "
                          "evaluations at once, sharing the threads (small CPU encoders: 2 workers beat 2 threads)")
     progress: bool = True
+    executor: Literal["local", "ray", "slurm"] = Field(
+        "local", description="what runs the stages: this machine (with `workers`), Ray tasks or SLURM jobs "
+        "(`xstilts run --executor` overrides it)")
+    ray: RayConfig = Field(default_factory=RayConfig)
+    slurm: SlurmConfig = Field(default_factory=SlurmConfig)
 
 
 class TaskConfig(Strict):

@@ -241,6 +241,10 @@ def code_switch_from(config) -> CodeSwitch:
 
 def dictionary_digests(config) -> dict[str, str]:
     """Content hashes of a ``code_switch`` config's dictionary files (for lineage keys)."""
+    for path in config.dictionaries.values():
+        if not Path(path).is_file():
+            raise DataError(Path(path), "no such dictionary file (MUSE format: one 'source_word target_word' per "
+                            "line); put it there or fix `code_switch.dictionaries`")
     return {language: file_digest(Path(path)) for language, path in sorted(config.dictionaries.items())}
 
 

@@ -39,6 +39,7 @@ from xstilts.studies.store import (
     write_yaml_atomic,
     xstilts_home,
 )
+from xstilts.tasks.custom import DATA_ROOT_FIELD
 
 RESULT_COLUMNS = [
     "study", "pipeline", "model", "seed", "task", "family", "language", "split", "metric", "value", "chance",
@@ -66,16 +67,41 @@ def resolve_data_root(study: StudyConfig) -> Path:
     return Path(study.data_root) if study.data_root else default_data_root()
 
 
+def with_data_root_paths(study: StudyConfig, data_root: Path) -> StudyConfig:
+    """The study with ``{data_root}`` filled in where paths may use it (code-switching dictionaries, e.g.
+    ``{data_root}/muse/en-de.txt``): like task files under the data root, they are looked for at run time."""
+    if not any(s.code_switch and DATA_ROOT_FIELD in p for stage in study.stages.values()
+               for s in stage.sources for p in (s.code_switch.dictionaries.values() if s.code_switch else ())):
+        return study
+    study = study.model_copy(deep=True)
+    for stage in study.stages.values():
+        for source in stage.sources:
+            if source.code_switch is not None:
+                source.code_switch.dictionaries = {
+                    language: path.replace(DATA_ROOT_FIELD, str(data_root))
+                    for language, path in source.code_switch.dictionaries.items()}
+    return study
+
+
 def make_context(study: StudyConfig) -> Context:
     data_root = resolve_data_root(study)
+    study = with_data_root_paths(study, data_root)
     home = xstilts_home()
     store = RunStore(Path(study.store) if study.store else home / "runs")
     return Context(study, build_plan(study, data_root), store, data_root, home)
 
 
-def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any]]:
+def run_study(study: StudyConfig, out_dir: Path, log=None, *, executor: str | None = None, wait: bool = True,
+              base: Path | None = None) -> list[dict[str, Any]] | None:
     """Run every pending node and write ``out_dir/results.csv`` and ``out_dir/example_scores.jsonl``; returns
-    the rows."""
+    the rows. ``executor`` (default ``runtime.executor``) is local, ray or slurm; ``base`` is the folder the
+    study's relative task files are read from (the study file's; default: the working directory). With
+    ``wait=False`` the slurm executor returns None once its jobs are submitted."""
+    from xstilts.studies.executors import check_executor
+
+    executor = check_executor(executor or study.runtime.executor)
+    if executor != "local":
+        return _run_elsewhere(study, out_dir, log, executor, wait, base)
     import torch
     import transformers
 
@@ -109,16 +135,40 @@ def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any
         run_with_workers(lambda should_stop: drain(context, say, should_stop), runtime.workers, runtime.threads)
     else:
         drain(context, say)
+    return write_results(context, out_dir)
+
+
+def _run_elsewhere(study: StudyConfig, out_dir: Path, log, executor: str, wait: bool,
+                   base: Path | None) -> list[dict[str, Any]] | None:
+    """The driver of the ray and slurm executors: submit the nodes, wait, gather. It trains nothing itself."""
+    from xstilts.studies.executors import run_elsewhere
+    from xstilts.studies.executors.nodes import job_spec
+
+    say = log or (lambda message: None)
+    context = make_context(study)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_yaml_atomic(out_dir / "study.yaml", study.model_dump(mode="json"))
+    pending = [n for n in context.plan.stages if not context.store.is_done(n.key)]
+    say(f"{len(context.plan.stages)} stages ({len(pending)} to run), {len(context.plan.evaluations)} evaluations; "
+        f"executor {executor}")
+    if not run_elsewhere(executor, context, job_spec(study, base), say, wait=wait):
+        return None
+    return write_results(context, out_dir)
+
+
+def write_results(context: Context, out_dir: Path) -> list[dict[str, Any]]:
+    """Gather the plan's results from the store into ``results.csv``, ``example_scores.jsonl`` and
+    ``summary.md``."""
+    from xstilts.reports.summary import write_summary
+
     rows = gather_rows(context)
     write_results_csv(out_dir / "results.csv", rows)
     write_example_scores(out_dir / EXAMPLE_SCORES, gather_example_scores(context.store, context.plan.evaluations))
-    from xstilts.reports.summary import write_summary
-
-    write_summary(study, rows, out_dir)
+    write_summary(context.study, rows, out_dir)
     return rows
 
 
-def _eval_groups(context: Context) -> dict[str, list[EvalNode]]:
+def eval_groups(context: Context) -> dict[str, list[EvalNode]]:
     """Evaluations by the stage they read: one group loads its model once."""
     groups: dict[str, list[EvalNode]] = {}
     for evaluation in context.plan.evaluations:
@@ -133,7 +183,7 @@ def _run_in_group(context: Context, say) -> None:
         run_stage_node(context, node, say)
     if context.processes.is_main:  # evaluation needs no process group: the main process does it alone
         with context.processes.solo():
-            for evaluations in _eval_groups(context).values():
+            for evaluations in eval_groups(context).values():
                 run_evaluations(context, evaluations, say)
     context.processes.barrier()
 
@@ -145,12 +195,12 @@ def drain(context: Context, say, should_stop=lambda: False) -> None:
     store = context.store
     upstream = {node.parent.key for node in context.plan.stages if node.parent is not None}
     jobs: list[tuple[str, str, Any]] = [("stage", node.key, node) for node in context.plan.stages]
-    jobs += [("eval", f"{key}.eval", group) for key, group in _eval_groups(context).items()]
+    jobs += [("eval", f"{key}.eval", group) for key, group in eval_groups(context).items()]
 
     def finished(kind: str, payload: Any) -> bool:
         if kind == "stage":
             return store.is_done(payload.key)
-        return all(_eval_path(context, evaluation).exists() for evaluation in payload)
+        return all(eval_path(context, evaluation).exists() for evaluation in payload)
 
     def ready(kind: str, payload: Any) -> bool:
         if kind == "stage":
@@ -244,6 +294,8 @@ def _train_node(context: Context, node: StageNode, say) -> None:
             "config": node.config.model_dump(mode="json"),
         })
     resuming = (folder / "state").exists() or (folder / "state.old").exists()
+    if main:
+        append_start_record(folder, resuming)
     say(f"{'resume' if resuming else 'train'} stage {node.name!r} (seed {node.seed}) -> {folder}")
     tokenizer, _ = _ensure_tokenizer(context, node.model)
     stage = node.config
@@ -295,17 +347,45 @@ def _train_node(context: Context, node: StageNode, say) -> None:
         store.mark_done(node.key)
 
 
-def _eval_path(context: Context, evaluation: EvalNode) -> Path:
+def append_start_record(folder: Path, resuming: bool) -> None:
+    """One ``{"event": "start"}`` line in ``log.jsonl`` each time a process starts (or resumes) training a
+    stage, naming the host and process: who trained what, and proof that no stage was trained twice. It has
+    no ``step``, so a resume's log trimming keeps it."""
+    import socket
+
+    record = {"event": "start", "resuming": resuming, "host": socket.gethostname(), "pid": os.getpid(),
+              "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    with open(folder / "log.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def training_starts(folder: Path) -> list[dict[str, Any]]:
+    """The start records of a stage folder's ``log.jsonl`` (see :func:`append_start_record`)."""
+    path = folder / "log.jsonl"
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line torn by a crash
+        if record.get("event") == "start":
+            records.append(record)
+    return records
+
+
+def eval_path(context: Context, evaluation: EvalNode) -> Path:
     return context.store.path(evaluation.stage.key) / "eval" / f"{evaluation.key}.json"
 
 
 def is_evaluated(context: Context, evaluation: EvalNode) -> bool:
     """Its result file exists: the evaluation is done."""
-    return _eval_path(context, evaluation).exists()
+    return eval_path(context, evaluation).exists()
 
 
 def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
-    todo = [e for e in evaluations if not _eval_path(context, e).exists()]
+    todo = [e for e in evaluations if not eval_path(context, e).exists()]
     if not todo:
         return
     import torch
@@ -375,7 +455,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
         # Units first: the .json marks the evaluation done, so a done evaluation of this version has its units.
         write_units(units_path(context.store, evaluation), evaluation.key, [ex["id"] for ex in data.examples],
                     evaluated.units)
-        write_json_atomic(_eval_path(context, evaluation), {"key": evaluation.key, "rows": rows})
+        write_json_atomic(eval_path(context, evaluation), {"key": evaluation.key, "rows": rows})
 
 
 def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> dict[str, str]:
@@ -424,7 +504,7 @@ def gather_rows(context: Context) -> list[dict[str, Any]]:
     rows = []
     study = context.study
     for evaluation in context.plan.evaluations:
-        path = _eval_path(context, evaluation)
+        path = eval_path(context, evaluation)
         if not path.exists():
             continue
         lineage = describe_lineage(study, evaluation.stage, evaluation.task)
