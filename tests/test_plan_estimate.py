@@ -96,13 +96,13 @@ def test_summary_counts_and_estimates_by_hand(study, xstilts_home):
 
 def test_done_stages_and_evaluations_are_counted(study):
     from xstilts.atomic import write_json_atomic
-    from xstilts.studies.runner import _eval_path
+    from xstilts.studies.runner import eval_path
 
     context = make_context(study)
     first = context.plan.stages[0]
     context.store.mark_done(first.key)
     evaluation = context.plan.evaluations[0]
-    write_json_atomic(_eval_path(context, evaluation), {"key": evaluation.key, "rows": []})
+    write_json_atomic(eval_path(context, evaluation), {"key": evaluation.key, "rows": []})
     summary = plan_summary(context)
     assert (summary["done"], summary["to_run"]) == (1, 4)
     assert (summary["evaluations_done"], summary["evaluations_to_run"]) == (1, 5)
