@@ -222,3 +222,53 @@ def test_nan_loss_stops_with_clear_message_and_keeps_state(xstilts_home, tmp_pat
     monkeypatch.setattr(type(family), "loss", original)
     run_study(study, tmp_path / "out")
     assert json.loads((folder / "metrics.json").read_text())["resumed_from"] == 5
+
+
+MODELS_STUDY = """\
+name: two-models
+models:
+  xlmr:
+    label: tiny-xlmr
+    build: {hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, max_length: 128}
+    tokenizer: {train: {corpus: [mock-mlm], vocab_size: 400}}
+  bert:
+    build: {architecture: bert, hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, max_length: 128}
+    tokenizer: {train: {corpus: [mock-mlm], vocab_size: 300}}
+stages:
+  target:
+    sources: [{task: mock-nli}]
+    steps: 4
+    batch_size: 8
+    max_length: 48
+    selection: {enabled: false}
+grids:
+  - name: "nli-{fraction}"
+    stages: [target]
+    axes: {fraction: [0.25, 0.5]}
+    set: {"target.sources[0].fraction": "{fraction}"}
+evaluate: {max_examples: 12}
+runtime: {progress: false, threads: 1}
+"""
+
+
+@pytest.mark.slow
+def test_several_models_own_tokenizers_model_and_axes_columns(xstilts_home, tmp_path):
+    from xstilts.studies.runner import _ensure_tokenizer, make_context
+
+    study = study_with_store(MODELS_STUDY, tmp_path / "store")
+    rows = run_study(study, tmp_path / "out")
+    table = read_csv(tmp_path / "out" / "results.csv")
+    assert len(table) == len(rows) > 0
+    main = [r for r in table if r["main"] == "True"]
+    # 2 models x 2 fractions x mock-nli in en and de
+    assert len(main) == 2 * 2 * 2
+    assert {r["model"] for r in main} == {"tiny-xlmr", "bert"}  # the label, else the key in `models`
+    assert {(r["model"], r["pipeline"], json.loads(r["axes"])["fraction"]) for r in main} == {
+        (m, f"nli-{f}", f) for m in ("tiny-xlmr", "bert") for f in (0.25, 0.5)}
+    # each model trained its own tokenizer: 400 and 300 words, and its stages are its own
+    context = make_context(study)
+    tokenizers = {name: _ensure_tokenizer(context, name) for name in ("xlmr", "bert")}
+    assert tokenizers["xlmr"][1] != tokenizers["bert"][1]
+    assert len(tokenizers["xlmr"][0]) > len(tokenizers["bert"][0])
+    assert len({r["stage_key"] for r in main}) == 4
+    assert "Models: tiny-xlmr, bert" in (tmp_path / "out" / "summary.md").read_text()

@@ -25,8 +25,10 @@ app = typer.Typer(
 
 def _err(message: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}", markup=True)
+    # Escaped: messages quote config keys such as sources[0] and stage names such as squad[fraction=0.5].
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", markup=True)
 
 
 def _say(message: str) -> None:
@@ -168,36 +170,6 @@ def list_entries(what: Annotated[Listable, typer.Argument(help="what to list")])
             typer.echo(f"{name:16} {METRICS.get(name).description}")
 
 
-@app.command()
-def plan(
-    study: Annotated[str, typer.Argument(help="study YAML file or preset name")] = "micro",
-    size: Annotated[Optional[str], typer.Option("--size", help="a variant of the study, e.g. tiny")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help=MODEL_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
-    """Show the stages and evaluations a study expands to, and which are already done."""
-    from xstilts.config.load import load_study
-    from xstilts.studies.runner import make_context
-
-    context = make_context(load_study(study, size=size, model=model))
-    stages = [
-        {"key": n.key, "stage": n.name, "seed": n.seed, "parent": n.parent.key if n.parent else None,
-         "pipelines": n.pipelines, "zero_shot": n.zero_shot, "done": context.store.is_done(n.key)}
-        for n in context.plan.stages
-    ]
-    summary = {"stages": len(stages), "done": sum(s["done"] for s in stages),
-               "to_run": sum(not s["done"] for s in stages), "evaluations": len(context.plan.evaluations),
-               "nodes": stages}
-    if as_json:
-        typer.echo(json.dumps(summary, indent=2))
-        return
-    typer.echo(f"{summary['stages']} stages: {summary['done']} done, {summary['to_run']} to run; "
-               f"{summary['evaluations']} evaluations")
-    for s in stages:
-        typer.echo(f"  {'done' if s['done'] else 'todo'} {s['key']} {s['stage']:20} seed {s['seed']} "
-                   f"<- {s['parent'] or 'model'}  ({', '.join(s['pipelines'])})")
-
-
 from xstilts.micro.commands import micro_app  # noqa: E402  (typer only; the work is imported lazily)
 
 app.add_typer(micro_app, name="micro")
@@ -211,9 +183,10 @@ from xstilts.evaluation import commands as evaluation_commands  # noqa: E402  (t
 app.command()(evaluation_commands.score)
 app.command()(evaluation_commands.export)
 
-from xstilts.studies.commands import results as results_command  # noqa: E402  (typer only)
+from xstilts.studies import commands as study_commands  # noqa: E402  (typer only)
 
-app.command("results")(results_command)
+app.command("results")(study_commands.results)
+app.command()(study_commands.plan)
 
 from xstilts.models.commands import models_app  # noqa: E402  (typer only; the work is imported lazily)
 

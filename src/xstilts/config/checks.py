@@ -27,7 +27,8 @@ def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Pro
         return problems
     problems += _model_problems(config)
     for name in config.stages:
-        problems += _stage_problems(config, name)
+        problems += _placed(config, name, _stage_problems(config, name))
+    problems += _max_length_problems(config)
     for name in config.pipelines:
         problems += _pipeline_problems(config, name)
     problems += _evaluate_language_problems(config)
@@ -101,13 +102,60 @@ def _task_or_problem(name: str, path: tuple, key: str, problems: list[Problem]):
     return get_task(name)
 
 
+def _model_path(config: StudyConfig, name: str) -> tuple:
+    return ("model",) if config.models is None else ("models", name)
+
+
 def _model_problems(config: StudyConfig) -> list[Problem]:
     problems: list[Problem] = []
-    tokenizer = config.model.tokenizer
-    if tokenizer and tokenizer.train:
-        for i, task in enumerate(tokenizer.train.corpus):
-            path = ("model", "tokenizer", "train", "corpus", i)
-            _task_or_problem(task, path, f"model.tokenizer.train.corpus[{i}]", problems)
+    seen: dict[str, str] = {}
+    for name, model in config.model_configs().items():
+        base = _model_path(config, name)
+        tokenizer = model.tokenizer
+        if tokenizer and tokenizer.train:
+            for i, task in enumerate(tokenizer.train.corpus):
+                path = base + ("tokenizer", "train", "corpus", i)
+                _task_or_problem(task, path, format_key_path(path), problems)
+        # Two names for one model would train every stage twice under one lineage key.
+        same = model.model_dump_json(exclude={"label"})
+        if same in seen:
+            problems.append((base, format_key_path(base),
+                             f"the same model as models.{seen[same]}; remove one (the label alone does not "
+                             "make another model)"))
+        seen.setdefault(same, name)
+    return problems
+
+
+def _placed(config: StudyConfig, name: str, problems: list[Problem]) -> list[Problem]:
+    """Problems of a stage derived by a grid's `set` point at that `set` entry, where the user can fix them."""
+    origin = config._derived.get(name)
+    if origin is None:
+        return problems
+    grid, label, entries = origin
+    placed = []
+    for path, key, message in problems:
+        field = path[2:]  # after ("stages", name)
+        culprits = [k for k, parts in entries if parts == field[:len(parts)]] or [k for k, _ in entries]
+        placed.append((grid + ("set", culprits[0]), f"{label}: set {', '.join(map(repr, culprits))} -> "
+                       f"stage {name!r}: {key}", message))
+    return placed
+
+
+def _max_length_problems(config: StudyConfig) -> list[Problem]:
+    """A stage longer than a built encoder that runs it (every pipeline's stages against its models)."""
+    problems: list[Problem] = []
+    models = config.model_configs()
+    pairs = {(stage, model) for name in config.pipelines for model in config.pipeline_models(name)
+             for stage in config.pipeline(name).stages if stage in config.stages and model in models}
+    for stage_name, model_name in sorted(pairs):
+        build, stage = models[model_name].build, config.stages[stage_name]
+        if build is None or stage.max_length <= build.max_length:
+            continue
+        where = format_key_path(_model_path(config, model_name) + ("build", "max_length"))
+        problems += _placed(config, stage_name, [(
+            ("stages", stage_name, "max_length"), f"stages.{stage_name}.max_length",
+            f"{stage.max_length} exceeds the built encoder's {where} {build.max_length}; lower it or raise "
+            "the encoder's")])
     return problems
 
 
@@ -115,12 +163,6 @@ def _stage_problems(config: StudyConfig, name: str) -> list[Problem]:
     problems: list[Problem] = []
     stage = config.stages[name]
     base = ("stages", name)
-    if config.model.build and stage.max_length > config.model.build.max_length:
-        problems.append(
-            (base + ("max_length",), f"stages.{name}.max_length",
-             f"{stage.max_length} exceeds the built encoder's model.build.max_length "
-             f"{config.model.build.max_length}; lower it or raise the encoder's")
-        )
     for i, source in enumerate(stage.sources):
         path = base + ("sources", i)
         key = f"stages.{name}.sources[{i}]"
@@ -258,6 +300,12 @@ def _pipeline_problems(config: StudyConfig, name: str) -> list[Problem]:
                 (stages_path + (i,), format_key_path(stages_path + (i,)),
                  f"unknown stage {stage_name!r}; {did_you_mean(stage_name, list(config.stages))}")
             )
+    models = list(config.model_configs())
+    if pipeline.model is not None and pipeline.model not in models:
+        hint = (did_you_mean(pipeline.model, models) if config.models is not None else
+                "a pipeline picks one of the study's `models`; this study has a single `model`")
+        problems.append((("pipelines", name, "model"), f"pipelines.{name}.model",
+                         f"unknown model {pipeline.model!r}; {hint}"))
     if not pipeline.stages and not pipeline.evaluate:
         problems.append(
             (("pipelines", name), f"pipelines.{name}",

@@ -125,10 +125,15 @@ def parse_study(data: dict, node: yaml.Node | None = None, source: str = "<confi
                 base: Path | None = None) -> StudyConfig:
     """Schema + semantic validation; raises ConfigError listing every problem. ``base`` is the folder
     relative paths in the study (task files) are read from: the study file's folder."""
+    from xstilts.config.grids import GridError
+
     try:
         config = StudyConfig.model_validate(data)
     except ValidationError as error:
         raise ConfigError(_schema_problems(error, node, source)) from None
+    except GridError as error:
+        raise ConfigError([f"{source}:{line}: {message}" if (line := _line_of(node, path)) else f"{source}: {message}"
+                           for path, message in error.problems]) from None
     from xstilts.config.checks import semantic_problems
 
     problems = [
@@ -164,6 +169,10 @@ def override_model(data: dict, name_or_path: str) -> dict:
     it; a pretrained folder brings its own), ``revision`` and ``label`` (they name the other model)."""
     if not name_or_path.strip():
         raise XstiltsError("--model is empty: give a model folder (e.g. one written by `xstilts models import`)")
+    if data.get("models"):
+        names = ", ".join(map(str, data["models"]))
+        raise XstiltsError(f"--model replaces a study's single `model`, but this study has several `models` "
+                           f"({names}): set `models.<name>.name_or_path` in the study file instead")
     model = data.get("model")
     model = dict(model) if isinstance(model, dict) else {}
     if "build" in model:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 # Token limit when evaluating a pipeline with no stages (no stage's max_length to inherit).
 DEFAULT_EVAL_MAX_LENGTH = 256
@@ -163,6 +163,10 @@ class StageConfig(Strict):
         return self
 
 
+# A grid axis value: a stage name, a number (a data fraction, a learning rate), a flag, or null.
+AxisValue = str | bool | int | float | None
+
+
 class PipelineConfig(Strict):
     """Stages in order, then evaluation. No stages (``[]``) evaluates the model as loaded, e.g. a pretrained
     encoder's retrieval; such a pipeline must list its tasks under ``evaluate``."""
@@ -171,6 +175,10 @@ class PipelineConfig(Strict):
     evaluate: list[str] | None = Field(
         None, description="tasks to evaluate after the last stage (default: the last stage's tasks)"
     )
+    model: str | None = Field(None, description="the key of `models` this pipeline runs with (default: every "
+                              "model of the study, once each)")
+    axes: dict[str, AxisValue] = Field(default_factory=dict, description="where the pipeline sits in a study's "
+                                       "grid (set by grids; reported in the results' `axes` column)")
 
 
 class GridConfig(Strict):
@@ -178,33 +186,17 @@ class GridConfig(Strict):
 
     An axis value of null drops the stage that names it (the baseline without intermediate stage):
     ``{name: "{inter}/{target}", stages: [mlm, "{inter}", "{target}"], axes: {inter: [null, squad], target: [xnli]}}``
-    gives ``none/xnli: [mlm, xnli]`` and ``squad/xnli: [mlm, squad, xnli]``.
+    gives ``none/xnli: [mlm, xnli]`` and ``squad/xnli: [mlm, squad, xnli]``. An axis called ``model`` picks the
+    pipeline's model (keys of ``models``). ``set`` derives stages with fields replaced, e.g.
+    ``{"{inter}.sources[0].fraction": "{fraction}"}`` (see :mod:`xstilts.config.grids`).
     """
 
     name: str
     stages: list[str] = Field(..., min_length=1)
     evaluate: list[str] | None = None
-    axes: dict[str, list[str | None]] = Field(..., min_length=1)
-
-    def expand(self) -> dict[str, PipelineConfig]:
-        import itertools
-        import string
-
-        used = {field for template in [self.name, *self.stages, *(self.evaluate or [])]
-                for _, field, _, _ in string.Formatter().parse(template) if field}
-        unknown = used - set(self.axes)
-        if unknown:
-            raise ValueError(f"templates name {sorted(unknown)} but the axes are {sorted(self.axes)}")
-        out: dict[str, PipelineConfig] = {}
-        names = list(self.axes)
-        for values in itertools.product(*(self.axes[n] for n in names)):
-            chosen = dict(zip(names, values, strict=True))
-            shown = {k: ("none" if v is None else v) for k, v in chosen.items()}
-            stages = [t.format(**shown) for t in self.stages
-                      if not any(v is None and "{" + k + "}" in t for k, v in chosen.items())]
-            evaluate = None if self.evaluate is None else [t.format(**shown) for t in self.evaluate]
-            out[self.name.format(**shown)] = PipelineConfig(stages=stages, evaluate=evaluate)
-        return out
+    axes: dict[str, list[AxisValue]] = Field(..., min_length=1)
+    set: dict[str, Any] = Field(default_factory=dict, description='"<stage or template>.<dotted.path>": value or '
+                                "template; a template that is exactly \"{axis}\" keeps the value's type")
 
 
 class EvaluateConfig(Strict):
@@ -298,7 +290,10 @@ class TaskConfig(Strict):
 class StudyConfig(Strict):
     name: str = Field(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
-    model: ModelConfig
+    model: ModelConfig | None = Field(None, description="the study's encoder (or `models` for several)")
+    models: dict[str, ModelConfig] | None = Field(
+        None, description="several encoders by name; a pipeline or a grid axis `model` picks one, else every "
+        "pipeline runs once per model")
     tasks: dict[str, TaskConfig] = Field(default_factory=dict, description="tasks declared in this study")
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     stages: dict[str, StageConfig] = Field(..., min_length=1)
@@ -311,15 +306,24 @@ class StudyConfig(Strict):
     variant: str | None = Field(None, description="the variant applied (set by --size)")
     data_root: str | None = Field(None, description="folder with the task data (default: $XSTILTS_HOME/data)")
     store: str | None = Field(None, description="folder of run artifacts (default: $XSTILTS_HOME/runs)")
+    # Stages made by grids' `set`: name -> (key path of the grid, its name in messages, [(set key, field path)]),
+    # so that a problem of a derived stage points at the `set` entry that caused it.
+    _derived: dict[str, tuple[tuple, str, list]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_model_field(self) -> StudyConfig:
+        if (self.model is None) == (self.models is None):
+            raise ValueError("give exactly one of `model` (the study's encoder) or `models` (several, by name: "
+                             "{base: {...}, large: {...}})")
+        if self.models is not None and not self.models:
+            raise ValueError("`models` is empty: name at least one model, or use `model`")
+        return self
 
     @model_validator(mode="after")
     def _expand_grids(self) -> StudyConfig:
-        for grid in self.grids:
-            for name, pipeline in grid.expand().items():
-                if name in self.pipelines:
-                    raise ValueError(f"grid {grid.name!r} makes pipeline {name!r}, which already exists; "
-                                     "make the grid's name template unique")
-                self.pipelines[name] = pipeline
+        from xstilts.config.grids import expand_grids
+
+        expand_grids(self)  # raises GridError (every problem of every grid) for the loader to place
         self.grids = []  # expanded once: dumping and re-validating the config must not expand again
         if not self.pipelines:
             raise ValueError("a study needs `pipelines` (or `grids` that make them)")
@@ -328,3 +332,22 @@ class StudyConfig(Strict):
     def pipeline(self, name: str) -> PipelineConfig:
         value = self.pipelines[name]
         return value if isinstance(value, PipelineConfig) else PipelineConfig(stages=value)
+
+    def model_configs(self) -> dict[str, ModelConfig]:
+        """Every model by name; a single ``model`` is named by its display name."""
+        if self.models is not None:
+            return dict(self.models)
+        assert self.model is not None  # the validator guarantees one of the two
+        return {self.model.display_name: self.model}
+
+    def model_label(self, name: str) -> str:
+        """The name of a model in results: its ``label``, else its key in ``models`` (or, for a single
+        ``model``, its display name)."""
+        if self.models is None:
+            return name
+        return self.models[name].label or name
+
+    def pipeline_models(self, name: str) -> list[str]:
+        """The models a pipeline runs with: the one it names, else every model of the study."""
+        chosen = self.pipeline(name).model
+        return [chosen] if chosen is not None else list(self.model_configs())

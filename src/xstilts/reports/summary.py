@@ -13,9 +13,10 @@ def summary_markdown(study: Any, rows: list[dict[str, Any]]) -> str:
     parts = [f"# {study.name}" + (f" ({study.variant})" if getattr(study, "variant", None) else ""), ""]
     if study.description:
         parts += [study.description.strip(), ""]
+    models = [study.model_label(name) for name in study.model_configs()]
     parts += [
-        f"Model: {study.model.display_name}; seeds: {', '.join(map(str, study.seeds))}. Scores are the main metric "
-        "of each task (0-100), averaged over its test languages and seeds; deltas in brackets are against the "
+        f"Model{'s' if len(models) > 1 else ''}: {', '.join(models)}; seeds: {', '.join(map(str, study.seeds))}. "
+        "Scores are the main metric of each task (0-100), averaged over its test languages and seeds; deltas in brackets are against the "
         "baseline without intermediate stage.", "",
     ]
     parts += ["With several seeds, ± is the 95% t interval over seeds and ‡ marks p < 0.05 in a paired t-test "

@@ -1,8 +1,13 @@
-"""``xstilts results``: every result row of a study that the store holds, as CSV, Parquet or JSON, whatever run
-(or runs, or workers) produced them. Light: the study is planned, never run, and torch is never imported."""
+"""Study commands. Light: the study is planned, never run, and torch is never imported.
+
+- ``xstilts results``: every result row of a study that the store holds, as CSV, Parquet or JSON, whatever run
+  (or runs, or workers) produced them.
+- ``xstilts plan``: the DAG a study expands to, what is done, and what the rest will cost.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -11,6 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from xstilts.errors import XstiltsError
+from xstilts.studies.estimate import DEFAULT_FLOPS_PER_SECOND
 
 
 class ResultFormat(str, Enum):
@@ -72,3 +78,64 @@ def results(
     else:
         write_bytes_atomic(output, data)
         typer.echo(f"-> {output}", err=True)
+
+
+MODEL_HELP = "pretrained encoder (folder or hub name) replacing the study's model.name_or_path"
+
+
+def plan(
+    study: Annotated[str, typer.Argument(help="study YAML file or preset name")] = "micro",
+    size: Annotated[Optional[str], typer.Option("--size", help="a variant of the study, e.g. tiny")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help=MODEL_HELP)] = None,
+    flops_per_second: Annotated[float, typer.Option(
+        "--flops-per-second", min=1.0,
+        help="throughput for time estimates (default 70e9: 2 CPU threads; a GPU in bf16 does ~1e14)")
+    ] = DEFAULT_FLOPS_PER_SECOND,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Show the stages and evaluations a study expands to (mlm, intermediate, target, evaluate), which are
+    done, and an estimate of the tokens, FLOPs and time each needs (upper bounds: see `xstilts.studies.estimate`)."""
+    from xstilts.config.load import load_study
+    from xstilts.studies.plan_summary import plan_summary
+    from xstilts.studies.runner import make_context
+
+    summary = plan_summary(make_context(load_study(study, size=size, model=model)), flops_per_second)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    _print_table(summary)
+
+
+def _print_table(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from xstilts.studies.plan_summary import evaluation_groups, human_count, human_time
+
+    kinds = summary["kinds"]
+    compute, todo = summary["compute"], summary["compute_to_run"]
+    table = Table()
+    for column, justify in (("kind", "left"), ("stage", "left"), ("seed", "right"), ("model", "left"),
+                            ("state", "left"), ("tokens", "right"), ("est. time", "right")):
+        table.add_column(column, justify=justify)
+    for node in summary["nodes"]:
+        table.add_row(node["kind"], node["stage"], str(node["seed"]), node["model"],
+                      "done" if node["done"] else "todo", human_count(node["tokens"]), human_time(node["seconds"]))
+    for group in evaluation_groups(summary):
+        table.add_row(f"evaluate x{group['count']}", group["stage"], str(group["seed"]), group["model"],
+                      "done" if group["done"] else "todo", human_count(group["tokens"]), human_time(group["seconds"]))
+    # Piped output gets a width that fits the table rather than rich's 80 columns.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+    console.print(f"study {summary['study']}: {summary['stages']} stages ({summary['done']} done, "
+                  f"{summary['to_run']} to run), {summary['evaluations']} evaluations in "
+                  f"{kinds['evaluation_groups']} groups ({summary['evaluations_done']} done)", markup=False)
+    console.print(table, markup=False)
+    unknown = f"; {todo['unknown']} nodes of unknown model size not counted" if todo["unknown"] else ""
+    console.print(
+        f"mlm {kinds['mlm']}, intermediate {kinds['intermediate']}, target {kinds['target']}, "
+        f"evaluate {kinds['evaluate']}. All: {human_count(compute['tokens'])} tokens, "
+        f"{human_count(compute['flops'])}FLOP. To run: {human_count(todo['tokens'])} tokens, "
+        f"{human_count(todo['flops'])}FLOP, ~{human_time(todo['seconds'])} at "
+        f"{human_count(summary['flops_per_second'])}FLOP/s{unknown}", markup=False)
+    for name, model in summary["models"].items():
+        console.print(f"model {name}: {human_count(model['parameters'])} parameters ({model['how']})", markup=False)

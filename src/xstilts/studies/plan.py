@@ -1,10 +1,14 @@
 """Expand a study into concrete nodes keyed by lineage.
 
-A *stage node* is one stage of one pipeline for one seed, identified by a hash of everything that
-determines its output: the model, the upstream stage's key, the stage's config, the data it reads
-(content hashes), the seed and the toolkit's major version. Pipelines that share a prefix share nodes.
-An *evaluation node* is one (stage node, task, split, language). The plan is pure data: building it reads
-data files (for their hashes) but trains nothing.
+A *stage node* is one stage of one pipeline for one model and one seed, identified by a hash of everything
+that determines its output: the model, the upstream stage's key, the stage's config, the data it reads
+(content hashes), the seed and the toolkit's major version. Pipelines that share a prefix share nodes;
+pipelines of different models never do (the model is the root of every key). An *evaluation node* is one
+(stage node, task, split, language). The plan is pure data: building it reads data files (for their
+hashes) but trains nothing.
+
+Each trained node has a *kind*: ``mlm`` (every source is of the mlm family), ``target`` (the last stage of
+some pipeline, training a task that pipeline evaluates) or ``intermediate`` (any other trained stage).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ class StageNode:
     parent: StageNode | None
     zero_shot: bool
     pipelines: list[str] = field(default_factory=list)
+    model: str = ""  # the model's name (a key of the study's ``models``, or the single model's display name)
+    kind: str = "intermediate"  # mlm | intermediate | target; "model" for the model as loaded
 
     @property
     def untrained(self) -> bool:
@@ -63,12 +69,20 @@ class EvalNode:
 @dataclass
 class Plan:
     study: StudyConfig
-    model_key: str
+    model_keys: dict[str, str]  # model name -> root lineage key
     stages: list[StageNode]  # parents before children
-    evaluations: list[EvalNode]
+    evaluations: list[EvalNode]  # one per pipeline that asks for it (several pipelines may share a key)
 
     def counts(self) -> dict[str, int]:
         return {"stages": len(self.stages), "evaluations": len(self.evaluations)}
+
+    def kinds(self) -> dict[str, int]:
+        """Stages of each kind, and distinct evaluations (``evaluate``) and the stages they read."""
+        counts = {"mlm": 0, "intermediate": 0, "target": 0}
+        for node in self.stages:
+            counts[node.kind] += 1
+        distinct = {(e.stage.key, e.key) for e in self.evaluations}
+        return {**counts, "evaluate": len(distinct), "evaluation_groups": len({stage for stage, _ in distinct})}
 
 
 def model_key(model: ModelConfig, data_root: Path) -> str:
@@ -150,49 +164,76 @@ def eval_max_length(study: StudyConfig, stage: StageNode) -> int:
 
 
 def build_plan(study: StudyConfig, data_root: Path) -> Plan:
-    root_key = model_key(study.model, data_root)
+    model_keys = {name: model_key(model, data_root) for name, model in study.model_configs().items()}
     nodes: dict[str, StageNode] = {}
     evaluations: dict[str, EvalNode] = {}
-    for seed in study.seeds:
-        for pipeline_name in study.pipelines:
-            pipeline = study.pipeline(pipeline_name)
-            parent: StageNode | None = None
-            for stage_name in pipeline.stages:
-                stage = study.stages[stage_name]
-                key = stable_hash({
-                    "v": MAJOR_VERSION,
-                    "parent": parent.key if parent else root_key,
-                    "seed": seed,
-                    "stage": _stage_described(stage),
-                    "data": _stage_data(stage, data_root),
-                })
-                if key not in nodes:
-                    zero_shot = (parent.zero_shot if parent else True) and stage_is_zero_shot(stage)
-                    nodes[key] = StageNode(key, stage_name, seed, stage, parent, zero_shot)
-                node = nodes[key]
-                if pipeline_name not in node.pipelines:
-                    node.pipelines.append(pipeline_name)
-                parent = node
-            if parent is None:  # no stages: evaluate the model itself (seeded: a built encoder is random)
-                parent = StageNode(stable_hash({"v": MAJOR_VERSION, "untrained": root_key, "seed": seed}),
-                                   "(model)", seed, None, None, True, [pipeline_name])
-            tasks = pipeline.evaluate if pipeline.evaluate is not None else default_evaluate_tasks(
-                study, pipeline.stages)
-            for task_name in tasks:
-                task = get_task(task_name).with_data(data_root)
-                split = study.evaluate.split
-                wanted = study.evaluate.languages
-                languages = [lang for lang in task.splits[split] if wanted == "all" or lang in wanted]
-                for language in languages:
-                    described = {
-                        "v": MAJOR_VERSION, "stage": parent.key, "task": task.describe(), "split": split,
-                        "language": language, "data": task.fingerprint(split, language, data_root),
-                        "max_examples": study.evaluate.max_examples,
-                    }
-                    if parent.untrained or study.evaluate.max_length is not None:
-                        # Only then does the limit not follow from the stage (keys of other runs unchanged).
-                        described["max_length"] = eval_max_length(study, parent)
-                    key = stable_hash(described)
-                    evaluations[f"{pipeline_name}/{key}"] = EvalNode(
-                        key, parent, pipeline_name, seed, task_name, split, language)
-    return Plan(study, root_key, list(nodes.values()), list(evaluations.values()))
+    targets: set[str] = set()
+    for model_name, root_key in model_keys.items():
+        for seed in study.seeds:
+            for pipeline_name in study.pipelines:
+                if model_name not in study.pipeline_models(pipeline_name):
+                    continue
+                parent = _stage_nodes(study, pipeline_name, model_name, root_key, seed, data_root, nodes)
+                tasks = _evaluated_tasks(study, pipeline_name)
+                if parent is None:  # no stages: evaluate the model itself (seeded: a built encoder is random)
+                    parent = StageNode(stable_hash({"v": MAJOR_VERSION, "untrained": root_key, "seed": seed}),
+                                       "(model)", seed, None, None, True, [pipeline_name], model_name, "model")
+                elif {get_task(t).head_name for t in tasks} & {get_task(s.task).head_name
+                                                               for s in parent.config.sources}:
+                    targets.add(parent.key)
+                _add_evaluations(study, pipeline_name, parent, tasks, data_root, evaluations)
+    for node in nodes.values():
+        if all(get_task(s.task).family == "mlm" for s in node.config.sources):
+            node.kind = "mlm"
+        elif node.key in targets:
+            node.kind = "target"
+    return Plan(study, model_keys, list(nodes.values()), list(evaluations.values()))
+
+
+def _evaluated_tasks(study: StudyConfig, pipeline_name: str) -> list[str]:
+    pipeline = study.pipeline(pipeline_name)
+    return pipeline.evaluate if pipeline.evaluate is not None else default_evaluate_tasks(study, pipeline.stages)
+
+
+def _stage_nodes(study: StudyConfig, pipeline_name: str, model_name: str, root_key: str, seed: int,
+                 data_root: Path, nodes: dict[str, StageNode]) -> StageNode | None:
+    """Add one pipeline's stages for one model and seed (reusing nodes already there); return the last."""
+    parent: StageNode | None = None
+    for stage_name in study.pipeline(pipeline_name).stages:
+        stage = study.stages[stage_name]
+        key = stable_hash({
+            "v": MAJOR_VERSION,
+            "parent": parent.key if parent else root_key,
+            "seed": seed,
+            "stage": _stage_described(stage),
+            "data": _stage_data(stage, data_root),
+        })
+        if key not in nodes:
+            zero_shot = (parent.zero_shot if parent else True) and stage_is_zero_shot(stage)
+            nodes[key] = StageNode(key, stage_name, seed, stage, parent, zero_shot, model=model_name)
+        node = nodes[key]
+        if pipeline_name not in node.pipelines:
+            node.pipelines.append(pipeline_name)
+        parent = node
+    return parent
+
+
+def _add_evaluations(study: StudyConfig, pipeline_name: str, parent: StageNode, tasks: list[str], data_root: Path,
+                     evaluations: dict[str, EvalNode]) -> None:
+    for task_name in tasks:
+        task = get_task(task_name).with_data(data_root)
+        split = study.evaluate.split
+        wanted = study.evaluate.languages
+        languages = [lang for lang in task.splits[split] if wanted == "all" or lang in wanted]
+        for language in languages:
+            described = {
+                "v": MAJOR_VERSION, "stage": parent.key, "task": task.describe(), "split": split,
+                "language": language, "data": task.fingerprint(split, language, data_root),
+                "max_examples": study.evaluate.max_examples,
+            }
+            if parent.untrained or study.evaluate.max_length is not None:
+                # Only then does the limit not follow from the stage (keys of other runs unchanged).
+                described["max_length"] = eval_max_length(study, parent)
+            key = stable_hash(described)
+            evaluations[f"{pipeline_name}/{key}"] = EvalNode(key, parent, pipeline_name, parent.seed, task_name,
+                                                            split, language)

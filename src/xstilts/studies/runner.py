@@ -43,7 +43,7 @@ from xstilts.tasks.custom import DATA_ROOT_FIELD
 
 RESULT_COLUMNS = [
     "study", "pipeline", "model", "seed", "task", "family", "language", "split", "metric", "value", "chance",
-    "zero_shot", "main", "intermediate", "pretraining", "n_examples", "stage_key", "eval_key",
+    "zero_shot", "main", "intermediate", "pretraining", "n_examples", "stage_key", "eval_key", "axes",
 ]
 
 
@@ -55,8 +55,8 @@ class Context:
     data_root: Path
     home: Path
     processes: Processes = field(default_factory=Processes)
-    tokenizer: Any = None
-    tokenizer_id: str = ""
+    # model name -> (tokenizer, tokenizer id): every model of a study has its own
+    tokenizers: dict[str, tuple[Any, str]] = field(default_factory=dict)
 
     @property
     def features_root(self) -> Path:
@@ -233,22 +233,28 @@ def drain(context: Context, say, should_stop=lambda: False) -> None:
             time.sleep(0.2)  # everything left is running elsewhere or waits for something that is
 
 
-def _ensure_tokenizer(context: Context) -> None:
-    if context.tokenizer is None:
+def _ensure_tokenizer(context: Context, model: str | None = None) -> tuple[Any, str]:
+    """(tokenizer, tokenizer id) of a model of the study (``None``: its only model), prepared once."""
+    if model is None:
+        (model,) = context.plan.model_keys  # callers of a several-model study always name the model
+    if model not in context.tokenizers:
         from xstilts.models.setup import prepare_tokenizer
 
         with context.processes.main_first():
-            context.tokenizer, context.tokenizer_id = prepare_tokenizer(
-                context.study.model, context.data_root, context.home / "tokenizers", context.plan.model_key)
+            context.tokenizers[model] = prepare_tokenizer(
+                context.study.model_configs()[model], context.data_root, context.home / "tokenizers",
+                context.plan.model_keys[model])
+    return context.tokenizers[model]
 
 
-def _featurize(context: Context, task, split: str, language: str, max_length: int, limit: int | None):
+def _featurize(context: Context, task, split: str, language: str, max_length: int, limit: int | None,
+               model: str | None = None):
     from xstilts.data.cache import featurize_cached
 
+    tokenizer, tokenizer_id = _ensure_tokenizer(context, model)
     with context.processes.main_first():
         return featurize_cached(task, split, language, data_root=context.data_root, cache_root=context.features_root,
-                                tokenizer=context.tokenizer, tokenizer_id=context.tokenizer_id,
-                                max_length=max_length, limit=limit)
+                                tokenizer=tokenizer, tokenizer_id=tokenizer_id, max_length=max_length, limit=limit)
 
 
 def run_stage_node(context: Context, node: StageNode, say) -> None:
@@ -279,22 +285,24 @@ def _train_node(context: Context, node: StageNode, say) -> None:
     main = context.processes.is_main
     folder = store.path(node.key)
     folder.mkdir(parents=True, exist_ok=True)
+    model = study.model_configs()[node.model]
     if main:
         write_yaml_atomic(folder / "config.yaml", {
-        "stage": node.name, "key": node.key, "parent": node.parent.key if node.parent else None,
+            "stage": node.name, "key": node.key, "parent": node.parent.key if node.parent else None,
             "seed": node.seed, "zero_shot": node.zero_shot, "xstilts_version": __version__,
-            "model": study.model.model_dump(mode="json"), "config": node.config.model_dump(mode="json"),
+            "model_name": node.model, "model": model.model_dump(mode="json"),
+            "config": node.config.model_dump(mode="json"),
         })
     resuming = (folder / "state").exists() or (folder / "state.old").exists()
     if main:
         append_start_record(folder, resuming)
     say(f"{'resume' if resuming else 'train'} stage {node.name!r} (seed {node.seed}) -> {folder}")
-    _ensure_tokenizer(context)
-    tokenizer, stage = context.tokenizer, node.config
+    tokenizer, _ = _ensure_tokenizer(context, node.model)
+    stage = node.config
 
     torch.manual_seed(seed_int(node.seed, "init", node.key))
     if node.parent is None:
-        encoder = initial_encoder(study.model, tokenizer)
+        encoder = initial_encoder(model, tokenizer)
     else:
         encoder = load_encoder_from_checkpoint(store.path(node.parent.key) / "checkpoint")
     tasks = {s.task: get_task(s.task).with_data(context.data_root) for s in stage.sources}
@@ -317,7 +325,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
             if source.fraction is not None:
                 total = len(task.load(source.split, language, context.data_root))
                 limit = max(1, math.ceil(total * source.fraction))
-            data = _featurize(context, task, source.split, language, stage.max_length, limit)
+            data = _featurize(context, task, source.split, language, stage.max_length, limit, node.model)
             features.extend(data.features)
         sources.append(TrainSource(task, task.head_name, features))
     dev_sets = []
@@ -325,7 +333,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
         for task in (tasks[name] for name in selection_task_names(stage)):
             for language in stage.selection.languages:
                 data = _featurize(context, task, stage.selection.split, language, stage.max_length,
-                                  stage.selection.max_examples)
+                                  stage.selection.max_examples, node.model)
                 dev_sets.append(DevSet(task, task.head_name, data))
 
     outcome = train_stage(
@@ -392,14 +400,14 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
     checkpoint = context.store.path(stage.key) / "checkpoint"
     what = "the model as loaded (no stages)" if stage.untrained else f"stage {stage.name!r}"
     say(f"evaluate {len(todo)} task/language pairs on {what} (seed {stage.seed})")
-    _ensure_tokenizer(context)
+    tokenizer, _ = _ensure_tokenizer(context, stage.model)
     accelerator = make_accelerator(context.study.runtime)
     if stage.untrained:
         from xstilts.models.setup import initial_encoder
         from xstilts.training.loop import seed_int
 
         torch.manual_seed(seed_int(stage.seed, "init", stage.key))  # matters only for a built (random) encoder
-        encoder = initial_encoder(context.study.model, context.tokenizer).to(accelerator.device)
+        encoder = initial_encoder(context.study.model_configs()[stage.model], tokenizer).to(accelerator.device)
     else:
         encoder = load_encoder_from_checkpoint(checkpoint).to(accelerator.device)
     heads: dict[str, torch.nn.Module] = {}
@@ -417,15 +425,17 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
     for evaluation in todo:
         task = get_task(evaluation.task).with_data(context.data_root)
         family = get_family(task.family)
-        data = _featurize(context, task, evaluation.split, evaluation.language, max_length, settings.max_examples)
+        data = _featurize(context, task, evaluation.split, evaluation.language, max_length, settings.max_examples,
+                          stage.model)
         references = {}
         for split in family.reference_splits(task, evaluation.split):
-            reference = _featurize(context, task, split, evaluation.language, max_length, settings.max_examples)
+            reference = _featurize(context, task, split, evaluation.language, max_length, settings.max_examples,
+                                   stage.model)
             references[split] = (reference.examples, reference.features)
         evaluated = evaluate_features(
             encoder, heads.get(task.head_name) if family.trainable else None, family, task, data.examples,
             data.features, split=evaluation.split, references=references,
-            pad_token_id=context.tokenizer.pad_token_id, batch_size=settings.batch_size,
+            pad_token_id=tokenizer.pad_token_id, batch_size=settings.batch_size,
             device=accelerator.device, autocast=accelerator.autocast,
         )
         predictions, scores = evaluated.predictions, evaluated.scores
@@ -478,7 +488,7 @@ def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> di
         labels += [f"{source_label(source)} (joint)" for source in chain[last].config.sources
                    if get_task(source.task).head_name != evaluated.head_name]
     mlm = any(mlm_only(node) for node in chain)
-    start = "model" if study.model.name_or_path else ""
+    start = "model" if study.model_configs()[stage.model].name_or_path else ""
     pretraining = "+".join(p for p in (start, "mlm" if mlm else "") if p) or "none"
     return {"intermediate": "+".join(dict.fromkeys(labels)) or "none", "pretraining": pretraining}
 
@@ -492,19 +502,25 @@ def source_label(source) -> str:
 
 def gather_rows(context: Context) -> list[dict[str, Any]]:
     rows = []
-    model_name = context.study.model.display_name
+    study = context.study
     for evaluation in context.plan.evaluations:
         path = eval_path(context, evaluation)
         if not path.exists():
             continue
-        lineage = describe_lineage(context.study, evaluation.stage, evaluation.task)
+        lineage = describe_lineage(study, evaluation.stage, evaluation.task)
+        axes = axes_text(study.pipeline(evaluation.pipeline).axes)
         for row in json.loads(path.read_text())["rows"]:
             rows.append({
-                "study": context.study.name, "pipeline": evaluation.pipeline, "model": model_name,
+                "study": study.name, "pipeline": evaluation.pipeline, "model": study.model_label(evaluation.stage.model),
                 "seed": evaluation.seed, **row, "zero_shot": evaluation.stage.zero_shot, **lineage,
-                "stage_key": evaluation.stage.key, "eval_key": evaluation.key,
+                "stage_key": evaluation.stage.key, "eval_key": evaluation.key, "axes": axes,
             })
     return rows
+
+
+def axes_text(axes: dict[str, Any]) -> str:
+    """A pipeline's grid axis values as the ``axes`` column holds them: compact JSON, sorted keys."""
+    return json.dumps(axes, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def results_csv_text(rows: list[dict[str, Any]]) -> str:

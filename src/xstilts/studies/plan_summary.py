@@ -1,0 +1,119 @@
+"""What ``xstilts plan`` reports: every node of the plan with its kind, state and compute estimate, and totals.
+
+The summary is plain data (JSON-able); the command prints it as a table or as JSON (``xstilts plan --json``):
+
+- ``stages``, ``done``, ``to_run``; ``evaluations``, ``evaluations_done``, ``evaluations_to_run`` (distinct
+  evaluations: several pipelines asking for the same one count once);
+- ``kinds``: ``{mlm, intermediate, target, evaluate, evaluation_groups}``;
+- ``models``: ``{name: {label, parameters, layer_parameters, vocab_hidden, how}}`` (None when unknown);
+- ``flops_per_second``, ``compute`` and ``compute_to_run``: ``{tokens, flops, seconds, unknown}``;
+- ``nodes`` (stages: ``kind, key, stage, seed, model, parent, pipelines, zero_shot, done, tokens, flops,
+  seconds``) and ``evaluation_nodes`` (``kind, key, stage, stage_key, seed, model, task, split, language,
+  done, tokens, flops, seconds``).
+
+See :mod:`xstilts.studies.estimate` for how tokens, FLOPs and times are estimated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xstilts.studies import estimate
+from xstilts.studies.plan import eval_max_length
+from xstilts.studies.runner import Context, is_evaluated
+from xstilts.tasks import get_task
+
+
+def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FLOPS_PER_SECOND) -> dict[str, Any]:
+    """Totals, counts by kind, the models' sizes, and one entry per stage and per distinct evaluation."""
+    plan, study, store = context.plan, context.study, context.store
+    sizes = {name: estimate.model_size(model) for name, model in study.model_configs().items()}
+
+    def timed(entry: dict[str, Any], parameters: int | None, tokens: int, training: bool) -> dict[str, Any]:
+        work = estimate.flops(parameters, tokens, training)
+        return {**entry, "tokens": tokens, "flops": work,
+                "seconds": None if work is None else work / flops_per_second}
+
+    stages = []
+    for node in plan.stages:
+        parameters = estimate.compute_parameters(sizes[node.model], estimate.has_mlm(node.config))
+        stages.append(timed({
+            "kind": node.kind, "key": node.key, "stage": node.name, "seed": node.seed, "model": node.model,
+            "parent": node.parent.key if node.parent else None, "pipelines": node.pipelines,
+            "zero_shot": node.zero_shot, "done": store.is_done(node.key),
+        }, parameters, estimate.stage_tokens(node.config, context.data_root), training=True))
+
+    evaluations, seen = [], set()
+    for evaluation in plan.evaluations:
+        stage = evaluation.stage
+        if (stage.key, evaluation.key) in seen:
+            continue  # several pipelines ask for the same evaluation: it runs once
+        seen.add((stage.key, evaluation.key))
+        mlm = get_task(evaluation.task).family == "mlm"
+        tokens = estimate.evaluation_tokens(study, evaluation.task, evaluation.split, evaluation.language,
+                                            eval_max_length(study, stage), context.data_root)
+        evaluations.append(timed({
+            "kind": "evaluate", "key": evaluation.key, "stage": stage.name, "stage_key": stage.key,
+            "seed": evaluation.seed, "model": stage.model, "task": evaluation.task, "split": evaluation.split,
+            "language": evaluation.language, "done": is_evaluated(context, evaluation),
+        }, estimate.compute_parameters(sizes[stage.model], mlm), tokens, training=False))
+
+    nodes = stages + evaluations
+    return {
+        "study": study.name,
+        "stages": len(stages),
+        "done": sum(s["done"] for s in stages),
+        "to_run": sum(not s["done"] for s in stages),
+        "evaluations": len(evaluations),
+        "evaluations_done": sum(e["done"] for e in evaluations),
+        "evaluations_to_run": sum(not e["done"] for e in evaluations),
+        "kinds": plan.kinds(),
+        "models": {name: {"label": study.model_label(name), **estimate.describe_size(size)}
+                   for name, size in sizes.items()},
+        "flops_per_second": flops_per_second,
+        "compute": _totals(nodes),
+        "compute_to_run": _totals([n for n in nodes if not n["done"]]),
+        "nodes": stages,
+        "evaluation_nodes": evaluations,
+    }
+
+
+def _totals(nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sums over nodes; FLOPs and seconds over the nodes whose model size is known (``unknown`` counts the
+    others)."""
+    known = [n for n in nodes if n["flops"] is not None]
+    return {"tokens": sum(n["tokens"] for n in nodes), "flops": sum(n["flops"] for n in known),
+            "seconds": sum(n["seconds"] for n in known), "unknown": len(nodes) - len(known)}
+
+
+def evaluation_groups(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Distinct evaluations grouped by the stage they read (one table row each): summed tokens and time."""
+    groups: dict[str, dict[str, Any]] = {}
+    for e in summary["evaluation_nodes"]:
+        group = groups.setdefault(e["stage_key"], {
+            "kind": "evaluate", "stage": e["stage"], "seed": e["seed"], "model": e["model"], "count": 0,
+            "done": True, "tokens": 0, "seconds": 0.0})
+        group["count"] += 1
+        group["done"] = group["done"] and e["done"]
+        group["tokens"] += e["tokens"]
+        group["seconds"] = None if group["seconds"] is None or e["seconds"] is None else group["seconds"] + e["seconds"]
+    return list(groups.values())
+
+
+def human_count(value: float | None) -> str:
+    if value is None:
+        return "unknown"
+    for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:.1f}{unit}"
+    return f"{value:.0f}"
+
+
+def human_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
