@@ -99,7 +99,8 @@ def plan(
     from xstilts.studies.plan_summary import plan_summary
     from xstilts.studies.runner import make_context
 
-    summary = plan_summary(make_context(load_study(study, size=size, model=model)), flops_per_second)
+    summary = plan_summary(make_context(load_study(study, size=size, model=model), provisional=True),
+                           flops_per_second)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
@@ -130,7 +131,7 @@ def _print_table(summary: dict) -> None:
                   f"{summary['to_run']} to run), {summary['evaluations']} evaluations in "
                   f"{kinds['evaluation_groups']} groups ({summary['evaluations_done']} done)", markup=False)
     console.print(table, markup=False)
-    unknown = f"; {todo['unknown']} nodes of unknown model size not counted" if todo["unknown"] else ""
+    unknown = f"; {todo['unknown']} nodes of unknown model or data size not counted" if todo["unknown"] else ""
     console.print(
         f"mlm {kinds['mlm']}, intermediate {kinds['intermediate']}, target {kinds['target']}, "
         f"evaluate {kinds['evaluate']}. All: {human_count(compute['tokens'])} tokens, "
@@ -139,3 +140,9 @@ def _print_table(summary: dict) -> None:
         f"{human_count(summary['flops_per_second'])}FLOP/s{unknown}", markup=False)
     for name, model in summary["models"].items():
         console.print(f"model {name}: {human_count(model['parameters'])} parameters ({model['how']})", markup=False)
+    missing = summary["missing_data"]
+    if missing:
+        shown = "\n  ".join(missing[:5]) + (f"\n  ... and {len(missing) - 5} more" if len(missing) > 5 else "")
+        console.print(f"provisional plan: {len(missing)} data files are missing, so the keys that read them "
+                      f"are placeholders and nothing counts as done (`xstilts data download ...`):\n  {shown}",
+                      markup=False)

@@ -69,6 +69,19 @@ def encoder_parameters(vocab_size: int, hidden_size: int, num_layers: int, inter
     return embeddings, num_layers * per_layer
 
 
+# The dimensions in the config.json of hub encoders the presets use, so that a plan made before the download
+# still estimates them (the published values; a local folder's own config.json wins).
+KNOWN_HUB_CONFIGS: dict[str, dict[str, int]] = {
+    "xlm-roberta-base": {"vocab_size": 250002, "hidden_size": 768, "num_hidden_layers": 12,
+                         "intermediate_size": 3072, "max_position_embeddings": 514, "type_vocab_size": 1},
+    "xlm-roberta-large": {"vocab_size": 250002, "hidden_size": 1024, "num_hidden_layers": 24,
+                          "intermediate_size": 4096, "max_position_embeddings": 514, "type_vocab_size": 1},
+    "bert-base-multilingual-cased": {"vocab_size": 119547, "hidden_size": 768, "num_hidden_layers": 12,
+                                     "intermediate_size": 3072, "max_position_embeddings": 512,
+                                     "type_vocab_size": 2},
+}
+
+
 def model_size(model: ModelConfig) -> ModelSize:
     if model.build is not None:
         vocab, pad_id = _tokenizer_vocab(model)
@@ -83,6 +96,14 @@ def model_size(model: ModelConfig) -> ModelSize:
                          f"built {b.architecture}, vocabulary {vocab}")
     folder = Path(model.name_or_path or "")
     config_file = folder / "config.json"
+    hub_name = (model.name_or_path or "").removeprefix("FacebookAI/").removeprefix("google-bert/")
+    if not config_file.is_file() and hub_name in KNOWN_HUB_CONFIGS:
+        config = KNOWN_HUB_CONFIGS[hub_name]
+        embeddings, layers = encoder_parameters(
+            config["vocab_size"], config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"],
+            config["max_position_embeddings"], config["type_vocab_size"])
+        return ModelSize(embeddings + layers, layers, config["vocab_size"] * config["hidden_size"],
+                         f"{model.name_or_path}: its published config.json")
     if not config_file.is_file():
         return ModelSize(None, None, None, f"unknown: {model.name_or_path!r} is not a local folder with config.json")
     try:

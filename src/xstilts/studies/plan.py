@@ -20,6 +20,7 @@ from typing import Any
 from xstilts import MAJOR_VERSION
 from xstilts.config.checks import default_evaluate_tasks, selection_task_names
 from xstilts.config.schema import DEFAULT_EVAL_MAX_LENGTH, ModelConfig, StageConfig, StudyConfig
+from xstilts.errors import XstiltsError
 from xstilts.tasks import get_task
 from xstilts.tasks.base import file_digest, stable_hash
 
@@ -72,6 +73,9 @@ class Plan:
     model_keys: dict[str, str]  # model name -> root lineage key
     stages: list[StageNode]  # parents before children
     evaluations: list[EvalNode]  # one per pipeline that asks for it (several pipelines may share a key)
+    # Data files that are not there (a provisional plan only: see ``build_plan``); keys that read them are
+    # provisional.
+    missing: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {"stages": len(self.stages), "evaluations": len(self.evaluations)}
@@ -85,27 +89,55 @@ class Plan:
         return {**counts, "evaluate": len(distinct), "evaluation_groups": len({stage for stage, _ in distinct})}
 
 
-def model_key(model: ModelConfig, data_root: Path) -> str:
+Missing = set[str] | None  # where a provisional plan records missing data files; None: a missing file is an error
+
+
+def _fingerprint(task, split: str, language: str, data_root: Path, missing: Missing) -> str:
+    """The content hash of one data file; in a provisional plan, a placeholder naming a missing file."""
+    if missing is not None:
+        path = task.path(split, language, data_root)
+        if not path.exists():
+            task.ensure_files(data_root)  # generated tasks make their files
+        if not path.exists():
+            missing.add(str(path))
+            return f"missing:{path}"
+    return task.fingerprint(split, language, data_root)
+
+
+def _task_with_data(name: str, data_root: Path, missing: Missing):
+    """``get_task(name).with_data``; in a provisional plan a task whose labels come from absent data (CCG)
+    stays as declared."""
+    task = get_task(name)
+    if missing is None or task.labels_from is None or task.labels:
+        return task.with_data(data_root)
+    try:
+        return task.with_data(data_root)
+    except XstiltsError:
+        missing.add(str(data_root / task.data_dir))
+        return task
+
+
+def model_key(model: ModelConfig, data_root: Path, missing: Missing = None) -> str:
     described: dict[str, Any] = model.model_dump(exclude={"label"})
     if model.name_or_path and Path(model.name_or_path).is_dir():
         folder = Path(model.name_or_path)
         described["files"] = {p.name: file_digest(p) for p in sorted(folder.iterdir()) if p.is_file()}
     tokenizer = model.tokenizer
     if tokenizer and tokenizer.train:
-        described["corpus"] = corpus_fingerprints(tokenizer.train.corpus, data_root)
+        described["corpus"] = corpus_fingerprints(tokenizer.train.corpus, data_root, missing)
     if tokenizer and tokenizer.path and Path(tokenizer.path).is_dir():
         folder = Path(tokenizer.path)
         described["tokenizer_files"] = {p.name: file_digest(p) for p in sorted(folder.iterdir()) if p.is_file()}
     return stable_hash({"v": MAJOR_VERSION, "model": described})
 
 
-def corpus_fingerprints(tasks: list[str], data_root: Path) -> dict[str, str]:
+def corpus_fingerprints(tasks: list[str], data_root: Path, missing: Missing = None) -> dict[str, str]:
     out = {}
     for name in tasks:
         task = get_task(name)
         for split, languages in task.splits.items():
             for language in languages:
-                out[f"{name}/{split}/{language}"] = task.fingerprint(split, language, data_root)
+                out[f"{name}/{split}/{language}"] = _fingerprint(task, split, language, data_root, missing)
     return out
 
 
@@ -119,26 +151,36 @@ def _stage_described(stage: StageConfig) -> dict[str, Any]:
     return described
 
 
-def _stage_data(stage: StageConfig, data_root: Path) -> list[dict[str, Any]]:
+def _stage_data(stage: StageConfig, data_root: Path, missing: Missing = None) -> list[dict[str, Any]]:
     selected = selection_task_names(stage)
     described = []
     for source in stage.sources:
-        task = get_task(source.task).with_data(data_root)
+        task = _task_with_data(source.task, data_root, missing)
         entry = {"task": task.describe(), "split": source.split, "languages": source.languages,
                  "max_examples": source.max_examples, "fraction": source.fraction,
-                 "files": [task.fingerprint(source.split, lang, data_root) for lang in source.languages]}
+                 "files": [_fingerprint(task, source.split, lang, data_root, missing) for lang in source.languages]}
         if source.code_switch is not None:
-            from xstilts.data.code_switch import RULE_VERSION, dictionary_digests
+            from xstilts.data.code_switch import RULE_VERSION
 
             switch = source.code_switch
-            entry["code_switch"] = {"rule": RULE_VERSION, "dictionaries": dictionary_digests(switch),
+            entry["code_switch"] = {"rule": RULE_VERSION, "dictionaries": _dictionary_digests(switch, missing),
                                     "ratio": switch.ratio, "seed": switch.seed,
                                     "language_choice": switch.language_choice}
         if stage.selection.enabled and source.task in selected:
-            entry["dev"] = [task.fingerprint(stage.selection.split, lang, data_root)
+            entry["dev"] = [_fingerprint(task, stage.selection.split, lang, data_root, missing)
                             for lang in stage.selection.languages]
         described.append(entry)
     return described
+
+
+def _dictionary_digests(switch, missing: Missing) -> dict[str, str]:
+    from xstilts.data.code_switch import dictionary_digests
+
+    absent = {language: path for language, path in switch.dictionaries.items() if not Path(path).is_file()}
+    if missing is None or not absent:
+        return dictionary_digests(switch)
+    missing.update(absent.values())
+    return {language: f"missing:{path}" for language, path in sorted(switch.dictionaries.items())}
 
 
 def stage_is_zero_shot(stage: StageConfig) -> bool:
@@ -163,8 +205,12 @@ def eval_max_length(study: StudyConfig, stage: StageNode) -> int:
     return DEFAULT_EVAL_MAX_LENGTH if stage.config is None else stage.config.max_length
 
 
-def build_plan(study: StudyConfig, data_root: Path) -> Plan:
-    model_keys = {name: model_key(model, data_root) for name, model in study.model_configs().items()}
+def build_plan(study: StudyConfig, data_root: Path, provisional: bool = False) -> Plan:
+    """The plan of ``study``. A missing data file is an error, unless ``provisional``: then its content hash is
+    a placeholder, ``Plan.missing`` lists it, and the keys that read it will change once the data is there
+    (``xstilts plan`` on a study whose data is not downloaded yet: counts and estimates, no run)."""
+    missing: Missing = set() if provisional else None
+    model_keys = {name: model_key(model, data_root, missing) for name, model in study.model_configs().items()}
     nodes: dict[str, StageNode] = {}
     evaluations: dict[str, EvalNode] = {}
     targets: set[str] = set()
@@ -173,7 +219,7 @@ def build_plan(study: StudyConfig, data_root: Path) -> Plan:
             for pipeline_name in study.pipelines:
                 if model_name not in study.pipeline_models(pipeline_name):
                     continue
-                parent = _stage_nodes(study, pipeline_name, model_name, root_key, seed, data_root, nodes)
+                parent = _stage_nodes(study, pipeline_name, model_name, root_key, seed, data_root, nodes, missing)
                 tasks = _evaluated_tasks(study, pipeline_name)
                 if parent is None:  # no stages: evaluate the model itself (seeded: a built encoder is random)
                     parent = StageNode(stable_hash({"v": MAJOR_VERSION, "untrained": root_key, "seed": seed}),
@@ -181,13 +227,13 @@ def build_plan(study: StudyConfig, data_root: Path) -> Plan:
                 elif {get_task(t).head_name for t in tasks} & {get_task(s.task).head_name
                                                                for s in parent.config.sources}:
                     targets.add(parent.key)
-                _add_evaluations(study, pipeline_name, parent, tasks, data_root, evaluations)
+                _add_evaluations(study, pipeline_name, parent, tasks, data_root, evaluations, missing)
     for node in nodes.values():
         if all(get_task(s.task).family == "mlm" for s in node.config.sources):
             node.kind = "mlm"
         elif node.key in targets:
             node.kind = "target"
-    return Plan(study, model_keys, list(nodes.values()), list(evaluations.values()))
+    return Plan(study, model_keys, list(nodes.values()), list(evaluations.values()), sorted(missing or ()))
 
 
 def _evaluated_tasks(study: StudyConfig, pipeline_name: str) -> list[str]:
@@ -196,7 +242,7 @@ def _evaluated_tasks(study: StudyConfig, pipeline_name: str) -> list[str]:
 
 
 def _stage_nodes(study: StudyConfig, pipeline_name: str, model_name: str, root_key: str, seed: int,
-                 data_root: Path, nodes: dict[str, StageNode]) -> StageNode | None:
+                 data_root: Path, nodes: dict[str, StageNode], missing: Missing = None) -> StageNode | None:
     """Add one pipeline's stages for one model and seed (reusing nodes already there); return the last."""
     parent: StageNode | None = None
     for stage_name in study.pipeline(pipeline_name).stages:
@@ -206,7 +252,7 @@ def _stage_nodes(study: StudyConfig, pipeline_name: str, model_name: str, root_k
             "parent": parent.key if parent else root_key,
             "seed": seed,
             "stage": _stage_described(stage),
-            "data": _stage_data(stage, data_root),
+            "data": _stage_data(stage, data_root, missing),
         })
         if key not in nodes:
             zero_shot = (parent.zero_shot if parent else True) and stage_is_zero_shot(stage)
@@ -219,16 +265,16 @@ def _stage_nodes(study: StudyConfig, pipeline_name: str, model_name: str, root_k
 
 
 def _add_evaluations(study: StudyConfig, pipeline_name: str, parent: StageNode, tasks: list[str], data_root: Path,
-                     evaluations: dict[str, EvalNode]) -> None:
+                     evaluations: dict[str, EvalNode], missing: Missing = None) -> None:
     for task_name in tasks:
-        task = get_task(task_name).with_data(data_root)
+        task = _task_with_data(task_name, data_root, missing)
         split = study.evaluate.split
         wanted = study.evaluate.languages
         languages = [lang for lang in task.splits[split] if wanted == "all" or lang in wanted]
         for language in languages:
             described = {
                 "v": MAJOR_VERSION, "stage": parent.key, "task": task.describe(), "split": split,
-                "language": language, "data": task.fingerprint(split, language, data_root),
+                "language": language, "data": _fingerprint(task, split, language, data_root, missing),
                 "max_examples": study.evaluate.max_examples,
             }
             if parent.untrained or study.evaluate.max_length is not None:

@@ -6,7 +6,10 @@ The summary is plain data (JSON-able); the command prints it as a table or as JS
   evaluations: several pipelines asking for the same one count once);
 - ``kinds``: ``{mlm, intermediate, target, evaluate, evaluation_groups}``;
 - ``models``: ``{name: {label, parameters, layer_parameters, vocab_hidden, how}}`` (None when unknown);
-- ``flops_per_second``, ``compute`` and ``compute_to_run``: ``{tokens, flops, seconds, unknown}``;
+- ``flops_per_second``, ``compute`` and ``compute_to_run``: ``{tokens, flops, seconds, unknown}`` (``unknown``:
+  nodes whose model size or data size is not known);
+- ``provisional`` and ``missing_data``: data files that are not there yet; the keys that read them are
+  placeholders, so nothing counts as done and their tokens are unknown until the data is downloaded;
 - ``nodes`` (stages: ``kind, key, stage, seed, model, parent, pipelines, zero_shot, done, tokens, flops,
   seconds``) and ``evaluation_nodes`` (``kind, key, stage, stage_key, seed, model, task, split, language,
   done, tokens, flops, seconds``).
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from xstilts.errors import XstiltsError
 from xstilts.studies import estimate
 from xstilts.studies.plan import eval_max_length
 from xstilts.studies.runner import Context, is_evaluated
@@ -41,7 +45,7 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
             "kind": node.kind, "key": node.key, "stage": node.name, "seed": node.seed, "model": node.model,
             "parent": node.parent.key if node.parent else None, "pipelines": node.pipelines,
             "zero_shot": node.zero_shot, "done": store.is_done(node.key),
-        }, parameters, estimate.stage_tokens(node.config, context.data_root), training=True))
+        }, parameters, _known(lambda n=node: estimate.stage_tokens(n.config, context.data_root)), training=True))
 
     evaluations, seen = [], set()
     for evaluation in plan.evaluations:
@@ -50,8 +54,8 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
             continue  # several pipelines ask for the same evaluation: it runs once
         seen.add((stage.key, evaluation.key))
         mlm = get_task(evaluation.task).family == "mlm"
-        tokens = estimate.evaluation_tokens(study, evaluation.task, evaluation.split, evaluation.language,
-                                            eval_max_length(study, stage), context.data_root)
+        tokens = _known(lambda e=evaluation, s=stage: estimate.evaluation_tokens(
+            study, e.task, e.split, e.language, eval_max_length(study, s), context.data_root))
         evaluations.append(timed({
             "kind": "evaluate", "key": evaluation.key, "stage": stage.name, "stage_key": stage.key,
             "seed": evaluation.seed, "model": stage.model, "task": evaluation.task, "split": evaluation.split,
@@ -73,16 +77,27 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
         "flops_per_second": flops_per_second,
         "compute": _totals(nodes),
         "compute_to_run": _totals([n for n in nodes if not n["done"]]),
+        "provisional": bool(plan.missing),
+        "missing_data": plan.missing,
         "nodes": stages,
         "evaluation_nodes": evaluations,
     }
+
+
+def _known(count):
+    """A token count, or None when it needs data that is not there (a provisional plan)."""
+    try:
+        return count()
+    except XstiltsError:
+        return None
 
 
 def _totals(nodes: list[dict[str, Any]]) -> dict[str, Any]:
     """Sums over nodes; FLOPs and seconds over the nodes whose model size is known (``unknown`` counts the
     others)."""
     known = [n for n in nodes if n["flops"] is not None]
-    return {"tokens": sum(n["tokens"] for n in nodes), "flops": sum(n["flops"] for n in known),
+    return {"tokens": sum(n["tokens"] for n in nodes if n["tokens"] is not None),
+            "flops": sum(n["flops"] for n in known),
             "seconds": sum(n["seconds"] for n in known), "unknown": len(nodes) - len(known)}
 
 
@@ -95,7 +110,7 @@ def evaluation_groups(summary: dict[str, Any]) -> list[dict[str, Any]]:
             "done": True, "tokens": 0, "seconds": 0.0})
         group["count"] += 1
         group["done"] = group["done"] and e["done"]
-        group["tokens"] += e["tokens"]
+        group["tokens"] = None if group["tokens"] is None or e["tokens"] is None else group["tokens"] + e["tokens"]
         group["seconds"] = None if group["seconds"] is None or e["seconds"] is None else group["seconds"] + e["seconds"]
     return list(groups.values())
 

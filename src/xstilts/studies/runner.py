@@ -83,12 +83,14 @@ def with_data_root_paths(study: StudyConfig, data_root: Path) -> StudyConfig:
     return study
 
 
-def make_context(study: StudyConfig) -> Context:
+def make_context(study: StudyConfig, provisional: bool = False) -> Context:
+    """The plan and where things live. ``provisional``: a missing data file does not stop the plan (see
+    ``build_plan``); for ``xstilts plan`` only, never to run."""
     data_root = resolve_data_root(study)
     study = with_data_root_paths(study, data_root)
     home = xstilts_home()
     store = RunStore(Path(study.store) if study.store else home / "runs")
-    return Context(study, build_plan(study, data_root), store, data_root, home)
+    return Context(study, build_plan(study, data_root, provisional), store, data_root, home)
 
 
 def run_study(study: StudyConfig, out_dir: Path, log=None, *, executor: str | None = None, wait: bool = True,
