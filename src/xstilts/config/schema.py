@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Token limit when evaluating a pipeline with no stages (no stage's max_length to inherit).
 DEFAULT_EVAL_MAX_LENGTH = 256
@@ -201,6 +201,17 @@ class EvaluateConfig(Strict):
         f"{DEFAULT_EVAL_MAX_LENGTH} for a pipeline with no stages)")
 
 
+class TrackingConfig(Strict):
+    """Settings of the experiment trackers. Like the rest of `runtime`, they never change what a stage produces,
+    so they stay out of lineage keys: a stage trained once is not retrained to be tracked elsewhere."""
+
+    project: str | None = Field(None, description="MLflow experiment / W&B project (default: the study's name)")
+    mlflow_uri: str | None = Field(None, description="MLflow tracking URI (default: $MLFLOW_TRACKING_URI if set, "
+                                   "else a SQLite database mlflow.db in the run store)")
+    wandb_mode: Literal["online", "offline", "disabled"] | None = Field(
+        None, description="W&B mode (default: $WANDB_MODE if set, else W&B's own default, online)")
+
+
 class RuntimeConfig(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16"] = "auto"
@@ -209,6 +220,19 @@ class RuntimeConfig(Strict):
     workers: int = Field(1, gt=0, description="local worker processes that run independent stages and "
                          "evaluations at once, sharing the threads (small CPU encoders: 2 workers beat 2 threads)")
     progress: bool = True
+    trackers: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(
+        default_factory=lambda: ["tensorboard"], description="experiment trackers every training stage logs to "
+        "(loss, learning rate, examples/s, dev scores): TensorBoard event files in each stage's folder by default; "
+        "mlflow and wandb need `pip install 'xstilts[mlflow]'` / `'xstilts[wandb]'`; [] turns tracking off")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+    @field_validator("trackers")
+    @classmethod
+    def _each_tracker_once(cls, trackers: list[str]) -> list[str]:
+        repeated = sorted({name for name in trackers if trackers.count(name) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(map(repr, repeated))} listed more than once; list each tracker once")
+        return trackers
 
 
 class TaskConfig(Strict):

@@ -70,6 +70,9 @@ def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any
     import torch
     import transformers
 
+    from xstilts.training.tracking import check_trackers_installed
+
+    check_trackers_installed(study.runtime.trackers)  # before any stage trains, not after the first one
     # Per-file loading bars from transformers drown the stage progress; our own bar says enough.
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()
@@ -212,6 +215,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
     from xstilts.models.setup import initial_encoder
     from xstilts.tasks import get_task
     from xstilts.training.loop import DevSet, TrainSource, seed_int, train_stage
+    from xstilts.training.tracking import StageRun, flat_params, run_name
 
     study, store = context.study, context.store
     main = context.processes.is_main
@@ -268,6 +272,11 @@ def _train_node(context: Context, node: StageNode, say) -> None:
         folder, config=stage, seed=node.seed, bundle=EncoderWithHeads(encoder, heads), sources=sources,
         dev_sets=dev_sets, pad_token_id=tokenizer.pad_token_id, runtime=study.runtime,
         title=f"{node.name} (seed {node.seed})", head_meta=head_meta,
+        tracking_run=StageRun(
+            run_name(node.name, node.seed, node.key), project=study.runtime.tracking.project or study.name,
+            tags={"stage": node.name, "seed": str(node.seed), "key": node.key, "study": study.name},
+            params={"stage": node.name, "seed": node.seed, "key": node.key, **flat_params(stage.model_dump(mode="json"))},
+            store_root=store.root),
     )
     if main:
         write_json_atomic(folder / "metrics.json", {"stage": node.name, "key": node.key, **outcome.as_dict()})
