@@ -117,6 +117,13 @@ def test_missing_tracker_fails_before_training_and_names_the_install(xstilts_hom
     assert not store.exists() or not any(p.is_dir() for p in store.iterdir())  # nothing trained
 
 
+def test_cli_shows_the_install_command_with_its_brackets(capsys):
+    from xstilts.cli import _err
+
+    _err("runtime.trackers asks for 'mlflow', which is not installed: pip install 'xstilts[mlflow]'")
+    assert "pip install 'xstilts[mlflow]'" in capsys.readouterr().err  # not eaten as rich markup
+
+
 class Crash(Exception):
     pass
 
@@ -203,14 +210,37 @@ def test_mlflow_logs_to_a_sqlite_store_and_a_resumed_stage_reopens_its_run(xstil
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not _have("mlflow"), reason="mlflow is not installed: pip install 'xstilts[mlflow]'")
+def test_mlflow_store_that_cannot_be_used_is_a_clear_error(xstilts_home, tmp_path):
+    store = tmp_path / "runs"
+    runtime = "{progress: false, trackers: [mlflow], tracking: {mlflow_uri: 'nosuchscheme://x'}}"
+    with pytest.raises(XstiltsError) as caught:
+        run_study(parse_study(study_data(store, runtime=runtime)), tmp_path / "out")
+    message = str(caught.value)
+    assert "could not start the trackers ['mlflow']" in message and "MLflow URI: nosuchscheme://x" in message
+    assert not (stage_folder(store) / "log.jsonl").exists()  # before the first step
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(not _have("wandb"), reason="wandb is not installed: pip install 'xstilts[wandb]'")
-def test_wandb_offline_writes_its_run_into_the_stage_folder(xstilts_home, tmp_path, monkeypatch):
-    monkeypatch.setenv("WANDB_MODE", "offline")
+def test_wandb_offline_writes_into_the_stage_folder_and_a_resumed_stage_keeps_its_run_id(xstilts_home, tmp_path,
+                                                                                         monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")  # no tracking.wandb_mode: the environment decides
     monkeypatch.setenv("WANDB_SILENT", "true")
     store = tmp_path / "runs"
-    run_study(parse_study(study_data(store, runtime="{progress: false, trackers: [wandb]}")), tmp_path / "out")
+    study = parse_study(study_data(store, runtime="{progress: false, trackers: [wandb]}", steps=8,
+                                   checkpoint_every=4))
+    lift = crash_at_step(monkeypatch, 5)
+    with pytest.raises(Crash):
+        run_study(study, tmp_path / "out")
     folder = stage_folder(store)
+    first = json.loads((folder / "tracking.json").read_text())
+    lift()
+    run_study(study, tmp_path / "out")
+
     ids = json.loads((folder / "tracking.json").read_text())
-    (offline_run,) = (folder / "wandb").glob("offline-run-*")
-    assert offline_run.name.endswith(ids["wandb_id"])
-    assert list(offline_run.glob("*.wandb"))  # the run's records, for `wandb sync` later
+    assert ids == first and ids["wandb_id"]
+    # One offline folder per session of the same run, each with the run's records for `wandb sync`.
+    sessions = sorted((folder / "wandb").glob("offline-run-*"))
+    assert len(sessions) == 2 and all(s.name.endswith("-" + ids["wandb_id"]) for s in sessions)
+    assert all(list(s.glob("*.wandb")) for s in sessions)

@@ -25,14 +25,17 @@ app = typer.Typer(
 
 def _err(message: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}", markup=True)
+    # Escaped: messages hold brackets that are not markup (pip install 'xstilts[mlflow]', key paths [0]).
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", markup=True)
 
 
 def _say(message: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[dim]xstilts:[/] {message}")
+    Console(stderr=True, highlight=False).print(f"[dim]xstilts:[/] {escape(message)}")
 
 
 def _version(value: bool) -> None:

@@ -143,8 +143,16 @@ class StageTracking:
                 Path(self.mlflow_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         # Parallel workers share one MLflow database: creating it and the experiment must not race.
         lock = self._store_root() / "tracking.lock"
-        with file_lock(lock) if self.mlflow_uri is not None else contextlib.nullcontext():
-            accelerator.init_trackers(self.run.project)
+        try:
+            with file_lock(lock) if self.mlflow_uri is not None else contextlib.nullcontext():
+                accelerator.init_trackers(self.run.project)
+        except Exception as error:  # a server that cannot be reached, a bad URI, no W&B login...
+            self.finish(accelerator, failed=True)
+            raise XstiltsError(
+                f"could not start the trackers {self.names} for {self.stage_dir}: {type(error).__name__}: {error}\n"
+                f"Check runtime.tracking (MLflow URI: {self.mlflow_uri}; W&B: `wandb login`, or WANDB_MODE=offline), "
+                "or remove the tracker from runtime.trackers ([] turns tracking off)."
+            ) from error
         for tracker in accelerator.trackers:
             if tracker.name != "tensorboard" and self.run.params:
                 # TensorBoard's hparams would add a second run per stage; the stage folder has config.yaml.
