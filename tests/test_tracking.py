@@ -117,6 +117,20 @@ def test_missing_tracker_fails_before_training_and_names_the_install(xstilts_hom
     assert not store.exists() or not any(p.is_dir() for p in store.iterdir())  # nothing trained
 
 
+def test_the_run_says_how_to_view_its_logs(monkeypatch):
+    from xstilts.config.schema import RuntimeConfig
+    from xstilts.training.tracking import viewing_hint
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert viewing_hint(RuntimeConfig(), Path("/store")) == "tracking: tensorboard --logdir /store"
+    assert viewing_hint(RuntimeConfig(trackers=[]), Path("/store")) is None
+    both = RuntimeConfig(trackers=["mlflow", "wandb"], tracking={"project": "p"})
+    assert viewing_hint(both, Path("/store")) == (
+        "tracking: mlflow ui --backend-store-uri sqlite:////store/mlflow.db; W&B project p")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracker:5000")
+    assert viewing_hint(both, Path("/store")) == "tracking: MLflow at http://tracker:5000; W&B project p"
+
+
 def test_cli_shows_the_install_command_with_its_brackets(capsys):
     from xstilts.cli import _err
 

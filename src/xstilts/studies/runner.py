@@ -70,7 +70,7 @@ def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any
     import torch
     import transformers
 
-    from xstilts.training.tracking import check_trackers_installed
+    from xstilts.training.tracking import check_trackers_installed, viewing_hint
 
     check_trackers_installed(study.runtime.trackers)  # before any stage trains, not after the first one
     # Per-file loading bars from transformers drown the stage progress; our own bar says enough.
@@ -92,6 +92,8 @@ def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any
     say = (log or (lambda message: None)) if main else (lambda message: None)
     pending = [n for n in context.plan.stages if not context.store.is_done(n.key)]
     say(f"{len(context.plan.stages)} stages ({len(pending)} to run), {len(context.plan.evaluations)} evaluations")
+    if pending and (hint := viewing_hint(runtime, context.store.root)):
+        say(hint)
     if context.processes.world > 1:
         _run_in_group(context, say)
         if not main:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.atomic import file_lock, write_json_atomic
-from xstilts.config.schema import RuntimeConfig
+from xstilts.config.schema import RuntimeConfig, TrackingConfig
 from xstilts.errors import XstiltsError
 
 # Tracker -> (modules that can provide it, the command that installs one).
@@ -49,6 +49,24 @@ def check_trackers_installed(trackers: list[str]) -> None:
         lines = [f"runtime.trackers asks for {name!r}, which is not installed: {command}" for name, command in missing]
         raise XstiltsError("\n".join(lines) + "\nInstall it, or remove it from runtime.trackers "
                            "(runtime.trackers: [] turns tracking off).")
+
+
+def mlflow_uri(settings: TrackingConfig, store_root: Path) -> str:
+    """``tracking.mlflow_uri``, else ``$MLFLOW_TRACKING_URI``, else a SQLite database in the store (MLflow 3
+    refuses a plain folder, its old file store, unless MLFLOW_ALLOW_FILE_STORE is set)."""
+    if settings.mlflow_uri or os.environ.get("MLFLOW_TRACKING_URI"):
+        return settings.mlflow_uri or os.environ["MLFLOW_TRACKING_URI"]
+    return f"sqlite:///{Path(store_root).resolve() / 'mlflow.db'}"
+
+
+def viewing_hint(runtime: RuntimeConfig, store_root: Path) -> str | None:
+    """How to look at what this run's trackers log, in one line (None without trackers)."""
+    uri = mlflow_uri(runtime.tracking, store_root)
+    hints = {"tensorboard": f"tensorboard --logdir {store_root}",
+             "mlflow": f"MLflow at {uri}" if uri.startswith(("http:", "https:")) else f"mlflow ui --backend-store-uri {uri}",
+             "wandb": f"W&B project {runtime.tracking.project or '(the study name)'}"}
+    shown = [hints[name] for name in runtime.trackers]
+    return "tracking: " + "; ".join(shown) if shown else None
 
 
 def run_name(stage: str, seed: int, key: str) -> str:
@@ -99,9 +117,7 @@ class StageTracking:
         return not (self.settings.mlflow_uri or os.environ.get("MLFLOW_TRACKING_URI"))
 
     def _mlflow_uri(self) -> str:
-        if not self._default_mlflow:
-            return self.settings.mlflow_uri or os.environ["MLFLOW_TRACKING_URI"]
-        return f"sqlite:///{self._store_root() / 'mlflow.db'}"
+        return mlflow_uri(self.settings, self._store_root())
 
     def _build(self, name: str):
         from accelerate.tracking import MLflowTracker, TensorBoardTracker, WandBTracker
