@@ -181,6 +181,23 @@ def test_light_commands_do_not_import_torch(args):
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("args", [["results", "tiny"], ["results", "tiny", "--format", "json", "--examples"]])
+def test_results_command_does_not_import_torch(args, tmp_path):
+    # Plans the study (which writes the mock data into XSTILTS_HOME, hence a private one) and reads the store.
+    code = (
+        "import sys\n"
+        f"sys.argv = ['xstilts', *{args!r}]\n"
+        "from xstilts.cli import app\n"
+        "try:\n    app(standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'transformers', 'datasets') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin", "XSTILTS_HOME": str(tmp_path)})
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+    assert "evaluations done" in result.stderr
+
+
 @pytest.mark.parametrize("args", [["runn"], ["run", "--sise", "tiny"], ["ls", "taskz"]])
 def test_usage_errors_exit_2_with_a_hint(args):
     result = run_cli(*args)
@@ -200,3 +217,44 @@ def test_unknown_size_names_the_variants():
 def test_micro_generate_unknown_size_exits_2():
     result = run_cli("micro", "generate", "--size", "huge")
     assert result.returncode == 2 and "unknown micro-benchmark size 'huge'" in result.stderr
+
+
+def test_twin_variant_loads_the_other_study(tmp_path):
+    # `--size tiny` of a real-data study runs its offline twin with the twin's own `tiny` variant
+    twin = write(tmp_path, GOOD + "variants:\n  tiny: {stages: {target: {steps: 2}}}\n")
+    real = tmp_path / "real.yaml"
+    real.write_text(GOOD.replace("name: t", "name: real") + f"variants:\n  tiny: {{twin: {twin}}}\n  micro: {{twin: {twin}}}\n")
+    assert load_study(real).name == "real"
+    tiny = load_study(real, size="tiny")
+    assert (tiny.name, tiny.variant, tiny.stages["target"].steps) == ("t", "tiny", 2)
+    micro = load_study(real, size="micro")  # the twin has no `micro` variant: it runs as it is
+    assert (micro.name, micro.variant, micro.stages["target"].steps) == ("t", None, 5)
+
+
+def test_twin_variant_must_exist(tmp_path):
+    problems = problems_of(tmp_path, GOOD + "variants:\n  tiny: {twin: micro-nope}\n")
+    assert len(problems) == 1 and "variants.tiny.twin" in problems[0] and "did you mean 'micro'" in problems[0]
+
+
+def test_xquad_mlqa_and_xcopa_are_evaluated_with_the_heads_of_their_training_tasks(tmp_path):
+    # XTREME trains XQuAD and MLQA on SQuAD v1.1; XTREME-R evaluates XCOPA after SocialIQa: shared heads
+    study = load_study(write(tmp_path, """\
+        name: heads
+        model: {name_or_path: xlm-roberta-base}
+        stages:
+          squad: {sources: [{task: squad}], epochs: 2}
+          siqa: {sources: [{task: socialiqa}], epochs: 2}
+        pipelines:
+          qa: {stages: [squad], evaluate: [xquad, mlqa]}
+          copa: {stages: [siqa], evaluate: [xcopa]}
+        """))
+    assert set(study.pipelines) == {"qa", "copa"}
+    problems = problems_of(tmp_path, """\
+        name: heads
+        model: {name_or_path: xlm-roberta-base}
+        stages:
+          nli: {sources: [{task: mnli}], epochs: 2}
+        pipelines:
+          qa: {stages: [nli], evaluate: [xquad]}
+        """)
+    assert len(problems) == 1 and "needs the head 'squad'" in problems[0]

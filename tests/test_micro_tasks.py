@@ -79,9 +79,11 @@ def test_declared_metrics_labels_settings_and_splits():
     assert tiny("qa").metrics == ("f1", "exact_match")
     assert tiny("choice").settings["num_choices"] == 4 and tiny("copa").settings["num_choices"] == 2
     for key in INTERMEDIATE:
-        assert tiny(key).splits == {"train": ("en",), "dev": ("en",)}
+        translated = {} if key == "ccg" else {"translate-train": SYNTHETIC_CODES}
+        assert tiny(key).splits == {"train": ("en",), **translated, "dev": ("en",)}
     for key in TARGETS:
-        assert tiny(key).splits == {"train": ("en",), "dev": LANGUAGE_CODES, "test": LANGUAGE_CODES}
+        assert tiny(key).splits == {"train": ("en",), "translate-train": SYNTHETIC_CODES, "dev": LANGUAGE_CODES,
+                                    "test": LANGUAGE_CODES}
     assert tiny("tatoeba").splits == {"test": SYNTHETIC_CODES}
     assert tiny("bucc").splits == {"dev": SYNTHETIC_CODES, "test": SYNTHETIC_CODES}
     assert tiny("mlm").splits == {"train": LANGUAGE_CODES, "dev": LANGUAGE_CODES}
@@ -99,7 +101,7 @@ def test_every_file_loads_through_its_family(key, data_root):
             if key == "mlm":
                 expected = (SIZES["tiny"].corpus if split == "train" else SIZES["tiny"].mlm_dev) // 4
             else:
-                expected = getattr(SIZES["tiny"], split)
+                expected = getattr(SIZES["tiny"], "train" if split == "translate-train" else split)
             assert len(examples) == expected, (key, split, lang)
             ids = [e["id"] for e in examples]
             assert len(set(ids)) == len(ids)

@@ -456,3 +456,39 @@ def test_offline_hub_name_loads_from_the_cache(tmp_path, monkeypatch):
     )
     with pytest.raises(XstiltsError, match="safetensors"):
         load_encoder("org/tiny")
+
+
+def _tiny_mt5(seed: int = 0):
+    from transformers import MT5Config, MT5ForConditionalGeneration
+
+    torch.manual_seed(seed)
+    config = MT5Config(vocab_size=64, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2,
+                       num_heads=4, decoder_start_token_id=0)
+    return MT5ForConditionalGeneration(config).eval()
+
+
+def test_mt5_checkpoint_loads_its_encoder_alone(tmp_path):
+    # research question 5 fine-tunes mT5's encoder: the decoder and LM head of the full checkpoint are left out
+    full = _tiny_mt5()
+    full.save_pretrained(tmp_path / "mt5")
+    loaded = load_encoder(str(tmp_path / "mt5"))
+    assert type(loaded).__name__ == "MT5EncoderModel"
+    assert not any(name.startswith("decoder.") for name in loaded.state_dict())
+    ids = torch.tensor([[5, 9, 13, 1]])
+    with torch.no_grad():
+        expected = full.encoder(input_ids=ids).last_hidden_state
+        assert torch.equal(loaded(input_ids=ids).last_hidden_state, expected)
+    # a stage's checkpoint holds the encoder only, and loads back as the same encoder
+    save_model(tmp_path / "checkpoint", loaded, heads={})
+    again = load_encoder_from_checkpoint(tmp_path / "checkpoint")
+    with torch.no_grad():
+        assert torch.equal(again(input_ids=ids).last_hidden_state, expected)
+
+
+def test_mt5_encoder_weights_are_still_strict(tmp_path):
+    _tiny_mt5().save_pretrained(tmp_path / "mt5")
+    weights = load_file(tmp_path / "mt5" / "model.safetensors")
+    del weights["encoder.block.1.layer.1.DenseReluDense.wo.weight"]
+    save_file(weights, tmp_path / "mt5" / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(XstiltsError, match=r"missing.*encoder\.block\.1\.layer\.1\.DenseReluDense\.wo\.weight"):
+        load_encoder(str(tmp_path / "mt5"))

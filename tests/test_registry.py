@@ -15,7 +15,7 @@ from xstilts.families import FAMILY_MODULES, get_family
 from xstilts.families.base import Family
 from xstilts.languages import check_language
 from xstilts.registry import Registry, did_you_mean
-from xstilts.tasks import TASK_MODULES, get_task, task_names
+from xstilts.tasks import TASK_MODULES, check_task, get_task, task_names
 
 PACKAGE = Path(xstilts.__file__).parent
 FAMILY_HELPERS = {"__init__", "base", "common", "heads"}
@@ -79,3 +79,12 @@ def test_unknown_names_suggest():
     registry.register("one", 1)
     with pytest.raises(ValueError):
         registry.register("one", 2)
+
+
+@pytest.mark.parametrize("name", ["xglue-qg", "xglue-ntg"])
+def test_generation_tasks_say_why_they_cannot_be_used(name):
+    # XGLUE's generation tasks are known by name: the error explains instead of suggesting other tasks
+    with pytest.raises(XstiltsError, match="needs an encoder-decoder") as caught:
+        get_task(name)
+    assert "did you mean" not in str(caught.value)
+    assert check_task(name) == str(caught.value)

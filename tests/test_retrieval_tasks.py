@@ -65,11 +65,13 @@ def test_mining_takes_the_threshold_from_dev():
     task = mining_task()
     assert FAMILY.reference_splits(task, "test") == ("dev",)
     assert FAMILY.reference_splits(task, "dev") == ()
-    predictions, scores = FAMILY.evaluate(task, "test", test, {"dev": dev})
+    evaluation = FAMILY.evaluate(task, "test", test, {"dev": dev})
+    predictions, scores = evaluation.predictions, evaluation.scores
     assert predictions == ["u1", "u2", None, None, None, None]
     assert scores == pytest.approx({"f1": 80.0, "precision": 100.0, "recall": 200 / 3})
     # Scored on its own gold, the test set would choose the threshold 0.732 and extract all three: F1 100.
-    alone, own = FAMILY.evaluate(task, "dev", test, {})
+    own_evaluation = FAMILY.evaluate(task, "dev", test, {})
+    alone, own = own_evaluation.predictions, own_evaluation.scores
     assert alone[:3] == ["u1", "u2", "u3"] and own["f1"] == pytest.approx(100.0)
     with pytest.raises(XstiltsError, match="needs the model's outputs on 'dev'"):
         FAMILY.evaluate(task, "test", test, {})
@@ -109,12 +111,13 @@ def test_ranking_scores_by_hand():
     # q1 (0 deg) ranks c1 (cos 1), c2 (30 deg, 0.866), c3 (90 deg, 0); q2 (90 deg) ranks c3, c2, c1.
     candidates = [("c1", 0), ("c2", 30), ("c3", 90)]
     data = eval_set([("q1", 0, ["c2", "c3"]), ("q2", 90, ["c1"])], candidates)
-    predictions, scores = FAMILY.evaluate(ranking_task("map@20"), "test", data, {})
+    evaluation = FAMILY.evaluate(ranking_task("map@20"), "test", data, {})
+    predictions, scores = evaluation.predictions, evaluation.scores
     assert predictions[:2] == [["c1", "c2", "c3"], ["c3", "c2", "c1"]]
     # AP(q1) = (1/2 + 2/3) / 2 = 0.5833; AP(q2) = (1/3) / 1; mAP = 45.83.
     assert scores == pytest.approx({"map@20": 100 * ((1 / 2 + 2 / 3) / 2 + 1 / 3) / 2})
     single = eval_set([("q1", 0, ["c2"]), ("q2", 90, ["c1"])], candidates)
-    _, scores = FAMILY.evaluate(ranking_task("mrr@20"), "test", single, {})
+    scores = FAMILY.evaluate(ranking_task("mrr@20"), "test", single, {}).scores
     assert scores == pytest.approx({"mrr@20": 100 * (1 / 2 + 1 / 3) / 2})
     with pytest.raises(XstiltsError, match="exactly one gold"):
         FAMILY.evaluate(ranking_task("mrr@20"), "test", data, {})

@@ -1,5 +1,5 @@
 """The ``xstilts`` command. Heavy imports (torch, transformers) happen inside the commands that train or
-evaluate, so ``--help``, ``ls``, ``validate`` and ``plan`` answer at once."""
+evaluate, so ``--help``, ``ls``, ``validate``, ``plan`` and ``results`` answer at once."""
 
 from __future__ import annotations
 
@@ -62,11 +62,20 @@ def run(
     size: Annotated[Optional[str], typer.Option("--size", help="a variant of the study, e.g. tiny")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help=MODEL_HELP)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
+    executor: Annotated[Optional[str], typer.Option(
+        "--executor", help="local (default; runtime.workers processes), ray (Ray tasks) or slurm (SLURM jobs "
+        "through submitit); default: the study's runtime.executor")] = None,
+    wait: Annotated[bool, typer.Option(
+        "--wait/--no-wait", help="slurm: wait for the jobs and write the results (default), or return once they "
+        "are submitted; the same command later follows them and gathers the results")] = True,
 ) -> None:
     """Validate a study (default: the micro-benchmark study), run every stage not yet done (resuming
     interrupted ones), evaluate, write results.csv and a Markdown summary."""
-    from xstilts.config.load import load_study
+    from xstilts.config.load import load_study, resolve_study_path
+    from xstilts.studies.executors import check_executor
 
+    if executor is not None:
+        check_executor(executor)
     config = load_study(study, size=size, model=model)
     if quiet:
         config.runtime.progress = False
@@ -75,7 +84,11 @@ def run(
     typer.echo(json.dumps(config.model_dump(mode="json"), indent=1), err=True)
     from xstilts.studies.runner import run_study
 
-    rows = run_study(config, out_dir, log=_say)
+    rows = run_study(config, out_dir, log=_say, executor=executor, wait=wait,
+                     base=resolve_study_path(study).resolve().parent)
+    if rows is None:
+        _say(f"results not gathered yet: run the same command again to follow the jobs and write {out_dir}")
+        return
     if os.environ.get("RANK", "0") != "0":  # other processes of a torchrun/accelerate group stay quiet
         return
     _print_summary(rows)
@@ -200,6 +213,10 @@ from xstilts.evaluation import commands as evaluation_commands  # noqa: E402  (t
 
 app.command()(evaluation_commands.score)
 app.command()(evaluation_commands.export)
+
+from xstilts.studies.commands import results as results_command  # noqa: E402  (typer only)
+
+app.command("results")(results_command)
 
 from xstilts.models.commands import models_app  # noqa: E402  (typer only; the work is imported lazily)
 

@@ -25,6 +25,10 @@ class DataError(XstiltsError):
         super().__init__(f"{where}: {message}")
         self.path = str(path)
         self.line = line
+        self.problem = message
+
+    def __reduce__(self):  # picklable (a Ray task's error travels to the driver): rebuilt from the same fields
+        return (type(self), (self.path, self.problem, self.line))
 
 
 class ConfigError(XstiltsError):
@@ -37,6 +41,10 @@ class ConfigError(XstiltsError):
         lines = [f"{head}{count} problem{'s' if count != 1 else ''} in the config:"]
         lines += [f"  - {p}" for p in self.problems]
         super().__init__("\n".join(lines))
+        self.source = source
+
+    def __reduce__(self):
+        return (type(self), (self.problems, self.source))
 
 
 class TrainingDiverged(XstiltsError):

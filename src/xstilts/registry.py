@@ -28,6 +28,8 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: dict[str, T] = {}
         self._lazy: dict[str, Callable[[], T]] = {}
+        # Names that are known but cannot be used yet, with the reason (XGLUE's generation tasks).
+        self._unsupported: dict[str, str] = {}
 
     def register(self, name: str, entry: T) -> T:
         if name in self._entries or name in self._lazy:
@@ -40,6 +42,15 @@ class Registry(Generic[T]):
         if name in self._entries or name in self._lazy:
             raise ValueError(f"{self.kind} {name!r} is registered twice")
         self._lazy[name] = loader
+
+    def declare_unsupported(self, name: str, reason: str) -> None:
+        """Make ``get``/``check`` of ``name`` say why it cannot be used, instead of "unknown"."""
+        self._unsupported[name] = reason
+
+    def _unknown(self, name: str) -> str:
+        if name in self._unsupported:
+            return f"{self.kind} {name!r} is not supported: {self._unsupported[name]}"
+        return f"unknown {self.kind} {name!r}: {did_you_mean(name, self.names())}"
 
     def replace(self, name: str, entry: T) -> T:
         """Swap an existing entry (a study's own task declared again when the study is loaded again)."""
@@ -64,10 +75,10 @@ class Registry(Generic[T]):
         if name in self._lazy:
             self._entries[name] = self._lazy.pop(name)()
             return self._entries[name]
-        raise XstiltsError(f"unknown {self.kind} {name!r}: {did_you_mean(name, self.names())}")
+        raise XstiltsError(self._unknown(name))
 
     def check(self, name: str) -> str | None:
         """None if the name is registered, else the error text (for collecting config problems)."""
         if name in self:
             return None
-        return f"unknown {self.kind} {name!r}: {did_you_mean(name, self.names())}"
+        return self._unknown(name)

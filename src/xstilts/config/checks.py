@@ -21,6 +21,7 @@ _NOT_TRAINABLE = {"retrieval"}
 
 
 def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Problem]:
+    resolve_dictionary_paths(config, base)
     problems: list[Problem] = _declared_task_problems(config, base)
     if problems:  # the rest would only repeat "unknown task" for every use of a broken declaration
         return problems
@@ -30,13 +31,32 @@ def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Pro
     for name in config.pipelines:
         problems += _pipeline_problems(config, name)
     problems += _evaluate_language_problems(config)
+    problems += _twin_problems(config)
+    return problems
+
+
+def _twin_problems(config: StudyConfig) -> list[Problem]:
+    """A ``{twin: NAME}`` variant must name a study that exists (a preset or a file)."""
+    from xstilts.config.load import resolve_study_path
+    from xstilts.errors import XstiltsError
+
+    problems: list[Problem] = []
+    for name, variant in config.variants.items():
+        twin = variant.get("twin") if isinstance(variant, dict) else None
+        if twin is None:
+            continue
+        try:
+            if not resolve_study_path(str(twin)).exists():
+                raise XstiltsError(f"no study file {twin!r}")
+        except XstiltsError as error:
+            problems.append((("variants", name, "twin"), f"variants.{name}.twin", str(error)))
     return problems
 
 
 def _declared_task_problems(config: StudyConfig, base: Path | None) -> list[Problem]:
     """Check the study's own task declarations, then register them so the rest sees ordinary tasks."""
     from xstilts.evaluation.registry import METRICS
-    from xstilts.tasks.custom import declare, in_data_root, register_study_tasks
+    from xstilts.tasks.custom import declare, in_data_root, reads_text, register_study_tasks
 
     problems: list[Problem] = []
     for name, task in config.tasks.items():
@@ -48,6 +68,10 @@ def _declared_task_problems(config: StudyConfig, base: Path | None) -> list[Prob
             if metric not in METRICS:
                 problems.append((path + ("metrics", i), f"{key}.metrics[{i}]",
                                  f"unknown metric {metric!r}: {did_you_mean(metric, METRICS.names())}"))
+        if reads_text(task.files) and task.family != "mlm":
+            problems.append((path + ("files",), key + ".files",
+                             f"only an mlm task reads plain text ({task.files!r}: one text per line); a "
+                             f"{task.family} task needs JSON lines (.jsonl) in the family's schema"))
         if task.family in ("classification", "tagging") and len(task.labels) < 2:
             problems.append((path + ("labels",), key + ".labels", f"a {task.family} task needs `labels` (2 or more)"))
         if problems:
@@ -113,10 +137,71 @@ def _stage_problems(config: StudyConfig, name: str) -> list[Problem]:
             )
             continue
         problems += _split_language_problems(task, source.split, source.languages, path, key)
+        if source.code_switch is not None:
+            problems += _code_switch_problems(task, source, path, key)
         selection = stage.selection
-        if selection.enabled:
+        if selection.enabled and source.task in selection_task_names(stage):
             sel_path, sel_key = base + ("selection",), f"stages.{name}.selection"
             problems += _split_language_problems(task, selection.split, selection.languages, sel_path, sel_key)
+    return problems
+
+
+def selection_task_names(stage) -> list[str]:
+    """The tasks model selection evaluates on dev, and a pipeline ending with the stage evaluates by default:
+    the stage's tasks that are not MLM (an auxiliary MLM source next to a task is not what the stage is for),
+    or every task of an MLM-only stage. Unknown task names are left out (reported elsewhere)."""
+    names = list(dict.fromkeys(source.task for source in stage.sources))
+    known = [name for name in names if check_task(name) is None]
+    supervised = [name for name in known if get_task(name).family != "mlm"]
+    return supervised or known
+
+
+DATA_ROOT_FIELD = "{data_root}"
+
+
+def resolve_dictionary_paths(config: StudyConfig, base: Path | None) -> None:
+    """Code-switching dictionaries are read relative to the study file's folder, like declared task files."""
+    if base is None:
+        return
+    for stage in config.stages.values():
+        for source in stage.sources:
+            if source.code_switch is not None:
+                source.code_switch.dictionaries = {
+                    language: str(path if Path(path).is_absolute() or DATA_ROOT_FIELD in path else base / path)
+                    for language, path in source.code_switch.dictionaries.items()}
+
+
+def _code_switch_problems(task, source, path: tuple, key: str) -> list[Problem]:
+    from xstilts.data.code_switch import FAMILIES, load_dictionary
+    from xstilts.errors import DataError
+
+    path, key = path + ("code_switch",), key + ".code_switch"
+    problems: list[Problem] = []
+    if task.family not in FAMILIES:
+        problems.append((path, key, f"task {task.name!r} is a {task.family} task: code-switching works on "
+                         f"{', '.join(FAMILIES)} tasks"))
+    if source.languages != ["en"]:
+        problems.append((path, key, f"code-switching rewrites English examples, but the source reads "
+                         f"{source.languages}: set `languages: [en]` (the dictionaries give the other languages)"))
+    for language, file in source.code_switch.dictionaries.items():
+        entry_path, entry_key = path + ("dictionaries", language), f"{key}.dictionaries.{language}"
+        if (message := check_language(language)) is not None:
+            problems.append((entry_path, entry_key, message))
+        elif language == "en":
+            problems.append((entry_path, entry_key, "an English dictionary switches English into English: key "
+                             "each dictionary by its target language (de: en-de.txt)"))
+        if DATA_ROOT_FIELD in file:  # under the data root: looked for when the study runs (it may come from $XSTILTS_DATA)
+            if not file.startswith(DATA_ROOT_FIELD):
+                problems.append((entry_path, entry_key, f"{DATA_ROOT_FIELD} may only start a path: {file}"))
+            continue
+        if not Path(file).is_file():
+            problems.append((entry_path, entry_key, f"no dictionary file {file} (relative paths are read from the "
+                             "study file's folder; `xstilts micro dictionary DIR` writes the micro languages' ones)"))
+            continue
+        try:
+            load_dictionary(file)
+        except DataError as error:
+            problems.append((entry_path, entry_key, str(error)))
     return problems
 
 
@@ -158,7 +243,8 @@ def default_evaluate_tasks(config: StudyConfig, stage_names: list[str]) -> list[
     last = config.stages.get(stage_names[-1]) if stage_names else None
     if last is None:
         return []
-    return list(dict.fromkeys(s.task for s in last.sources))
+    # An auxiliary MLM source next to a task is not evaluated (as it is not selected on): the task is.
+    return selection_task_names(last)
 
 
 def _pipeline_problems(config: StudyConfig, name: str) -> list[Problem]:

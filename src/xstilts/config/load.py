@@ -63,6 +63,9 @@ def _model_at(root: type[BaseModel], path: Path_) -> type[BaseModel] | None:
         annotation = _unwrap(annotation, part)
         if annotation is None:
             return None
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # an optional block: `X | None`
+        annotation = next((arg for arg in typing.get_args(annotation)
+                           if isinstance(arg, type) and issubclass(arg, BaseModel)), None)
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
@@ -143,6 +146,11 @@ def load_study(path: str | Path, size: str | None = None, model: str | None = No
     path = resolve_study_path(path)
     data, node = load_yaml(path)
     if size is not None:
+        twin = variant_twin(data, size, str(path))
+        if twin is not None:  # the variant is another study (a real-data preset's offline micro twin)
+            twin_data, _ = load_yaml(resolve_study_path(twin))
+            has_size = isinstance(twin_data.get("variants"), dict) and size in twin_data["variants"]
+            return load_study(twin, size=size if has_size else None, model=model)
         data = apply_variant(data, size, str(path))
         node = None  # line numbers refer to the file, not to the merged config
     if model is not None:
@@ -164,6 +172,17 @@ def override_model(data: dict, name_or_path: str) -> dict:
         model.pop(key, None)
     model["name_or_path"] = name_or_path
     return {**data, "model": model}
+
+
+def variant_twin(data: dict, name: str, source: str) -> str | None:
+    """The study a variant stands for, if it is ``{twin: <preset or file>}``: ``xstilts run rq1-model-scale
+    --size tiny`` runs ``micro-rq1-model-scale`` with its own ``tiny`` variant (or as it is, if it has none)."""
+    variant = (data.get("variants") or {}).get(name)
+    if not isinstance(variant, dict) or "twin" not in variant:
+        return None
+    if set(variant) != {"twin"} or not isinstance(variant["twin"], str):
+        raise XstiltsError(f"{source}: variants.{name}: a twin variant is only `twin: <preset name or study file>`")
+    return variant["twin"]
 
 
 def apply_variant(data: dict, name: str, source: str) -> dict:

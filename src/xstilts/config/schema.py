@@ -82,12 +82,28 @@ class ModelConfig(Strict):
         return f"{b.architecture}-L{b.num_layers}-H{b.hidden_size}" if b else "model"
 
 
+class CodeSwitchConfig(Strict):
+    """Replace some words of each English example by dictionary translations (see ``data.code_switch`` for the
+    exact rule). Results downstream are not zero-shot."""
+
+    dictionaries: dict[str, str] = Field(
+        ..., min_length=1, description="language -> MUSE dictionary file (one 'english_word translation' per "
+        "line), relative to the study file, absolute, or under {data_root}/ (looked for at run time); "
+        "`xstilts micro dictionary DIR` writes the micro ones")
+    ratio: float = Field(0.5, ge=0.0, le=1.0, description="chance that a dictionary word is switched")
+    seed: int = Field(0, description="with each example's id, decides which words switch (deterministic)")
+    language_choice: Literal["example", "word"] = Field(
+        "example", description="draw the language once per example (CoSDA-ML style) or per switched word")
+
+
 class SourceConfig(Strict):
     task: str
-    split: str = "train"
+    split: str = Field("train", description="train; translate-train for machine-translated training data")
     languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
     max_examples: int | None = Field(None, gt=0, description="cap per language (first N examples)")
     fraction: float | None = Field(None, gt=0.0, le=1.0, description="use the first fraction of the examples")
+    code_switch: CodeSwitchConfig | None = Field(
+        None, description="code-switch the (English) examples with bilingual dictionaries")
 
 
 class SamplerConfig(Strict):
@@ -212,6 +228,33 @@ class TrackingConfig(Strict):
         None, description="W&B mode (default: $WANDB_MODE if set, else W&B's own default, online)")
 
 
+class RayConfig(Strict):
+    """``--executor ray``: each stage (and each stage's evaluations) is a Ray task with these resources."""
+
+    address: str | None = Field(None, description='Ray cluster to join: null starts a local one, "auto" joins the '
+                                "running one, ray://host:10001 a remote one")
+    num_cpus: float = Field(1.0, gt=0.0, description="CPUs per task (also its torch threads, unless "
+                            "runtime.threads says otherwise)")
+    num_gpus: float = Field(0.0, ge=0.0, description="GPUs per task")
+
+
+class SlurmConfig(Strict):
+    """``--executor slurm``: each stage (and each stage's evaluations) is a job submitted through submitit,
+    ordered by SLURM job dependencies."""
+
+    cluster: Literal["slurm", "local"] = Field(
+        "slurm", description="local: run the jobs as local processes through submitit (tests, a single machine)")
+    folder: str = Field("xstilts-jobs", description="job scripts and logs (relative: to the working directory)")
+    partition: str | None = None
+    time_min: int = Field(24 * 60, gt=0, description="time limit of each job, minutes")
+    cpus_per_task: int = Field(4, gt=0)
+    gpus_per_node: int = Field(0, ge=0)
+    mem_gb: float | None = Field(None, gt=0.0)
+    additional: dict[str, Any] = Field(default_factory=dict, description="more sbatch options, e.g. "
+                                       "{account: my-lab, qos: high, constraint: a100}")
+    poll_s: float = Field(5.0, gt=0.0, description="seconds between checks of the jobs while waiting")
+
+
 class RuntimeConfig(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16"] = "auto"
@@ -220,6 +263,11 @@ class RuntimeConfig(Strict):
     workers: int = Field(1, gt=0, description="local worker processes that run independent stages and "
                          "evaluations at once, sharing the threads (small CPU encoders: 2 workers beat 2 threads)")
     progress: bool = True
+    executor: Literal["local", "ray", "slurm"] = Field(
+        "local", description="what runs the stages: this machine (with `workers`), Ray tasks or SLURM jobs "
+        "(`xstilts run --executor` overrides it)")
+    ray: RayConfig = Field(default_factory=RayConfig)
+    slurm: SlurmConfig = Field(default_factory=SlurmConfig)
     trackers: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(
         default_factory=lambda: ["tensorboard"], description="experiment trackers every training stage logs to "
         "(loss, learning rate, examples/s, dev scores): TensorBoard event files in each stage's folder by default; "
@@ -237,11 +285,14 @@ class RuntimeConfig(Strict):
 
 class TaskConfig(Strict):
     """A task declared in the study itself: a family, a label set and JSON-lines files in the family's schema
-    (see ``xstilts ls families``); no code needed for a new task of an existing family."""
+    (see ``xstilts ls families``); no code needed for a new task of an existing family. An ``mlm`` task may
+    also read plain text files (``.txt``: one text per line, empty lines skipped)."""
 
     family: str
     files: str = Field(..., description="path template with {split} and {language}, e.g. data/{split}-{language}.jsonl "
-                       "(relative to the study file), or {data_root}/my-task/{split}-{language}.jsonl")
+                       "(relative to the study file), or {data_root}/my-task/{split}-{language}.jsonl; {split} may "
+                       "be left out with one split, {language} with one language per split; an mlm task may "
+                       "read .txt files (corpus/{language}.txt)")
     splits: dict[str, list[str]] = Field(..., min_length=1, description="split -> languages")
     labels: list[str] = Field(default_factory=list)
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"], min_length=1)
@@ -252,8 +303,15 @@ class TaskConfig(Strict):
 
     @model_validator(mode="after")
     def _template(self) -> TaskConfig:
-        if "{split}" not in self.files or "{language}" not in self.files:
-            raise ValueError("`files` must contain {split} and {language}, e.g. data/my-task/{split}-{language}.jsonl")
+        # Each file must be told apart: {split} when there are several splits, {language} when a split has
+        # several languages.
+        needed = [field for field, why in (("{split}", len(self.splits) > 1),
+                                           ("{language}", any(len(ls) > 1 for ls in self.splits.values())))
+                  if why and field not in self.files]
+        if needed:
+            raise ValueError(f"`files` must contain {' and '.join(needed)} to tell the files apart ({{split}} with "
+                             "several splits, {language} with several languages in a split), e.g. "
+                             "data/my-task/{split}-{language}.jsonl or corpus/{language}.txt")
         try:
             self.files.format(split="s", language="l", data_root="r")
         except (KeyError, IndexError, ValueError):

@@ -1,5 +1,9 @@
 """Metrics, written to the official definitions (see shared docs: benchmarks.md). All return 0-100.
 
+Every metric here is a ratio of sums over the examples (or query groups) of a set, so each has a ``*_units``
+function giving the per-example ``(num, den)`` (see :mod:`xstilts.evaluation.units`) and computes its score
+from them: the score and its units cannot drift apart.
+
 Pure Python (no torch), so scoring files never needs the model stack.
 """
 
@@ -14,29 +18,41 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from xstilts.evaluation.units import Counts, ratio
+
 # ---------------------------------------------------------------- classification
+
+
+def accuracy_units(predictions: Sequence, references: Sequence) -> Counts:
+    """Per example: 1 or 0 over 1."""
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
+    return [float(p == r) for p, r in zip(predictions, references, strict=True)], [1.0] * len(references)
 
 
 def accuracy(predictions: Sequence, references: Sequence) -> float:
     """Exact equality, as the official XNLI/PAWS-X scorer compares label strings."""
-    if len(predictions) != len(references):
-        raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
-    if not references:
-        return 0.0
-    return 100.0 * sum(p == r for p, r in zip(predictions, references, strict=True)) / len(references)
+    return ratio(*accuracy_units(predictions, references))
 
 
 # ---------------------------------------------------------------- tagging
 
 
-def token_accuracy(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> float:
-    total = correct = 0
+def token_accuracy_units(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> Counts:
+    """Per sentence: its correctly tagged words over its words (micro accuracy over words)."""
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predicted sentences for {len(references)} references")
+    num, den = [], []
     for pred, gold in zip(predictions, references, strict=True):
         if len(pred) != len(gold):
             raise ValueError(f"a sentence has {len(pred)} predicted tags for {len(gold)} words")
-        total += len(gold)
-        correct += sum(p == g for p, g in zip(pred, gold, strict=True))
-    return 100.0 * correct / total if total else 0.0
+        num.append(float(sum(p == g for p, g in zip(pred, gold, strict=True))))
+        den.append(float(len(gold)))
+    return num, den
+
+
+def token_accuracy(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> float:
+    return ratio(*token_accuracy_units(predictions, references))
 
 
 def _split_tag(tag: str) -> tuple[str, str]:
@@ -75,28 +91,68 @@ def chunks(tags: Sequence[str]) -> set[tuple[str, int, int]]:
     return found
 
 
-def chunk_prf(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> dict[str, float]:
-    """Micro precision, recall and F1 over chunks, sentences joined with an 'O' between them (seqeval's
-    list-of-sentences behaviour)."""
+def chunk_counts(
+    predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]
+) -> list[tuple[int, int, int]]:
+    """Per sentence: (correct, predicted, gold) chunks, summing to the micro counts of :func:`chunk_prf`.
 
-    def flat(sentences: Sequence[Sequence[str]]) -> list[str]:
-        out: list[str] = []
-        for sentence in sentences:
-            out.extend(sentence)
-            out.append("O")
-        return out
-
+    The chunks are read exactly as seqeval reads a list of sentences (all of them joined, an 'O' between
+    two), and each chunk is counted in the sentence where it starts, so the sums equal the counts on the
+    joined sequence whatever the tags (a chunk crossing the 'O' separator needs a tag of type O that is not
+    "O", such as "X-O", and is still counted once).
+    """
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predicted sentences for {len(references)} references")
+    starts, flat_pred, flat_gold = [], [], []
     for pred, gold in zip(predictions, references, strict=True):
         if len(pred) != len(gold):
             raise ValueError(f"a sentence has {len(pred)} predicted tags for {len(gold)} words")
-    predicted, gold = chunks(flat(predictions)), chunks(flat(references))
-    correct = len(predicted & gold)
-    precision = correct / len(predicted) if predicted else 0.0
-    recall = correct / len(gold) if gold else 0.0
+        starts.append(len(flat_pred))
+        flat_pred.extend([*pred, "O"])
+        flat_gold.extend([*gold, "O"])
+    sentence_of = [0] * len(flat_pred)
+    for sentence, start in enumerate(starts):
+        end = starts[sentence + 1] if sentence + 1 < len(starts) else len(flat_pred)
+        sentence_of[start:end] = [sentence] * (end - start)
+    predicted, gold = chunks(flat_pred), chunks(flat_gold)
+    counts = [[0, 0, 0] for _ in starts]
+    for found, column in ((predicted & gold, 0), (predicted, 1), (gold, 2)):
+        for _, first, _ in found:
+            counts[sentence_of[first]][column] += 1
+    return [(correct, n_pred, n_gold) for correct, n_pred, n_gold in counts]
+
+
+def prf_units(counts: Sequence[tuple[int, int, int]]) -> dict[str, Counts]:
+    """Precision, recall and F1 units from per-unit (correct, predicted, gold) counts: precision
+    ``correct / predicted``, recall ``correct / gold``, F1 ``2 correct / (predicted + gold)`` (the harmonic
+    mean of the micro precision and recall, written as one ratio of sums)."""
+    return {
+        "precision": ([float(c) for c, _, _ in counts], [float(p) for _, p, _ in counts]),
+        "recall": ([float(c) for c, _, _ in counts], [float(g) for _, _, g in counts]),
+        "f1": ([2.0 * c for c, _, _ in counts], [float(p + g) for _, p, g in counts]),
+    }
+
+
+def chunk_units(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> dict[str, Counts]:
+    """Per-sentence units of chunk precision, recall and F1 (seqeval 0.0.12)."""
+    return prf_units(chunk_counts(predictions, references))
+
+
+def prf_scores(counts: Sequence[tuple[int, int, int]]) -> dict[str, float]:
+    """Micro precision, recall and F1 (0-100) from the summed (correct, predicted, gold) counts, in the
+    official scripts' float arithmetic (seqeval: F1 = 2PR / (P + R)), so official-parity scoring matches them
+    to the last bit. The units' ratios (:func:`prf_units`) are the same numbers up to float rounding."""
+    correct, predicted, gold = (sum(column) for column in zip(*counts, strict=True)) if counts else (0, 0, 0)
+    precision = correct / predicted if predicted else 0.0
+    recall = correct / gold if gold else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": 100.0 * precision, "recall": 100.0 * recall, "f1": 100.0 * f1}
+
+
+def chunk_prf(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Micro precision, recall and F1 over chunks, sentences joined with an 'O' between them (seqeval's
+    list-of-sentences behaviour), from the per-sentence counts of :func:`chunk_counts`."""
+    return prf_scores(chunk_counts(predictions, references))
 
 
 # ---------------------------------------------------------------- extractive QA (SQuAD and MLQA scripts)
@@ -215,22 +271,32 @@ def squad_f1(prediction: str, gold: str) -> float:
     return answer_f1(prediction, gold)
 
 
+def squad_em_f1_units(
+    predictions: Sequence[str], gold_answers: Sequence[Sequence[str]], normalize: Normalizer = squad_normalize,
+    null_match: bool = True,
+) -> dict[str, Counts]:
+    """Per question: its EM and F1 (0..1, the max over its gold answers) over 1. A question without gold
+    answers is a null question whose only correct prediction is the empty string (SQuAD 2.0's rule, whatever
+    ``null_match`` says for answers that merely normalise to nothing)."""
+    if len(predictions) != len(gold_answers):
+        raise ValueError(f"{len(predictions)} predictions for {len(gold_answers)} questions")
+    em, f1 = [], []
+    for prediction, golds in zip(predictions, gold_answers, strict=True):
+        golds = list(golds)
+        question_em, question_f1 = best_em_f1(prediction, golds or [""], normalize, null_match or not golds)
+        em.append(question_em)
+        f1.append(question_f1)
+    ones = [1.0] * len(em)
+    return {"exact_match": (em, ones), "f1": (f1, ones)}
+
+
 def squad_em_f1(
     predictions: Sequence[str], gold_answers: Sequence[Sequence[str]], normalize: Normalizer = squad_normalize,
     null_match: bool = True,
 ) -> dict[str, float]:
-    """Mean over questions of the max over gold answers, x100; a question without gold answers is a null
-    question whose only correct prediction is the empty string (SQuAD 2.0's rule, whatever ``null_match``
-    says for answers that merely normalise to nothing)."""
-    if len(predictions) != len(gold_answers):
-        raise ValueError(f"{len(predictions)} predictions for {len(gold_answers)} questions")
-    em = f1 = 0.0
-    for prediction, golds in zip(predictions, gold_answers, strict=True):
-        golds = list(golds)
-        question_em, question_f1 = best_em_f1(prediction, golds or [""], normalize, null_match or not golds)
-        em, f1 = em + question_em, f1 + question_f1
-    n = max(len(predictions), 1)
-    return {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n}
+    """Mean over questions of the max over gold answers, x100 (see :func:`squad_em_f1_units`)."""
+    units = squad_em_f1_units(predictions, gold_answers, normalize, null_match)
+    return {"exact_match": ratio(*units["exact_match"]), "f1": ratio(*units["f1"])}
 
 
 # ---------------------------------------------------------------- ranking (XGLUE WPR)
@@ -266,9 +332,11 @@ def ndcg(relevances: Sequence[float], scores: Sequence[float]) -> float:
     return _tie_averaged_dcg(relevances, scores) / ideal
 
 
-def grouped_ndcg(scores: Sequence[float], relevances: Sequence[float], groups: Sequence[str]) -> float:
-    """Mean nDCG over groups (queries), x100, as XGLUE's ``simple_ndcg`` computes WPR: items are grouped by
-    their group id, groups with fewer than 2 items are left out, the rest averaged with equal weight."""
+def grouped_ndcg_units(
+    scores: Sequence[float], relevances: Sequence[float], groups: Sequence[str]
+) -> tuple[list[str], Counts]:
+    """(group ids, units): one unit per group (query) of 2 or more items, its nDCG (0-1) over 1, in the
+    order the groups first appear. Groups with fewer than 2 items are no unit (XGLUE leaves them out)."""
     if not len(scores) == len(relevances) == len(groups):
         raise ValueError(f"{len(scores)} scores, {len(relevances)} relevances and {len(groups)} groups")
     by_group: dict[str, tuple[list[float], list[float]]] = {}
@@ -276,7 +344,15 @@ def grouped_ndcg(scores: Sequence[float], relevances: Sequence[float], groups: S
         pair = by_group.setdefault(group, ([], []))
         pair[0].append(float(relevance))
         pair[1].append(float(score))
-    values = [ndcg(rel, sc) for rel, sc in by_group.values() if len(rel) >= 2]
-    if not values:
+    kept = [group for group, (rel, _) in by_group.items() if len(rel) >= 2]
+    if not kept:
         raise ValueError("no group has 2 or more items: nDCG per query needs queries with several candidates")
-    return 100.0 * sum(values) / len(values)
+    values = [ndcg(*by_group[group]) for group in kept]
+    return kept, (values, [1.0] * len(values))
+
+
+def grouped_ndcg(scores: Sequence[float], relevances: Sequence[float], groups: Sequence[str]) -> float:
+    """Mean nDCG over groups (queries), x100, as XGLUE's ``simple_ndcg`` computes WPR: items are grouped by
+    their group id, groups with fewer than 2 items are left out, the rest averaged with equal weight."""
+    _, units = grouped_ndcg_units(scores, relevances, groups)
+    return ratio(*units)

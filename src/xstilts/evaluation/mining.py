@@ -12,7 +12,8 @@ The official definition, step by step, each a function here:
    the gold pairs: the candidates sorted by score, F1 of every prefix, and the midpoint between the best
    prefix's last score and the next score.
 4. :func:`extract` + :func:`precision_recall_f1` - on test (BUCC's "training" split), the pairs scoring at
-   least the threshold, scored as sets of ``(source id, English id)`` against the gold.
+   least the threshold, scored as sets of ``(source id, English id)`` against the gold. The set counts split
+   by source sentence (:func:`pair_counts`): each source's (correct, extracted, gold) pairs are its units.
 
 Where the released driver (XTREME's utils_retrieve.py, from LASER) is wrong, this module is right on purpose:
 
@@ -38,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from xstilts.errors import XstiltsError
+from xstilts.evaluation.metrics import prf_scores
 from xstilts.evaluation.retrieval import DEFAULT_CHUNK_SIZE, DEFAULT_MARGIN_K, margin_neighbours
 
 Pair = tuple[str, str]
@@ -177,16 +179,30 @@ def extract(candidates: dict[Pair, float], threshold: float | None) -> set[Pair]
     return {pair for pair, score in candidates.items() if score >= threshold}
 
 
+def pair_counts(
+    sources: Sequence[str], predicted: Iterable[Pair], gold: Iterable[Pair]
+) -> list[tuple[int, int, int]]:
+    """Per source id of ``sources``: (correct, predicted, gold) among the distinct pairs whose source it is.
+    Summed, they are the set counts :func:`precision_recall_f1` scores; a pair whose source is not listed is
+    an error (it would be lost from the sums)."""
+    predicted, gold = set(predicted), set(gold)
+    position = {source: i for i, source in reversed(list(enumerate(sources)))}  # the first of repeated ids
+    counts = [[0, 0, 0] for _ in sources]
+    for found, column in ((predicted & gold, 0), (predicted, 1), (gold, 2)):
+        for pair in found:
+            if pair[0] not in position:
+                raise XstiltsError(f"pair {pair!r} has a source that is not one of the scored sentences")
+            counts[position[pair[0]]][column] += 1
+    return [(correct, n_pred, n_gold) for correct, n_pred, n_gold in counts]
+
+
 def precision_recall_f1(predicted: Iterable[Pair], gold: Iterable[Pair]) -> dict[str, float]:
     """Set-based precision, recall and F1 (0-100) of predicted pairs against gold pairs."""
     predicted, gold = set(predicted), set(gold)
     if not gold:
         raise XstiltsError("the gold has no pairs: recall is undefined")
-    correct = len(predicted & gold)
-    if correct == 0:
-        return {"precision": 0.0, "recall": 0.0, "f1": 0.0}
-    precision, recall = correct / len(predicted), correct / len(gold)
-    return {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * 2 * precision * recall / (precision + recall)}
+    sources = sorted({source for source, _ in predicted | gold})
+    return prf_scores(pair_counts(sources, predicted, gold))
 
 
 def bucc_scores(

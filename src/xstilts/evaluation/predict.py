@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from xstilts.families.base import EvalSet, Family
+from xstilts.families.base import EvalSet, Evaluation, Family
 from xstilts.tasks.base import Task
 
 
@@ -62,8 +62,8 @@ def evaluate_features(
     split: str = "test",
     references: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] | None = None,
     **kwargs: Any,
-) -> tuple[list[Any], dict[str, float]]:
-    """Per-example predictions and every metric of the task.
+) -> Evaluation:
+    """Per-example predictions, every metric of the task and the units of those that decompose.
 
     ``references``: split -> (examples, features) of the splits the family's scoring of ``split`` also needs
     (:meth:`Family.reference_splits`); the model runs on them as on the evaluated set.

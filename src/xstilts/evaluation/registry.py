@@ -1,4 +1,9 @@
-"""Metric names tasks may list, with what each means (implementations: ``evaluation/metrics.py``)."""
+"""Metric names tasks may list, with what each means (implementations: ``evaluation/metrics.py``).
+
+``decomposes``: the metric is a ratio of sums over the examples (or queries) of a set, so every evaluation
+writes its per-example units (``evaluation/units.py``) and paired tests can resample examples. Only
+perplexity (the exp of a mean) does not.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ class MetricInfo:
     name: str
     description: str
     higher_is_better: bool = True
+    decomposes: bool = True
 
 
 METRICS: Registry[MetricInfo] = Registry("metric")
@@ -29,6 +35,7 @@ for _info in [
                "all languages' answer sentences)"),
     MetricInfo("mrr@20", "mean reciprocal rank of the gold within the 20 best candidates, 0 if absent (Mewsli-X; "
                "the official scorer calls it map@20)"),
-    MetricInfo("perplexity", "exp of the mean masked-token loss (MLM)", higher_is_better=False),
+    MetricInfo("perplexity", "exp of the mean masked-token loss (MLM); no per-example units (not a ratio of sums)",
+               higher_is_better=False, decomposes=False),
 ]:
     METRICS.register(_info.name, _info)

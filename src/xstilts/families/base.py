@@ -16,7 +16,9 @@ Data at each hop:
   the max length), with ``attention_mask``.
 - *outputs*: what ``forward`` returns (a tensor or a dict of tensors); ``loss`` and ``predict`` read it.
 
-All scores are on a 0-100 scale, as the XTREME scorers report them.
+All scores are on a 0-100 scale, as the XTREME scorers report them. Every metric that is a ratio of sums over
+the examples of a set also has per-example units (:meth:`Family.example_units`, see
+:mod:`xstilts.evaluation.units`), from which the family computes the score itself.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from xstilts.evaluation.units import Units
 
 if TYPE_CHECKING:  # heavy imports only for type checkers
     import torch
@@ -40,6 +44,17 @@ class EvalSet:
     examples: list[dict[str, Any]]
     features: list[dict[str, Any]]
     raw: list[Any]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What scoring one evaluated set gives: per-example predictions (example order), every metric of the
+    task (0-100, the task's order) and the units of each metric that decomposes (``scores[m] ==
+    units[m].value()``)."""
+
+    predictions: list[Any]
+    scores: dict[str, float]
+    units: dict[str, Units]
 
 
 class Family(ABC):
@@ -93,7 +108,21 @@ class Family(ABC):
 
     @abstractmethod
     def score(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
-        """Every metric of ``task.metrics`` (0-100)."""
+        """Every metric of ``task.metrics`` (0-100); those with units computed from them."""
+
+    def example_units(
+        self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]
+    ) -> dict[str, Units]:
+        """The units of every metric of ``task.metrics`` that decomposes (a metric without units is absent).
+        Default: none."""
+        return {}
+
+    def scored(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> Evaluation:
+        """Scores and units of per-example predictions, the units computed once."""
+        units = self.example_units(task, examples, predictions)
+        rest = self.score(task, examples, predictions) if any(m not in units for m in task.metrics) else {}
+        scores = {metric: units[metric].value() if metric in units else rest[metric] for metric in task.metrics}
+        return Evaluation(predictions, scores, units)
 
     @abstractmethod
     def chance(self, task: Task, examples: list[dict[str, Any]]) -> dict[str, float]:
@@ -109,8 +138,9 @@ class Family(ABC):
 
     def evaluate(
         self, task: Task, split: str, evaluated: EvalSet, references: Mapping[str, EvalSet]
-    ) -> tuple[list[Any], dict[str, float]]:
-        """Per-example predictions and every metric of one evaluated set; ``references`` holds the outputs on
-        :meth:`reference_splits`. Default: :meth:`postprocess`, then :meth:`score`."""
+    ) -> Evaluation:
+        """Predictions, metrics and units of one evaluated set; ``references`` holds the outputs on
+        :meth:`reference_splits`. The references only shape the predictions: the scores are always those of
+        :meth:`scored` on the predictions. Default: :meth:`postprocess`, then :meth:`scored`."""
         predictions = self.postprocess(task, evaluated.examples, evaluated.features, evaluated.raw)
-        return predictions, self.score(task, evaluated.examples, predictions)
+        return self.scored(task, evaluated.examples, predictions)

@@ -12,6 +12,8 @@ Metrics: "accuracy" (a uniform random predictor scores 100 / number of labels) a
 whose labels are relevance grades ("0".."4"): the predicted label, read as a number, is the ranking score and
 nDCG is averaged over groups, as XGLUE scores WPR (``metrics.grouped_ndcg``). Its chance value has no closed
 form: it is the mean over ``CHANCE_DRAWS`` draws of uniformly random labels from ``random.Random(CHANCE_SEED)``.
+Units (:meth:`example_units`): accuracy has one per example (1 or 0 over 1), nDCG one per group of 2 or more
+examples, the group's nDCG (0-1) over 1, with the group as its id.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ import torch.nn.functional as F
 
 from xstilts.errors import XstiltsError
 from xstilts.evaluation import metrics
+from xstilts.evaluation.units import Units, scores_from_units
 from xstilts.families.base import Family
 from xstilts.families.common import (
     IGNORE_INDEX,
     attention_mask_for,
     encode,
+    example_ids,
     label_index,
     labels_hint,
     one_per_example,
@@ -158,16 +162,19 @@ class ClassificationFamily(Family):
         return [task.labels[int(np.argmax(logits))] for logits in chosen]
 
     def score(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
-        references = [example["label"] for example in examples]
-        scores = {}
+        return scores_from_units(task.metrics, self.example_units(task, examples, predictions))
+
+    def example_units(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
+        units = {}
         for metric in task.metrics:
             if metric == "accuracy":
-                scores[metric] = metrics.accuracy(predictions, references)
+                references = [example["label"] for example in examples]
+                units[metric] = Units.of(example_ids(examples), metrics.accuracy_units(predictions, references))
             elif metric == "ndcg":
-                scores[metric] = _ndcg(task, examples, predictions)
+                units[metric] = Units.of(*_ndcg_units(task, examples, predictions))
             else:
                 raise unknown_metric(task, metric, self.name, METRICS)
-        return scores
+        return units
 
     def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
         out = {}
@@ -186,7 +193,12 @@ class ClassificationFamily(Family):
 
 
 def _ndcg(task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> float:
-    """Grouped nDCG with the predicted and gold labels read as relevance grades."""
+    return Units.of(*_ndcg_units(task, examples, predictions)).value()
+
+
+def _ndcg_units(task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> tuple[list[str], Any]:
+    """(group ids, per-group units) of grouped nDCG with the predicted and gold labels read as relevance
+    grades."""
     try:
         grades = {label: float(label) for label in task.labels}
     except ValueError:
@@ -202,7 +214,7 @@ def _ndcg(task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> 
             "its reader must give every example a group"
         )
     try:
-        return metrics.grouped_ndcg(
+        return metrics.grouped_ndcg_units(
             [grades[p] for p in predictions], [grades[e["label"]] for e in examples], groups
         )
     except ValueError as error:

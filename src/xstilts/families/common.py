@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -12,6 +12,8 @@ from xstilts.errors import XstiltsError
 # Label id of a position or example without a gold label (special tokens, later subwords, prediction-only
 # data); cross-entropy skips it.
 IGNORE_INDEX = -100
+
+T = TypeVar("T")
 
 
 def pad_sequences(sequences: Sequence[Sequence[int]], pad_value: int, length: int | None = None) -> torch.Tensor:
@@ -70,15 +72,22 @@ def unknown_metric(task: Any, metric: str, family: str, offered: tuple[str, ...]
     )
 
 
-def accuracy_only(task: Any, family: str, value: Callable[[], float]) -> dict[str, float]:
-    """Every metric of ``task.metrics`` for a family whose one metric is accuracy: ``value()`` (called per
-    metric, so nothing is computed for a task that asks for none); any other metric is an error."""
+def accuracy_only(task: Any, family: str, value: Callable[[], T]) -> dict[str, T]:
+    """Every metric of ``task.metrics`` for a family whose one metric is accuracy: ``value()`` (its score or
+    its units; called per metric, so nothing is computed for a task that asks for none); any other metric is
+    an error."""
     out = {}
     for metric in task.metrics:
         if metric != "accuracy":
             raise unknown_metric(task, metric, family, ("accuracy",))
         out[metric] = value()
     return out
+
+
+def example_ids(examples: list[dict[str, Any]]) -> list[str]:
+    """The ids of the examples, for their units (an example without one, built by hand, is named by its
+    position)."""
+    return [str(example.get("id", position)) for position, example in enumerate(examples)]
 
 
 def one_per_example(

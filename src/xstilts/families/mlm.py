@@ -24,7 +24,8 @@ weight is the encoder's input embedding matrix, read at every forward (not store
 tie survives saving the encoder and the head separately, and only the bias belongs to the head.
 
 Metrics: ``accuracy`` (micro masked-token accuracy over all masked positions) and ``perplexity``
-(exp of the mean cross-entropy per masked token).
+(exp of the mean cross-entropy per masked token). Accuracy has one unit per example, its correct masked tokens
+over its masked tokens; perplexity, the exp of a ratio, is no ratio of sums and has no units.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from xstilts.errors import XstiltsError
+from xstilts.evaluation.units import Counts, Units, ratio
 from xstilts.families.base import Family
-from xstilts.families.common import IGNORE_INDEX, attention_mask_for, encode, pad_sequences
+from xstilts.families.common import IGNORE_INDEX, attention_mask_for, encode, example_ids, pad_sequences
 from xstilts.registry import did_you_mean
 
 if TYPE_CHECKING:
@@ -286,12 +288,17 @@ class MaskedLMFamily(Family):
             for row in totals
         ]
 
+    def example_units(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
+        self._check_metrics(task)
+        if "accuracy" not in task.metrics:
+            return {}
+        return {"accuracy": Units.of(example_ids(examples), _accuracy_units(predictions))}
+
     def score(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
         self._check_metrics(task)
         masked = sum(p["masked"] for p in predictions)
-        correct = sum(p["correct"] for p in predictions)
         loss = sum(p["loss"] for p in predictions)
-        scores = {"accuracy": 100.0 * correct / masked if masked else 0.0}
+        scores = {"accuracy": ratio(*_accuracy_units(predictions))}
         if "perplexity" in task.metrics:
             scores["perplexity"] = math.exp(loss / masked) if masked else math.inf
         return {metric: scores[metric] for metric in task.metrics}
@@ -329,6 +336,11 @@ class MaskedLMFamily(Family):
                 raise XstiltsError(
                     f"task {task.name!r}: the mlm family has no metric {metric!r}; {did_you_mean(metric, METRICS)}"
                 )
+
+
+def _accuracy_units(predictions: list[Any]) -> Counts:
+    """Per example: its correctly predicted masked tokens over its masked tokens."""
+    return [float(p["correct"]) for p in predictions], [float(p["masked"]) for p in predictions]
 
 
 FAMILY = MaskedLMFamily()

@@ -10,8 +10,8 @@ example must have exactly that many. Each choice is encoded as the pair (context
 [examples, choices, length] and the encoder sees the real choices flattened to [rows, length]. Examples with
 fewer choices than the batch's widest are padded with empty choices that are never encoded and whose score
 is -inf, so the softmax gives them no mass. The head scores each choice from its first token; the
-prediction is the index of the best choice. Metric: "accuracy". A uniform random predictor scores the mean
-over examples of 100 / number of choices.
+prediction is the index of the best choice. Metric: "accuracy", one unit per example (1 or 0 over 1). A
+uniform random predictor scores the mean over examples of 100 / number of choices.
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ import torch.nn.functional as F
 
 from xstilts.errors import XstiltsError
 from xstilts.evaluation import metrics
+from xstilts.evaluation.units import Units, scores_from_units
 from xstilts.families.base import Family
 from xstilts.families.common import (
     IGNORE_INDEX,
     accuracy_only,
     encode,
+    example_ids,
     one_per_example,
     string_fields_problem,
     type_name,
@@ -164,8 +166,12 @@ class MultipleChoiceFamily(Family):
         return [int(np.argmax(scores)) for scores in one_per_example(examples, features, raw)]
 
     def score(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
+        return scores_from_units(task.metrics, self.example_units(task, examples, predictions))
+
+    def example_units(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
         references = [example["label"] for example in examples]
-        return accuracy_only(task, self.name, lambda: metrics.accuracy(predictions, references))
+        ids = example_ids(examples)
+        return accuracy_only(task, self.name, lambda: Units.of(ids, metrics.accuracy_units(predictions, references)))
 
     def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
         return accuracy_only(

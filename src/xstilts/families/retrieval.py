@@ -36,6 +36,11 @@ embeddings), ``pooling`` ("mean" over real tokens including ``<s>``/``</s>``, or
 1024), ``prefix`` (text put before every sentence, e.g. "query: " for e5 models; default none), ``backend``
 ("exact" chunked search, or "faiss" when installed), ``threshold_split`` (mining only, default "dev").
 
+Units (:meth:`RetrievalFamily.example_units`): one per query (an example with a source), with the query's id.
+``nearest`` and ``ranking``: the queries with a gold, each its hit (1/0), AP@20 or RR@20 over 1. ``mining``:
+every query, with its (correct, extracted, gold) pairs: precision ``correct / extracted``, recall
+``correct / gold``, F1 ``2 correct / (extracted + gold)`` (:func:`xstilts.evaluation.mining.pair_counts`).
+
 ``forward`` only sees the batch, so featurize copies ``layer`` and the pooling (as a code) into every
 feature and collate passes them on as per-row tensors. Settings enter the feature-cache key through
 ``Task.describe``, so cached features never carry stale values.
@@ -53,6 +58,7 @@ import torch
 
 from xstilts.errors import XstiltsError
 from xstilts.evaluation import mining, retrieval_metrics
+from xstilts.evaluation.metrics import prf_units
 from xstilts.evaluation.retrieval import (
     BACKENDS,
     DEFAULT_CHUNK_SIZE,
@@ -63,7 +69,8 @@ from xstilts.evaluation.retrieval import (
     pool,
     select_layer,
 )
-from xstilts.families.base import EvalSet, Family
+from xstilts.evaluation.units import Units, scores_from_units
+from xstilts.families.base import EvalSet, Evaluation, Family
 from xstilts.families.common import attention_mask_for, encode, pad_sequences
 from xstilts.registry import did_you_mean
 
@@ -270,7 +277,7 @@ class RetrievalFamily(Family):
 
     def evaluate(
         self, task: Task, split: str, evaluated: EvalSet, references: Mapping[str, EvalSet]
-    ) -> tuple[list[Any], dict[str, float]]:
+    ) -> Evaluation:
         settings = RetrievalSettings.of(task)
         if settings.protocol != "mining" or split == settings.threshold_split:
             return super().evaluate(task, split, evaluated, references)
@@ -278,7 +285,7 @@ class RetrievalFamily(Family):
             raise XstiltsError(f"task {task.name!r}: scoring {split!r} needs the model's outputs on "
                                f"{settings.threshold_split!r}, whose gold sets the mining threshold")
         predictions = self._mine_and_extract(task, settings, references[settings.threshold_split], evaluated)
-        return predictions, self.score(task, evaluated.examples, predictions)
+        return self.scored(task, evaluated.examples, predictions)
 
     def _mine_and_extract(
         self, task: Task, settings: RetrievalSettings, threshold_set: EvalSet, evaluated: EvalSet
@@ -308,23 +315,29 @@ class RetrievalFamily(Family):
                 for example in evaluated.examples]
 
     def score(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
+        return scores_from_units(task.metrics, self.example_units(task, examples, predictions))
+
+    def example_units(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
         settings = RetrievalSettings.of(task)
         if settings.protocol == "mining":
             gold = _gold_pairs(examples)
             if not gold:
                 raise XstiltsError(f"task {task.name!r}: the set has no gold pairs (gold_targets) to score against")
+            queries = [e["id"] for e, p in zip(examples, predictions, strict=True)
+                       if e.get("source") is not None or p is not None]
             predicted = [(e["id"], p) for e, p in zip(examples, predictions, strict=True) if p is not None]
-            scores = mining.precision_recall_f1(predicted, gold)
+            counts = prf_units(mining.pair_counts(queries, predicted, gold))
         else:
-            queries = [(prediction, _gold(example)) for example, prediction in zip(examples, predictions, strict=True)
-                       if example.get("source") is not None and _gold(example)]
+            chosen = [(example["id"], prediction, _gold(example))
+                      for example, prediction in zip(examples, predictions, strict=True)
+                      if example.get("source") is not None and _gold(example)]
+            queries = [query for query, _, _ in chosen]
             if settings.protocol == "nearest":
                 # A query is right when its prediction is one of its gold candidates.
-                hits = [float(prediction in gold) for prediction, gold in queries]
-                scores = {"accuracy": 100.0 * sum(hits) / len(hits) if hits else 0.0}
+                counts = {"accuracy": ([float(p in gold) for _, p, gold in chosen], [1.0] * len(chosen))}
             else:
-                scores = _ranking_scores(task, queries)
-        return {metric: scores[metric] for metric in task.metrics}
+                counts = _ranking_units(task, [(prediction, gold) for _, prediction, gold in chosen])
+        return {metric: Units.of(queries, counts[metric]) for metric in task.metrics}
 
     def chance(self, task: Task, examples: list[dict[str, Any]]) -> dict[str, float]:
         settings = RetrievalSettings.of(task)
@@ -383,18 +396,18 @@ def _gold_pairs(examples: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return {(e["id"], target) for e in examples if e.get("source") is not None for target in _gold(e)}
 
 
-def _ranking_scores(task: Task, queries: list[tuple[Any, list[str]]]) -> dict[str, float]:
+def _ranking_units(task: Task, queries: list[tuple[Any, list[str]]]) -> dict[str, Any]:
     if not queries:
         raise XstiltsError(f"task {task.name!r}: no query has a gold candidate, so there is nothing to rank")
     rankings = [prediction or [] for prediction, _ in queries]
-    scores = {"map@20": retrieval_metrics.mean_average_precision_at_k(rankings, [g for _, g in queries], TOP_K)}
+    units = {"map@20": retrieval_metrics.average_precision_units(rankings, [g for _, g in queries], TOP_K)}
     if "mrr@20" in task.metrics:
         several = [gold for _, gold in queries if len(gold) != 1]
         if several:
             raise XstiltsError(f"task {task.name!r}: mrr@20 needs exactly one gold candidate per query, but a "
                                f"query has {len(several[0])}")
-        scores["mrr@20"] = retrieval_metrics.mean_reciprocal_rank_at_k(rankings, [g[0] for _, g in queries], TOP_K)
-    return scores
+        units["mrr@20"] = retrieval_metrics.reciprocal_rank_units(rankings, [g[0] for _, g in queries], TOP_K)
+    return units
 
 
 def _random_ranking(metric: str, relevant: int, candidates: int) -> float:

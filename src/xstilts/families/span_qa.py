@@ -8,7 +8,8 @@ in tasks with ``settings["with_negative"]`` (SQuAD 2.0).
 Metrics (a task lists the ones it reports): ``exact_match`` and ``f1`` with SQuAD's normalisation (XQuAD,
 TyDiQA-GoldP, SQuAD), and ``mlqa_exact_match`` and ``mlqa_f1`` with the MLQA script's per-language
 normalisation (MLQA, XGLUE's MLQA). Answers that normalise to nothing follow the task's official script: the
-SQuAD 2.0 rule (both empty is a match) with ``with_negative``, else the v1.1 / MLQA rule (F1 0).
+SQuAD 2.0 rule (both empty is a match) with ``with_negative``, else the v1.1 / MLQA rule (F1 0). Every metric
+is a mean over questions: one unit per example, its EM or F1 (0..1) over 1 (:meth:`example_units`).
 
 Feature (one per window of a long context): ``input_ids``, ``example_index``, ``length``, ``offsets`` (one
 ``[start, end]`` character span per token, ``[-1, -1]`` for question and special tokens) and the training
@@ -39,11 +40,12 @@ from xstilts.evaluation.metrics import (
     answer_exact,
     answer_f1,
     mlqa_normalizer,
-    squad_em_f1,
+    squad_em_f1_units,
     squad_normalize,
 )
+from xstilts.evaluation.units import Units, scores_from_units
 from xstilts.families.base import Family
-from xstilts.families.common import attention_mask_for, encode, pad_sequences
+from xstilts.families.common import attention_mask_for, encode, example_ids, pad_sequences
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
@@ -263,15 +265,23 @@ class SpanQAFamily(Family):
         return predictions
 
     def score(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
+        return scores_from_units(task.metrics, self.example_units(task, examples, predictions))
+
+    def example_units(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
+        """Per example (in example order, whatever its language group): EM and F1 of its prediction."""
         null_match = QASettings.of(task).with_negative
-        values: dict[str, float] = {}
+        values: dict[str, list[float]] = {}
         for prefix, group in _normalizer_groups(task, examples):
             golds = [[answer["text"] for answer in examples[i]["answers"]] for i in group.indices]
-            found = squad_em_f1([str(predictions[i]) for i in group.indices], golds, group.normalize, null_match)
-            for name, value in found.items():
-                values[prefix + name] = values.get(prefix + name, 0.0) + value * len(group.indices)
-        # Per-language groups are weighted by their size: the mean over all examples, as one call scores.
-        return _pick_metrics(task, {name: value / max(len(examples), 1) for name, value in values.items()})
+            found = squad_em_f1_units([str(predictions[i]) for i in group.indices], golds, group.normalize,
+                                      null_match)
+            for name, (num, _) in found.items():
+                column = values.setdefault(prefix + name, [0.0] * len(examples))
+                for i, value in zip(group.indices, num, strict=True):
+                    column[i] = value
+        ids = example_ids(examples)
+        ones = [1.0] * len(examples)
+        return {metric: Units.of(ids, (num, ones)) for metric, num in _pick_metrics(task, values).items()}
 
     def chance(self, task: Task, examples: list[dict[str, Any]]) -> dict[str, float]:
         """Expected EM/F1 of picking uniformly among all spans of 1..max_answer_length white-space words of
@@ -474,7 +484,7 @@ def span_chance(
     return total_em / candidates, total_f1 / candidates
 
 
-def _pick_metrics(task: Task, values: dict[str, float]) -> dict[str, float]:
+def _pick_metrics(task: Task, values: dict[str, Any]) -> dict[str, Any]:
     unknown = [metric for metric in task.metrics if metric not in values]
     if unknown:
         raise XstiltsError(

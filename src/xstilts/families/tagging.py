@@ -23,6 +23,10 @@ Metrics: "f1", "precision", "recall" (seqeval-0.0.12 chunk scores, ``metrics.chu
 (word accuracy, ``metrics.token_accuracy``). Chance: accuracy is exactly 100 / number of labels; the chunk
 scores have no simple closed form, so they are a Monte Carlo estimate: the mean over ``CHANCE_DRAWS`` draws
 of uniformly random tags for every word, from a ``random.Random(CHANCE_SEED)`` (the same number every time).
+
+Units (:meth:`example_units`), one per sentence: accuracy its correct words over its words; chunk precision
+``tp / predicted``, recall ``tp / gold`` and F1 ``2 tp / (predicted + gold)`` of its chunks
+(``metrics.chunk_counts``).
 """
 
 from __future__ import annotations
@@ -35,11 +39,13 @@ import torch.nn.functional as F
 
 from xstilts.errors import XstiltsError
 from xstilts.evaluation import metrics
+from xstilts.evaluation.units import Units, scores_from_units
 from xstilts.families.base import Family
 from xstilts.families.common import (
     IGNORE_INDEX,
     attention_mask_for,
     encode,
+    example_ids,
     label_index,
     labels_hint,
     pad_sequences,
@@ -185,18 +191,22 @@ class TaggingFamily(Family):
         return predictions
 
     def score(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
+        return scores_from_units(task.metrics, self.example_units(task, examples, predictions))
+
+    def example_units(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
         references = [example["tags"] for example in examples]
-        scores: dict[str, float] = {}
-        prf: dict[str, float] | None = None
+        ids = example_ids(examples)
+        units: dict[str, Units] = {}
+        chunk: dict[str, Any] | None = None
         for metric in task.metrics:
             if metric in CHUNK_METRICS:
-                prf = prf or metrics.chunk_prf(predictions, references)
-                scores[metric] = prf[metric]
+                chunk = chunk or metrics.chunk_units(predictions, references)
+                units[metric] = Units.of(ids, chunk[metric])
             elif metric == "accuracy":
-                scores[metric] = metrics.token_accuracy(predictions, references)
+                units[metric] = Units.of(ids, metrics.token_accuracy_units(predictions, references))
             else:
                 raise unknown_metric(task, metric, self.name, METRICS)
-        return scores
+        return units
 
     def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
         out: dict[str, float] = {}

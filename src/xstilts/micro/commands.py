@@ -78,3 +78,14 @@ def languages() -> None:
         values = typology(code)
         typer.echo(f"{code:5} {typological_distance('en', code):8.2f}  "
                    + " ".join(f"{values[f]:8.0f}" for f in TYPOLOGY_FEATURES) + f"   {get_language(code).script}")
+
+
+@micro_app.command()
+def dictionary(folder: Annotated[Path, typer.Argument(help="folder to write en-<lang>.txt into")]) -> None:
+    """Write MUSE-format dictionaries en-<lang>.txt (every English word form -> its translations) for the
+    synthetic languages, for code-switched sources (`code_switch: {dictionaries: {qaa: DIR/en-qaa.txt}}`)."""
+    from xstilts.micro.dictionary import dictionary_entries, write_dictionaries
+
+    for path in write_dictionaries(folder):
+        code = path.stem.removeprefix("en-")
+        typer.echo(f"{path}  ({len(dictionary_entries(code))} pairs)")

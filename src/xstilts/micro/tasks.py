@@ -8,6 +8,12 @@ PAN-X, XQuAD and XCOPA; retrieval tasks (Tatoeba, BUCC) are test sets in the syn
 ``build(key, size, seed)`` returns every file of a task as ``{(split, language): [example, ...]}``. Items
 are drawn once and rendered in each language, so parallel files share ids and meaning; no dev or test item
 repeats a training item (by its English rendering); labels come in a cycle, so classes are balanced.
+
+Intermediate and target tasks also have a ``translate-train`` split in every synthetic language: the English
+training items rendered in that language from the same facts (same ids, same labels, other text), the micro
+twin of XNLI-MT and PAWS-X's ``translated_train``. The items are drawn once for ``train``; rendering them in
+more languages draws nothing from the random stream, so the English files are the same bytes as without the
+split. (Micro CCG has none: its supertags are categories of the English grammar.)
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ SIZES: dict[str, Size] = {
     "default": Size(train=2000, dev=500, test=500, corpus=20000, mlm_dev=1000),
 }
 SENTENCES_PER_MLM_EXAMPLE = 4
+# The split of machine-translated training data (XNLI-MT, PAWS-X translated_train); not zero-shot.
+TRANSLATE_TRAIN = "translate-train"
 BUCC_DISTRACTORS = 0.3
 
 # ------------------------------------------------------------------ rendering
@@ -162,13 +170,16 @@ class MicroTask:
     labels: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ("accuracy",)
     settings: Mapping[str, Any] = field(default_factory=dict)
+    # Has a translate-train split (the training items rendered in every synthetic language).
+    translatable: bool = True
 
     def splits(self, languages: tuple[str, ...] = LANGUAGE_CODES) -> dict[str, tuple[str, ...]]:
         synthetic = tuple(code for code in languages if code != "en")
+        translated = {TRANSLATE_TRAIN: synthetic} if self.translatable and synthetic else {}
         if self.role == "intermediate":
-            return {"train": ("en",), "dev": ("en",)}
+            return {"train": ("en",), **translated, "dev": ("en",)}
         if self.role == "target":
-            return {"train": ("en",), "dev": languages, "test": languages}
+            return {"train": ("en",), **translated, "dev": languages, "test": languages}
         if self.role == "mlm":
             return {"train": languages, "dev": languages}
         if self.key == "tatoeba":
@@ -202,7 +213,7 @@ TASKS: dict[str, MicroTask] = {task.key: task for task in (
               _choice_maker(story_meaning), settings={"num_choices": 4}),
     MicroTask("ccg", "tagging", "intermediate",
               "Micro CCG supertagging: CCGbank-style categories of the English grammar's words.",
-              _tagging_maker("ccg", any_sentence), CCG_LABELS, metrics=("accuracy",)),
+              _tagging_maker("ccg", any_sentence), CCG_LABELS, metrics=("accuracy",), translatable=False),
     MicroTask("xnli", "classification", "target",
               "Micro XNLI: micro NLI with English training data and parallel test sets in every language.",
               _pair_maker(nli_meaning), NLI_LABELS),
@@ -290,10 +301,17 @@ def build(key: str, size: str | Size = "default", seed: int = 0,
     rng = random.Random(derived_seed("task", key, seed))
     seen: set[str] = set()
     files: Files = {}
-    for split, langs in task.splits(languages).items():
-        items = _draw(rng, task.make, getattr(sizes, split), seen, langs)
+    splits = task.splits(languages)
+    translated = splits.pop(TRANSLATE_TRAIN, ())
+    for split, langs in splits.items():
+        # translate-train: the train items, rendered in more languages (rendering draws nothing at random)
+        drawn = (*langs, *translated) if split == "train" else langs
+        items = _draw(rng, task.make, getattr(sizes, split), seen, drawn)
         for lang in langs:
             files[(split, lang)] = _with_ids(split, [item[lang] for item in items])
+        if split == "train":
+            for lang in translated:
+                files[(TRANSLATE_TRAIN, lang)] = _with_ids("train", [item[lang] for item in items])
     return files
 
 

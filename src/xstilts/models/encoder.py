@@ -154,6 +154,8 @@ HEAD_PREFIXES = (
     "discriminator_predictions.",
     "mask_predictions.",
 )
+# The decoder of an encoder-decoder checkpoint (mT5): its encoder is loaded alone.
+DECODER_PREFIXES = ("decoder.", "lm_head.")
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 _PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 _TRUE = {"1", "true", "yes", "on"}
@@ -179,6 +181,15 @@ def load_encoder(name_or_path: str, revision: str | None = None) -> torch.nn.Mod
         raise XstiltsError(
             f"{name_or_path!r} is a {config.model_type!r} model, which has no base encoder class in transformers"
         ) from None
+    # mT5 and kin: their encoder alone (a full checkpoint, or the encoder-only one a stage writes).
+    encoder_class = _encoder_only_class(model_class)
+    decoder_dropped = encoder_class is not None
+    if encoder_class is not None:
+        model_class = encoder_class
+    elif getattr(config, "is_encoder_decoder", False):
+        raise XstiltsError(
+            f"{name_or_path!r} is an encoder-decoder ({model_class.__name__}) with no encoder-only class in "
+            "transformers; xstilts fine-tunes encoders (mT5, T5 and UMT5 have one)")
     # The pooler is unused (families pool themselves) and is often absent from MLM checkpoints.
     drop_pooler = "add_pooling_layer" in inspect.signature(model_class.__init__).parameters
     extra = {"add_pooling_layer": False} if drop_pooler else {}
@@ -200,8 +211,17 @@ def load_encoder(name_or_path: str, revision: str | None = None) -> torch.nn.Mod
         if "safetensors" in str(error):
             hint = f" xstilts loads weights from safetensors only: {_CONVERT_HINT}"
         raise XstiltsError(f"cannot load the encoder {name_or_path!r}: {error}{hint}") from error
-    _check_loading_info(model, info, str(name_or_path), tolerate_missing_pooler=not drop_pooler)
+    _check_loading_info(model, info, str(name_or_path), tolerate_missing_pooler=not drop_pooler,
+                        tolerate_decoder=decoder_dropped)
     return model
+
+
+def _encoder_only_class(model_class: type) -> type | None:
+    """The encoder half of an encoder-decoder family (``MT5Model`` -> ``MT5EncoderModel``), if transformers
+    has one: the method fine-tunes encoders, and a stage's checkpoint holds the encoder alone."""
+    import transformers
+
+    return getattr(transformers, model_class.__name__.removesuffix("Model") + "EncoderModel", None)
 
 
 def load_encoder_tokenizer(name_or_path: str, revision: str | None = None):
@@ -355,7 +375,8 @@ def _quiet_transformers() -> Iterator[None]:
 
 
 def _check_loading_info(
-    model: torch.nn.Module, info: dict[str, Any], name: str, tolerate_missing_pooler: bool
+    model: torch.nn.Module, info: dict[str, Any], name: str, tolerate_missing_pooler: bool,
+    tolerate_decoder: bool = False,
 ) -> None:
     prefix = f"{getattr(model, 'base_model_prefix', '')}."
     problems = []
@@ -371,6 +392,7 @@ def _check_loading_info(
         key
         for key in info.get("unexpected_keys") or ()
         if not key.removeprefix(prefix).startswith(HEAD_PREFIXES)
+        and not (tolerate_decoder and key.removeprefix(prefix).startswith(DECODER_PREFIXES))
     )
     if unexpected:
         problems.append(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts import MAJOR_VERSION
-from xstilts.config.checks import default_evaluate_tasks
+from xstilts.config.checks import default_evaluate_tasks, selection_task_names
 from xstilts.config.schema import DEFAULT_EVAL_MAX_LENGTH, ModelConfig, StageConfig, StudyConfig
 from xstilts.tasks import get_task
 from xstilts.tasks.base import file_digest, stable_hash
@@ -95,14 +95,32 @@ def corpus_fingerprints(tasks: list[str], data_root: Path) -> dict[str, str]:
     return out
 
 
+def _stage_described(stage: StageConfig) -> dict[str, Any]:
+    """The stage config as its key sees it. A source's ``code_switch`` is left out here: ``_stage_data`` holds
+    it with its dictionaries' content hashes instead of their paths (moving a study keeps its keys), and a
+    source without it keeps the key it had before the option existed."""
+    described = stage.model_dump(exclude=_NOT_IN_KEY)
+    for source in described["sources"]:
+        source.pop("code_switch", None)
+    return described
+
+
 def _stage_data(stage: StageConfig, data_root: Path) -> list[dict[str, Any]]:
+    selected = selection_task_names(stage)
     described = []
     for source in stage.sources:
         task = get_task(source.task).with_data(data_root)
         entry = {"task": task.describe(), "split": source.split, "languages": source.languages,
                  "max_examples": source.max_examples, "fraction": source.fraction,
                  "files": [task.fingerprint(source.split, lang, data_root) for lang in source.languages]}
-        if stage.selection.enabled:
+        if source.code_switch is not None:
+            from xstilts.data.code_switch import RULE_VERSION, dictionary_digests
+
+            switch = source.code_switch
+            entry["code_switch"] = {"rule": RULE_VERSION, "dictionaries": dictionary_digests(switch),
+                                    "ratio": switch.ratio, "seed": switch.seed,
+                                    "language_choice": switch.language_choice}
+        if stage.selection.enabled and source.task in selected:
             entry["dev"] = [task.fingerprint(stage.selection.split, lang, data_root)
                             for lang in stage.selection.languages]
         described.append(entry)
@@ -110,11 +128,14 @@ def _stage_data(stage: StageConfig, data_root: Path) -> list[dict[str, Any]]:
 
 
 def stage_is_zero_shot(stage: StageConfig) -> bool:
-    """Training or selecting on non-English data of a task (not MLM) leaves the zero-shot setting."""
+    """Training or selecting on non-English data of a task (not MLM) leaves the zero-shot setting: a source in
+    another language (a translate-train split), or a code-switched one (its English examples hold
+    target-language words). MLM sources are exempt, code-switched or not: unlabelled text in any language is
+    what multilingual pretraining reads anyway."""
     for source in stage.sources:
         if get_task(source.task).family == "mlm":
             continue
-        if source.languages != ["en"]:
+        if source.languages != ["en"] or source.code_switch is not None:
             return False
         if stage.selection.enabled and stage.selection.languages != ["en"]:
             return False
@@ -142,7 +163,7 @@ def build_plan(study: StudyConfig, data_root: Path) -> Plan:
                     "v": MAJOR_VERSION,
                     "parent": parent.key if parent else root_key,
                     "seed": seed,
-                    "stage": stage.model_dump(exclude=_NOT_IN_KEY),
+                    "stage": _stage_described(stage),
                     "data": _stage_data(stage, data_root),
                 })
                 if key not in nodes:

@@ -1,5 +1,6 @@
 """Run a plan in this process: each stage once (skipped when done, resumed when interrupted), then every
-evaluation, then gather the result rows into ``results.csv``.
+evaluation, then gather the result rows into ``results.csv`` and the per-example score units into
+``example_scores.jsonl`` (see :mod:`xstilts.studies.example_scores`).
 
 Stages meet through folders (``runs/<key>/checkpoint``), never through memory, so any executor can run a
 node given only the plan and the store.
@@ -21,6 +22,13 @@ from typing import Any
 
 from xstilts import __version__, threads
 from xstilts.config.schema import StudyConfig
+from xstilts.studies.example_scores import (
+    EXAMPLE_SCORES,
+    gather_example_scores,
+    units_path,
+    write_example_scores,
+    write_units,
+)
 from xstilts.studies.plan import EvalNode, Plan, StageNode, build_plan, eval_max_length
 from xstilts.studies.processes import Processes
 from xstilts.studies.store import (
@@ -31,6 +39,7 @@ from xstilts.studies.store import (
     write_yaml_atomic,
     xstilts_home,
 )
+from xstilts.tasks.custom import DATA_ROOT_FIELD
 
 RESULT_COLUMNS = [
     "study", "pipeline", "model", "seed", "task", "family", "language", "split", "metric", "value", "chance",
@@ -58,21 +67,46 @@ def resolve_data_root(study: StudyConfig) -> Path:
     return Path(study.data_root) if study.data_root else default_data_root()
 
 
+def with_data_root_paths(study: StudyConfig, data_root: Path) -> StudyConfig:
+    """The study with ``{data_root}`` filled in where paths may use it (code-switching dictionaries, e.g.
+    ``{data_root}/muse/en-de.txt``): like task files under the data root, they are looked for at run time."""
+    if not any(s.code_switch and DATA_ROOT_FIELD in p for stage in study.stages.values()
+               for s in stage.sources for p in (s.code_switch.dictionaries.values() if s.code_switch else ())):
+        return study
+    study = study.model_copy(deep=True)
+    for stage in study.stages.values():
+        for source in stage.sources:
+            if source.code_switch is not None:
+                source.code_switch.dictionaries = {
+                    language: path.replace(DATA_ROOT_FIELD, str(data_root))
+                    for language, path in source.code_switch.dictionaries.items()}
+    return study
+
+
 def make_context(study: StudyConfig) -> Context:
     data_root = resolve_data_root(study)
+    study = with_data_root_paths(study, data_root)
     home = xstilts_home()
     store = RunStore(Path(study.store) if study.store else home / "runs")
     return Context(study, build_plan(study, data_root), store, data_root, home)
 
 
-def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any]]:
-    """Run every pending node and write ``out_dir/results.csv``; returns the rows."""
+def run_study(study: StudyConfig, out_dir: Path, log=None, *, executor: str | None = None, wait: bool = True,
+              base: Path | None = None) -> list[dict[str, Any]] | None:
+    """Run every pending node and write ``out_dir/results.csv`` and ``out_dir/example_scores.jsonl``; returns
+    the rows. ``executor`` (default ``runtime.executor``) is local, ray or slurm; ``base`` is the folder the
+    study's relative task files are read from (the study file's; default: the working directory). With
+    ``wait=False`` the slurm executor returns None once its jobs are submitted."""
+    from xstilts.studies.executors import check_executor
+    from xstilts.training.tracking import check_trackers_installed, viewing_hint
+
+    executor = check_executor(executor or study.runtime.executor)
+    check_trackers_installed(study.runtime.trackers)  # before any stage trains or is submitted
+    if executor != "local":
+        return _run_elsewhere(study, out_dir, log, executor, wait, base)
     import torch
     import transformers
 
-    from xstilts.training.tracking import check_trackers_installed, viewing_hint
-
-    check_trackers_installed(study.runtime.trackers)  # before any stage trains, not after the first one
     # Per-file loading bars from transformers drown the stage progress; our own bar says enough.
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()
@@ -105,15 +139,40 @@ def run_study(study: StudyConfig, out_dir: Path, log=None) -> list[dict[str, Any
         run_with_workers(lambda should_stop: drain(context, say, should_stop), runtime.workers, runtime.threads)
     else:
         drain(context, say)
-    rows = gather_rows(context)
-    write_results_csv(out_dir / "results.csv", rows)
+    return write_results(context, out_dir)
+
+
+def _run_elsewhere(study: StudyConfig, out_dir: Path, log, executor: str, wait: bool,
+                   base: Path | None) -> list[dict[str, Any]] | None:
+    """The driver of the ray and slurm executors: submit the nodes, wait, gather. It trains nothing itself."""
+    from xstilts.studies.executors import run_elsewhere
+    from xstilts.studies.executors.nodes import job_spec
+
+    say = log or (lambda message: None)
+    context = make_context(study)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_yaml_atomic(out_dir / "study.yaml", study.model_dump(mode="json"))
+    pending = [n for n in context.plan.stages if not context.store.is_done(n.key)]
+    say(f"{len(context.plan.stages)} stages ({len(pending)} to run), {len(context.plan.evaluations)} evaluations; "
+        f"executor {executor}")
+    if not run_elsewhere(executor, context, job_spec(study, base), say, wait=wait):
+        return None
+    return write_results(context, out_dir)
+
+
+def write_results(context: Context, out_dir: Path) -> list[dict[str, Any]]:
+    """Gather the plan's results from the store into ``results.csv``, ``example_scores.jsonl`` and
+    ``summary.md``."""
     from xstilts.reports.summary import write_summary
 
-    write_summary(study, rows, out_dir)
+    rows = gather_rows(context)
+    write_results_csv(out_dir / "results.csv", rows)
+    write_example_scores(out_dir / EXAMPLE_SCORES, gather_example_scores(context.store, context.plan.evaluations))
+    write_summary(context.study, rows, out_dir)
     return rows
 
 
-def _eval_groups(context: Context) -> dict[str, list[EvalNode]]:
+def eval_groups(context: Context) -> dict[str, list[EvalNode]]:
     """Evaluations by the stage they read: one group loads its model once."""
     groups: dict[str, list[EvalNode]] = {}
     for evaluation in context.plan.evaluations:
@@ -128,7 +187,7 @@ def _run_in_group(context: Context, say) -> None:
         run_stage_node(context, node, say)
     if context.processes.is_main:  # evaluation needs no process group: the main process does it alone
         with context.processes.solo():
-            for evaluations in _eval_groups(context).values():
+            for evaluations in eval_groups(context).values():
                 run_evaluations(context, evaluations, say)
     context.processes.barrier()
 
@@ -140,12 +199,12 @@ def drain(context: Context, say, should_stop=lambda: False) -> None:
     store = context.store
     upstream = {node.parent.key for node in context.plan.stages if node.parent is not None}
     jobs: list[tuple[str, str, Any]] = [("stage", node.key, node) for node in context.plan.stages]
-    jobs += [("eval", f"{key}.eval", group) for key, group in _eval_groups(context).items()]
+    jobs += [("eval", f"{key}.eval", group) for key, group in eval_groups(context).items()]
 
     def finished(kind: str, payload: Any) -> bool:
         if kind == "stage":
             return store.is_done(payload.key)
-        return all(_eval_path(context, evaluation).exists() for evaluation in payload)
+        return all(eval_path(context, evaluation).exists() for evaluation in payload)
 
     def ready(kind: str, payload: Any) -> bool:
         if kind == "stage":
@@ -211,6 +270,8 @@ def run_stage_node(context: Context, node: StageNode, say) -> None:
 def _train_node(context: Context, node: StageNode, say) -> None:
     import torch
 
+    from xstilts.config.checks import selection_task_names
+    from xstilts.data.code_switch import with_code_switch
     from xstilts.families import get_family
     from xstilts.models.bundle import EncoderWithHeads
     from xstilts.models.checkpoint import load_encoder_from_checkpoint, load_heads, read_heads_meta
@@ -230,6 +291,8 @@ def _train_node(context: Context, node: StageNode, say) -> None:
             "model": study.model.model_dump(mode="json"), "config": node.config.model_dump(mode="json"),
         })
     resuming = (folder / "state").exists() or (folder / "state.old").exists()
+    if main:
+        append_start_record(folder, resuming)
     say(f"{'resume' if resuming else 'train'} stage {node.name!r} (seed {node.seed}) -> {folder}")
     _ensure_tokenizer(context)
     tokenizer, stage = context.tokenizer, node.config
@@ -252,7 +315,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
 
     sources = []
     for source in stage.sources:
-        task = tasks[source.task]
+        task = with_code_switch(tasks[source.task], source.code_switch)
         features = []
         for language in source.languages:
             limit = source.max_examples
@@ -264,7 +327,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
         sources.append(TrainSource(task, task.head_name, features))
     dev_sets = []
     if stage.selection.enabled:
-        for task in tasks.values():
+        for task in (tasks[name] for name in selection_task_names(stage)):
             for language in stage.selection.languages:
                 data = _featurize(context, task, stage.selection.split, language, stage.max_length,
                                   stage.selection.max_examples)
@@ -286,12 +349,45 @@ def _train_node(context: Context, node: StageNode, say) -> None:
         store.mark_done(node.key)
 
 
-def _eval_path(context: Context, evaluation: EvalNode) -> Path:
+def append_start_record(folder: Path, resuming: bool) -> None:
+    """One ``{"event": "start"}`` line in ``log.jsonl`` each time a process starts (or resumes) training a
+    stage, naming the host and process: who trained what, and proof that no stage was trained twice. It has
+    no ``step``, so a resume's log trimming keeps it."""
+    import socket
+
+    record = {"event": "start", "resuming": resuming, "host": socket.gethostname(), "pid": os.getpid(),
+              "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    with open(folder / "log.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def training_starts(folder: Path) -> list[dict[str, Any]]:
+    """The start records of a stage folder's ``log.jsonl`` (see :func:`append_start_record`)."""
+    path = folder / "log.jsonl"
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line torn by a crash
+        if record.get("event") == "start":
+            records.append(record)
+    return records
+
+
+def eval_path(context: Context, evaluation: EvalNode) -> Path:
     return context.store.path(evaluation.stage.key) / "eval" / f"{evaluation.key}.json"
 
 
+def is_evaluated(context: Context, evaluation: EvalNode) -> bool:
+    """Its result file exists: the evaluation is done."""
+    return eval_path(context, evaluation).exists()
+
+
 def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
-    todo = [e for e in evaluations if not _eval_path(context, e).exists()]
+    todo = [e for e in evaluations if not eval_path(context, e).exists()]
     if not todo:
         return
     import torch
@@ -336,12 +432,13 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
         for split in family.reference_splits(task, evaluation.split):
             reference = _featurize(context, task, split, evaluation.language, max_length, settings.max_examples)
             references[split] = (reference.examples, reference.features)
-        predictions, scores = evaluate_features(
+        evaluated = evaluate_features(
             encoder, heads.get(task.head_name) if family.trainable else None, family, task, data.examples,
             data.features, split=evaluation.split, references=references,
             pad_token_id=context.tokenizer.pad_token_id, batch_size=settings.batch_size,
             device=accelerator.device, autocast=accelerator.autocast,
         )
+        predictions, scores = evaluated.predictions, evaluated.scores
         chance = family.chance(task, data.examples)
         lines = "".join(
             json.dumps({"id": ex["id"], "prediction": p}, ensure_ascii=False) + "\n"
@@ -355,37 +452,59 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
              "n_examples": len(data.examples)}
             for metric, value in scores.items()
         ]
-        write_json_atomic(_eval_path(context, evaluation), {"key": evaluation.key, "rows": rows})
+        # Units first: the .json marks the evaluation done, so a done evaluation of this version has its units.
+        write_units(units_path(context.store, evaluation), evaluation.key, [ex["id"] for ex in data.examples],
+                    evaluated.units)
+        write_json_atomic(eval_path(context, evaluation), {"key": evaluation.key, "rows": rows})
 
 
 def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> dict[str, str]:
-    """What a result row's model went through: the intermediate tasks (trained before the stage that last
-    trained the evaluated task's head; every non-MLM task for retrieval) and its pretraining."""
+    """What a result row's model went through, as two labels for the paper table.
+
+    ``pretraining``: ``model`` (a pretrained encoder), ``mlm`` (stages of MLM sources only), both, or ``none``
+    (a randomly initialised encoder: the control). ``intermediate``: the sources trained before the stage that
+    last trained the evaluated task's head (every non-MLM-only stage, for retrieval), in order, joined by
+    ``+``; then the other tasks trained in that same stage, marked `` (joint)``. A source is labelled by its
+    task, with ``@split`` when it is not the train split (``xnli@translate-train``) and ``~cs`` when it is
+    code-switched, so that sequential, joint, translated, code-switched and MLM-auxiliary variants of one task
+    never share a column."""
     from xstilts.tasks import get_task
 
     evaluated = get_task(task_name)
     chain = [node for node in stage.lineage if not node.untrained]
-    last = max((i for i, node in enumerate(chain)
-                if any(get_task(s.task).head_name == evaluated.head_name for s in node.config.sources)),
-               default=len(chain))
-    intermediate, mlm = [], False
+
+    def trains_evaluated_head(node: StageNode) -> bool:
+        return any(get_task(s.task).head_name == evaluated.head_name for s in node.config.sources)
+
+    def mlm_only(node: StageNode) -> bool:
+        return all(get_task(s.task).family == "mlm" for s in node.config.sources)
+
+    last = max((i for i, node in enumerate(chain) if trains_evaluated_head(node)), default=len(chain))
+    labels: list[str] = []
     for node in chain[:last]:
-        for source in node.config.sources:
-            if get_task(source.task).family == "mlm":
-                mlm = True
-            elif source.task not in intermediate:
-                intermediate.append(source.task)
-    mlm = mlm or any(get_task(s.task).family == "mlm" for node in chain for s in node.config.sources)
+        if not mlm_only(node):
+            labels += [source_label(source) for source in node.config.sources]
+    if last < len(chain):
+        labels += [f"{source_label(source)} (joint)" for source in chain[last].config.sources
+                   if get_task(source.task).head_name != evaluated.head_name]
+    mlm = any(mlm_only(node) for node in chain)
     start = "model" if study.model.name_or_path else ""
     pretraining = "+".join(p for p in (start, "mlm" if mlm else "") if p) or "none"
-    return {"intermediate": "+".join(intermediate) or "none", "pretraining": pretraining}
+    return {"intermediate": "+".join(dict.fromkeys(labels)) or "none", "pretraining": pretraining}
+
+
+def source_label(source) -> str:
+    """``task``; ``task@split`` for another split than train (translate-train data); ``task~cs`` for
+    code-switched data."""
+    label = source.task if source.split == "train" else f"{source.task}@{source.split}"
+    return label + ("~cs" if source.code_switch is not None else "")
 
 
 def gather_rows(context: Context) -> list[dict[str, Any]]:
     rows = []
     model_name = context.study.model.display_name
     for evaluation in context.plan.evaluations:
-        path = _eval_path(context, evaluation)
+        path = eval_path(context, evaluation)
         if not path.exists():
             continue
         lineage = describe_lineage(context.study, evaluation.stage, evaluation.task)
@@ -398,10 +517,15 @@ def gather_rows(context: Context) -> list[dict[str, Any]]:
     return rows
 
 
-def write_results_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def results_csv_text(rows: list[dict[str, Any]]) -> str:
+    """The rows as results.csv holds them: RESULT_COLUMNS, floats with 4 decimals."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
-    write_text_atomic(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_results_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    write_text_atomic(path, results_csv_text(rows))

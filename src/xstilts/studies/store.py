@@ -2,7 +2,10 @@
 
 Layout of ``runs/<key>/``: ``config.yaml`` (resolved, written first), ``log.jsonl`` (training log),
 ``state/`` (resumable training state, removed when the stage is done), ``checkpoint/`` (best model,
-safetensors), ``metrics.json``, ``eval/<key>.json`` (result rows), ``predictions/``, and ``DONE``.
+safetensors), ``metrics.json``, ``eval/<key>.json`` (result rows; it marks the evaluation done),
+``eval/<key>.units.json`` (per-example score units, written just before), ``predictions/``, and ``DONE``.
+The store's root also holds ``<key>.lock`` files (one per node) and, for the slurm executor, ``jobs/<node id>.json``
+(the job that was submitted for a node).
 """
 
 from __future__ import annotations

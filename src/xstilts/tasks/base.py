@@ -36,6 +36,15 @@ class DerivedLabels(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
+class ExampleTransform(Protocol):
+    """A rewrite of a task's loaded examples that keeps their schema (code-switching: ``data.code_switch``).
+    ``describe`` is the rewrite as data: it enters the task's ``describe`` and so every cache key."""
+
+    def apply(self, task: Task, examples: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
 def default_file(task: Task, split: str, language: str, data_root: Path) -> Path:
     return data_root / task.data_dir / f"{split}-{language}.jsonl"
 
@@ -64,6 +73,8 @@ class Task:
     # Labels taken from the data when it is present (``labels`` stays empty in the declaration); see
     # ``with_data``. None for tasks whose labels are declared.
     labels_from: DerivedLabels | None = None
+    # Applied to the examples ``load`` returns (a code-switched source); None for the data as it is.
+    transform: ExampleTransform | None = None
 
     @property
     def head_name(self) -> str:
@@ -149,7 +160,7 @@ class Task:
                 break
         if not examples:
             raise DataError(path, "the file holds no examples")
-        return examples
+        return examples if self.transform is None else self.transform.apply(self, examples)
 
     def fingerprint(self, split: str, language: str, data_root: Path) -> str:
         """A content hash of one data file (enters lineage and cache keys)."""
@@ -166,6 +177,8 @@ class Task:
         }
         if self.labels_from is not None:
             described["labels_from"] = self.labels_from.describe()
+        if self.transform is not None:  # only then: the keys of untransformed data stay as they were
+            described["transform"] = self.transform.describe()
         return described
 
 

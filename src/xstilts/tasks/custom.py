@@ -7,9 +7,15 @@ from pathlib import Path
 
 from xstilts.tasks import TASKS, register_task
 from xstilts.tasks.base import Task
-from xstilts.tasks.readers import read_jsonl
+from xstilts.tasks.readers import read_jsonl, read_text_lines
 
 DATA_ROOT_FIELD = "{data_root}"
+# Plain text files (one text per line) hold an MLM corpus; every other file is JSON lines.
+TEXT_SUFFIX = ".txt"
+
+
+def reads_text(template: str) -> bool:
+    return template.endswith(TEXT_SUFFIX)
 
 
 def in_data_root(template: str) -> bool:
@@ -33,7 +39,7 @@ def declare(name: str, config, base: Path | None) -> Task:
         family=config.family,
         description=config.description or f"declared in a study ({config.files})",
         splits={split: tuple(languages) for split, languages in config.splits.items()},
-        reader=read_jsonl,
+        reader=read_text_lines if reads_text(config.files) else read_jsonl,
         metrics=tuple(config.metrics),
         labels=tuple(config.labels),
         version=config.version,

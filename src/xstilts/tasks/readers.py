@@ -1,5 +1,5 @@
-"""Generic readers for the toolkit's own file formats (JSON lines). Benchmark-specific readers live in
-``xstilts.data.formats``."""
+"""Generic readers for the toolkit's own file formats (JSON lines; plain text lines for MLM corpora).
+Benchmark-specific readers live in ``xstilts.data.formats``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from xstilts.data.formats.common import json_lines
+from xstilts.data.formats.common import json_lines, text_lines
 
 
 def read_jsonl(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
     """One JSON object per line; blank lines are allowed. Errors name the file and line. The file holds one
     split and language, so ``split`` and ``language`` are not needed (they are part of the reader contract)."""
     return json_lines(path)
+
+
+def read_text_lines(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
+    """Plain text, one text per line (an MLM corpus): ``{"id": "<split>-<language>-<line>", "text"}``; empty
+    lines are skipped, so paragraphs may be separated by blank lines."""
+    for number, line in text_lines(path):
+        text = line.strip()
+        if text:
+            yield number, {"id": f"{split}-{language}-{number}", "text": text}

@@ -29,7 +29,7 @@ from typing import Any
 from xstilts.data.formats import xglue as formats
 from xstilts.data.formats.squad import read_squad
 from xstilts.evaluation.official.xglue import XGLUE_LANGUAGES
-from xstilts.tasks import register_task
+from xstilts.tasks import TASKS, register_task
 from xstilts.tasks.base import Task
 
 BENCHMARK = "xglue"
@@ -151,3 +151,8 @@ XGLUE_TASKS: tuple[Task, ...] = (
         reader=formats.read_xglue_qam, labels=formats.BINARY_LABELS, metrics=("accuracy",),
     ),
 )
+
+for _name, _what in GENERATION_TASKS.items():
+    TASKS.declare_unsupported(
+        _name, f"XGLUE {_what}. It is a generation task (scored with BLEU-4) and needs an encoder-decoder, which "
+        "xstilts does not have yet; xstilts.data.formats.xglue.read_generation_pairs reads its files.")

@@ -7,7 +7,8 @@ Languages: a task's test split lists every language it has in either benchmark (
 XTREME's). Which languages each benchmark averages over is kept as data in :data:`XTREME_LANGUAGES` and
 :data:`XTREME_R_LANGUAGES`, the official evaluate.py tables (google-research/xtreme @ 838c13b) kept in
 ``evaluation.official.layout``; LAReQA's list there is empty, its 11 XQuAD-R languages are given instead. Training data is English only
-(zero-shot); English dev sets are what model selection uses.
+(zero-shot); English dev sets are what model selection uses. XNLI and PAWS-X also declare ``translate-train``:
+their official machine-translated training data (a source on it is not zero-shot).
 """
 
 from __future__ import annotations
@@ -50,14 +51,22 @@ def _all_languages(task: str) -> tuple[str, ...]:
 
 # ------------------------------------------------------------------ file locations (the data layout)
 
-# English trains on train.tsv; the other languages' translated_train.tsv is not zero-shot and not declared.
-PAWSX_FILES = {"train": "train.tsv", "dev": "dev_2k.tsv", "test": "test_2k.tsv"}
+# English trains on train.tsv; the other languages' machine-translated training data (translated_train.tsv)
+# is the translate-train split, which is not zero-shot.
+TRANSLATE_TRAIN = "translate-train"
+PAWSX_FILES = {"train": "train.tsv", TRANSLATE_TRAIN: "translated_train.tsv", "dev": "dev_2k.tsv",
+               "test": "test_2k.tsv"}
+
+
+def _translated(task: str) -> tuple[str, ...]:
+    """The languages with official machine-translated training data: every language but English."""
+    return tuple(lang for lang in _all_languages(task) if lang != "en")
 
 
 def _xnli_file(task: Task, split: str, language: str, data_root: Path) -> Path:
     root = data_root / task.data_dir
-    if split == "train":
-        return root / "XNLI-MT-1.0" / "multinli" / "multinli.train.en.tsv"
+    if split in ("train", TRANSLATE_TRAIN):  # XNLI-MT: MNLI's training set and its machine translations
+        return root / "XNLI-MT-1.0" / "multinli" / f"multinli.train.{language}.tsv"
     return root / "XNLI-1.0" / f"xnli.{split}.tsv"
 
 
@@ -120,15 +129,19 @@ XTREME_TASKS: tuple[Task, ...] = (
     _declare(
         "xnli", "xtreme", family="classification",
         description="XNLI: natural language inference in 15 languages; English training data is MNLI from "
-        "XNLI-MT. Files: xnli/XNLI-MT-1.0/multinli/multinli.train.en.tsv, xnli/XNLI-1.0/xnli.{dev,test}.tsv.",
-        splits={"train": ("en",), "dev": _all_languages("xnli"), "test": _all_languages("xnli")},
+        "XNLI-MT, whose machine translations into the 14 other languages are the translate-train split. "
+        "Files: xnli/XNLI-MT-1.0/multinli/multinli.train.<lang>.tsv, xnli/XNLI-1.0/xnli.{dev,test}.tsv.",
+        splits={"train": ("en",), TRANSLATE_TRAIN: _translated("xnli"), "dev": _all_languages("xnli"),
+                "test": _all_languages("xnli")},
         reader=xnli.read_xnli, labels=xnli.LABELS, metrics=("accuracy",), file_for=_xnli_file,
     ),
     _declare(
         "pawsx", "xtreme", family="classification",
-        description="PAWS-X: paraphrase identification in 7 languages (XTREME only). "
-        "Files: pawsx/x-final/<lang>/{train.tsv,dev_2k.tsv,test_2k.tsv}.",
-        splits={"train": ("en",), "dev": _all_languages("pawsx"), "test": _all_languages("pawsx")},
+        description="PAWS-X: paraphrase identification in 7 languages (XTREME only); the translate-train split "
+        "is the official machine-translated training data of the 6 other languages. "
+        "Files: pawsx/x-final/<lang>/{train.tsv,translated_train.tsv,dev_2k.tsv,test_2k.tsv}.",
+        splits={"train": ("en",), TRANSLATE_TRAIN: _translated("pawsx"), "dev": _all_languages("pawsx"),
+                "test": _all_languages("pawsx")},
         reader=pawsx.read_pawsx, labels=pawsx.LABELS, metrics=("accuracy",), file_for=_pawsx_file,
     ),
     _declare(
@@ -150,17 +163,18 @@ XTREME_TASKS: tuple[Task, ...] = (
     _declare(
         "xquad", "xtreme", family="span_qa",
         description="XQuAD: SQuAD v1.1 dev translated into 11 languages (+ro in XTREME-R); trained on SQuAD "
-        "v1.1. Files: xquad/xquad.<lang>.json.",
+        "v1.1 (shares the head 'squad': a stage training `squad` is its target stage). "
+        "Files: xquad/xquad.<lang>.json.",
         splits={"test": _all_languages("xquad")},
-        reader=squad.read_squad, metrics=("f1", "exact_match"), file_for=_xquad_file,
+        reader=squad.read_squad, metrics=("f1", "exact_match"), file_for=_xquad_file, head="squad",
     ),
     _declare(
         "mlqa", "xtreme", family="span_qa",
         description="MLQA: extractive QA in 7 languages (context and question in the same language); trained "
-        "on SQuAD v1.1; scored with the MLQA script's per-language answer normalisation (mlqa_f1, "
-        "mlqa_exact_match). Files: mlqa/MLQA_V1/{dev,test}/{dev,test}-context-<l>-question-<l>.json.",
+        "on SQuAD v1.1 (head 'squad', like xquad); scored with the MLQA script's per-language answer normalisation "
+        "(mlqa_f1, mlqa_exact_match). Files: mlqa/MLQA_V1/{dev,test}/{dev,test}-context-<l>-question-<l>.json.",
         splits={"dev": _all_languages("mlqa"), "test": _all_languages("mlqa")},
-        reader=squad.read_squad, metrics=("mlqa_f1", "mlqa_exact_match"), file_for=_mlqa_file,
+        reader=squad.read_squad, metrics=("mlqa_f1", "mlqa_exact_match"), file_for=_mlqa_file, head="squad",
     ),
     _declare(
         "tydiqa", "xtreme", family="span_qa",
@@ -189,10 +203,12 @@ XTREME_TASKS: tuple[Task, ...] = (
     ),
     _declare(
         "xcopa", "xtreme-r", family="multiple_choice",
-        description="XCOPA: causal commonsense reasoning in 11 languages, 2 choices (XTREME-R). "
+        description="XCOPA: causal commonsense reasoning in 11 languages, 2 choices (XTREME-R). It has no English "
+        "training data: as in XTREME-R it is evaluated with the head trained on SocialIQa (head 'socialiqa'). "
         "Files: xcopa/data/<lang>/{val,test}.<lang>.jsonl.",
         splits={"dev": _all_languages("xcopa"), "test": _all_languages("xcopa")},
         reader=xcopa.read_xcopa, metrics=("accuracy",), file_for=_xcopa_file, settings={"num_choices": 2},
+        head="socialiqa",
     ),
     _declare(
         "lareqa", "xtreme-r", family="retrieval",

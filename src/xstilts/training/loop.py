@@ -153,10 +153,10 @@ def train_stage(
         scores = {}
         for dev in dev_sets:
             family = get_family(dev.task.family)
-            _, metrics = evaluate_features(
+            metrics = evaluate_features(
                 bundle.encoder, bundle.head(dev.head), family, dev.task, dev.data.examples, dev.data.features,
                 pad_token_id=pad_token_id, device=device, autocast=accelerator.autocast,
-            )
+            ).scores
             scores[f"{dev.task.name}/{dev.data.language}"] = metrics[dev.task.main_metric]
         score = float(np.mean(list(scores.values())))
         bookkeeping["history"].append({"step": step, "score": score, "scores": scores})

@@ -1,0 +1,62 @@
+"""The `intermediate` and `pretraining` labels of result rows: sequential, joint, MLM-auxiliary and translated
+variants of the same task must land in different columns of the paper table."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from xstilts.config.load import parse_study
+from xstilts.studies.plan import build_plan
+from xstilts.studies.runner import describe_lineage
+
+STUDY = yaml.safe_load("""\
+name: labels
+model:
+  build: {hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64}
+  tokenizer: {train: {corpus: [mock-mlm], vocab_size: 400}}
+stages:
+  mlm: {sources: [{task: mock-mlm, languages: [en, de]}], steps: 5, selection: {enabled: false}}
+  qa: {sources: [{task: mock-qa}], steps: 5}
+  qa-mlm: {sources: [{task: mock-qa}, {task: mock-mlm, languages: [de]}], steps: 5}
+  nli: {sources: [{task: mock-nli}], steps: 5}
+  qa+nli: {sources: [{task: mock-qa}, {task: mock-nli}], steps: 5}
+pipelines:
+  baseline: [mlm, nli]
+  sequential: [mlm, qa, nli]
+  joint: {stages: [mlm, qa+nli], evaluate: [mock-nli]}
+  auxiliary: [mlm, qa-mlm, nli]
+  control: [nli]
+  retrieval: {stages: [mlm, qa], evaluate: [mock-retrieval]}
+""")
+
+
+@pytest.fixture(scope="module")
+def labels(xstilts_home):
+    study = parse_study(STUDY)
+    plan = build_plan(study, xstilts_home / "data")
+    out = {}
+    for evaluation in plan.evaluations:
+        label = describe_lineage(study, evaluation.stage, evaluation.task)
+        out[evaluation.pipeline] = (label["intermediate"], label["pretraining"])
+    return out
+
+
+def test_sequential_joint_and_auxiliary_are_told_apart(labels):
+    assert labels["baseline"] == ("none", "mlm")
+    assert labels["sequential"] == ("mock-qa", "mlm")
+    assert labels["joint"] == ("mock-qa (joint)", "mlm")
+    # MLM beside the intermediate task is part of the intermediate training, not pretraining
+    assert labels["auxiliary"] == ("mock-qa+mock-mlm", "mlm")
+    assert labels["control"] == ("none", "none")
+    assert labels["retrieval"] == ("mock-qa", "mlm")  # retrieval: every trained stage before evaluation
+
+
+def test_other_splits_are_named(xstilts_home):
+    from xstilts.config.schema import SourceConfig
+    from xstilts.studies.runner import source_label
+
+    assert source_label(SourceConfig(task="xnli")) == "xnli"
+    assert source_label(SourceConfig(task="xnli", split="translate-train", languages=["de"])) == "xnli@translate-train"
+    switched = SourceConfig(task="xnli", code_switch={"dictionaries": {"de": "en-de.txt"}})
+    assert source_label(switched) == "xnli~cs"
