@@ -232,7 +232,8 @@ def test_mlflow_store_that_cannot_be_used_is_a_clear_error(xstilts_home, tmp_pat
         run_study(parse_study(study_data(store, runtime=runtime)), tmp_path / "out")
     message = str(caught.value)
     assert "could not start the trackers ['mlflow']" in message and "MLflow URI: nosuchscheme://x" in message
-    assert not (stage_folder(store) / "log.jsonl").exists()  # before the first step
+    folder = stage_folder(store)
+    assert read_log(folder) == ([], []) and not (folder / "DONE").exists()  # stopped before the first step
 
 
 @pytest.mark.slow
