@@ -4,7 +4,9 @@ loop, and the YAML of tiny studies. Plain functions (not fixtures) so each test 
 from __future__ import annotations
 
 import random
+import struct
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -143,3 +145,28 @@ def target_study_yaml(name: str, evaluate: int, runtime: str = "{progress: false
         f"name: {name}\n{tiny_model_yaml()}stages:\n  target:\n{stage}"
         f"pipelines:\n  only: [target]\nevaluate: {{max_examples: {evaluate}}}\nruntime: {runtime}\n"
     )
+
+
+def read_events(run_dir: Path, honour_restarts: bool = True) -> list[tuple[str, int, float]]:
+    """(tag, step, value) of every scalar in a TensorBoard run folder, read from the TFRecord files with the
+    event protos of tensorboardX, honouring restarts as TensorBoard does: a SessionLog START at step s hides
+    the events logged before it at steps >= s."""
+    from tensorboardX.proto import event_pb2
+
+    scalars: list[tuple[str, int, float]] = []
+    for path in sorted(run_dir.glob("events.out.tfevents.*")):  # names start with the creation time
+        data, position = path.read_bytes(), 0
+        while position < len(data):
+            # A record: length (uint64), its CRC (uint32), the Event, the Event's CRC (uint32).
+            (length,) = struct.unpack("<Q", data[position:position + 8])
+            event = event_pb2.Event.FromString(data[position + 12:position + 12 + length])
+            position += 12 + length + 4
+            restart = event.HasField("session_log") and event.session_log.status == event_pb2.SessionLog.START
+            if restart and honour_restarts:
+                scalars = [s for s in scalars if s[1] < event.step]
+            scalars += [(value.tag, event.step, value.simple_value) for value in event.summary.value]
+    return scalars
+
+
+def by_tag(scalars: list[tuple[str, int, float]], tag: str) -> list[tuple[int, float]]:
+    return [(step, value) for name, step, value in scalars if name == tag]

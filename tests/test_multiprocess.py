@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import target_study_yaml
+from helpers import by_tag, read_events, target_study_yaml
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -46,3 +46,6 @@ def test_two_process_run(tmp_path, xstilts_home):
     assert (stage / "DONE").exists() and not (stage / "state").exists()
     log_lines = (stage / "log.jsonl").read_text().splitlines()
     assert len([line for line in log_lines if '"loss"' in line]) == 12  # one writer, not two
+    (board,) = (stage / "tensorboard").iterdir()  # the main process alone logs to TensorBoard
+    assert len(list(board.glob("events.out.tfevents.*"))) == 1
+    assert [step for step, _ in by_tag(read_events(board), "train/loss")] == list(range(1, 13))

@@ -27,14 +27,15 @@ def _err(message: str) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    # Escaped: messages quote config keys such as sources[0] and stage names such as squad[fraction=0.5].
+    # Escaped: messages hold brackets that are not markup (sources[0], squad[fraction=0.5], 'xstilts[mlflow]').
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", markup=True)
 
 
 def _say(message: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[dim]xstilts:[/] {message}")
+    Console(stderr=True, highlight=False).print(f"[dim]xstilts:[/] {escape(message)}")
 
 
 def _version(value: bool) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 # Token limit when evaluating a pipeline with no stages (no stage's max_length to inherit).
 DEFAULT_EVAL_MAX_LENGTH = 256
@@ -209,6 +209,17 @@ class EvaluateConfig(Strict):
         f"{DEFAULT_EVAL_MAX_LENGTH} for a pipeline with no stages)")
 
 
+class TrackingConfig(Strict):
+    """Settings of the experiment trackers. Like the rest of `runtime`, they never change what a stage produces,
+    so they stay out of lineage keys: a stage trained once is not retrained to be tracked elsewhere."""
+
+    project: str | None = Field(None, description="MLflow experiment / W&B project (default: the study's name)")
+    mlflow_uri: str | None = Field(None, description="MLflow tracking URI (default: $MLFLOW_TRACKING_URI if set, "
+                                   "else a SQLite database mlflow.db in the run store)")
+    wandb_mode: Literal["online", "offline", "disabled"] | None = Field(
+        None, description="W&B mode (default: $WANDB_MODE if set, else W&B's own default, online)")
+
+
 class RayConfig(Strict):
     """``--executor ray``: each stage (and each stage's evaluations) is a Ray task with these resources."""
 
@@ -249,6 +260,19 @@ class RuntimeConfig(Strict):
         "(`xstilts run --executor` overrides it)")
     ray: RayConfig = Field(default_factory=RayConfig)
     slurm: SlurmConfig = Field(default_factory=SlurmConfig)
+    trackers: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(
+        default_factory=lambda: ["tensorboard"], description="experiment trackers every training stage logs to "
+        "(loss, learning rate, examples/s, dev scores): TensorBoard event files in each stage's folder by default; "
+        "mlflow and wandb need `pip install 'xstilts[mlflow]'` / `'xstilts[wandb]'`; [] turns tracking off")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+    @field_validator("trackers")
+    @classmethod
+    def _each_tracker_once(cls, trackers: list[str]) -> list[str]:
+        repeated = sorted({name for name in trackers if trackers.count(name) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(map(repr, repeated))} listed more than once; list each tracker once")
+        return trackers
 
 
 class TaskConfig(Strict):

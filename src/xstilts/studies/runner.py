@@ -100,8 +100,10 @@ def run_study(study: StudyConfig, out_dir: Path, log=None, *, executor: str | No
     study's relative task files are read from (the study file's; default: the working directory). With
     ``wait=False`` the slurm executor returns None once its jobs are submitted."""
     from xstilts.studies.executors import check_executor
+    from xstilts.training.tracking import check_trackers_installed, viewing_hint
 
     executor = check_executor(executor or study.runtime.executor)
+    check_trackers_installed(study.runtime.trackers)  # before any stage trains or is submitted
     if executor != "local":
         return _run_elsewhere(study, out_dir, log, executor, wait, base)
     import torch
@@ -126,6 +128,8 @@ def run_study(study: StudyConfig, out_dir: Path, log=None, *, executor: str | No
     say = (log or (lambda message: None)) if main else (lambda message: None)
     pending = [n for n in context.plan.stages if not context.store.is_done(n.key)]
     say(f"{len(context.plan.stages)} stages ({len(pending)} to run), {len(context.plan.evaluations)} evaluations")
+    if pending and (hint := viewing_hint(runtime, context.store.root)):
+        say(hint)
     if context.processes.world > 1:
         _run_in_group(context, say)
         if not main:
@@ -282,6 +286,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
     from xstilts.models.setup import initial_encoder
     from xstilts.tasks import get_task
     from xstilts.training.loop import DevSet, TrainSource, seed_int, train_stage
+    from xstilts.training.tracking import StageRun, flat_params, run_name
 
     study, store = context.study, context.store
     main = context.processes.is_main
@@ -342,6 +347,11 @@ def _train_node(context: Context, node: StageNode, say) -> None:
         folder, config=stage, seed=node.seed, bundle=EncoderWithHeads(encoder, heads), sources=sources,
         dev_sets=dev_sets, pad_token_id=tokenizer.pad_token_id, runtime=study.runtime,
         title=f"{node.name} (seed {node.seed})", head_meta=head_meta,
+        tracking_run=StageRun(
+            run_name(node.name, node.seed, node.key), project=study.runtime.tracking.project or study.name,
+            tags={"stage": node.name, "seed": str(node.seed), "key": node.key, "study": study.name},
+            params={"stage": node.name, "seed": node.seed, "key": node.key, **flat_params(stage.model_dump(mode="json"))},
+            store_root=store.root),
     )
     if main:
         write_json_atomic(folder / "metrics.json", {"stage": node.name, "key": node.key, **outcome.as_dict()})

@@ -34,6 +34,7 @@ from xstilts.models.checkpoint import load_training_state, save_model, save_trai
 from xstilts.tasks.base import Task, stable_hash
 from xstilts.training.batching import MixtureStream, mixture_weights, steps_for_epochs
 from xstilts.training.optim import build_optimizer, build_schedule
+from xstilts.training.tracking import StageRun, StageTracking, run_name
 
 
 @dataclass
@@ -68,7 +69,8 @@ def seed_int(*parts: Any) -> int:
     return int(stable_hash(list(parts), 8), 16)
 
 
-def make_accelerator(runtime: RuntimeConfig):
+def make_accelerator(runtime: RuntimeConfig, trackers: list | None = None, project_dir: Path | None = None):
+    """The Accelerator of a stage or an evaluation; ``trackers`` (accelerate tracker objects) to log to."""
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs
 
@@ -77,7 +79,8 @@ def make_accelerator(runtime: RuntimeConfig):
     precision = "bf16" if runtime.precision == "bf16" or (runtime.precision == "auto" and use_cuda) else "no"
     # Multi-task steps leave the other tasks' heads unused; DDP must be told.
     ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
-    return Accelerator(cpu=not use_cuda, mixed_precision=precision, kwargs_handlers=[ddp])
+    return Accelerator(cpu=not use_cuda, mixed_precision=precision, kwargs_handlers=[ddp],
+                       log_with=trackers or None, project_dir=str(project_dir) if project_dir else None)
 
 
 class _Forward(torch.nn.Module):
@@ -106,8 +109,12 @@ def train_stage(
     title: str = "train",
     head_meta: dict[str, dict] | None = None,
     on_step: Callable[[int], None] | None = None,
+    tracking_run: StageRun | None = None,
 ) -> StageOutcome:
-    accelerator = make_accelerator(runtime)
+    """Train one stage in ``stage_dir``; ``tracking_run`` names it in the trackers of ``runtime.trackers``
+    (default: ``title``, the seed and the folder's name)."""
+    tracking = StageTracking(stage_dir, runtime, tracking_run or StageRun(run_name(title, seed, stage_dir.name)))
+    accelerator = make_accelerator(runtime, tracking.trackers, stage_dir)
     sizes = [len(s.features) for s in sources]
     per_step = config.batch_size * config.grad_accumulation
     total = config.steps or steps_for_epochs(sizes, per_step, config.epochs)
@@ -127,11 +134,13 @@ def train_stage(
     if restored is not None:
         stream.load_state_dict(restored.pop("stream"))
         bookkeeping.update(restored)
-        _trim_log(stage_dir / "log.jsonl", bookkeeping["step"])
     else:
         torch.manual_seed(seed_int(seed, "train"))
         random.seed(seed_int(seed, "python"))
         np.random.seed(seed_int(seed, "numpy") % 2**32)
+    if accelerator.is_main_process:
+        # Lines after the resumed step (all of them when no state was saved) will be written again.
+        _trim_log(stage_dir / "log.jsonl", bookkeeping["step"])
     resumed_from = bookkeeping["step"] if restored is not None else None
 
     wrapped = _Forward(bundle)
@@ -162,7 +171,7 @@ def train_stage(
     log_every = max(1, total // 50)
     window_loss, window_examples, window_steps, window_start = 0.0, 0, 0, time.perf_counter()
     stopped_early = False
-    with progress:
+    with progress, tracking.session(accelerator, resumed_step=bookkeeping["step"]):
         progress.advance_to(bookkeeping["step"])
         for step in range(bookkeeping["step"], total):
             wrapped.train()
@@ -205,6 +214,7 @@ def train_stage(
                           "lr": scheduler.get_last_lr()[0], "examples_per_s": window_examples / max(elapsed, 1e-9),
                           "epoch": round(done / one_epoch, 3)}
                 _append_log(stage_dir / "log.jsonl", record, accelerator.is_main_process)
+                tracking.log_train(accelerator, record)
                 progress.update(done, record["loss"], record["examples_per_s"])
                 window_loss, window_examples, window_steps = 0.0, 0, 0
                 window_start = time.perf_counter()
@@ -220,6 +230,7 @@ def train_stage(
                     bookkeeping["evals_without_gain"] += 1
                 _append_log(stage_dir / "log.jsonl", {"step": done, "dev": bookkeeping["history"][-1]},
                             accelerator.is_main_process)
+                tracking.log_dev(accelerator, done, bookkeeping["history"][-1])
                 if selection.patience and bookkeeping["evals_without_gain"] >= selection.patience:
                     stopped_early = True
                     bookkeeping["step"] = done
