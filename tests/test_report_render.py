@@ -291,7 +291,7 @@ def test_summary_after_a_run_uses_the_report_tables(tmp_path):
     write_results(tmp_path, with_examples=False)
     rows = read_results_csv(tmp_path / "results.csv")
     study = SimpleNamespace(name="hand", variant=None, description="", seeds=[0, 1],
-                            model=SimpleNamespace(display_name="base, large"))
+                            model_configs=lambda: {"base": None, "large": None}, model_label=lambda name: name)
     text = summary_markdown(study, rows)
     csv_only = csv_rows(tmp_path)
     assert expected_cell(csv_only, "base", "xnli", 1.0) in text

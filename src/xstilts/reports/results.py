@@ -92,25 +92,17 @@ def read_results_csv(path: Path) -> list[dict[str, Any]]:
 
 
 def read_example_scores(path: Path) -> dict[tuple[str, str], ExampleScores]:
+    """The units of ``example_scores.jsonl`` by (eval_key, metric), as arrays for the bootstrap."""
+    from xstilts.studies.example_scores import iter_example_scores
+
     out: dict[tuple[str, str], ExampleScores] = {}
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                key = (str(record["eval_key"]), str(record["metric"]))
-                ids, num, den = [str(i) for i in record["ids"]], record["num"], record["den"]
-            except (json.JSONDecodeError, KeyError, TypeError) as error:
-                raise DataError(path, f"not an example-score record ({type(error).__name__}: {error}); expected "
-                                "{eval_key, metric, ids, num, den, ...}", line_number) from None
-            if not len(ids) == len(num) == len(den):
-                raise DataError(path, f"ids, num and den differ in length ({len(ids)}, {len(num)}, {len(den)})",
-                                line_number)
-            try:
-                out[key] = ExampleScores(ids, np.asarray(num, dtype=float), np.asarray(den, dtype=float))
-            except (TypeError, ValueError):
-                raise DataError(path, "num and den must be lists of numbers", line_number) from None
+    for line_number, record in iter_example_scores(path, ("eval_key", "metric", "ids", "num", "den")):
+        try:
+            out[(str(record["eval_key"]), str(record["metric"]))] = ExampleScores(
+                [str(i) for i in record["ids"]], np.asarray(record["num"], dtype=float),
+                np.asarray(record["den"], dtype=float))
+        except (TypeError, ValueError):
+            raise DataError(path, "num and den must be lists of numbers", line_number) from None
     return out
 
 

@@ -84,17 +84,26 @@ def write_example_scores(path: Path, records: Iterable[Mapping[str, Any]]) -> No
 
 
 def read_example_scores(path: Path) -> list[dict[str, Any]]:
-    """The records of an ``example_scores.jsonl`` (for reports); a bad line is an error naming it."""
-    records = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as error:
-            raise DataError(path, f"not JSON ({error})", line=number) from None
-        missing = [name for name in RECORD_FIELDS if name not in record]
-        if missing:
-            raise DataError(path, f"the record lacks {', '.join(missing)}", line=number)
-        records.append(record)
-    return records
+    """The records of an ``example_scores.jsonl``; a bad line is an error naming it."""
+    return [record for _, record in iter_example_scores(path)]
+
+
+def iter_example_scores(path: Path, required: tuple[str, ...] = RECORD_FIELDS) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) for each record of an ``example_scores.jsonl``, checked: JSON, the ``required``
+    fields, ``ids``, ``num`` and ``den`` of one length. The one reader of the format (the report reads through
+    it, requiring only what it uses)."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as error:
+                raise DataError(path, f"not an example-score record (not JSON: {error})", line=number) from None
+            missing = [name for name in required if not isinstance(record, dict) or name not in record]
+            if missing:
+                raise DataError(path, f"not an example-score record: it lacks {', '.join(missing)}", line=number)
+            lengths = [len(record[name]) if isinstance(record[name], list) else None for name in ("ids", "num", "den")]
+            if None in lengths or len(set(lengths)) != 1:
+                raise DataError(path, f"ids, num and den must be lists of one length (got {lengths})", line=number)
+            yield number, record

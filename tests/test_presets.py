@@ -1,0 +1,178 @@
+"""The research presets: phang2020 and one per research question, each with an offline micro twin.
+
+Every preset validates and plans (a real-data preset's plan is provisional here: its data is not downloaded);
+phang2020's expansion is counted by hand; `--size tiny` of a real preset is its twin; and (slow, in CI) every
+tiny twin runs end to end and its report holds what its research question needs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from xstilts.config.load import load_study, preset_names
+from xstilts.studies.runner import make_context
+
+QUESTIONS = ["phang2020", "rq1-model-scale", "rq2-intermediate-data-size", "rq3-multitask-vs-sequential",
+             "rq4-order-mixed-language", "rq5-xtreme-r-encoders"]
+
+
+def test_every_research_preset_has_a_micro_twin():
+    names = set(preset_names())
+    for name in QUESTIONS:
+        assert name in names and f"micro-{name}" in names
+        for size in ("tiny", "micro"):
+            twin = load_study(name, size=size)
+            assert twin.name == f"micro-{name}"
+            assert twin.variant == ("tiny" if size == "tiny" else None)
+
+
+@pytest.mark.parametrize("name", QUESTIONS + [f"micro-{q}" for q in QUESTIONS])
+def test_preset_plans_without_duplicate_nodes(name, xstilts_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("XSTILTS_DATA", str(tmp_path / "no-data"))  # real data is not here: a provisional plan
+    size = "tiny" if name.startswith("micro-") else None
+    context = make_context(load_study(name, size=size), provisional=True)
+    plan = context.plan
+    keys = [node.key for node in plan.stages]
+    assert len(keys) == len(set(keys))
+    assert plan.kinds()["target"] > 0 and plan.kinds()["evaluate"] > 0
+    assert bool(plan.missing) == (not name.startswith("micro-"))  # micro data is generated: nothing missing
+    for node in plan.stages:  # each intermediate stage is shared by every pipeline that starts with it
+        assert node.parent is None or node.parent.key in keys
+
+
+def test_phang2020_expansion_counted_by_hand(tmp_path, monkeypatch):
+    monkeypatch.setenv("XSTILTS_DATA", str(tmp_path / "no-data"))
+    plan = make_context(load_study("phang2020"), provisional=True).plan
+    # 12 intermediate stages: ANLI+, MNLI, QQP, SQuAD, SQuAD 2.0, HellaSwag, CommonsenseQA, Cosmos QA, CCG,
+    # multi-task, and the two rejected alternatives (SQuAD + MLM on text, MNLI + its XNLI-MT translations).
+    # 13 intermediate choices (with none) x 6 target stages (XNLI, PAWS-X, UD-POS, PAN-X, TyDiQA, and SQuAD
+    # for XQuAD + MLQA) = 78 target stages; retrieval trains nothing more.
+    assert plan.kinds() | {"evaluate": 0, "evaluation_groups": 0} == {
+        "mlm": 0, "intermediate": 12, "target": 78, "evaluate": 0, "evaluation_groups": 0}
+    intermediate = [n for n in plan.stages if n.kind == "intermediate"]
+    # each intermediate stage feeds 5 targets + XQuAD/MLQA + retrieval: 7 pipelines, trained once
+    assert all(len(n.pipelines) == 7 for n in intermediate)
+    assert len({n.name for n in intermediate}) == 12
+    # test languages per choice (official tables): XNLI 15 + PAWS-X 7 + UD-POS 38 + PAN-X 48 + TyDiQA 9
+    # + XQuAD 12 + MLQA 7 + BUCC 4 + Tatoeba 41 = 181, for 13 choices
+    assert plan.kinds()["evaluate"] == 13 * (15 + 7 + 38 + 48 + 9 + 12 + 7 + 4 + 41)
+    assert all(not n.zero_shot for n in plan.stages if "mnli-translated" in n.pipelines[0])
+    assert all(n.zero_shot for n in plan.stages if n.name in ("squad-mlm", "anli-plus", "multitask"))
+
+
+def test_rq1_and_rq5_run_every_pipeline_for_each_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("XSTILTS_DATA", str(tmp_path / "no-data"))
+    for name, models in (("rq1-model-scale", {"xlmr-base", "xlmr-large"}),
+                         ("rq5-xtreme-r-encoders", {"mt5-base-encoder", "xlmr-large"})):
+        plan = make_context(load_study(name), provisional=True).plan
+        assert {n.model for n in plan.stages} == models
+        by_model = {m: sorted(n.name for n in plan.stages if n.model == m) for m in models}
+        first, second = by_model.values()
+        assert first == second  # the same grid for each model, no stage shared between them
+
+
+# ---------------------------------------------------------------- the tiny twins, end to end (slow)
+
+
+def _run_twin(name: str, out: Path) -> tuple[list[dict], str, Path]:
+    from xstilts.reports.commands import write_report
+    from xstilts.reports.results import load_results
+    from xstilts.studies.runner import run_study
+
+    study = load_study(name, size="tiny")
+    study.runtime.progress = False
+    run_study(study, out / "results")
+    write_report(load_results(out / "results"), out / "report", title=study.name, n_resamples=200)
+    with open(out / "results" / "results.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return rows, (out / "report" / "report.md").read_text(encoding="utf-8"), out / "report"
+
+
+@pytest.fixture(scope="module")
+def twins(xstilts_home, tmp_path_factory):
+    """Every tiny twin, in one home: they share the tiny micro encoder's MLM stage and tokenizer."""
+    out = tmp_path_factory.mktemp("twins")
+    return {name: _run_twin(name, out / name) for name in QUESTIONS}
+
+
+def _main(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r["main"] == "True"]
+
+
+def _plots(folder: Path) -> set[str]:
+    return {p.stem for p in (folder / "plots").glob("*.png") if p.with_suffix(".svg").exists()}
+
+
+@pytest.mark.slow
+def test_twins_report_the_paper_table_per_language_and_significance(twins):
+    for name, (rows, text, folder) in twins.items():
+        targets = {r["task"] for r in _main(rows) if r["family"] != "retrieval"}
+        assert targets, name
+        assert "## Paper table" in text and "Zero-shot languages only" in text, name
+        for target in targets:  # a per-language table for every target task
+            assert f"### {target.removeprefix('micro-tiny-')}" in text, (name, target)
+        assert "Significance against the baseline" in text, name
+        assert {"heatmap", "languages", "typology"} <= _plots(folder), name
+        html = (folder / "report.html").read_text(encoding="utf-8")
+        assert "<svg" in html and "http://" not in html.replace("http://www.w3.org", ""), name
+        assert "\\toprule" in (folder / "report.tex").read_text(encoding="utf-8"), name
+
+
+@pytest.mark.slow
+def test_phang2020_twin_keeps_the_rejected_alternatives_apart(twins):
+    rows, text, _ = twins["phang2020"]
+    columns = {r["intermediate"] for r in _main(rows)}
+    assert {"none", "micro-tiny-squad+micro-tiny-mlm", "micro-tiny-nli+micro-tiny-nli@translate-train"} <= columns
+    translated = [r for r in rows if r["intermediate"] == "micro-tiny-nli+micro-tiny-nli@translate-train"]
+    assert translated and all(r["zero_shot"] == "False" for r in translated)
+    assert "squad+mlm" in text and "nli+nli@translate-train" in text
+
+
+@pytest.mark.slow
+def test_rq1_twin_compares_model_sizes(twins):
+    rows, text, folder = twins["rq1-model-scale"]
+    assert {r["model"] for r in rows} == {"micro-xlmr-tiny-L1-H32", "micro-xlmr-tiny-L2-H64"}
+    assert "models" in _plots(folder)
+    for model in ("micro-xlmr-tiny-L1-H32", "micro-xlmr-tiny-L2-H64"):
+        assert model in text
+
+
+@pytest.mark.slow
+def test_rq2_twin_has_scaling_curves_over_the_fraction(twins):
+    rows, text, folder = twins["rq2-intermediate-data-size"]
+    fractions = {json.loads(r["axes"]).get("fraction") for r in rows}
+    assert {0.1, 0.3, 1.0} <= fractions
+    assert "scaling-fraction" in _plots(folder) or any(p.startswith("scaling") for p in _plots(folder))
+    assert "fraction=0.3" in text
+
+
+@pytest.mark.slow
+def test_rq3_twin_tells_joint_from_sequential(twins):
+    rows, text, _ = twins["rq3-multitask-vs-sequential"]
+    columns = {r["intermediate"] for r in _main(rows)}
+    assert {"none", "micro-tiny-nli", "micro-tiny-nli (joint)", "micro-tiny-squad (joint)"} <= columns
+    assert "nli (joint)" in text
+
+
+@pytest.mark.slow
+def test_rq4_twin_orders_and_mixed_data_are_columns(twins):
+    rows, text, _ = twins["rq4-order-mixed-language"]
+    orders = {json.loads(r["axes"]).get("order") for r in rows}
+    assert orders == {"english-then-mixed", "mixed-then-english", "mixed-from-start", "english-only", "none"}
+    mixed = [r for r in rows if json.loads(r["axes"]).get("order") not in ("english-only", "none")]
+    assert mixed and all(r["zero_shot"] == "False" for r in mixed)  # translated or code-switched data
+    # the two orders of the same stages are different columns
+    columns = {r["intermediate"] for r in _main(rows)}
+    assert {"micro-tiny-nli+micro-tiny-nli~cs", "micro-tiny-nli~cs+micro-tiny-nli"} <= columns
+
+
+@pytest.mark.slow
+def test_rq5_twin_compares_two_architectures_with_retrieval(twins):
+    rows, text, folder = twins["rq5-xtreme-r-encoders"]
+    assert {r["model"] for r in rows} == {"micro-xlmr-tiny", "micro-bert-tiny"}
+    assert {r["task"] for r in rows if r["family"] == "retrieval"} == {"micro-tiny-tatoeba"}
+    assert "models" in _plots(folder)
