@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from xstilts.reports.stats import DEFAULT_RESAMPLES
+from xstilts.reports import DEFAULT_RESAMPLES
 
 
 def default_results_folder(study: Any) -> Path:

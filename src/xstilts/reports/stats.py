@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT_RESAMPLES = 1000
+from xstilts.reports import DEFAULT_RESAMPLES
+
 CONFIDENCE = 0.95
 # Below this many seeds a bootstrap over seeds has too few distinct resamples (2 seeds: 3) to mean anything.
 MIN_SEEDS_FOR_BOOTSTRAP = 5
