@@ -138,13 +138,21 @@ def test_parameter_formula_matches_a_pretrained_folder(kind, tmp_path):
     assert size.parameters == sum(p.numel() for p in encoder.parameters())
 
 
-def test_unknown_model_size_is_unknown_not_a_guess(xstilts_home, tmp_path):
+def test_presets_hub_encoders_have_their_published_size():
+    # XLMRobertaModel("xlm-roberta-base") has 278,043,648 parameters with its pooler (768 x 768 + 768), which
+    # an encoder fine-tuned here leaves out
     size = estimate.model_size(ModelConfig(name_or_path="xlm-roberta-base"))
+    assert size.parameters == 278_043_648 - (768 * 768 + 768)
+    assert estimate.model_size(ModelConfig(name_or_path="FacebookAI/xlm-roberta-base")).parameters == size.parameters
+
+
+def test_unknown_model_size_is_unknown_not_a_guess(xstilts_home, tmp_path):
+    size = estimate.model_size(ModelConfig(name_or_path="some-org/an-encoder"))
     assert size.parameters is None and size.how.startswith("unknown")
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "t5", "d_model": 8}))
     assert estimate.model_size(ModelConfig(name_or_path=str(tmp_path))).parameters is None
     data = copy.deepcopy(STUDY)
-    data["models"] = {"hub": {"name_or_path": "xlm-roberta-base"}}
+    data["models"] = {"hub": {"name_or_path": "some-org/an-encoder"}}
     data["pipelines"] = {"baseline": ["mlm", "nli"]}
     data["store"] = str(tmp_path / "store")
     summary = plan_summary(make_context(parse_study(data)))
