@@ -138,7 +138,10 @@ def run_study(study: StudyConfig, out_dir: Path, log=None, *, executor: str | No
         from xstilts.studies.workers import run_with_workers
 
         say(f"{runtime.workers} parallel workers sharing {runtime.threads or os.cpu_count()} threads")
-        run_with_workers(lambda should_stop: drain(context, say, should_stop), runtime.workers, runtime.threads)
+        from xstilts.studies.executors.nodes import job_spec
+
+        run_with_workers(lambda should_stop: drain(context, say, should_stop), runtime.workers, runtime.threads,
+                         job_spec(study, base))
     else:
         drain(context, say)
     return write_results(context, out_dir)

@@ -2,9 +2,11 @@
 
 Each worker runs the same loop (``runner.drain``): take the next stage or evaluation group whose inputs are
 done and whose lock nobody holds, run it, repeat. The store's per-node locks make sure no node runs twice,
-whoever else is running the study (another worker, another ``xstilts run``, a cluster job). Workers are forked
-from the main process before any tensor work, so they share the plan and the registered tasks without
-pickling. They share the run's thread budget (``xstilts.threads``): an upstream stage (MLM, an intermediate
+whoever else is running the study (another worker, another ``xstilts run``, a cluster job). The extra workers
+start from a fork server, not from a fork of this process: a process that has already run tensor work has a
+live OpenMP thread pool, and a forked copy of it hangs in its first parallel region (GNU OpenMP is not
+fork-safe), which happens whenever one Python process runs two studies. Each worker rebuilds the study's context
+from its job spec (``executors.nodes``), as a Ray task or a SLURM job does. They share the run's thread budget (``xstilts.threads``): an upstream stage (MLM, an intermediate
 stage) runs alone on all of it, target stages and evaluations beside each other on equal shares (small
 encoders scale better over processes than over threads), so the numbers never depend on timing.
 
@@ -19,6 +21,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 from xstilts.errors import XstiltsError
 from xstilts.threads import share
@@ -26,14 +29,16 @@ from xstilts.threads import share
 Drain = Callable[[Callable[[], bool]], None]  # drain(should_stop)
 
 
-def run_with_workers(drain: Drain, workers: int, threads: int | None) -> None:
-    """Run ``drain`` in this process and in ``workers - 1`` forked ones until the plan is done. ``threads``
-    is the budget they share (default: every core; see ``xstilts.threads``)."""
-    context = multiprocessing.get_context("fork")
+def run_with_workers(drain: Drain, workers: int, threads: int | None, spec: dict[str, Any]) -> None:
+    """Run ``drain`` in this process and in ``workers - 1`` others (which rebuild the study from ``spec``, a
+    ``executors.nodes.job_spec``) until the plan is done. ``threads`` is the budget they share (default: every
+    core; see ``xstilts.threads``)."""
+    context = multiprocessing.get_context("forkserver")
     stop = context.Event()
     budget = threads or os.cpu_count() or 1
     share(budget, workers)
-    children = [context.Process(target=_worker, args=(drain, stop, budget, workers), name=f"xstilts-worker-{index}")
+    children = [context.Process(target=_worker, args=(spec, stop, budget, workers, os.getpid()),
+                                name=f"xstilts-worker-{index}")
                 for index in range(1, workers)]
     for child in children:
         child.start()
@@ -59,18 +64,38 @@ def run_with_workers(drain: Drain, workers: int, threads: int | None) -> None:
                            "same command again: finished stages are kept and interrupted ones resume")
 
 
-def _worker(drain: Drain, stop, budget: int, workers: int) -> None:
+def _worker(spec: dict[str, Any], stop, budget: int, workers: int, main_pid: int) -> None:
     share(budget, workers)
-    parent = os.getppid()
     try:
-        drain(lambda: stop.is_set() or os.getppid() != parent)
+        import transformers
+
+        from xstilts.studies.executors.nodes import context_from_spec
+        from xstilts.studies.runner import drain
+
+        transformers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.set_verbosity_error()
+        context = context_from_spec(spec)
+        drain(context, _say, lambda: stop.is_set() or not _alive(main_pid))
     except XstiltsError as error:
         sys.stderr.write(f"xstilts: error: {error}\n")
         sys.stderr.flush()
-        os._exit(2)
+        sys.exit(2)
     except BaseException:
         traceback.print_exc()
         sys.stderr.flush()
-        os._exit(1)
-    sys.stdout.flush()
-    os._exit(0)
+        sys.exit(1)
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"xstilts: {message}\n")
+    sys.stderr.flush()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
