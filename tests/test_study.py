@@ -272,3 +272,18 @@ def test_several_models_own_tokenizers_model_and_axes_columns(xstilts_home, tmp_
     assert len(tokenizers["xlmr"][0]) > len(tokenizers["bert"][0])
     assert len({r["stage_key"] for r in main}) == 4
     assert "Models: tiny-xlmr, bert" in (tmp_path / "out" / "summary.md").read_text()
+    # export: one pipeline runs for each model, so --model picks the run
+    import yaml
+
+    from xstilts.errors import XstiltsError
+    from xstilts.evaluation.commands import _sources
+
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(study.model_dump(mode="json")))
+    with pytest.raises(XstiltsError, match="--model bert"):
+        _sources(str(path), "nli-0.25", 0)
+    (source,) = _sources(str(path), "nli-0.25", 0, "bert")
+    bert = {r["stage_key"] for r in main if r["model"] == "bert" and r["pipeline"] == "nli-0.25"}
+    assert source.task == "mock-nli" and source.folder.parent.parent.name in bert
+    with pytest.raises(XstiltsError, match="no model 'bret': did you mean 'bert'"):
+        _sources(str(path), "nli-0.25", 0, "bret")

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from xstilts.errors import XstiltsError
+from xstilts.registry import did_you_mean
 
 
 class Benchmark(str, Enum):
@@ -49,7 +50,7 @@ def score(
     typer.echo(f"report -> {output}", err=True)
 
 
-def _sources(target: str, pipeline: str | None, seed: int | None):
+def _sources(target: str, pipeline: str | None, seed: int | None, model: str | None = None):
     """The prediction folders of a run folder (``runs/<key>``) or of a study's evaluations."""
     from xstilts.evaluation.official.export import Source
 
@@ -60,21 +61,27 @@ def _sources(target: str, pipeline: str | None, seed: int | None):
     from xstilts.studies.runner import make_context
 
     context = make_context(load_study(target))
+    models = list(context.study.model_configs())
+    if model is not None and model not in models:
+        raise XstiltsError(f"study {context.study.name!r} has no model {model!r}: {did_you_mean(model, models)}")
     evaluations = [e for e in context.plan.evaluations if e.split == "test"
-                   and (pipeline is None or e.pipeline == pipeline) and (seed is None or e.seed == seed)]
+                   and (pipeline is None or e.pipeline == pipeline) and (seed is None or e.seed == seed)
+                   and (model is None or e.stage.model == model)]
     if not evaluations:
         pipelines = sorted({e.pipeline for e in context.plan.evaluations})
         raise XstiltsError(f"study {context.study.name!r} has no test evaluation for pipeline {pipeline!r} "
                            f"seed {seed!r}; its pipelines: {', '.join(pipelines)}")
-    by_task: dict[str, set[tuple[str, int, str]]] = {}
+    by_task: dict[str, set[tuple[str, int, str, str]]] = {}
     for e in evaluations:
-        by_task.setdefault(e.task, set()).add((e.pipeline, e.seed, e.stage.key))
+        by_task.setdefault(e.task, set()).add((e.pipeline, e.seed, e.stage.model, e.stage.key))
     sources = []
     for task, runs in sorted(by_task.items()):
-        if len({key for _, _, key in runs}) > 1:
-            choices = ", ".join(f"--pipeline {p} --seed {s}" for p, s, _ in sorted(runs))
+        if len({key for *_, key in runs}) > 1:
+            several = len({m for _, _, m, _ in runs}) > 1
+            choices = ", ".join(f"--pipeline {p} --seed {s}" + (f" --model {m}" if several else "")
+                                for p, s, m, _ in sorted(runs))
             raise XstiltsError(f"task {task!r} is evaluated by several runs of the study; pick one: {choices}")
-        (_, _, key), = runs
+        (*_, key), = runs
         sources.append(Source(task, context.store.path(key) / "predictions" / task))
     return sources
 
@@ -88,12 +95,13 @@ def export(
         "--map", help="TASK=FOLDER: export a task under an official folder name (e.g. mock-nli=xnli, or NC for XGLUE)")] = None,
     pipeline: Annotated[Optional[str], typer.Option("--pipeline", help="the study's pipeline to export")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="the seed to export")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="the model to export (studies with `models:`)")] = None,
 ) -> None:
     """Write test predictions in the official XTREME / XTREME-R or XGLUE submission layout."""
     from xstilts.evaluation.official.export import export as write_export
     from xstilts.evaluation.official.export import parse_mapping
 
     mapped = parse_mapping(mapping or [], benchmark.value)
-    for line in write_export(_sources(target, pipeline, seed), out, benchmark.value, mapped):
+    for line in write_export(_sources(target, pipeline, seed, model), out, benchmark.value, mapped):
         typer.echo(line)
     typer.echo(f"submission -> {out}", err=True)
