@@ -96,24 +96,29 @@ def run(
 
 
 def _print_summary(rows: list[dict]) -> None:
-    """The paper's table (targets x intermediate tasks, deltas vs the baseline) on the terminal."""
+    """The paper's table (targets x intermediate tasks, deltas vs the baseline) on the terminal, one per model.
+    Rows of grid cells that differ only in another axis (a data fraction) share a cell here; `xstilts report`
+    gives each its own column."""
     from rich.console import Console
     from rich.table import Table
 
     from xstilts.reports.paper import paper_table, short_names
 
-    table = paper_table(rows)
-    if not table.targets:
-        return
-    short = short_names([*table.targets, *table.columns])
-    shown = Table(title="main score, mean over test languages (delta vs baseline)")
-    shown.add_column("target \\ intermediate")
-    for column in table.columns:
-        shown.add_column("baseline" if column == "none" else short[column], justify="right")
-    for target in table.targets:
-        shown.add_row(short[target], *(table.cell_text(target, column) for column in table.columns))
-    shown.add_row("average", *(table.average_text(column) for column in table.columns))
-    Console(stderr=True).print(shown, markup=False)
+    models = list(dict.fromkeys(row["model"] for row in rows))
+    for model in models:
+        table = paper_table([row for row in rows if row["model"] == model])
+        if not table.targets:
+            continue
+        short = short_names([*table.targets, *table.columns])
+        title = "main score, mean over test languages (delta vs baseline)"
+        shown = Table(title=title + (f": {model}" if len(models) > 1 else ""))
+        shown.add_column("target \\ intermediate")
+        for column in table.columns:
+            shown.add_column("baseline" if column == "none" else short[column], justify="right")
+        for target in table.targets:
+            shown.add_row(short[target], *(table.cell_text(target, column) for column in table.columns))
+        shown.add_row("average", *(table.average_text(column) for column in table.columns))
+        Console(stderr=True).print(shown, markup=False)
 
 
 @app.command()
