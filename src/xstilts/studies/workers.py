@@ -34,6 +34,10 @@ def run_with_workers(drain: Drain, workers: int, threads: int | None, spec: dict
     ``executors.nodes.job_spec``) until the plan is done. ``threads`` is the budget they share (default: every
     core; see ``xstilts.threads``)."""
     context = multiprocessing.get_context("forkserver")
+    # The server imports the heavy modules once and each worker forks from it with them loaded (an import,
+    # unlike tensor work, starts no OpenMP pool, so the fork stays safe).
+    context.set_forkserver_preload(["torch", "transformers", "datasets", "xstilts.studies.runner",
+                                    "xstilts.studies.executors.nodes"])
     stop = context.Event()
     budget = threads or os.cpu_count() or 1
     share(budget, workers)
