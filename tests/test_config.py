@@ -165,9 +165,8 @@ def test_cli_missing_file_and_bad_yaml(tmp_path):
     assert result.returncode == 2 and "not valid YAML" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("args", [["--help"], ["ls", "tasks"], ["ls", "families"], ["ls", "presets"],
-                                  ["ls", "metrics"], ["validate", "tiny"], ["report", "--help"]])
-def test_light_commands_do_not_import_torch(args):
+def _heavy_modules_after(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    """Run the CLI with ``args`` in a fresh interpreter; its stdout ends with the heavy modules it imported."""
     code = (
         "import sys\n"
         f"sys.argv = ['xstilts', *{args!r}]\n"
@@ -176,24 +175,21 @@ def test_light_commands_do_not_import_torch(args):
         "heavy = [m for m in ('torch', 'transformers', 'datasets') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"})
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin", **env})
+
+
+@pytest.mark.parametrize("args", [["--help"], ["ls", "tasks"], ["ls", "families"], ["ls", "presets"],
+                                  ["ls", "metrics"], ["validate", "tiny"], ["report", "--help"]])
+def test_light_commands_do_not_import_torch(args):
+    result = _heavy_modules_after(args)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("args", [["results", "tiny"], ["results", "tiny", "--format", "json", "--examples"]])
 def test_results_command_does_not_import_torch(args, tmp_path):
     # Plans the study (which writes the mock data into XSTILTS_HOME, hence a private one) and reads the store.
-    code = (
-        "import sys\n"
-        f"sys.argv = ['xstilts', *{args!r}]\n"
-        "from xstilts.cli import app\n"
-        "try:\n    app(standalone_mode=False)\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('torch', 'transformers', 'datasets') if m in sys.modules]\n"
-        "print('HEAVY', heavy)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin", "XSTILTS_HOME": str(tmp_path)})
+    result = _heavy_modules_after(args, XSTILTS_HOME=str(tmp_path))
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
     assert "evaluations done" in result.stderr
 

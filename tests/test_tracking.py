@@ -186,6 +186,19 @@ def _have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def crash_then_resume(study, store: Path, out: Path, monkeypatch) -> tuple[Path, dict, dict]:
+    """Run ``study`` until a crash at step 5, then again to the end; returns the stage folder and its
+    tracking ids (tracking.json) after the crash and after the resume."""
+    lift = crash_at_step(monkeypatch, 5)
+    with pytest.raises(Crash):
+        run_study(study, out)
+    folder = stage_folder(store)
+    first = json.loads((folder / "tracking.json").read_text())
+    lift()
+    run_study(study, out)
+    return folder, first, json.loads((folder / "tracking.json").read_text())
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not _have("mlflow"), reason="mlflow is not installed: pip install 'xstilts[mlflow]'")
 def test_mlflow_logs_to_a_sqlite_store_and_a_resumed_stage_reopens_its_run(xstilts_home, tmp_path, monkeypatch):
@@ -197,15 +210,7 @@ def test_mlflow_logs_to_a_sqlite_store_and_a_resumed_stage_reopens_its_run(xstil
     store = tmp_path / "runs"
     study = parse_study(study_data(store, runtime="{progress: false, trackers: [mlflow]}", steps=8,
                                    checkpoint_every=4))
-    lift = crash_at_step(monkeypatch, 5)
-    with pytest.raises(Crash):
-        run_study(study, tmp_path / "out")
-    folder = stage_folder(store)
-    first = json.loads((folder / "tracking.json").read_text())
-    lift()
-    run_study(study, tmp_path / "out")
-
-    ids = json.loads((folder / "tracking.json").read_text())
+    folder, first, ids = crash_then_resume(study, store, tmp_path / "out", monkeypatch)
     assert ids == first  # the same run, continued
     assert ids["mlflow_uri"] == f"sqlite:///{store.resolve() / 'mlflow.db'}"
     client = mlflow.MlflowClient(ids["mlflow_uri"])
@@ -245,15 +250,7 @@ def test_wandb_offline_writes_into_the_stage_folder_and_a_resumed_stage_keeps_it
     store = tmp_path / "runs"
     study = parse_study(study_data(store, runtime="{progress: false, trackers: [wandb]}", steps=8,
                                    checkpoint_every=4))
-    lift = crash_at_step(monkeypatch, 5)
-    with pytest.raises(Crash):
-        run_study(study, tmp_path / "out")
-    folder = stage_folder(store)
-    first = json.loads((folder / "tracking.json").read_text())
-    lift()
-    run_study(study, tmp_path / "out")
-
-    ids = json.loads((folder / "tracking.json").read_text())
+    folder, first, ids = crash_then_resume(study, store, tmp_path / "out", monkeypatch)
     assert ids == first and ids["wandb_id"]
     # One offline folder per session of the same run, each with the run's records for `wandb sync`.
     sessions = sorted((folder / "wandb").glob("offline-run-*"))
