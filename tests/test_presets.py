@@ -40,8 +40,8 @@ def test_preset_plans_without_duplicate_nodes(name, xstilts_home, tmp_path, monk
     assert len(keys) == len(set(keys))
     assert plan.kinds()["target"] > 0 and plan.kinds()["evaluate"] > 0
     assert bool(plan.missing) == (not name.startswith("micro-"))  # micro data is generated: nothing missing
-    for node in plan.stages:  # each intermediate stage is shared by every pipeline that starts with it
-        assert node.parent is None or node.parent.key in keys
+    # every evaluation reads a stage of the plan (or the model as loaded)
+    assert all(e.stage.untrained or e.stage.key in set(keys) for e in plan.evaluations)
 
 
 def test_phang2020_expansion_counted_by_hand(tmp_path, monkeypatch):
