@@ -118,8 +118,9 @@ def test_results_command_gives_the_rows_of_results_csv(study_run, xstilts_home, 
     for got, want in zip(objects, expected, strict=True):
         assert isinstance(got["value"], float) and isinstance(got["seed"], int) and isinstance(got["main"], bool)
         assert f"{got['value']:.4f}" == want["value"] and str(got["main"]) == want["main"]
-        assert {k: str(v) for k, v in got.items() if k not in ("value", "chance")} == {
-            k: v for k, v in want.items() if k not in ("value", "chance")}
+        assert {k: str(v) for k, v in got.items() if k not in ("value", "chance", "weight")} == {
+            k: v for k, v in want.items() if k not in ("value", "chance", "weight")}
+        assert got["weight"] is None if want["weight"] == "" else f"{got['weight']:.4f}" == want["weight"]
 
     as_parquet = cli("results", str(path), "--format", "parquet", "--output", str(tmp_path / "r.parquet"))
     assert as_parquet.exit_code == 0, as_parquet.stderr

@@ -96,29 +96,33 @@ def run(
 
 
 def _print_summary(rows: list[dict]) -> None:
-    """The paper's table (targets x intermediate tasks, deltas vs the baseline) on the terminal, one per model.
-    Rows of grid cells that differ only in another axis (a data fraction) share a cell here; `xstilts report`
-    gives each its own column."""
+    """The paper's table (targets x intermediate tasks, deltas vs the baseline) on the terminal, one per model,
+    then the published numbers beside ours: the same tables as summary.md and `xstilts report` (one report
+    model), without the bootstrap over test examples."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Table as RichTable
 
-    from xstilts.reports.paper import paper_table, short_names
+    from xstilts.reports.document import Table, paper_blocks
+    from xstilts.reports.model import build_report
+    from xstilts.reports.results import normalise_row
 
-    models = list(dict.fromkeys(row["model"] for row in rows))
-    for model in models:
-        table = paper_table([row for row in rows if row["model"] == model])
-        if not table.targets:
+    if not rows:
+        return
+    report = build_report([normalise_row(row) for row in rows], n_resamples=0, per_language=False)
+    console = Console(stderr=True)
+    title = ""
+    for block in paper_blocks(report):
+        if not isinstance(block, Table):
+            title = block.text
             continue
-        short = short_names([*table.targets, *table.columns])
-        title = "main score, mean over test languages (delta vs baseline)"
-        shown = Table(title=title + (f": {model}" if len(models) > 1 else ""))
-        shown.add_column("target \\ intermediate")
-        for column in table.columns:
-            shown.add_column("baseline" if column == "none" else short[column], justify="right")
-        for target in table.targets:
-            shown.add_row(short[target], *(table.cell_text(target, column) for column in table.columns))
-        shown.add_row("average", *(table.average_text(column) for column in table.columns))
-        Console(stderr=True).print(shown, markup=False)
+        shown = RichTable(title=title or block.caption)
+        for i, name in enumerate(block.header):
+            shown.add_column(name, justify="left" if i == 0 else "right")
+        for i, cells in enumerate(block.rows):
+            shown.add_row(*cells, style="bold" if block.bold_last and i == len(block.rows) - 1 else None)
+        console.print(shown, markup=False)
+        for note in block.notes:
+            console.print(note, markup=False, soft_wrap=True)
 
 
 @app.command()

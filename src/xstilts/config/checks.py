@@ -32,6 +32,7 @@ def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Pro
     for name in config.pipelines:
         problems += _pipeline_problems(config, name)
     problems += _evaluate_language_problems(config)
+    problems += _retrieval_recipe_problems(config)
     problems += _twin_problems(config)
     return problems
 
@@ -326,6 +327,8 @@ def _pipeline_problems(config: StudyConfig, name: str) -> list[Problem]:
                 (("evaluate", "split"), "evaluate.split",
                  f"task {task.name!r} has no split {config.evaluate.split!r}; it has {', '.join(task.splits)}")
             )
+        if config.benchmark is not None:
+            problems += _benchmark_task_problems(config, task.name, path, key)
         if task.family not in _NOT_TRAINABLE and task.head_name not in heads:
             problems.append(
                 (path, key,
@@ -333,6 +336,30 @@ def _pipeline_problems(config: StudyConfig, name: str) -> list[Problem]:
                  "leaves trained (the last stage trains new heads unless `keep_heads: true`); add the task to "
                  "the last stage's sources or evaluate it in another pipeline")
             )
+    return problems
+
+
+def _benchmark_task_problems(config: StudyConfig, task: str, path: tuple, key: str) -> list[Problem]:
+    """An evaluated task must be one of the benchmark's: its score would otherwise enter an average that the
+    benchmark does not have."""
+    from xstilts.benchmarks import get_benchmark
+
+    benchmark = get_benchmark(config.benchmark)
+    if task in benchmark.languages:
+        return []
+    return [(path, key, f"task {task!r} is not a task of {benchmark.title} (`benchmark: {benchmark.name}`): "
+             f"{did_you_mean(task, list(benchmark.tasks))}; evaluate it in a study without `benchmark`, or "
+             "with the benchmark it belongs to")]
+
+
+def _retrieval_recipe_problems(config: StudyConfig) -> list[Problem]:
+    problems: list[Problem] = []
+    for name in config.evaluate.retrieval_by_task:
+        path, key = ("evaluate", "retrieval_by_task", name), f"evaluate.retrieval_by_task.{name}"
+        task = _task_or_problem(name, path, key, problems)
+        if task is not None and task.family != "retrieval":
+            problems.append((path, key, f"task {name!r} is a {task.family} task; retrieval settings apply to "
+                             "retrieval tasks only (bucc2018, tatoeba, lareqa, mewslix, ...)"))
     return problems
 
 

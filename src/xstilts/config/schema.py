@@ -6,6 +6,7 @@ wherever they share a prefix; the lineage key of each concrete stage makes that 
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -199,6 +200,38 @@ class GridConfig(Strict):
                                 "template; a template that is exactly \"{axis}\" keeps the value's type")
 
 
+# A retrieval layer as a depth-relative spec: "14/24" is layer 14 of a 24-layer encoder, scaled to the model.
+LAYER_SPEC = re.compile(r"^(\d+)/([1-9]\d*)$")
+
+
+class RetrievalRecipe(Strict):
+    """How a retrieval evaluation embeds sentences. Unset fields fall back to the task's declaration (last
+    layer, mean pooling) and, for ``max_length``, to the evaluation's token limit."""
+
+    layer: int | str | None = Field(
+        None, description='hidden state to pool: an index (0 = embeddings, 1 = first layer, -1 = last), or "N/M", '
+        'layer N of an M-layer encoder scaled to the model\'s depth: round(N * layers / M), halves up ("14/24": '
+        "layer 14 of XLM-R large's 24, 7 of a 12-layer model)")
+    pooling: Literal["mean", "cls"] | None = Field(
+        None, description="mean over the tokens (special tokens included, as XTREME and jiant do) or the first token")
+    max_length: int | None = Field(None, ge=16, description="tokens per sentence")
+
+    @field_validator("layer")
+    @classmethod
+    def _layer_spec(cls, layer: int | str | None) -> int | str | None:
+        if isinstance(layer, bool):
+            raise ValueError("layer must be an integer index or \"N/M\", not a boolean")
+        if isinstance(layer, str):
+            match = LAYER_SPEC.match(layer.strip())
+            if not match or int(match[1]) > int(match[2]):
+                raise ValueError(f'layer {layer!r} is not an index or "N/M" with N <= M (e.g. "14/24")')
+            return f"{int(match[1])}/{int(match[2])}"
+        return layer
+
+    def is_set(self) -> bool:
+        return any(value is not None for value in (self.layer, self.pooling, self.max_length))
+
+
 class EvaluateConfig(Strict):
     split: str = "test"
     languages: Literal["all"] | list[str] = "all"
@@ -207,6 +240,13 @@ class EvaluateConfig(Strict):
     max_length: int | None = Field(
         None, ge=16, description="tokens per example at evaluation (default: the last stage's max_length; "
         f"{DEFAULT_EVAL_MAX_LENGTH} for a pipeline with no stages)")
+    retrieval: RetrievalRecipe = Field(
+        default_factory=RetrievalRecipe, description="layer, pooling and token limit of every retrieval "
+        "evaluation (BUCC, Tatoeba, LAReQA, Mewsli-X), e.g. {layer: 14/24, pooling: mean, max_length: 512}, the "
+        "recipe of jiant and XTREME's scripts for XLM-R large")
+    retrieval_by_task: dict[str, RetrievalRecipe] = Field(
+        default_factory=dict, description="per retrieval task, settings that replace those of `retrieval`, "
+        "e.g. {mewslix: {max_length: 64}}")
 
 
 class TrackingConfig(Strict):
@@ -328,6 +368,13 @@ class StudyConfig(Strict):
     variants: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="named partial configs merged in by `xstilts run --size NAME`")
     variant: str | None = Field(None, description="the variant applied (set by --size)")
+    benchmark: Literal["xtreme", "xtreme-r", "xglue"] | None = Field(
+        None, description="the benchmark version the study is evaluated on: every evaluation uses exactly its "
+        "official languages, and averages follow its aggregation and say so (default: none; each task's "
+        "declared languages, averaged as evaluated)")
+    reference: Literal["x-stilts"] | None = Field(
+        None, description="the published setup the study is compared with: its recipe card checks every setting "
+        "against it and its report shows the published numbers (x-stilts: Phang et al. 2020 as jiant 2 ran it)")
     data_root: str | None = Field(None, description="folder with the task data (default: $XSTILTS_HOME/data)")
     store: str | None = Field(None, description="folder of run artifacts (default: $XSTILTS_HOME/runs)")
     # Stages made by grids' `set`: name -> (key path of the grid, its name in messages, [(set key, field path)]),

@@ -40,6 +40,27 @@ DEFAULT_MARGIN_K = 4
 # ---------------------------------------------------------------- embedding
 
 
+def parse_layer(layer: Any) -> tuple[int, int] | None:
+    """``(index, 0)`` for an integer hidden-state index; ``(n, m)`` for ``"n/m"``, layer n of an m-layer encoder
+    (see :func:`resolve_layer`); None when ``layer`` is neither."""
+    if isinstance(layer, int) and not isinstance(layer, bool):
+        return layer, 0
+    if isinstance(layer, str):
+        n, slash, m = layer.strip().partition("/")
+        if slash and n.isdecimal() and m.isdecimal() and n.isascii() and m.isascii() and 0 < int(m) >= int(n):
+            return int(n), int(m)
+    return None
+
+
+def resolve_layer(index: int, of: int, num_layers: int) -> int:
+    """The hidden-state index to pool for an encoder of ``num_layers`` layers: ``index`` itself when ``of`` is 0,
+    else layer ``index`` of an ``of``-layer encoder scaled to this depth, ``round(index * num_layers / of)`` with
+    halves rounded up ("14/24", jiant's and XTREME's layer for XLM-R large: 14 of 24, 7 of 12, 4 of 6)."""
+    if not of:
+        return index
+    return (2 * index * num_layers + of) // (2 * of)
+
+
 def select_layer(hidden_states: Sequence[torch.Tensor], layer: int) -> torch.Tensor:
     """``hidden_states[layer]``, with a clear error for an index the encoder does not have.
 

@@ -130,6 +130,11 @@ class Family(ABC):
         (exact where a closed form exists, else a seeded Monte Carlo estimate)."""
 
     # ----- evaluation -----
+    def evaluation_recipe(self, task: Task, max_length: int, encoder_config: Any) -> dict[str, Any]:
+        """The settings an evaluation of ``task`` ran with that its numbers depend on beyond the model and the
+        data, recorded with every result row (retrieval adds its layer, pooling and search)."""
+        return {"max_length": max_length}
+
     def reference_splits(self, task: Task, split: str) -> tuple[str, ...]:
         """Other splits, in the same language, whose model outputs the scoring of ``split`` needs (BUCC's test
         pairs are extracted at the margin threshold chosen on dev). The evaluator runs the model on them too

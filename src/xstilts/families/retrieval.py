@@ -30,7 +30,8 @@ The encoder runs with all hidden states; ``hidden_states[layer]`` is pooled into
 (see :mod:`xstilts.evaluation.retrieval`, which also holds the chunked search).
 
 Task settings (all optional): ``protocol`` (above), ``layer`` (int, default -1 = last layer; 0 =
-embeddings), ``pooling`` ("mean" over real tokens including ``<s>``/``</s>``, or "cls"), ``similarity``
+embeddings; or ``"n/m"``: layer n of an m-layer encoder, scaled to the encoder's depth when it runs, see
+:func:`xstilts.evaluation.retrieval.resolve_layer`), ``pooling`` ("mean" over real tokens including ``<s>``/``</s>``, or "cls"), ``similarity``
 ("cosine" or "margin" = ratio margin; mining is always margin, ranking always cosine), ``margin_k``
 (neighbours per side for the margin, default 4), ``chunk_size`` (query rows per similarity block, default
 1024), ``prefix`` (text put before every sentence, e.g. "query: " for e5 models; default none), ``backend``
@@ -41,8 +42,10 @@ Units (:meth:`RetrievalFamily.example_units`): one per query (an example with a 
 every query, with its (correct, extracted, gold) pairs: precision ``correct / extracted``, recall
 ``correct / gold``, F1 ``2 correct / (extracted + gold)`` (:func:`xstilts.evaluation.mining.pair_counts`).
 
-``forward`` only sees the batch, so featurize copies ``layer`` and the pooling (as a code) into every
-feature and collate passes them on as per-row tensors. Settings enter the feature-cache key through
+``forward`` only sees the batch, so featurize copies ``layer`` (as index and ``layer_of``, 0 for an absolute
+index) and the pooling (as a code) into every feature and collate passes them on as per-row tensors. A study's
+``evaluate.retrieval`` settings reach the family as the task's settings (``studies.evaluations``), and
+:meth:`RetrievalFamily.evaluation_recipe` says what an evaluation actually used, for its result rows. Settings enter the feature-cache key through
 ``Task.describe``, so cached features never carry stale values.
 """
 
@@ -50,7 +53,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -59,20 +61,11 @@ import torch
 from xstilts.errors import XstiltsError
 from xstilts.evaluation import mining, retrieval_metrics
 from xstilts.evaluation.metrics import prf_units
-from xstilts.evaluation.retrieval import (
-    BACKENDS,
-    DEFAULT_CHUNK_SIZE,
-    DEFAULT_MARGIN_K,
-    POOLINGS,
-    SIMILARITIES,
-    nearest,
-    pool,
-    select_layer,
-)
+from xstilts.evaluation.retrieval import POOLINGS, nearest, parse_layer, pool, resolve_layer, select_layer
 from xstilts.evaluation.units import Units, scores_from_units
 from xstilts.families.base import EvalSet, Evaluation, Family
 from xstilts.families.common import attention_mask_for, encode, pad_sequences
-from xstilts.registry import did_you_mean
+from xstilts.families.retrieval_settings import RetrievalSettings, encoder_depth
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
@@ -83,74 +76,7 @@ SOURCE, TARGET = 0, 1
 SIDES = ("source", "target")
 # The batch holds only tensors, so the pooling name travels as its index in POOLINGS.
 POOLING_CODES = {name: code for code, name in enumerate(POOLINGS)}
-# Protocol -> the metrics it computes.
-PROTOCOLS: dict[str, tuple[str, ...]] = {
-    "nearest": ("accuracy",),
-    "mining": ("f1", "precision", "recall"),
-    "ranking": ("map@20", "mrr@20"),
-}
 TOP_K = retrieval_metrics.TOP_K
-
-
-@dataclass(frozen=True)
-class RetrievalSettings:
-    layer: int = -1
-    pooling: str = "mean"
-    similarity: str = "cosine"
-    margin_k: int = DEFAULT_MARGIN_K
-    chunk_size: int = DEFAULT_CHUNK_SIZE
-    # Text put before every sentence: e5 models expect "query: " for symmetric tasks such as bitext mining.
-    prefix: str = ""
-    # "exact" (chunked matrix products) or "faiss" (optional package; same neighbours).
-    backend: str = "exact"
-    protocol: str = "nearest"
-    # Mining: the split whose gold sets the margin threshold (BUCC: dev = the "sample" part).
-    threshold_split: str = "dev"
-
-    @classmethod
-    def of(cls, task: Task) -> RetrievalSettings:
-        """The task's settings, checked; every problem is reported at once."""
-        known = tuple(cls.__dataclass_fields__)
-        problems = [
-            f"unknown setting {key!r} ({did_you_mean(key, known)})"
-            for key in task.settings
-            if key not in known
-        ]
-        values = {key: task.settings[key] for key in known if key in task.settings}
-        settings = cls(**values)
-
-        def is_int(value: Any) -> bool:
-            return isinstance(value, int) and not isinstance(value, bool)
-
-        if not is_int(settings.layer):
-            problems.append(f"layer must be an integer hidden-state index, not {settings.layer!r}")
-        if settings.pooling not in POOLINGS:
-            problems.append(f"pooling {settings.pooling!r} is not one of {', '.join(POOLINGS)}")
-        if settings.similarity not in SIMILARITIES:
-            problems.append(f"similarity {settings.similarity!r} is not one of {', '.join(SIMILARITIES)}")
-        if not isinstance(settings.prefix, str):
-            problems.append(f"prefix must be a string, not {settings.prefix!r}")
-        if settings.backend not in BACKENDS:
-            problems.append(f"backend {settings.backend!r} is not one of {', '.join(BACKENDS)}")
-        if settings.protocol not in PROTOCOLS:
-            problems.append(f"protocol {settings.protocol!r} is not one of {', '.join(PROTOCOLS)}")
-        elif settings.protocol == "mining" and settings.similarity != "margin":
-            problems.append("the mining protocol scores pairs by ratio margin: set similarity: margin")
-        elif settings.protocol == "ranking" and settings.similarity != "cosine":
-            problems.append("the ranking protocol ranks candidates by cosine: set similarity: cosine")
-        if not isinstance(settings.threshold_split, str) or not settings.threshold_split:
-            problems.append(f"threshold_split must be a split name, not {settings.threshold_split!r}")
-        for metric in task.metrics:
-            if settings.protocol in PROTOCOLS and metric not in PROTOCOLS[settings.protocol]:
-                problems.append(f"the {settings.protocol} protocol has no metric {metric!r} (it computes "
-                                f"{', '.join(PROTOCOLS[settings.protocol])})")
-        for key in ("margin_k", "chunk_size"):
-            value = getattr(settings, key)
-            if not is_int(value) or value < 1:
-                problems.append(f"{key} must be a positive integer, not {value!r}")
-        if problems:
-            raise XstiltsError(f"retrieval task {task.name!r} has bad settings: " + "; ".join(problems))
-        return settings
 
 
 class RetrievalFamily(Family):
@@ -193,13 +119,15 @@ class RetrievalFamily(Family):
         if not texts:
             return []
         encoded = tokenizer(texts, truncation=True, max_length=max_length)
+        layer, layer_of = parse_layer(settings.layer)
         return [
             {
                 "input_ids": ids,
                 "example_index": index,
                 "length": len(ids),
                 "side": side,
-                "layer": settings.layer,
+                "layer": layer,
+                "layer_of": layer_of,
                 "pooling": POOLING_CODES[settings.pooling],
             }
             for ids, (index, side) in zip(encoded["input_ids"], owners, strict=True)
@@ -215,6 +143,8 @@ class RetrievalFamily(Family):
             "attention_mask": attention_mask_for(input_ids, pad_token_id, lengths),
             "side": torch.tensor([f["side"] for f in features], dtype=torch.long),
             "layer": torch.tensor([f["layer"] for f in features], dtype=torch.long),
+            # Features cached before depth-relative layers existed hold an absolute index.
+            "layer_of": torch.tensor([f.get("layer_of", 0) for f in features], dtype=torch.long),
             "pooling": torch.tensor([f["pooling"] for f in features], dtype=torch.long),
         }
 
@@ -225,11 +155,12 @@ class RetrievalFamily(Family):
     def forward(
         self, encoder: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]
     ) -> Any:
-        layers, poolings = batch["layer"], batch["pooling"]
-        if bool((layers != layers[0]).any()) or bool((poolings != poolings[0]).any()):
+        layers, layers_of, poolings = batch["layer"], batch["layer_of"], batch["pooling"]
+        if any(bool((values != values[0]).any()) for values in (layers, layers_of, poolings)):
             raise ValueError("a retrieval batch mixes features of different layer/pooling settings")
         outputs = encode(encoder, batch, output_hidden_states=True)
-        hidden = select_layer(outputs.hidden_states, int(layers[0]))
+        depth = len(outputs.hidden_states) - 1  # the embeddings come first
+        hidden = select_layer(outputs.hidden_states, resolve_layer(int(layers[0]), int(layers_of[0]), depth))
         return pool(hidden, batch["attention_mask"], POOLINGS[int(poolings[0])])
 
     def loss(self, outputs: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -237,6 +168,18 @@ class RetrievalFamily(Family):
             "retrieval tasks are evaluated, never trained: remove the retrieval task from the stage's training "
             "sources and list it under evaluation instead"
         )
+
+    def evaluation_recipe(self, task: Task, max_length: int, encoder_config: Any) -> dict[str, Any]:
+        """The embedding and search settings an evaluation used, the layer resolved for this encoder."""
+        settings = RetrievalSettings.of(task)
+        depth = encoder_depth(encoder_config)
+        recipe = {"layer": settings.resolved_layer(depth), "layer_setting": settings.layer, "layers": depth, "pooling": settings.pooling,
+                  "max_length": max_length, "protocol": settings.protocol, "similarity": settings.similarity}
+        if settings.protocol == "mining":
+            recipe["margin_k"] = settings.margin_k
+        if settings.prefix:
+            recipe["prefix"] = settings.prefix
+        return recipe
 
     def predict(self, outputs: Any, batch: dict[str, torch.Tensor]) -> list[Any]:
         vectors = outputs.detach().float().cpu().numpy()

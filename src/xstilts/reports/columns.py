@@ -10,14 +10,14 @@ pipeline name, so nothing is silently averaged together.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from xstilts.reports.paper import CONTROL, short_names
-
 BASELINE = "none"
+CONTROL = "control (no MLM)"
 
 
 @dataclass(frozen=True)
@@ -153,3 +153,15 @@ def short_labels(rows: list[dict[str, Any]]) -> dict[str, str]:
     """Task and intermediate names without the prefix they all share (``micro-tiny-xnli`` -> ``xnli``)."""
     names = ordered([r["task"] for r in rows] + [r["column"].intermediate for r in rows])
     return short_names(names)
+
+
+def short_names(names: Iterable[str]) -> dict[str, str]:
+    """Drop the prefix every task name shares (``micro-tiny-xnli`` -> ``xnli``) so tables stay narrow."""
+    names = [n for n in names if n not in ("none", CONTROL)]
+    parts = [n.split("+") for n in names]
+    flat = [p for group in parts for p in group]
+    prefix = ""
+    if len(flat) > 1:
+        common = os.path.commonprefix(flat)
+        prefix = common[: common.rfind("-") + 1]
+    return {n: "+".join(p[len(prefix):] for p in n.split("+")) for n in names} | {"none": "none", CONTROL: CONTROL}

@@ -78,7 +78,7 @@ def cell_text(stat: Stat | None) -> str:
 
 def score_table(report: Report, table: ScoreTable, corner: str) -> Table:
     header = [corner, *(c.label(report.short) for c in table.columns)]
-    label = report.name if not table.target else (lambda language: language)
+    label = (lambda row: table.row_label(row, report.name(row))) if not table.target else (lambda language: language)
     rows = [[label(r), *(cell_text(table.cell(r, c)) for c in table.columns)] for r in table.rows]
     bold = bool(table.average)
     if table.average:
@@ -141,11 +141,36 @@ def scaling_table(report: Report, axis: str) -> Table | None:
     return Table(header, rows, caption=f"Scores by {axis}")
 
 
+def published_table(report: Report) -> Table | None:
+    """Our numbers beside the published ones (reports.published): the gap and the source of each."""
+    from xstilts.reports.published import sources
+
+    if not report.published and not report.published_notes:
+        return None
+    cited = sources(report.published)
+    several = len(report.models) > 1
+    header = [*(["model"] if several else []), "target", "published system", "ours (column)", "ours", "published",
+              "gap", "source"]
+    rows = [[*([c.model] if several else []), report.name(c.task), c.system, c.ours_label, number(c.ours),
+             number(c.published.value), number(c.gap, sign=True), f"[{cited.index(c.published.source) + 1}]"]
+            for c in report.published]
+    notes = [f"[{i}] {source}" for i, source in enumerate(cited, start=1)]
+    if any(c.system == "X-STILTs" for c in report.published):
+        notes.append("X-STILTs is compared with the study's best intermediate column per target, as the paper's "
+                     "headline numbers take the best intermediate task per target.")
+    return Table(header, rows, caption="Published test results beside this study's (QA: F1)",
+                 notes=notes + list(report.published_notes))
+
+
 def paper_blocks(report: Report) -> list[Block]:
-    """The paper table of every model, over all test languages, then over the zero-shot languages only."""
+    """The paper table of every model, over all test languages, then over the zero-shot languages only, then
+    the published numbers beside ours."""
     out: list[Block] = []
     for table in [*report.paper, *report.zero_shot]:
         out += [Heading(table.title, 3), score_table(report, table, "target \\ intermediate")]
+    published = published_table(report)
+    if published is not None:
+        out += [Heading("Published numbers beside ours", 3), published]
     return out
 
 

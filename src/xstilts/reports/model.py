@@ -4,11 +4,14 @@ Scores, as in the paper and XTREME's evaluate.py:
 
 - a **cell** is a target task's main metric, averaged over its test languages, per seed, then over seeds (mean
   and 95% t interval over seeds);
-- the **benchmark average** uses XTREME's official aggregation (see evaluation/official/aggregate.py, which
-  applies the same rule to submission files): per task the plain mean over its languages of the task's
-  official score, which for QA (span_qa) is (EM + F1) / 2 and otherwise the main metric; then the plain mean
-  over tasks. It is taken over the tasks that the baseline and every intermediate column share, so columns
-  compare like with like;
+- the **benchmark average** uses the aggregation of the benchmark the study names (``benchmark`` column;
+  :mod:`xstilts.benchmarks`; evaluation/official/aggregate.py applies the same rule to submission files): per
+  task the plain mean over the benchmark's languages of the task's score, which for XTREME's QA tasks is
+  (EM + F1) / 2 and otherwise the main metric (LAReQA: pooled over the queries of all languages); then the
+  plain mean over tasks. Without a benchmark, XTREME's rule over the languages evaluated. It is taken over the
+  tasks that the baseline and every intermediate column share, so columns compare like with like; a task
+  evaluated in only some of its benchmark's languages is *partial*: its row and the average say so, and the
+  average is never labelled as the benchmark's score;
 - **deltas** are against the baseline column (no intermediate stage) of the same model; significance comes from
   a paired bootstrap over test examples (when the run wrote example_scores.jsonl) and a paired t-test over seeds
   (with two seeds or more); see :mod:`xstilts.reports.stats`.
@@ -25,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from xstilts.benchmarks import BENCHMARKS, Benchmark
 from xstilts.reports.columns import Column, assign_columns, baseline_of, numeric_axes, ordered, short_labels
 from xstilts.reports.results import ExampleScores
 from xstilts.reports.stats import (
@@ -79,6 +83,16 @@ class ScoreTable:
     average_label: str
     target: str = ""  # per-language tables: the target task
     notes: list[str] = field(default_factory=list)
+    # Tasks evaluated in only some of their benchmark's languages: task -> (languages scored, benchmark's).
+    partial: dict[str, tuple[int, int]] = field(default_factory=dict)
+    excluded: tuple[str, ...] = ()  # languages left out of every average (the zero-shot table: English)
+
+    def row_label(self, row: str, name: str) -> str:
+        """A target's name, marked when its score covers only part of the benchmark's languages."""
+        if row in self.partial:
+            have, total = self.partial[row]
+            return f"{name} (partial: {have} of {total} languages)"
+        return name
 
     def cell(self, row: str, column: Column) -> Stat | None:
         return self.cells.get((row, column))
@@ -109,6 +123,11 @@ class Report:
     notes: list[str] = field(default_factory=list)
     plots: list[PlotEntry] = field(default_factory=list)
     distances: dict[str, tuple[float, str]] = field(default_factory=dict)  # language -> (from English, source)
+    benchmarks: dict[str, Benchmark] = field(default_factory=dict)  # task -> the benchmark its rows name
+    main_metric: dict[str, str] = field(default_factory=dict)  # task -> its main metric
+    reference: str | None = None  # the published setup the study follows (``reference`` column)
+    published: list[Any] = field(default_factory=list)  # reports.published.Comparison, ours beside published
+    published_notes: list[str] = field(default_factory=list)
 
     def name(self, task_or_intermediate: str) -> str:
         return self.short.get(task_or_intermediate, task_or_intermediate)
@@ -131,7 +150,13 @@ class Scores:
         self.seeds: dict[tuple, list[Any]] = defaultdict(list)
         self._samples: dict[tuple, dict] = {}
         self.by_language: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+        self.weight: dict[tuple, float] = {}
+        named: dict[str, set[str]] = defaultdict(set)
         for row in rows:
+            named[row["task"]].add(row.get("benchmark") or "")
+            if row.get("weight") is not None:
+                self.weight[(row["model"], row["task"], row["column"], row["seed"], row["language"],
+                             row["metric"])] = row["weight"]
             key = (row["model"], row["task"], row["column"], row["seed"], row["language"], row["metric"])
             self.value[key] = row["value"]
             self.eval_key[key] = row.get("eval_key", "")
@@ -146,10 +171,35 @@ class Scores:
             if row["seed"] not in seeds:
                 seeds.append(row["seed"])
 
+        # A task's benchmark: the one its rows name (rows that disagree, from merged runs: none).
+        self.benchmarks: dict[str, Benchmark] = {
+            task: BENCHMARKS[name] for task, names in named.items()
+            if len(names) == 1 and (name := next(iter(names))) in BENCHMARKS and task in BENCHMARKS[name].languages}
+
+    def benchmark_languages(self, task: str, evaluated: list[str]) -> list[str]:
+        """The languages a task's score averages over: its benchmark's that were evaluated (official order), or
+        every evaluated language when the task has no benchmark."""
+        bench = self.benchmarks.get(task)
+        if bench is None:
+            return evaluated
+        return [language for language in bench.languages[task] if language in evaluated]
+
+    def missing_languages(self, task: str, evaluated: list[str], excluded: set[str]) -> tuple[int, int] | None:
+        """(scored, official) when the task's benchmark has languages that were not evaluated; else None."""
+        bench = self.benchmarks.get(task)
+        if bench is None:
+            return None
+        official = [lg for lg in bench.languages[task] if lg not in excluded]
+        have = [lg for lg in official if lg in evaluated]
+        return (len(have), len(official)) if len(have) < len(official) else None
+
     def official(self, task: str) -> list[str]:
-        """The metrics whose mean is the task's benchmark score: (EM, F1) for QA, else the main metric."""
+        """The metrics whose mean is the task's benchmark score: (EM, F1) for QA (XTREME's rule, also used
+        without a benchmark), else the main metric (XGLUE: the main metric for every task)."""
         main = self.main[task]
-        if self.family.get(task) == "span_qa" and main.endswith("f1"):
+        bench = self.benchmarks.get(task)
+        qa = task in bench.em_f1_tasks if bench is not None else self.family.get(task) == "span_qa"
+        if qa and main.endswith("f1"):
             exact = main[: -len("f1")] + "exact_match"
             if any(key[1] == task and key[5] == exact for key in self.value):
                 return [exact, main]
@@ -158,17 +208,29 @@ class Scores:
     def seeds_of(self, model: str, task: str, column: Column) -> list[Any]:
         return self.seeds.get((model, task, column), [])
 
+    def pooled(self, task: str) -> bool:
+        bench = self.benchmarks.get(task)
+        return bench is not None and task in bench.pooled_tasks
+
     def per_seed(self, model: str, task: str, column: Column, languages: list[str],
                  metrics: list[str]) -> dict[Any, float]:
-        """Per seed: the mean over ``languages`` (those scored) of the mean over ``metrics``."""
+        """Per seed: the mean over ``languages`` (those scored) of the mean over ``metrics``; for a task its
+        benchmark pools (LAReQA), the mean over the units of all languages (each language's value weighted by
+        its ``weight``, the number of queries), where every weight is known."""
         out = {}
         for seed in self.seeds_of(model, task, column):
-            values = []
+            values, weights = [], []
             for language in languages:
-                scores = [self.value.get((model, task, column, seed, language, m)) for m in metrics]
+                keys = [(model, task, column, seed, language, m) for m in metrics]
+                scores = [self.value.get(key) for key in keys]
                 if all(s is not None for s in scores):
                     values.append(mean(scores))
-            if values:
+                    weights.append(self.weight.get(keys[0]))
+            if not values:
+                continue
+            if self.pooled(task) and all(w is not None and w > 0 for w in weights):
+                out[seed] = sum(v * w for v, w in zip(values, weights, strict=True)) / sum(weights)
+            else:
                 out[seed] = mean(values)
         return out
 
@@ -257,7 +319,7 @@ def _score_table(scores: Scores, model: str, title: str, excluded: set[str], sho
     rows = [r for r in scores.rows if r["model"] == model and r["language"] not in excluded]
     targets = sorted(ordered(r["task"] for r in rows))
     columns = sorted(ordered(r["column"] for r in rows), key=Column.sort_key)
-    langs = {(t, c): [lg for lg in scores.languages[(model, t, c)] if lg not in excluded]
+    langs = {(t, c): scores.benchmark_languages(t, [lg for lg in scores.languages[(model, t, c)] if lg not in excluded])
              for t in targets for c in columns}
     cells: dict[tuple[str, Column], Stat] = {}
     for target in targets:
@@ -274,7 +336,12 @@ def _score_table(scores: Scores, model: str, title: str, excluded: set[str], sho
             shared = [lg for lg in langs[(target, column)] if lg in langs[(target, baseline)]]
             cells[(target, column)] = scores.compare(model, [target], column, baseline, {target: shared},
                                                      {target: main}, seeds, base_seeds)
-    table = ScoreTable(title, model, targets, columns, cells, {}, "average")
+    table = ScoreTable(title, model, targets, columns, cells, {}, "average", excluded=tuple(sorted(excluded)))
+    for target in targets:
+        evaluated = ordered(lg for c in columns for lg in langs[(target, c)])
+        missing = scores.missing_languages(target, evaluated, excluded)
+        if missing is not None:
+            table.partial[target] = missing
     _average_row(scores, table, langs, short)
     return table
 
@@ -289,8 +356,9 @@ def _average_row(scores: Scores, table: ScoreTable, langs: dict[tuple[str, Colum
         return
     official = {t: scores.official(t) for t in common}
     uses_qa_rule = [t for t in common if len(official[t]) > 1]
-    table.average_label = "average" + (f" ({len(common)} of {len(table.rows)} tasks)"
-                                       if len(common) < len(table.rows) else "")
+    table.average_label, note = _average_label(scores, table, common)
+    if note:
+        table.notes.append(note)
     for column in table.columns:
         baseline = baseline_of(column, table.columns)
         base_seeds = _average_seeds(scores, table.model, common, baseline, langs, official) if baseline else {}
@@ -313,10 +381,43 @@ def _average_row(scores: Scores, table: ScoreTable, langs: dict[tuple[str, Colum
         shared = {t: [lg for lg in langs[(t, column)] if lg in langs[(t, baseline)]] for t in common}
         table.average[column] = scores.compare(table.model, common, column, baseline, shared, official, seeds,
                                                base_seeds)
+    benches = {scores.benchmarks.get(t) for t in common}
+    bench = benches.pop() if len(benches) == 1 else None
+    name = bench.title if bench is not None else "XTREME"
     if uses_qa_rule:
         qa = ", ".join(short.get(t, t) for t in uses_qa_rule)
-        table.notes.append(f"The average follows XTREME's aggregation: QA tasks ({qa}) enter as (EM + F1) / 2, the "
+        table.notes.append(f"The average follows {name}'s aggregation: QA tasks ({qa}) enter as (EM + F1) / 2, the "
                            "others with their main metric; then the plain mean over tasks.")
+    pooled = [short.get(t, t) for t in common if scores.pooled(t)]
+    if pooled:
+        table.notes.append(f"{', '.join(pooled)}: the mean over the queries of all languages pooled, as XTREME-R "
+                           "scores LAReQA (one candidate pool); its row and the average use it.")
+
+
+def _average_label(scores: Scores, table: ScoreTable, common: list[str]) -> tuple[str, str]:
+    """The average row's label, and a note when it is not a benchmark's score: it says which benchmark's
+    languages and aggregation it uses, and whether it covers every task in full."""
+    benches = {scores.benchmarks.get(t) for t in table.rows}
+    bench = benches.pop() if len(benches) == 1 else None
+    partial = [t for t in common if t in table.partial]
+    if bench is None:
+        if any(scores.benchmarks.get(t) for t in table.rows):
+            return "average (tasks of several benchmarks)", ("The average mixes tasks of different benchmarks (or "
+                                                              "of none): it is no benchmark's score.")
+        return "average (languages evaluated)", ""
+    if table.excluded:
+        return (f"average without {', '.join(table.excluded)} ({bench.title} languages)",
+                f"Without {', '.join(table.excluded)}, this average is not the {bench.title} score.")
+    if partial:
+        return (f"average, partial ({len(partial)} of {len(common)} tasks not in all {bench.title} languages)",
+                f"Partial: {', '.join(partial)} were not evaluated in every {bench.title} language, so this average "
+                f"is not the {bench.title} score and is not comparable with published numbers.")
+    missing = [t for t in bench.tasks if t not in common]
+    if missing:
+        return (f"average of {len(common)} of {len(bench.tasks)} {bench.title} tasks",
+                f"The average covers {len(common)} of {bench.title}'s {len(bench.tasks)} tasks ({bench.title}'s "
+                f"languages and aggregation); without {', '.join(missing)} it is not the {bench.title} score.")
+    return f"{bench.title} score ({bench.title} languages)", ""
 
 
 def _average_seeds(scores: Scores, model: str, tasks: list[str], column: Column,
@@ -390,8 +491,14 @@ def build_report(rows: list[dict[str, Any]], examples: dict[tuple[str, str], Exa
                      "older versions did not write it).")
     if len(seeds) < 2:
         notes.append("Intervals and tests over seeds: n/a (one seed).")
-    return Report(title, description, models, seeds, short, paper, zero_shot, languages, chance,
-                  numeric_axes(rows), n_resamples, bool(examples), notes)
+    references = {r.get("reference") or "" for r in rows} - {""}
+    report = Report(title, description, models, seeds, short, paper, zero_shot, languages, chance,
+                    numeric_axes(rows), n_resamples, bool(examples), notes, benchmarks=dict(scores.benchmarks),
+                    main_metric=dict(scores.main), reference=references.pop() if len(references) == 1 else None)
+    from xstilts.reports.published import comparisons
+
+    report.published, report.published_notes = comparisons(report, report.reference)
+    return report
 
 
 def _split(rows: list[dict[str, Any]]) -> str:

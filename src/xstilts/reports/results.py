@@ -1,9 +1,10 @@
 """Reading a run's result files: ``results.csv`` (one row per evaluation and metric) and, when the run wrote
 it, ``example_scores.jsonl`` (per-example metric units, for the bootstrap over test examples).
 
-Rows are normalised to typed dicts (value float, main bool, seed int where possible, axes a dict), whatever
-wrote them: the CSV, or the runner's in-memory rows. Older results without the ``axes`` column or without
-example scores still load; what they cannot support is left out of the report with a note.
+Rows are normalised to typed dicts (value float, main bool, seed int where possible, axes a dict, weight a
+float or None), whatever wrote them: the CSV, or the runner's in-memory rows. Older results without the
+``axes``, ``benchmark``, ``weight`` or ``recipe`` columns or without example scores still load; what they cannot
+support is left out of the report with a note.
 """
 
 from __future__ import annotations
@@ -78,8 +79,14 @@ def normalise_row(row: dict[str, Any], where: str = "result row") -> dict[str, A
     out["zero_shot"] = _truthy(row.get("zero_shot", True))
     out["seed"] = _seed(row["seed"])
     out["axes"] = _axes(row.get("axes"), where)
-    for key in ("model", "intermediate", "pretraining", "family", "pipeline", "eval_key", "stage_key"):
+    for key in ("model", "intermediate", "pretraining", "family", "pipeline", "eval_key", "stage_key", "benchmark",
+                "reference", "recipe"):
         out[key] = "" if row.get(key) is None else str(row.get(key))
+    weight = row.get("weight")
+    try:
+        out["weight"] = None if weight in (None, "") else float(weight)
+    except (TypeError, ValueError):
+        raise XstiltsError(f"{where}: weight {weight!r} is not a number") from None
     out["intermediate"] = out["intermediate"] or "none"
     out["split"] = str(row.get("split") or "test")
     return out

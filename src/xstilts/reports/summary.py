@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
+from statistics import mean
 from typing import Any
 
 from xstilts.atomic import write_text_atomic
-from xstilts.reports.paper import per_language_markdown
 
 
 def summary_markdown(study: Any, rows: list[dict[str, Any]]) -> str:
@@ -56,3 +58,24 @@ def write_summary(study: Any, rows: list[dict[str, Any]], out_dir: Path) -> Path
     path = Path(out_dir) / "summary.md"
     write_text_atomic(path, summary_markdown(study, rows))
     return path
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def per_language_markdown(rows: Iterable[dict[str, Any]], column: str = "none") -> str:
+    """Main score per (target task, language) for one intermediate column (default: the baseline)."""
+    values: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for row in rows:
+        if _truthy(row["main"]) and row.get("intermediate") == column and row.get("pretraining") != "none":
+            values[(row["task"], row["language"])].append(float(row["value"]))
+    if not values:
+        return ""
+    tasks = sorted({t for t, _ in values})
+    languages = sorted({lang for _, lang in values}, key=lambda lang: (lang != "en", lang))
+    lines = ["| task | " + " | ".join(languages) + " |", "|---|" + "---:|" * len(languages)]
+    for task in tasks:
+        cells = [f"{mean(values[(task, lang)]):.1f}" if (task, lang) in values else "" for lang in languages]
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -92,6 +92,9 @@ def plan(
         help="throughput for time estimates (default 70e9: 2 CPU threads; a GPU in bf16 does ~1e14)")
     ] = DEFAULT_FLOPS_PER_SECOND,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    recipe: Annotated[bool, typer.Option(
+        "--recipe", help="print the study's recipe card (Markdown): every setting, its value and source, checked "
+        "against the published protocol it follows")] = False,
 ) -> None:
     """Show the stages and evaluations a study expands to (mlm, intermediate, target, evaluate), which are
     done, and an estimate of the tokens, FLOPs and time each needs (upper bounds: see `xstilts.studies.estimate`)."""
@@ -99,8 +102,13 @@ def plan(
     from xstilts.studies.plan_summary import plan_summary
     from xstilts.studies.runner import make_context
 
-    summary = plan_summary(make_context(load_study(study, size=size, model=model), provisional=True),
-                           flops_per_second)
+    context = make_context(load_study(study, size=size, model=model), provisional=True)
+    if recipe:
+        from xstilts.studies.recipe_card import recipe_card
+
+        typer.echo(recipe_card(context.study, context.plan), nl=False)
+        return
+    summary = plan_summary(context, flops_per_second)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

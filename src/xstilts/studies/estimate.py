@@ -120,6 +120,23 @@ def model_size(model: ModelConfig) -> ModelSize:
     return ModelSize(embeddings + layers, layers, vocab * h, f"{config_file} ({config['model_type']})")
 
 
+def model_depth(model: ModelConfig) -> int | None:
+    """The encoder's number of layers, without loading it: a built one's, a local folder's config.json
+    (``num_hidden_layers``, or T5's ``num_layers``), a known hub encoder's; None otherwise."""
+    if model.build is not None:
+        return model.build.num_layers
+    config_file = Path(model.name_or_path or "") / "config.json"
+    if config_file.is_file():
+        try:
+            config = json.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        depth = config.get("num_hidden_layers", config.get("num_layers")) if isinstance(config, dict) else None
+        return depth if isinstance(depth, int) and not isinstance(depth, bool) else None
+    hub_name = (model.name_or_path or "").removeprefix("FacebookAI/").removeprefix("google-bert/")
+    return KNOWN_HUB_CONFIGS.get(hub_name, {}).get("num_hidden_layers")
+
+
 def _tokenizer_vocab(model: ModelConfig) -> tuple[int | None, int]:
     """(vocabulary size, pad id) of a built encoder's tokenizer, without loading it."""
     spec = model.tokenizer

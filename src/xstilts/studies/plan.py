@@ -19,8 +19,14 @@ from typing import Any
 
 from xstilts import MAJOR_VERSION
 from xstilts.config.checks import default_evaluate_tasks, selection_task_names
-from xstilts.config.schema import DEFAULT_EVAL_MAX_LENGTH, ModelConfig, StageConfig, StudyConfig
+from xstilts.config.schema import ModelConfig, StageConfig, StudyConfig
 from xstilts.errors import XstiltsError
+from xstilts.studies.evaluations import (
+    eval_max_length,
+    evaluated_task,
+    evaluation_languages,
+    max_length_is_explicit,
+)
 from xstilts.tasks import get_task
 from xstilts.tasks.base import file_digest, stable_hash
 
@@ -198,13 +204,6 @@ def stage_is_zero_shot(stage: StageConfig) -> bool:
     return True
 
 
-def eval_max_length(study: StudyConfig, stage: StageNode) -> int:
-    """Tokens per example when evaluating on ``stage``: the study's ``evaluate.max_length``, else the stage's."""
-    if study.evaluate.max_length is not None:
-        return study.evaluate.max_length
-    return DEFAULT_EVAL_MAX_LENGTH if stage.config is None else stage.config.max_length
-
-
 def build_plan(study: StudyConfig, data_root: Path, provisional: bool = False) -> Plan:
     """The plan of ``study``. A missing data file is an error, unless ``provisional``: then its content hash is
     a placeholder, ``Plan.missing`` lists it, and the keys that read it will change once the data is there
@@ -267,19 +266,17 @@ def _stage_nodes(study: StudyConfig, pipeline_name: str, model_name: str, root_k
 def _add_evaluations(study: StudyConfig, pipeline_name: str, parent: StageNode, tasks: list[str], data_root: Path,
                      evaluations: dict[str, EvalNode], missing: Missing = None) -> None:
     for task_name in tasks:
-        task = _task_with_data(task_name, data_root, missing)
+        task = evaluated_task(study, _task_with_data(task_name, data_root, missing))
         split = study.evaluate.split
-        wanted = study.evaluate.languages
-        languages = [lang for lang in task.splits[split] if wanted == "all" or lang in wanted]
-        for language in languages:
+        for language in evaluation_languages(study, task, split):
             described = {
                 "v": MAJOR_VERSION, "stage": parent.key, "task": task.describe(), "split": split,
                 "language": language, "data": _fingerprint(task, split, language, data_root, missing),
                 "max_examples": study.evaluate.max_examples,
             }
-            if parent.untrained or study.evaluate.max_length is not None:
+            if parent.untrained or max_length_is_explicit(study, task):
                 # Only then does the limit not follow from the stage (keys of other runs unchanged).
-                described["max_length"] = eval_max_length(study, parent)
+                described["max_length"] = eval_max_length(study, parent, task)
             key = stable_hash(described)
             evaluations[f"{pipeline_name}/{key}"] = EvalNode(key, parent, pipeline_name, parent.seed, task_name,
                                                             split, language)

@@ -12,7 +12,10 @@ The summary is plain data (JSON-able); the command prints it as a table or as JS
   placeholders, so nothing counts as done and their tokens are unknown until the data is downloaded;
 - ``nodes`` (stages: ``kind, key, stage, seed, model, parent, pipelines, zero_shot, done, tokens, flops,
   seconds``) and ``evaluation_nodes`` (``kind, key, stage, stage_key, seed, model, task, split, language,
-  done, tokens, flops, seconds``).
+  max_length, done, tokens, flops, seconds``; a retrieval evaluation also has ``recipe``: ``{layer_setting,
+  layer, layers, pooling, max_length, protocol, similarity}``, ``layer`` being the hidden state pooled for this
+  model (None when its depth is only known once it loads));
+- ``benchmark``: the benchmark whose languages the evaluations use (None: each task's own).
 
 See :mod:`xstilts.studies.estimate` for how tokens, FLOPs and times are estimated.
 """
@@ -23,7 +26,7 @@ from typing import Any
 
 from xstilts.errors import XstiltsError
 from xstilts.studies import estimate
-from xstilts.studies.plan import eval_max_length
+from xstilts.studies.evaluations import eval_max_length, evaluated_task
 from xstilts.studies.runner import Context, is_evaluated
 from xstilts.tasks import get_task
 
@@ -32,6 +35,7 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
     """Totals, counts by kind, the models' sizes, and one entry per stage and per distinct evaluation."""
     plan, study, store = context.plan, context.study, context.store
     sizes = {name: estimate.model_size(model) for name, model in study.model_configs().items()}
+    depths = {name: estimate.model_depth(model) for name, model in study.model_configs().items()}
 
     def timed(entry: dict[str, Any], parameters: int | None, tokens: int, training: bool) -> dict[str, Any]:
         work = estimate.flops(parameters, tokens, training)
@@ -53,18 +57,24 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
         if (stage.key, evaluation.key) in seen:
             continue  # several pipelines ask for the same evaluation: it runs once
         seen.add((stage.key, evaluation.key))
-        mlm = get_task(evaluation.task).family == "mlm"
-        tokens = _known(lambda e=evaluation, s=stage: estimate.evaluation_tokens(
-            study, e.task, e.split, e.language, eval_max_length(study, s), context.data_root))
-        evaluations.append(timed({
+        task = evaluated_task(study, get_task(evaluation.task))
+        max_length = eval_max_length(study, stage, task)
+        tokens = _known(lambda e=evaluation, n=max_length: estimate.evaluation_tokens(
+            study, e.task, e.split, e.language, n, context.data_root))
+        entry = {
             "kind": "evaluate", "key": evaluation.key, "stage": stage.name, "stage_key": stage.key,
             "seed": evaluation.seed, "model": stage.model, "task": evaluation.task, "split": evaluation.split,
-            "language": evaluation.language, "done": is_evaluated(context, evaluation),
-        }, estimate.compute_parameters(sizes[stage.model], mlm), tokens, training=False))
+            "language": evaluation.language, "max_length": max_length, "done": is_evaluated(context, evaluation),
+        }
+        if task.family == "retrieval":
+            entry["recipe"] = _retrieval_recipe(task, max_length, depths[stage.model])
+        evaluations.append(timed(entry, estimate.compute_parameters(sizes[stage.model], task.family == "mlm"),
+                                 tokens, training=False))
 
     nodes = stages + evaluations
     return {
         "study": study.name,
+        "benchmark": study.benchmark,
         "stages": len(stages),
         "done": sum(s["done"] for s in stages),
         "to_run": sum(not s["done"] for s in stages),
@@ -82,6 +92,15 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
         "nodes": stages,
         "evaluation_nodes": evaluations,
     }
+
+
+def _retrieval_recipe(task, max_length: int, depth: int | None) -> dict[str, Any]:
+    from xstilts.families.retrieval_settings import RetrievalSettings
+
+    settings = RetrievalSettings.of(task)
+    return {"layer_setting": settings.layer, "layer": settings.resolved_layer(depth), "layers": depth,
+            "pooling": settings.pooling, "max_length": max_length, "protocol": settings.protocol,
+            "similarity": settings.similarity}
 
 
 def _known(count):

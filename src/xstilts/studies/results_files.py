@@ -17,6 +17,7 @@ from xstilts.studies.runner import RESULT_COLUMNS, results_csv_text
 RESULT_TYPES: dict[str, str] = {
     **dict.fromkeys(RESULT_COLUMNS, "string"),
     "seed": "int64", "n_examples": "int64", "value": "float64", "chance": "float64",
+    "weight": "float64",
     "zero_shot": "bool", "main": "bool",
 }
 

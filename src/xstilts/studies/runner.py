@@ -22,6 +22,7 @@ from typing import Any
 
 from xstilts import __version__, threads
 from xstilts.config.schema import StudyConfig
+from xstilts.studies.evaluations import eval_max_length, evaluated_task
 from xstilts.studies.example_scores import (
     EXAMPLE_SCORES,
     gather_example_scores,
@@ -29,7 +30,7 @@ from xstilts.studies.example_scores import (
     write_example_scores,
     write_units,
 )
-from xstilts.studies.plan import EvalNode, Plan, StageNode, build_plan, eval_max_length
+from xstilts.studies.plan import EvalNode, Plan, StageNode, build_plan
 from xstilts.studies.processes import Processes
 from xstilts.studies.store import (
     RunStore,
@@ -44,6 +45,10 @@ from xstilts.tasks.custom import DATA_ROOT_FIELD
 RESULT_COLUMNS = [
     "study", "pipeline", "model", "seed", "task", "family", "language", "split", "metric", "value", "chance",
     "zero_shot", "main", "intermediate", "pretraining", "n_examples", "stage_key", "eval_key", "axes",
+    # The benchmark whose languages and aggregation apply and the published setup the study follows (empty:
+    # none); the value's denominator (queries, questions, tokens: a mean pooled over languages weighs each by
+    # it); the evaluation's settings (JSON).
+    "benchmark", "reference", "weight", "recipe",
 ]
 
 
@@ -167,10 +172,12 @@ def _run_elsewhere(study: StudyConfig, out_dir: Path, log, executor: str, wait: 
 
 def write_results(context: Context, out_dir: Path) -> list[dict[str, Any]]:
     """Gather the plan's results from the store into ``results.csv``, ``example_scores.jsonl`` and
-    ``summary.md``."""
+    ``summary.md``, with the study's recipe card beside them (``recipe.md``)."""
     from xstilts.reports.summary import write_summary
+    from xstilts.studies.recipe_card import recipe_card
 
     rows = gather_rows(context)
+    write_text_atomic(out_dir / "recipe.md", recipe_card(context.study, context.plan))
     write_results_csv(out_dir / "results.csv", rows)
     write_example_scores(out_dir / EXAMPLE_SCORES, gather_example_scores(context.store, context.plan.evaluations))
     write_summary(context.study, rows, out_dir)
@@ -436,10 +443,10 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
     for head in heads.values():
         head.to(accelerator.device)
     settings = context.study.evaluate
-    max_length = eval_max_length(context.study, stage)
     for evaluation in todo:
-        task = get_task(evaluation.task).with_data(context.data_root)
+        task = evaluated_task(context.study, get_task(evaluation.task).with_data(context.data_root))
         family = get_family(task.family)
+        max_length = eval_max_length(context.study, stage, task)
         data = _featurize(context, task, evaluation.split, evaluation.language, max_length, settings.max_examples,
                           stage.model)
         references = {}
@@ -461,10 +468,13 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
         )
         predictions_dir = context.store.path(stage.key) / "predictions" / task.name
         write_text_atomic(predictions_dir / f"{evaluation.split}-{evaluation.language}.jsonl", lines)
+        recipe = json.dumps(family.evaluation_recipe(task, max_length, encoder.config), sort_keys=True,
+                            separators=(",", ":"))
         rows = [
             {"task": task.name, "family": task.family, "language": evaluation.language, "split": evaluation.split,
              "metric": metric, "value": value, "chance": chance.get(metric), "main": metric == task.main_metric,
-             "n_examples": len(data.examples)}
+             "n_examples": len(data.examples), "recipe": recipe,
+             "weight": sum(evaluated.units[metric].den) if metric in evaluated.units else None}
             for metric, value in scores.items()
         ]
         # Units first: the .json marks the evaluation done, so a done evaluation of this version has its units.
@@ -529,6 +539,7 @@ def gather_rows(context: Context) -> list[dict[str, Any]]:
                 "study": study.name, "pipeline": evaluation.pipeline, "model": study.model_label(evaluation.stage.model),
                 "seed": evaluation.seed, **row, "zero_shot": evaluation.stage.zero_shot, **lineage,
                 "stage_key": evaluation.stage.key, "eval_key": evaluation.key, "axes": axes,
+                "benchmark": study.benchmark or "", "reference": study.reference or "",
             })
     return rows
 

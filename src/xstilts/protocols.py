@@ -1,0 +1,123 @@
+"""Published protocols as data: the settings a reproduction is checked against, each with its source.
+
+``X_STILTS`` is Phang et al. (2020) as its code ran it: jiant 2's XTREME scripts
+(``jiant/scripts/benchmarks/xtreme/``: ``xtreme_runconfig_writer.py`` and ``subscripts/{c,d,e}_*.sh``), jiant's
+runscript and optimizer defaults, and the paper for the intermediate stages (the scripts cover only the
+target tasks). The retrieval entries are also XTREME's own (``scripts/run_tatoeba.sh``). Evaluation languages
+and scores are not here: they are the benchmark's (:mod:`xstilts.benchmarks`).
+
+``DEVIATIONS`` are the places where xstilts differs on purpose, with the reason; a study's recipe card
+(:mod:`xstilts.studies.recipe_card`) marks every other difference from the reference as unexplained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Ref:
+    value: Any
+    source: str
+
+
+PAPER = "Phang et al. (2020), §3 (training details)"
+RUN = "jiant 2 xtreme/subscripts/e_run_models.sh"
+CONFIGS = "jiant 2 xtreme/subscripts/d_write_configs.sh"
+TOKENIZE = "jiant 2 xtreme/subscripts/c_tokenize_and_cache.sh"
+WRITER = "jiant 2 xtreme/xtreme_runconfig_writer.py"
+RUNSCRIPT = "jiant 2 jiant/proj/main/runscript.py defaults"
+OPTIMIZER = "jiant 2 jiant/shared/model_setup.py (AdamW, linear warmup and decay)"
+CCG = "jiant 2 jiant/tasks/lib/ccg.py (1,363 labels) and jiant 1 scripts/ccg/ccg_proc.py (sections)"
+TATOEBA_SCRIPT = "google-research/xtreme scripts/run_tatoeba.sh (--specific_layer 13 of the last 24 states)"
+UTILS_RETRIEVE = "google-research/xtreme third_party/utils_retrieve.py (mine_bitext, bucc_optimize)"
+
+
+@dataclass(frozen=True)
+class TrainingReference:
+    name: str
+    title: str
+    every_stage: dict[str, Ref]  # setting -> reference, for every trained stage
+    intermediate: dict[str, Ref]
+    # By evaluated target task: the stage that trains for it.
+    targets: dict[str, dict[str, Ref]]
+    # Tokens per example of each training task (jiant tokenizes every task at its own length).
+    task_lengths: dict[str, Ref]
+    retrieval: dict[str, Ref]  # layer, pooling, max_length of every retrieval evaluation
+    labels: dict[str, Ref] = field(default_factory=dict)  # task -> number of labels of its head
+
+
+def _target(epochs: int, batch: int, accumulation: int, length: int, train: str, selection: str) -> dict[str, Ref]:
+    return {"epochs": Ref(epochs, CONFIGS),
+            "effective batch": Ref(batch * accumulation, f"{CONFIGS} (batch {batch} x {accumulation} accumulation)"),
+            "training tasks": Ref(train, f"{WRITER} TRAIN_TASK_DICT"), "max length": Ref(length, TOKENIZE),
+            "selection data": Ref(selection, f"{WRITER}: early stopping on the training task's dev set")}
+
+
+_QA = ("squad", "squad2", "xquad", "mlqa", "tydiqa")
+
+X_STILTS = TrainingReference(
+    name="x-stilts",
+    title="X-STILTs (Phang et al., 2020), as jiant 2 ran it",
+    every_stage={
+        "learning rate": Ref(1e-5, f"{RUN} (--learning_rate 1e-5)"),
+        "warmup": Ref(0.1, f"{WRITER} (warmup_steps_proportion 0.1)"),
+        "schedule": Ref("linear", OPTIMIZER),
+        "weight decay": Ref(0.01, OPTIMIZER),
+        "Adam betas": Ref((0.9, 0.999), OPTIMIZER),
+        "Adam epsilon": Ref(1e-8, f"{RUNSCRIPT} (adam_epsilon)"),
+        "gradient clipping": Ref(1.0, f"{RUNSCRIPT} (max_grad_norm)"),
+        "selection every": Ref(1000, f"{RUN} (--eval_every_steps 1000)"),
+        "selection examples": Ref(500, f"{WRITER} (eval_subset_num 500)"),
+        "selection patience": Ref(30, f"{RUN} (--no_improvements_for_n_evals 30)"),
+        "heads": Ref("new", "jiant 2 xstilts guide (--model_load_mode partial: the encoder only)"),
+    },
+    intermediate={
+        "epochs": Ref(3, PAPER),
+        "effective batch": Ref(32, PAPER),
+        "effective batch (QA)": Ref(16, PAPER),
+        "selection data": Ref("own dev", PAPER),
+    },
+    targets={
+        "xnli": _target(2, 4, 8, 256, "mnli", "mnli dev"),
+        "pawsx": _target(5, 4, 8, 256, "pawsx", "pawsx dev"),
+        "udpos": _target(10, 4, 8, 256, "udpos", "udpos dev"),
+        "panx": _target(10, 4, 8, 256, "panx", "panx dev"),
+        "xquad": _target(2, 4, 4, 384, "squad", "squad dev"),
+        "mlqa": _target(2, 4, 4, 384, "squad", "squad dev"),
+        "tydiqa": _target(2, 4, 4, 384, "tydiqa", "tydiqa dev"),
+    },
+    task_lengths={task: Ref(384 if task in _QA else 256, TOKENIZE) for task in (
+        "anli-r1", "anli-r2", "anli-r3", "mnli", "snli", "qqp", "squad", "squad2", "hellaswag", "commonsenseqa",
+        "cosmosqa", "ccg", "ccg-jiant", "xnli", "pawsx", "udpos", "panx", "tydiqa")},
+    retrieval={
+        "layer": Ref("14/24", f"{WRITER} (retrieval_layer 14, pooler mean); {TATOEBA_SCRIPT}"),
+        "pooling": Ref("mean", f"{WRITER} (pooler_type mean)"),
+        "max length": Ref(512, f"{TOKENIZE} (bucc2018, tatoeba at 512); {TATOEBA_SCRIPT} (MAXL=512)"),
+    },
+    labels={"ccg-jiant": Ref(1363, CCG), "ccg": Ref(1363, CCG)},
+)
+
+REFERENCES: dict[str, TrainingReference] = {X_STILTS.name: X_STILTS}
+
+# (setting, task or "*") -> why xstilts does otherwise. The recipe card shows these as deliberate deviations.
+DEVIATIONS: dict[tuple[str, str], str] = {
+    ("selection data", "tydiqa"):
+        "jiant early-stops TyDiQA on the English GoldP dev set, which is also XTREME's English test set; xstilts "
+        "trains without selection (the final checkpoint), so no test data chooses the model",
+    ("selection", "tydiqa"):
+        "see selection data: no model selection for TyDiQA (jiant's dev set is XTREME's English test set)",
+    ("warmup shape", "*"):
+        "the warmup ramp starts at lr / (warmup steps + 1), not at 0 (HF's get_linear_schedule_with_warmup); the "
+        "first steps' learning rate differs by at most 1 / (warmup steps + 1) of lr",
+    ("labels", "ccg"):
+        "the standard CCG supertag set (425 categories seen 10+ times in sections 02-21, plus <unk>); use task "
+        "ccg-jiant for jiant's 1,363 tags and sections",
+    ("sampler", "*"):
+        "jiant samples tasks in proportion to their sizes (or to capped sizes with train_examples_cap); the cap "
+        "of a multi-task stage is the study's choice: the paper's value was not verified",
+    ("stages", "xquad"):
+        "jiant trains SQuAD twice with the same settings, once for XQuAD and once for MLQA; xstilts trains it "
+        "once and evaluates both on it",
+}
