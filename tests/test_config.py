@@ -102,6 +102,29 @@ def test_max_examples_and_fraction_conflict(tmp_path):
     assert problems == [p for p in problems if "`max_examples` or `fraction`, not both" in p] and problems
 
 
+def test_source_max_length_defaults_to_the_stage_and_is_validated_like_it(tmp_path):
+    text = GOOD.replace("{task: mock-nli}", "{task: mock-nli, max_length: 64}")
+    stage = load_study(write(tmp_path, text)).stages["target"]
+    assert stage.max_length == 256 and stage.source_max_length(stage.sources[0]) == 64
+    inter = load_study(write(tmp_path, text)).stages["inter"]
+    assert inter.sources[0].max_length is None and inter.source_max_length(inter.sources[0]) == 256
+    # too short and not a number: both reported at once, each at its key path and line
+    bad = GOOD.replace("{task: mock-nli}", "{task: mock-nli, max_length: 8}").replace(
+        "{task: mock-qa}", "{task: mock-qa, max_length: long}")
+    problems = problems_of(tmp_path, bad)
+    assert len(problems) == 2
+    assert any(":10: stages.target.sources[0].max_length" in p and "greater than or equal to 16" in p
+               for p in problems)
+    assert any(":7: stages.inter.sources[0].max_length" in p and "valid integer" in p for p in problems)
+
+
+def test_source_longer_than_the_built_encoder(tmp_path):
+    # the built encoder of GOOD keeps BuildConfig's default max_length, 512
+    text = GOOD.replace("{task: mock-nli}", "{task: mock-nli, max_length: 600}")
+    (problem,) = problems_of(tmp_path, text)
+    assert "stages.target.sources[0].max_length: 600 exceeds the built encoder's model.build.max_length 512" in problem
+
+
 def test_retrieval_is_never_a_training_source(tmp_path):
     text = GOOD.replace("{task: mock-qa}", "{task: mock-retrieval}")
     problems = problems_of(tmp_path, text)

@@ -369,6 +369,73 @@ def test_ccg_task_takes_its_labels_from_the_training_sections(tmp_path):
     assert "PP" in declared.with_data(tmp_path).labels  # now seen 10 times
 
 
+# One sentence per section 00..24, so that split sizes and tag sets are counted on the fingers. Most sections
+# hold "It rained" (NP, S[dcl]\NP); four hold one tag found nowhere else or a phrase of their own.
+IT_RAINED = "(<T S[dcl] 0 2> (<L NP PRP PRP It NP>) (<L S[dcl]\\NP VBD VBD rained S[dcl]\\NP_1>) )"
+SPECIAL_SECTIONS = {
+    # jiant: train; standard: dev
+    "00": "(<T S[dcl] 0 2> (<T NP 0 2> (<L NP/N DT DT The NP/N>) (<L N NN NN rain N>) ) "
+          "(<L S[dcl]\\NP VBD VBD fell S[dcl]\\NP_1>) )",
+    # jiant: dev; standard: train
+    "20": "(<T S[dcl] 0 2> (<L NP PRP PRP It NP>) (<T S[dcl]\\NP 0 2> "
+          "(<L S[dcl]\\NP VBD VBD rained S[dcl]\\NP_1>) (<L PP IN IN inside PP>) ) )",
+    # jiant: test; standard: test
+    "23": "(<T S[dcl] 0 2> (<L NP PRP PRP It NP>) (<T S[dcl]\\NP 0 2> "
+          "(<L S[dcl]\\NP VBD VBD rained S[dcl]\\NP_1>) (<L (S\\NP)\\(S\\NP) RB RB again (S\\NP)\\(S\\NP)>) ) )",
+    # jiant: test; standard: no split
+    "24": "(<T NP 0 2> (<L NP PRP PRP It NP>) (<L conj CC CC and conj>) )",
+}
+
+
+def ccg_sections(root: Path) -> Path:
+    auto = root / "ccg" / "ccgbank_1_1" / "data" / "AUTO"
+    for number in range(25):
+        section = f"{number:02d}"
+        tree = SPECIAL_SECTIONS.get(section, IT_RAINED)
+        write(auto / section / f"wsj_{section}01.auto", f"ID=wsj_{section}01.1 PARSER=GOLD NUMPARSE=1\n{tree}\n")
+    return auto
+
+
+def test_jiant_sections_cover_ccgbank_once():
+    sections = [s for split in ("train", "dev", "test") for s in ccgbank.JIANT_SECTIONS[split]]
+    assert sections == [f"{n:02d}" for n in range(25)]
+    assert ccgbank.JIANT_SECTIONS["dev"] == ("19", "20", "21") and ccgbank.JIANT_SECTIONS["test"] == ("22", "23", "24")
+    assert ccgbank.SECTIONS["train"][0] == "02" and ccgbank.SECTIONS["train"][-1] == "21"  # standard ones kept
+
+
+def test_ccg_jiant_splits_and_every_tag_as_a_label(tmp_path):
+    auto = ccg_sections(tmp_path)
+    ids = {split: [ex["id"] for _, ex in ccgbank.read_ccgbank_jiant(auto, split)] for split in ("train", "dev", "test")}
+    assert ids["train"] == [f"wsj_{n:02d}01.1" for n in range(19)]  # sections 00-18: 19 sentences
+    assert ids["dev"] == ["wsj_1901.1", "wsj_2001.1", "wsj_2101.1"]
+    assert ids["test"] == ["wsj_2201.1", "wsj_2301.1", "wsj_2401.1"]
+    declared = get_task("ccg-jiant")
+    assert declared.labels == () and declared.head_name == "ccg-jiant" and declared.data_dir == "ccg"
+    task = declared.with_data(tmp_path)
+    # First seen, train (section 00: NP/N, N, S[dcl]\NP; 01: NP), then test (23: the adverb; 24: conj), then
+    # dev (20: PP). The tags seen only in test or dev are labels too; no unknown tag.
+    assert task.labels == ("NP/N", "N", "S[dcl]\\NP", "NP", "(S\\NP)\\(S\\NP)", "conj", "PP")
+    dev = task.load("dev", "en", tmp_path)
+    assert [ex["tags"] for ex in dev] == [["NP", "S[dcl]\\NP"], ["NP", "S[dcl]\\NP", "PP"], ["NP", "S[dcl]\\NP"]]
+    assert [ex["tags"] for ex in declared.load("test", "en", tmp_path)][2] == ["NP", "conj"]
+    assert task.describe()["labels_from"] == {"rule": "every_tag", "splits": ["train", "test", "dev"],
+                                              "order": "first_seen"}
+    # a new tag in a dev section is a new label (the derived labels are keyed by every split's data)
+    write(auto / "21" / "wsj_2101.auto", "ID=wsj_2101.1 PARSER=GOLD NUMPARSE=1\n"
+          "(<T NP 0 2> (<L NP PRP PRP It NP>) (<L , , , , ,>) )\n")
+    assert declared.with_data(tmp_path).labels[-1] == ","
+
+
+def test_standard_ccg_keeps_its_sections_and_labels_on_the_same_folder(tmp_path):
+    ccg_sections(tmp_path)
+    task = get_task("ccg").with_data(tmp_path)
+    # Sections 02-21 (20 sentences): NP and S[dcl]\NP 20 times each; PP once (section 20): rare.
+    assert task.labels == ("NP", "S[dcl]\\NP", "<unk>")
+    assert len(task.load("train", "en", tmp_path)) == 20
+    assert [ex["tags"] for ex in task.load("dev", "en", tmp_path)] == [["<unk>", "<unk>", "S[dcl]\\NP"]]  # 00
+    assert [ex["tags"] for ex in task.load("test", "en", tmp_path)] == [["NP", "S[dcl]\\NP", "<unk>"]]  # 23
+
+
 def test_ccg_task_without_data_says_where_to_put_it(tmp_path):
     with pytest.raises(XstiltsError, match=r"task 'ccg': missing data file .*ccg/ccgbank_1_1/data/AUTO"):
         get_task("ccg").with_data(tmp_path)
@@ -380,7 +447,7 @@ def test_ccg_task_without_data_says_where_to_put_it(tmp_path):
 def test_intermediate_names_and_missing_files(tmp_path):
     names = {task.name for task in INTERMEDIATE_TASKS}
     assert names == {"anli-r1", "anli-r2", "anli-r3", "mnli", "snli", "qqp", "squad", "squad2", "hellaswag",
-                     "commonsenseqa", "cosmosqa", "socialiqa", "ccg"}
+                     "commonsenseqa", "cosmosqa", "socialiqa", "ccg", "ccg-jiant"}
     for task in INTERMEDIATE_TASKS:
         assert task.benchmark == "intermediate" and set(task.splits["train"]) == {"en"}
         with pytest.raises(XstiltsError, match=rf"task {task.name!r}: missing data file {tmp_path}/"):

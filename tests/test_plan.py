@@ -65,6 +65,7 @@ def test_keys_are_stable(data_root):
     else d["stages"]["target"].update(optimizer={"lr": 2e-5}),
     lambda d: d["stages"]["target"].update(max_length=128),
     lambda d: d["stages"]["target"]["sources"][0].update(max_examples=10),
+    lambda d: d["stages"]["target"]["sources"][0].update(max_length=64),  # a source's own length
     lambda d: d["stages"]["mlm"].update(steps=6),  # upstream change propagates
     lambda d: d["model"]["build"].update(hidden_size=64),
     lambda d: d["model"]["tokenizer"]["train"].update(vocab_size=500),
@@ -90,6 +91,42 @@ def test_key_ignores_what_does_not_change_the_output(data_root):
                          "retrieval": BASE["pipelines"]["retrieval"]}
     after = plan_of(data, data_root)
     assert sorted(before.values()) == sorted(n.key for n in after.stages)
+
+
+def test_a_source_without_its_own_length_keeps_its_key(data_root):
+    from xstilts.studies.plan import _stage_described
+
+    # Described as before the option existed: the source fields then were these five.
+    stage = parse_study(copy.deepcopy(BASE)).stages["target"]
+    (source,) = _stage_described(stage)["sources"]
+    assert set(source) == {"task", "split", "languages", "max_examples", "fraction"}
+    # a length equal to the stage's cuts the same features: the same key; another one: another key
+    before = keys(plan_of(BASE, data_root))
+    same, other = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    same["stages"]["target"]["sources"][0]["max_length"] = 256  # the stage's default max_length
+    other["stages"]["target"]["sources"][0]["max_length"] = 128
+    assert keys(plan_of(same, data_root)) == before
+    changed = {k for k, v in keys(plan_of(other, data_root)).items() if before.get(k) != v}
+    assert changed == {k for k in before if k[0] == "target"}
+
+
+def test_xnli_is_evaluated_after_a_stage_that_trains_mnli(tmp_path):
+    # jiant's XNLI: train MNLI, select on MNLI dev, evaluate XNLI through the same head (real data is not
+    # here: a provisional plan, which needs no files)
+    data = {"name": "xnli", "model": copy.deepcopy(BASE["model"]),
+            "stages": {"xnli": {"sources": [{"task": "mnli"}], "epochs": 2}},
+            "pipelines": {"none/xnli": {"stages": ["xnli"], "evaluate": ["xnli"]}}}
+    study = parse_study(data)
+    plan = build_plan(study, tmp_path / "no-data", provisional=True)
+    (node,) = plan.stages
+    assert node.kind == "target" and [s.task for s in node.config.sources] == ["mnli"]
+    languages = [e.language for e in plan.evaluations if e.task == "xnli" and e.stage is node]
+    assert languages == ["ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"]
+    # model selection reads MNLI's dev set, the training task's
+    from xstilts.config.checks import selection_task_names
+
+    assert selection_task_names(node.config) == ["mnli"]
+    assert any("mnli" in path and "dev" in path for path in plan.missing)
 
 
 def test_data_content_enters_the_key(data_root, tmp_path):

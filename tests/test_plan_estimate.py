@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from xstilts.config.load import parse_study
-from xstilts.config.schema import ModelConfig
+from xstilts.config.schema import ModelConfig, StageConfig
 from xstilts.studies import estimate
 from xstilts.studies.plan_summary import plan_summary
 from xstilts.studies.runner import make_context
@@ -92,6 +92,25 @@ def test_summary_counts_and_estimates_by_hand(study, xstilts_home):
     assert summary["compute"]["flops"] == pytest.approx(sum(n["flops"] for n in nodes))
     assert summary["compute"]["unknown"] == 0
     json.dumps(summary)  # plain data
+
+
+@pytest.mark.parametrize(("stage", "expected"), [
+    # 1 epoch of 50 + 30 examples in batches of 16: 4 + 2 = 6 steps. Proportional sampling draws mock-nli
+    # (32 tokens) with probability 50/80 and mock-sentiment (the stage's 64) with 30/80: 16 x (20 + 24) a step.
+    ({"epochs": 1}, 6 * 16 * (20 + 24)),
+    ({"steps": 5}, 5 * 16 * (20 + 24)),
+    # capped at 30 examples: each source 1/2, 16 x (16 + 32) a step
+    ({"epochs": 1, "sampler": {"kind": "capped", "cap": 30}}, 6 * 16 * (16 + 32)),
+    # one length for both (as before per-source lengths): no sampler weights needed
+    ({"steps": 5, "max_length": 32}, 5 * 16 * 32),
+])
+def test_stage_tokens_use_each_source_length(stage, expected, xstilts_home):
+    config = StageConfig(sources=[{"task": "mock-nli", "max_examples": 50, "max_length": 32},
+                                  {"task": "mock-sentiment", "max_examples": 30}],
+                         **{"batch_size": 16, "max_length": 64, **stage})
+    data_root = xstilts_home / "data"
+    assert estimate.source_examples(config.sources[1], data_root) == 30  # the data holds more than the caps
+    assert estimate.stage_tokens(config, data_root) == expected
 
 
 def test_done_stages_and_evaluations_are_counted(study):

@@ -64,6 +64,27 @@ def test_phang2020_expansion_counted_by_hand(tmp_path, monkeypatch):
     assert all(n.zero_shot for n in plan.stages if n.name in ("squad-mlm", "anli-plus", "multitask"))
 
 
+def test_phang2020_trains_as_jiant_did(tmp_path, monkeypatch):
+    monkeypatch.setenv("XSTILTS_DATA", str(tmp_path / "no-data"))
+    plan = make_context(load_study("phang2020"), provisional=True).plan
+    study = plan.study
+    # XNLI: MNLI trained (and selected on) after each of the 13 intermediate choices, XNLI evaluated in its 15
+    # languages on exactly those target stages
+    xnli_stages = [n for n in plan.stages if n.name == "xnli"]
+    assert len(xnli_stages) == 13
+    assert all(n.kind == "target" and [s.task for s in n.config.sources] == ["mnli"] for n in xnli_stages)
+    evaluated = {(e.stage.key, e.language) for e in plan.evaluations if e.task == "xnli"}
+    assert {key for key, _ in evaluated} == {n.key for n in xnli_stages} and len(evaluated) == 13 * 15
+    # the multi-task stage: each source at jiant's length for its task (QA 384, the others 256)
+    multitask = study.stages["multitask"]
+    lengths = {s.task: multitask.source_max_length(s) for s in multitask.sources}
+    assert {task for task, length in lengths.items() if length == 384} == {"squad", "squad2"}
+    assert {length for task, length in lengths.items() if task not in ("squad", "squad2")} == {256}
+    # CCG as jiant prepared it, alone and in the mixture; TyDiQA keeps its final checkpoint
+    assert study.stages["ccg"].sources[0].task == "ccg-jiant" and "ccg-jiant" in lengths and "ccg" not in lengths
+    assert study.stages["tydiqa"].selection.enabled is False
+
+
 def test_rq1_and_rq5_run_every_pipeline_for_each_model(tmp_path, monkeypatch):
     monkeypatch.setenv("XSTILTS_DATA", str(tmp_path / "no-data"))
     for name, models in (("rq1-model-scale", {"xlmr-base", "xlmr-large"}),

@@ -53,6 +53,17 @@ def test_every_task_declaration_is_consistent(name):
             assert len(task.labels) >= 2 and len(set(task.labels)) == len(task.labels)
 
 
+def test_tasks_sharing_a_head_share_its_family_and_label_order():
+    # A head's output i is one label for every task that uses it (XNLI is evaluated through MNLI's head).
+    by_head: dict[str, list] = {}
+    for name in task_names():
+        task = get_task(name)
+        by_head.setdefault(task.head_name, []).append(task)
+    for head, tasks in by_head.items():
+        assert len({(t.family, t.labels) for t in tasks}) == 1, (head, [t.name for t in tasks])
+    assert {t.name for t in by_head["nli"]} == {"anli-r1", "anli-r2", "anli-r3", "mnli", "snli", "xnli"}
+
+
 @pytest.mark.parametrize("name", preset_names())
 def test_every_preset_validates_and_starts_with_its_command(name):
     first_line = (presets_dir() / f"{name}.yaml").read_text().splitlines()[0]

@@ -143,20 +143,28 @@ def _placed(config: StudyConfig, name: str, problems: list[Problem]) -> list[Pro
 
 
 def _max_length_problems(config: StudyConfig) -> list[Problem]:
-    """A stage longer than a built encoder that runs it (every pipeline's stages against its models)."""
+    """A stage or a source longer than a built encoder that runs it (every pipeline's stages against its
+    models)."""
     problems: list[Problem] = []
     models = config.model_configs()
     pairs = {(stage, model) for name in config.pipelines for model in config.pipeline_models(name)
              for stage in config.pipeline(name).stages if stage in config.stages and model in models}
     for stage_name, model_name in sorted(pairs):
         build, stage = models[model_name].build, config.stages[stage_name]
-        if build is None or stage.max_length <= build.max_length:
+        if build is None:
             continue
         where = format_key_path(_model_path(config, model_name) + ("build", "max_length"))
-        problems += _placed(config, stage_name, [(
-            ("stages", stage_name, "max_length"), f"stages.{stage_name}.max_length",
-            f"{stage.max_length} exceeds the built encoder's {where} {build.max_length}; lower it or raise "
-            "the encoder's")])
+        lengths = [(("max_length",), stage.max_length)]
+        lengths += [(("sources", i, "max_length"), source.max_length) for i, source in enumerate(stage.sources)
+                    if source.max_length is not None]
+        for field, length in lengths:
+            if length <= build.max_length:
+                continue
+            path = ("stages", stage_name, *field)
+            problems += _placed(config, stage_name, [(
+                path, format_key_path(path),
+                f"{length} exceeds the built encoder's {where} {build.max_length}; lower it or raise "
+                "the encoder's")])
     return problems
 
 

@@ -105,6 +105,9 @@ class SourceConfig(Strict):
     fraction: float | None = Field(None, gt=0.0, le=1.0, description="use the first fraction of the examples")
     code_switch: CodeSwitchConfig | None = Field(
         None, description="code-switch the (English) examples with bilingual dictionaries")
+    max_length: int | None = Field(
+        None, ge=16, description="tokens per example of this source, in training and in its task's dev selection "
+        "(default: the stage's max_length); jiant tokenizes each task of a multi-task stage at its own length")
 
 
 class SamplerConfig(Strict):
@@ -150,7 +153,8 @@ class StageConfig(Strict):
     epochs: float | None = Field(None, gt=0.0)
     batch_size: int = Field(32, gt=0)
     grad_accumulation: int = Field(1, gt=0)
-    max_length: int = Field(256, ge=16)
+    max_length: int = Field(256, ge=16, description="tokens per example of every source without its own "
+                            "max_length, and at evaluation after the stage")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
@@ -162,6 +166,15 @@ class StageConfig(Strict):
         if (self.steps is None) == (self.epochs is None):
             raise ValueError("give exactly one of `steps` or `epochs`")
         return self
+
+    def source_max_length(self, source: SourceConfig) -> int:
+        """Tokens per example of one of the stage's sources: its own ``max_length``, else the stage's."""
+        return self.max_length if source.max_length is None else source.max_length
+
+    def task_max_length(self, task: str) -> int:
+        """Tokens per example of a task's dev set in model selection: the length of the task's first source, so
+        that a task is selected on data cut as its training data is."""
+        return next((self.source_max_length(s) for s in self.sources if s.task == task), self.max_length)
 
 
 # A grid axis value: a stage name, a number (a data fraction, a learning rate), a flag, or null.

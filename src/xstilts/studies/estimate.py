@@ -17,11 +17,14 @@ evaluate, with N the parameters that multiply: the layers' (embedding lookups ar
 plus V x H for a stage with an mlm source (the output projection over the vocabulary is a matmul). Attention
 scores (~ seq^2) and the small task heads are left out.
 
-Tokens are upper bounds: every example counts ``max_length`` tokens (batches are padded to their longest
-example only, and most are shorter). A stage with ``steps`` trains steps x batch_size x grad_accumulation
+Tokens are upper bounds: every example counts its source's ``max_length`` tokens (batches are padded to their
+longest example only, and most are shorter). A stage with ``steps`` trains steps x batch_size x grad_accumulation
 examples; one with ``epochs`` covers its sources' examples (after ``max_examples`` / ``fraction``; counted by
-reading the data files) as the training loop does. Evaluations count the test examples (after
-``evaluate.max_examples``); dev evaluations for model selection and retrieval's reference splits are not counted.
+reading the data files) as the training loop does. When a stage's sources have different lengths, each step's
+batch comes from one source drawn with the stage sampler's probabilities (``training.batching.mixture_weights``
+of the example counts), so a step counts the expected length: sum over sources of probability x length.
+Evaluations count the test examples (after ``evaluate.max_examples``); dev evaluations for model selection and
+retrieval's reference splits are not counted.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xstilts.config.schema import ModelConfig, StageConfig, StudyConfig
+from xstilts.config.schema import ModelConfig, SourceConfig, StageConfig, StudyConfig
 from xstilts.tasks import get_task
+from xstilts.training.batching import mixture_weights, steps_for_epochs
 
 # Default throughput for time estimates, from the project's CPU measurements (shared docs/environment.md): 2 threads
 # peak at ~175 GFLOP/s on an fp32 matmul; training a 2-layer, hidden-128 encoder runs ~460 examples of 64 tokens
@@ -171,26 +175,32 @@ def example_count(task_name: str, split: str, language: str, data_root: Path) ->
     return _COUNTS[memo]
 
 
+def source_examples(source: SourceConfig, data_root: Path) -> int:
+    """Examples a source trains on: every language's, after ``max_examples`` / ``fraction``."""
+    size = 0
+    for language in source.languages:
+        n = example_count(source.task, source.split, language, data_root)
+        if source.max_examples is not None:
+            n = min(n, source.max_examples)
+        if source.fraction is not None:
+            n = max(1, math.ceil(n * source.fraction))
+        size += n
+    return size
+
+
 def stage_tokens(stage: StageConfig, data_root: Path) -> int:
     """Training tokens of a stage (an upper bound; see the module docstring)."""
     per_step = stage.batch_size * stage.grad_accumulation
-    if stage.steps is not None:
-        steps = stage.steps
-    else:
-        sizes = []
-        for source in stage.sources:
-            size = 0
-            for language in source.languages:
-                n = example_count(source.task, source.split, language, data_root)
-                if source.max_examples is not None:
-                    n = min(n, source.max_examples)
-                if source.fraction is not None:
-                    n = max(1, math.ceil(n * source.fraction))
-                size += n
-            sizes.append(size)
-        # as training.batching.steps_for_epochs: one pass is every batch of every source once
-        steps = max(0, math.ceil(stage.epochs * sum(math.ceil(n / per_step) for n in sizes) - 1e-9))
-    return steps * per_step * stage.max_length
+    lengths = [stage.source_max_length(source) for source in stage.sources]
+    if stage.steps is not None and len(set(lengths)) == 1:
+        return stage.steps * per_step * lengths[0]  # nothing to count in the data
+    sizes = [source_examples(source, data_root) for source in stage.sources]
+    steps = stage.steps if stage.steps is not None else steps_for_epochs(sizes, per_step, stage.epochs)
+    if len(set(lengths)) == 1:
+        return steps * per_step * lengths[0]
+    sampler = stage.sampler
+    weights = mixture_weights(sizes, sampler.kind, sampler.temperature, sampler.cap)
+    return round(steps * per_step * sum(w * length for w, length in zip(weights, lengths, strict=True)))
 
 
 def evaluation_tokens(study: StudyConfig, task: str, split: str, language: str, max_length: int,

@@ -150,10 +150,13 @@ def corpus_fingerprints(tasks: list[str], data_root: Path, missing: Missing = No
 def _stage_described(stage: StageConfig) -> dict[str, Any]:
     """The stage config as its key sees it. A source's ``code_switch`` is left out here: ``_stage_data`` holds
     it with its dictionaries' content hashes instead of their paths (moving a study keeps its keys), and a
-    source without it keeps the key it had before the option existed."""
+    source without it keeps the key it had before the option existed. A source's ``max_length`` is left out
+    when it is unset or the stage's own (the same features either way): such a source keeps its old key."""
     described = stage.model_dump(exclude=_NOT_IN_KEY)
     for source in described["sources"]:
         source.pop("code_switch", None)
+        if source.get("max_length") in (None, stage.max_length):
+            source.pop("max_length", None)
     return described
 
 

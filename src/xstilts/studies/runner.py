@@ -342,14 +342,15 @@ def _train_node(context: Context, node: StageNode, say) -> None:
             if source.fraction is not None:
                 total = len(task.load(source.split, language, context.data_root))
                 limit = max(1, math.ceil(total * source.fraction))
-            data = _featurize(context, task, source.split, language, stage.max_length, limit, node.model)
+            data = _featurize(context, task, source.split, language, stage.source_max_length(source), limit,
+                              node.model)
             features.extend(data.features)
         sources.append(TrainSource(task, task.head_name, features))
     dev_sets = []
     if stage.selection.enabled:
         for task in (tasks[name] for name in selection_task_names(stage)):
             for language in stage.selection.languages:
-                data = _featurize(context, task, stage.selection.split, language, stage.max_length,
+                data = _featurize(context, task, stage.selection.split, language, stage.task_max_length(task.name),
                                   stage.selection.max_examples, node.model)
                 dev_sets.append(DevSet(task, task.head_name, data))
 

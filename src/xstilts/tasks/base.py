@@ -27,7 +27,11 @@ class DerivedLabels(Protocol):
     """A label set that can only come from the data (CCG supertags: the standard set is whatever CCGbank's
     training sections hold, and CCGbank is licensed, so it cannot be shipped). ``derive`` reads it from the
     data, deterministically; ``adapt`` maps an example into it (a rare tag to the unknown tag); ``describe``
-    is the rule as data, for cache keys."""
+    is the rule as data, for cache keys; ``splits`` are the splits ``derive`` reads (their files' content
+    hashes key the memo of derived labels)."""
+
+    @property
+    def splits(self) -> tuple[str, ...]: ...
 
     def derive(self, task: Task, data_root: Path) -> tuple[str, ...]: ...
 
@@ -128,13 +132,14 @@ class Task:
         if self.labels_from is None or self.labels:
             return self
         rule = self.labels_from.describe()
-        split = str(rule.get("split", "train"))
-        digests = [file_digest(self.existing_path(split, lang, data_root)) for lang in self.languages(split)]
+        splits = self.labels_from.splits
+        digests = [file_digest(self.existing_path(split, lang, data_root))
+                   for split in splits for lang in self.languages(split)]
         memo_key = (self.name, stable_hash(rule), ",".join(digests))
         if memo_key not in _DERIVED_LABELS:
             labels = tuple(self.labels_from.derive(self, data_root))
             if len(labels) < 2:
-                raise DataError(self.path(split, self.languages(split)[0], data_root),
+                raise DataError(self.path(splits[0], self.languages(splits[0])[0], data_root),
                                 f"task {self.name!r}: the data gives {len(labels)} label(s) by the rule {rule}; "
                                 "is this the full training data?")
             _DERIVED_LABELS[memo_key] = labels

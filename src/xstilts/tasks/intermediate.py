@@ -11,7 +11,9 @@ the standard supertag set (the categories seen at least 10 times in sections 02-
 come from that data. The task's labels are therefore derived from the training sections when the data is
 present (``labels_from``: the categories seen 10 or more times, sorted, plus ``<unk>`` for every rarer one;
 see ``xstilts.tasks.labels``); the rule and the resulting labels enter the cache keys through the task's
-description.
+description. ``ccg-jiant`` reads the same AUTO files as jiant (the X-STILTs code) prepared them: its own
+sections per split (train 00-18, dev 19-21, test 22-24) and every tag of the three splits as a label (jiant
+counted 1,363; no unknown tag), the rule ``EveryTag``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from xstilts.data.formats.ccgbank import read_ccgbank
+from xstilts.data.formats.ccgbank import read_ccgbank, read_ccgbank_jiant
 from xstilts.data.formats.multiple_choice import (
     read_commonsenseqa,
     read_cosmosqa,
@@ -32,7 +34,7 @@ from xstilts.data.formats.qqp import QQP_LABELS, read_qqp
 from xstilts.data.formats.squad import read_squad
 from xstilts.tasks import register_task
 from xstilts.tasks.base import Task
-from xstilts.tasks.labels import FrequentTags
+from xstilts.tasks.labels import EveryTag, FrequentTags
 
 BENCHMARK = "intermediate"
 NLI_HEAD = "nli"
@@ -149,5 +151,14 @@ INTERMEDIATE_TASKS: tuple[Task, ...] = (
         "test = 23; labels = the categories seen at least 10 times in 02-21 plus <unk> for rarer ones.",
         {split: ("ccgbank_1_1/data/AUTO",) for split in ("train", "dev", "test")},
         reader=read_ccgbank, metrics=("accuracy",), labels_from=FrequentTags(min_count=10, unknown="<unk>"),
+    ),
+    _task(
+        "ccg-jiant", "tagging",
+        "CCG supertagging as jiant (X-STILTs) prepared it, from the same AUTO folder as 'ccg' "
+        "(ccg/ccgbank_1_1/data/AUTO): train = sections 00-18, dev = 19-21, test = 22-24; labels = every "
+        "category seen in train, test and dev (jiant counted 1,363), so no unknown tag.",
+        {split: ("ccgbank_1_1/data/AUTO",) for split in ("train", "dev", "test")},
+        reader=read_ccgbank_jiant, metrics=("accuracy",), labels_from=EveryTag(("train", "test", "dev")),
+        data_folder="ccg",
     ),
 )

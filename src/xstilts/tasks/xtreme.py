@@ -130,10 +130,14 @@ XTREME_TASKS: tuple[Task, ...] = (
         "xnli", "xtreme", family="classification",
         description="XNLI: natural language inference in 15 languages; English training data is MNLI from "
         "XNLI-MT, whose machine translations into the 14 other languages are the translate-train split. "
-        "Files: xnli/XNLI-MT-1.0/multinli/multinli.train.<lang>.tsv, xnli/XNLI-1.0/xnli.{dev,test}.tsv.",
+        "Files: xnli/XNLI-MT-1.0/multinli/multinli.train.<lang>.tsv, xnli/XNLI-1.0/xnli.{dev,test}.tsv. "
+        "Head 'nli', shared with MNLI: a stage that trains mnli is evaluated on xnli, as in jiant (X-STILTs).",
         splits={"train": ("en",), TRANSLATE_TRAIN: _translated("xnli"), "dev": _all_languages("xnli"),
                 "test": _all_languages("xnli")},
         reader=xnli.read_xnli, labels=xnli.LABELS, metrics=("accuracy",), file_for=_xnli_file,
+        # The head of MNLI, ANLI and SNLI (tasks.intermediate.NLI_HEAD), with their label order: a stage that
+        # trains MNLI can be evaluated on XNLI, as jiant (the X-STILTs code) trained and evaluated XNLI.
+        head="nli",
     ),
     _declare(
         "pawsx", "xtreme", family="classification",

@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.data.formats.common import text_lines
+from xstilts.data.formats.nli import NLI_LABELS
 from xstilts.errors import DataError
 
-LABELS = ("contradiction", "entailment", "neutral")
+# MNLI's order (not XTREME's alphabetical one): XNLI is evaluated through the head MNLI trains, as jiant did, so
+# output i must mean the same label for both. Predictions are exported as label strings, so no file depends on it.
+LABELS = NLI_LABELS
 # XNLI-MT's MNLI spells one label differently.
 LABEL_ALIASES = {"contradictory": "contradiction"}
 XNLI_HEADER_START = ("language", "gold_label")
