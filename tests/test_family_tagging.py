@@ -108,6 +108,29 @@ def test_word_without_subwords_gets_the_fallback_tag(tokenizer):
     ]
 
 
+def test_empty_sentence_has_no_feature_and_predicts_nothing(tokenizer):
+    # PAN-X keeps the official empty sentences: valid, no feature (so nothing to train on), prediction [].
+    task = make_task()
+    empty = sentence("e", [], [])
+    assert FAMILY.validate_example(task, empty) is None
+    assert FAMILY.featurize(task, [empty], tokenizer, 64) == []
+    examples = [sentence("a", ["ka", "dra"], ["B-PER", "O"]), empty, sentence("b", ["sat"], ["B-LOC"])]
+    features = FAMILY.featurize(task, examples, tokenizer, 64)
+    # The same features as without the empty sentence, only the later example's index moved by one.
+    alone = FAMILY.featurize(task, [examples[0], examples[2]], tokenizer, 64)
+    assert [f["example_index"] for f in features] == [0, 2]
+    assert [{**f, "example_index": 0} for f in features] == [{**f, "example_index": 0} for f in alone]
+    raw = [np.array([max(label, 0) for label in f["labels"]]) for f in features]  # the gold tag ids
+    predictions = FAMILY.postprocess(task, examples, features, raw)
+    assert predictions == [["B-PER", "O"], [], ["B-LOC"]]
+    # Units of the empty sentence are (0, 0) for every metric: the scores are those of the other two.
+    units = FAMILY.example_units(task, examples, predictions)
+    assert all((u.num[1], u.den[1]) == (0.0, 0.0) for u in units.values())
+    assert FAMILY.score(task, examples, [["O", "O"], [], ["B-LOC"]]) == pytest.approx(
+        # gold chunks PER, LOC; predicted LOC: P 1/1, R 1/2, F1 2/3; words 2 of 3 right.
+        {"f1": 200 / 3, "precision": 100.0, "recall": 50.0, "accuracy": 200 / 3})
+
+
 def test_word_runs_by_hand():
     # subword counts 2, 3, 1, 1, 1, 2, 1 with room for 4 per feature:
     # [2] | [3, 1] | [1, 1, 2] | [1]

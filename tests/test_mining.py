@@ -100,6 +100,26 @@ def test_margin_by_hand():
     np.testing.assert_allclose(mined.scores, [8 / 7, 8 / 7], rtol=1e-6)
 
 
+def test_a_greedy_pair_of_negative_margin_is_not_mined():
+    # k=1, unit vectors by angle: s0 at 0 deg, s1 at 20 deg; t0 at 0 deg, t1 at 120 deg.
+    # NN cosines: s0 -> t0 1; s1 -> t0 cos 20; t0 -> s0 1; t1 -> s1 cos 100 (< 0; s0 is at cos 120).
+    # Proposals: s0-t0 and t0-s0 margin 1/((1+1)/2) = 1; s1-t0 cos20/((cos20+1)/2) = 0.9689;
+    # t1-s1 cos100/((cos100+cos20)/2) = -0.4534. Greedy: s0-t0 kept, s1-t0 loses (t0 taken), t1-s1 would be
+    # kept one-to-one but its margin is negative, so mine_bitext (threshold 0, strict) does not write it.
+    def unit(degrees):
+        return [math.cos(math.radians(degrees)), math.sin(math.radians(degrees))]
+
+    s = np.array([unit(0), unit(20)], dtype=np.float32)
+    t = np.array([unit(0), unit(120)], dtype=np.float32)
+    found = margin_neighbours(s, t, k=1)
+    cos20, cos100 = math.cos(math.radians(20)), math.cos(math.radians(100))
+    np.testing.assert_allclose(found.backward_margins[1], [cos100 / ((cos100 + cos20) / 2)], rtol=1e-5)
+    assert found.backward_margins[1, 0] < 0
+    mined = mine(s, t, k=1)
+    assert list(zip(mined.sources.tolist(), mined.targets.tolist(), strict=True)) == [(0, 0)]
+    np.testing.assert_allclose(mined.scores, [1.0], rtol=1e-6)
+
+
 def reference_mine(x, y, k):
     """Independent brute-force "max" mining: full matrices, Python loops."""
     x, y = l2_normalize(x).astype(np.float64), l2_normalize(y).astype(np.float64)
@@ -121,7 +141,8 @@ def reference_mine(x, y, k):
         if i not in taken_x and j not in taken_y:
             taken_x.add(i)
             taken_y.add(j)
-            kept.append((i, j, score))
+            if score > 0:  # mine_bitext writes only margins above its threshold 0
+                kept.append((i, j, score))
     return kept
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from xstilts.cli import app
+from xstilts.cli import app, main
 from xstilts.errors import DataError, XstiltsError
 from xstilts.evaluation.official import layout, qa, xglue
 from xstilts.evaluation.official.aggregate import evaluate
@@ -145,6 +146,67 @@ def test_lareqa_map_at_20(tmp_path):
     assert SCORERS["lareqa"](p, g, "de") == pytest.approx({"map@20": 400 / 9})
 
 
+def test_lareqa_task_score_pools_the_questions_of_all_languages(tmp_path):
+    # de: one question, AP@20 1. en: three questions, AP@20 0 (wrong), 1/2 (gold second), 0 (wrong).
+    # Per language: de 100, en 100/6. The task score is LAReQA's mean_avg_prec_at_k over ONE list of all four
+    # questions: (1 + 0 + 1/2 + 0) / 4 = 37.5 (the mean of the two language means would be 58.33).
+    pair(tmp_path, "lareqa", "de", json.dumps({"q1": ["c1"]}), json.dumps({"q1": ["c1"]}))
+    pair(tmp_path, "lareqa", "en", json.dumps({"q2": ["x"], "q3": ["x", "c3"], "q4": ["y"]}),
+         json.dumps({"q2": ["c2"], "q3": ["c3"], "q4": ["c4"]}))
+    report = evaluate("xtreme-r", tmp_path / "pred", tmp_path / "gold", partial=True)
+    assert report["lareqa"]["map@20"] == pytest.approx({"de": 100.0, "en": 100 / 6})
+    assert report["lareqa"]["avg_map@20"] == pytest.approx(37.5)
+    assert report["lareqa"]["avg_metric"] == pytest.approx(37.5)
+
+
+def test_read_squad_unwraps_data_for_predictions_and_labels(tmp_path):
+    # evaluate.py's read_squad returns dataset_json["data"] whenever the key is there, for QA and Mewsli-X
+    # files alike: a wrapped prediction file scores as the bare one.
+    label = squad_file([("q1", ["Paris"]), ("q2", ["Lyon"])])
+    for task in ("xquad", "tydiqa", "mlqa"):
+        p, g = pair(tmp_path, task, "en", json.dumps({"data": {"q1": "Paris", "q2": "Nice"}}), label)
+        assert SCORERS[task](p, g, "en") == pytest.approx({"exact_match": 50.0, "f1": 50.0})
+    # Mewsli-X: ranks 1 and 2 -> (1 + 1/2) / 2; LAReQA (ours, read the same way): AP 1 and 1/2.
+    for task in ("mewslix", "lareqa"):
+        p, g = pair(tmp_path, task, "en", json.dumps({"data": {"e1": ["Q1"], "e2": ["Q9", "Q2"]}}),
+                    json.dumps({"data": {"e1": ["Q1"], "e2": ["Q2"]}}))
+        assert SCORERS[task](p, g, "en") == pytest.approx({"map@20": 75.0})
+
+
+@pytest.mark.parametrize("task", ["xquad", "mlqa", "tydiqa", "mewslix", "lareqa"])
+def test_prediction_ids_sharing_nothing_with_the_labels_are_an_error(tmp_path, task):
+    if task in layout.QA_TASKS:
+        label = squad_file([("q1", ["Paris"]), ("q2", ["Lyon"])])
+        wrong, empty = json.dumps({"0": "Paris"}), json.dumps({"data": {}})
+    else:
+        label = json.dumps({"q1": ["Q1"], "q2": ["Q2"]})
+        wrong, empty = json.dumps({"0": ["Q1"]}), json.dumps({})
+    p, g = pair(tmp_path, task, "en", wrong, label)
+    with pytest.raises(DataError) as caught:
+        SCORERS[task](p, g, "en")
+    message = str(caught.value)
+    assert caught.value.path == str(p)
+    assert "it has 1 ids, e.g. '0'" in message and "the labels have 2, e.g. 'q1'" in message
+    assert "must be the label file's question ids" in message
+    p, g = pair(tmp_path, task, "en", empty, label)
+    with pytest.raises(DataError, match="it has no ids; the labels have 2"):
+        SCORERS[task](p, g, "en")
+
+
+def test_score_command_stops_on_prediction_ids_of_another_file(tmp_path, monkeypatch, capsys):
+    for language in layout.TASK_LANGUAGES["xtreme"]["tydiqa"]:
+        pair(tmp_path, "tydiqa", language, json.dumps({"q1": "Paris"}), squad_file([("q1", ["Paris"])]))
+    pair(tmp_path, "tydiqa", "fi", json.dumps({"other-q": "Paris"}), squad_file([("q1", ["Paris"])]))
+    monkeypatch.setattr(sys, "argv", ["xstilts", "score", "--benchmark", "xtreme", "--predictions",
+                                      str(tmp_path / "pred"), "--labels", str(tmp_path / "gold"), "--output",
+                                      str(tmp_path / "r.json")])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert "Traceback" not in error and "tydiqa/test-fi.json" in error and "none of its ids" in error
+
+
 # ---------------------------------------------------------------- bad files
 
 
@@ -265,6 +327,19 @@ def test_xtreme_r_report_has_all_task_and_lareqa(tmp_path):
     assert report["multi_choice"] == pytest.approx(100.0)
     assert report["lareqa"]["avg_metric"] == 100.0
     assert list(report["tatoeba"]["accuracy"])[-5:] == ["az", "lt", "pl", "uk", "ro"]
+
+
+def test_xtreme_r_all_task_takes_lareqa_pooled_over_questions(tmp_path):
+    _perfect_submission(tmp_path, wrong_task="none")
+    # ar: four questions, only the first right (AP 1, 0, 0, 0); the 10 other languages: two right questions.
+    pair(tmp_path, "lareqa", "ar", json.dumps({"a": ["Q1"], "b": ["x"], "c": ["x"], "d": ["x"]}),
+         json.dumps({"a": ["Q1"], "b": ["Q2"], "c": ["Q3"], "d": ["Q4"]}))
+    report = evaluate("xtreme-r", tmp_path / "pred", tmp_path / "gold")
+    # Pooled: 21 of 24 questions right = 87.5 (the mean of language means would be (25 + 10 * 100) / 11).
+    assert report["lareqa"]["map@20"]["ar"] == pytest.approx(25.0)
+    assert report["lareqa"]["avg_metric"] == pytest.approx(87.5)
+    # all_task: 9 tasks at 100 and LAReQA at 87.5.
+    assert report["all_task"] == pytest.approx((9 * 100 + 87.5) / 10)
 
 
 # ---------------------------------------------------------------- XGLUE

@@ -152,9 +152,12 @@ def test_lareqa_pool_on_the_samples(tmp_path):
     # The first question ("308" points) starts at 34 in en (sentence [0, 165]) and 10 in zh (sentence [0, 61]):
     # its relevant candidates are the first sentence of the first paragraph in both languages.
     assert pool.relevant["56beb4343aeaaa14008c925b"] == ["en_1_0", "zh_1_0"]
-    assert pool.candidates[0] == ("en_1_0", "The Panthers defense gave up just 308 points, ranking sixth in the "
-                                            "league, while also leading the NFL in interceptions with 24 and boasting "
-                                            "four Pro Bowl selections.")
+    # A candidate is encoded as its sentence followed by its whole paragraph (no newline in this one).
+    first = ("The Panthers defense gave up just 308 points, ranking sixth in the league, while also leading the "
+             "NFL in interceptions with 24 and boasting four Pro Bowl selections.")
+    paragraph = json.loads((SAMPLES / "lareqa/hf_xquad_r/en.json").read_text())["data"][0]["paragraphs"][0]["context"]
+    assert paragraph.startswith(first) and "\n" not in paragraph
+    assert pool.candidates[0] == ("en_1_0", first + paragraph)
     rows = [example for _, example in lareqa.pool_examples(pool, "zh")]
     assert rows[0]["id"] == "56beb4343aeaaa14008c925b" and rows[0]["gold_targets"] == ["en_1_0", "zh_1_0"]
     assert sum(r["source"] is None for r in rows) == 206  # the candidates of both languages
@@ -168,14 +171,17 @@ def test_lareqa_pool_on_the_samples(tmp_path):
 def test_mewslix_on_the_sample(tmp_path):
     shutil.copy(SAMPLES / "mewslix/google-research_testdata/example_mentions.jsonl",
                 tmp_path / "wikinews_mentions-test.jsonl")
-    entities = [{"entity_id": "Q1757", "title": "Helsinki", "description": "Helsinki is the capital of Finland."},
-                {"entity_id": "Q90", "title": "Paris", "description": "Paris is the capital of France."}]
+    entities = [{"entity_id": "Q1757", "title": "Helsinki", "description": "Helsinki is the capital of Finland.",
+                 "sentence_spans": [{"start": 0, "end": 35}]},
+                {"entity_id": "Q90", "title": "Paris", "description": "Paris is the capital of France.",
+                 "sentence_spans": [{"start": 0, "end": 31}]}]
     (tmp_path / mewslix.CANDIDATES_FILE).write_text("".join(json.dumps(e) + "\n" for e in entities))
     rows = [example for _, example in mewslix.read_mewslix(tmp_path / "wikinews_mentions-test.jsonl", "test", "en")]
-    # The en mention "Helsinki" [50, 58) lies in sentence [47, 187), marked with braces.
+    # The en mention "Helsinki" [50, 58) lies in sentence [47, 187), marked with braces (the exact strings are
+    # checked in test_retrieval_texts.py).
     assert rows[0] == {"id": "c79595350cc2d5c7f2b095e2cb785212", "target": None, "gold_targets": ["Q1757"],
-                       "source": "In {Helsinki}, the Finnish trade union for bus and truck drivers has gone on "
-                                 "strike on Sunday evening, mainly over the use of part-time labor."}
+                       "source": "Helsinki: In { Helsinki } , the Finnish trade union for bus and truck drivers has "
+                                 "gone on strike on Sunday evening, mainly over the use of part-time labor."}
     assert [r["id"] for r in rows[1:]] == ["Q1757", "Q90"]
     ar = [example for _, example in mewslix.read_mewslix(tmp_path / "wikinews_mentions-test.jsonl", "test", "ar")]
     assert [r["gold_targets"] for r in ar[:2]] == [["Q167217"], ["Q3447452"]]

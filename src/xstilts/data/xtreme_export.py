@@ -75,7 +75,8 @@ def export_udpos(source: Path, out: Path, languages: Iterable[str] = UDPOS_LANGU
 
 def panx_tsv(path: Path, with_tags: bool) -> bytes:
     """utils_preprocess.panx_preprocess: one trailing blank line dropped; ``<lang>:<token><TAB><tag>``
-    becomes ``token<TAB>tag`` (``token`` for test); any other line becomes a blank line."""
+    becomes ``token<TAB>tag`` (``token`` for test); any other line becomes a blank line, so blank lines in a
+    row stay in a row (the empty sentences that panx.read_panx yields)."""
     lines = [line for _, line in text_lines(path)]
     if not lines:
         raise DataError(path, "the file is empty")

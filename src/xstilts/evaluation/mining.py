@@ -5,7 +5,10 @@ The official definition, step by step, each a function here:
 1. :func:`mine` - over de-duplicated, L2-normalised embeddings, every source takes its best target by ratio
    margin among its k=4 cosine neighbours (forward) and every target its best source (backward); the two
    lists are pooled, sorted by margin, and read greedily: a pair is kept unless its source or its target is
-   already taken ("max" retrieval, one-to-one).
+   already taken ("max" retrieval, one-to-one). Only pairs with a margin above 0 are emitted, as the official
+   mine_bitext writes only scores above its threshold of 0 (strictly): a pair whose cosine is negative (the
+   ratio margin of a positive denominator) is no candidate at all. Read best first, the pairs left out are
+   the tail of the greedy list, so dropping them changes nothing before them.
 2. :func:`candidate_pairs` - mined sentence pairs become id pairs. A sentence text that occurs under several
    ids cannot be mapped to one id and is dropped, as the official scorer drops it (its sent2id mapping).
 3. :func:`choose_threshold` - on dev (BUCC's "sample" split), the margin threshold that maximises F1 against
@@ -43,6 +46,8 @@ from xstilts.evaluation.metrics import prf_scores
 from xstilts.evaluation.retrieval import DEFAULT_CHUNK_SIZE, DEFAULT_MARGIN_K, margin_neighbours
 
 Pair = tuple[str, str]
+# mine_bitext's default threshold in "max" mode: only margins strictly above it are written.
+MIN_MARGIN = 0.0
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,8 @@ def mine(
 
     ``search``: ``key_block``, ``backend``, ``device`` (see :func:`xstilts.evaluation.retrieval.top_k`).
     The proposals are read best margin first; equal margins in the order forward (by source) then backward
-    (by target), so the result does not depend on the sort algorithm.
+    (by target), so the result does not depend on the sort algorithm. Pairs with a margin of 0 or below are
+    not returned (see the module docstring).
     """
     found = margin_neighbours(sources, targets, k, chunk_size, **search)
     forward_best = found.forward_margins.argmax(axis=1)
@@ -80,6 +86,8 @@ def mine(
     taken_sources, taken_targets = set(), set()
     kept = []
     for proposal in order.tolist():
+        if not proposal_scores[proposal] > MIN_MARGIN:
+            break  # best first: every proposal from here on is at or below the threshold as well
         source, target = int(proposal_sources[proposal]), int(proposal_targets[proposal])
         if source in taken_sources or target in taken_targets:
             continue

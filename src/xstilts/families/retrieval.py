@@ -6,8 +6,8 @@ Example schema::
 
 ``source`` is a query and ``target`` a candidate of the search. A line-aligned pair has both sides (the gold
 of its query is the example itself); an example with ``source`` null is a candidate only (a distractor, a
-BUCC English sentence, a LAReQA answer sentence), one with ``target`` null is a query only. A missing key reads
-as null; at least one side must be a non-empty string. A query may name its gold candidates explicitly with
+BUCC English sentence, a LAReQA answer sentence with its paragraph), one with ``target`` null is a query
+only. A missing key reads as null; at least one side must be a non-empty string. A query may name its gold candidates explicitly with
 ``gold_targets`` (a list of candidate example ids, possibly empty): BUCC gold pairs, LAReQA's answer sentence
 in every language, Mewsli-X's gold entity.
 
@@ -16,9 +16,9 @@ The ``protocol`` setting says what is searched and scored:
 - ``nearest`` (default; Tatoeba): each query predicts the id of its nearest candidate (cosine or ratio
   margin); metric ``accuracy`` over the queries that have a gold.
 - ``mining`` (BUCC 2018): ratio-margin mining in both directions, greedy one-to-one, over de-duplicated
-  sentences (:mod:`xstilts.evaluation.mining`); the margin threshold is chosen on the gold of
-  ``threshold_split`` (default ``dev``, which the evaluator then also embeds: :meth:`reference_splits`) and the
-  pairs at or above it are extracted. Each query predicts the candidate id it is paired with, or null; metrics
+  sentences, only pairs of margin above 0 (:mod:`xstilts.evaluation.mining`); the margin threshold is chosen
+  on the gold of ``threshold_split`` (default ``dev``, which the evaluator then also embeds:
+  :meth:`reference_splits`) and the pairs at or above it are extracted. Each query predicts the candidate id it is paired with, or null; metrics
   ``f1``, ``precision``, ``recall`` over the set of ``(query id, candidate id)`` pairs. Evaluating the
   threshold split itself chooses the threshold on its own gold (an upper bound, as XTREME's dev numbers are).
 - ``ranking`` (LAReQA, Mewsli-X): each query predicts the ids of its 20 candidates of highest cosine, best

@@ -14,6 +14,10 @@ features, each a contiguous run of words (``word_offset`` is its first word's in
 word-level predictions again, so every word gets exactly one tag. A single word with more subwords than fit
 keeps only its first ones (its tag is read at the first anyway).
 
+Empty sentences (``tokens`` and ``tags`` both ``[]``; PAN-X has them where the official files do, see
+``data.formats.panx``): no feature, so training never sees one; the prediction is ``[]`` and the units are
+``(0, 0)``, which add nothing to any score.
+
 Words without subwords: some tokenizers turn a word into nothing (an empty string, some control or
 zero-width characters). Such a word has no position to read a prediction from; it is predicted "O" when the
 task's label set has it (NER), else the task's first label. The choice is deterministic and documented
@@ -100,16 +104,22 @@ class TaggingFamily(Family):
                 f"{len(prefix) + len(suffix)} special tokens. Raise the stage's max_length."
             )
         tag_ids = label_index(task)
+        # An empty sentence gets no feature (see the module docstring), and is kept out of the tokenizer call,
+        # which not every tokenizer accepts an empty word list in.
+        worded = [index for index, example in enumerate(examples) if example["tokens"]]
+        if not worded:
+            return []
         # One call for every sentence, without special tokens: each word's subwords as they come in context.
         batch = tokenizer(
-            [example["tokens"] for example in examples],
+            [examples[index]["tokens"] for index in worded],
             is_split_into_words=True,
             add_special_tokens=False,
             return_attention_mask=False,
         )
         features = []
-        for index, example in enumerate(examples):
-            pieces = word_pieces(batch["input_ids"][index], batch.word_ids(index), len(example["tokens"]))
+        for row, index in enumerate(worded):
+            example = examples[index]
+            pieces = word_pieces(batch["input_ids"][row], batch.word_ids(row), len(example["tokens"]))
             tags = example.get("tags")
             targets = [tag_ids[tag] for tag in tags] if tags is not None else [IGNORE_INDEX] * len(pieces)
             for start, end in word_runs(pieces, budget):
@@ -251,8 +261,8 @@ def word_pieces(ids: list[int], word_ids: list[int | None], num_words: int) -> l
 
 def word_runs(pieces: list[list[int]], budget: int) -> list[tuple[int, int]]:
     """Split words into contiguous runs [start, end) of at most ``budget`` subwords each (a word longer than
-    the budget counts as ``budget`` and sits alone). A sentence without words gives one empty run, so every
-    example has at least one feature."""
+    the budget counts as ``budget`` and sits alone). No words give one empty run (featurize never asks: an
+    empty sentence has no feature)."""
     runs, start, used = [], 0, 0
     for word, subwords in enumerate(pieces):
         size = min(len(subwords), budget)

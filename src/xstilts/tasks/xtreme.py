@@ -121,8 +121,8 @@ def _xcopa_file(task: Task, split: str, language: str, data_root: Path) -> Path:
 # ------------------------------------------------------------------ declarations
 
 
-def _declare(name: str, benchmark: str, **fields) -> Task:
-    return register_task(Task(name=name, benchmark=benchmark, version="1", **fields))
+def _declare(name: str, benchmark: str, version: str = "1", **fields) -> Task:
+    return register_task(Task(name=name, benchmark=benchmark, version=version, **fields))
 
 
 XTREME_TASKS: tuple[Task, ...] = (
@@ -158,7 +158,8 @@ XTREME_TASKS: tuple[Task, ...] = (
         file_for=_udpos_file,
     ),
     _declare(
-        "panx", "xtreme", family="tagging",
+        # 2: the reader keeps the official sentence sequence, empty sentences included.
+        "panx", "xtreme", version="2", family="tagging",
         description="PAN-X (WikiANN): named entities PER/ORG/LOC in IOB2. "
         "Files: panx/<lang>/{train,dev,test} (each <lang>.tar.gz of panx_dataset extracted into panx/<lang>/).",
         splits={"train": ("en",), "dev": ("en",), "test": _all_languages("panx")},
@@ -215,7 +216,8 @@ XTREME_TASKS: tuple[Task, ...] = (
         head="socialiqa",
     ),
     _declare(
-        "lareqa", "xtreme-r", family="retrieval",
+        # 2: candidates are the sentence followed by its paragraph, as the official encoding.
+        "lareqa", "xtreme-r", version="2", family="retrieval",
         description="LAReQA (XQuAD-R): rank the answer sentences of one pool of all 11 languages for each question; "
         "relevant: the answer's sentence in every language. Main metric mAP@20. "
         "Files: lareqa/xquad-r/<lang>.json for ar,de,el,en,es,hi,ru,th,tr,vi,zh (all needed: one pool).",
@@ -223,7 +225,8 @@ XTREME_TASKS: tuple[Task, ...] = (
         file_for=_lareqa_file, settings={"protocol": "ranking", "similarity": "cosine"},
     ),
     _declare(
-        "mewslix", "xtreme-r", family="retrieval",
+        # 2: query and candidate texts of the official preprocessing.
+        "mewslix", "xtreme-r", version="2", family="retrieval",
         description="Mewsli-X: rank the entities of the candidate set for each WikiNews mention; main metric "
         "MRR@20 (the official 'map@20'). Files: mewslix/wikinews_mentions-{dev,test}.jsonl and "
         "mewslix/candidate_set_entities.jsonl (from get-mewsli-x.sh).",

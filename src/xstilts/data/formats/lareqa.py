@@ -1,16 +1,20 @@
 """LAReQA on XQuAD-R (google-research-datasets/lareqa ``xquad-r/<lang>.json``): SQuAD JSON whose paragraphs
 also carry ``sentence_breaks`` (``[[start, end], ...]`` character offsets into ``context``).
 
-The task, as LAReQA's own loader defines it: every sentence of every paragraph, in all 11 languages, is one
-candidate of ONE pooled set; a question's relevant candidates are the sentence that contains its answer start
-in each language where the question (same id in every language) has such a sentence, and any sentence of that
-paragraph with the same text. A question whose answer start lies in no sentence is skipped (the loader warns
-and drops it). Candidate ids are the loader's: ``<lang>_<paragraph number, from 1 per file>_<sentence index>``.
+The task, as LAReQA's own loader defines it (XTREME's third_party/utils_lareqa.py): every sentence of a
+paragraph, in all 11 languages, is one candidate of ONE pooled set; a question's relevant candidates are the
+sentence that contains its answer start in each language where the question (same id in every language) has
+such a sentence, and any sentence of that paragraph with the same text. A question whose answer start lies in
+no sentence is skipped (the loader warns and drops it), and a paragraph none of whose questions is kept gives
+no candidates (the loader adds a paragraph's sentences while it reads a kept question). Candidate ids are the
+loader's: ``<lang>_<paragraph number, from 1 per file>_<sentence index>``.
 
 So the reader for one language yields that language's questions (``source``, with ``gold_targets``) and then
-the candidates of every language (``target`` only): the set a language is scored on is the whole pool. The
-candidate text is the sentence alone (LAReQA's baselines encode it with its paragraph; an embedding
-evaluation of a plain encoder takes the sentence).
+the candidates of every language (``target`` only): the set a language is scored on is the whole pool.
+
+Candidate text: the sentence immediately followed by its whole paragraph, with no separator and every
+``\n`` removed, as XTREME's evaluate_retrieval.py encodes a candidate (``sentence + context``); the ends are
+stripped, as that script's reading back of its own text file strips each line before tokenizing.
 """
 
 from __future__ import annotations
@@ -32,12 +36,17 @@ class Pool:
     """Questions per language, candidates in file order, and relevant candidate ids per question id."""
 
     questions: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # lang -> [(question id, text)]
-    candidates: list[tuple[str, str]] = field(default_factory=list)  # [(candidate id, sentence)]
+    candidates: list[tuple[str, str]] = field(default_factory=list)  # [(candidate id, text to encode)]
     relevant: dict[str, list[str]] = field(default_factory=dict)  # question id -> candidate ids
 
 
 def language_file(folder: Path, language: str) -> Path:
     return folder / f"{language}.json"
+
+
+def candidate_text(sentence: str, context: str) -> str:
+    """What the official evaluation encodes for a candidate (see the module docstring)."""
+    return (sentence + context).replace("\n", "").strip()
 
 
 def _read_language(path: Path, language: str, pool: Pool) -> None:
@@ -62,7 +71,7 @@ def _read_language(path: Path, language: str, pool: Pool) -> None:
                                           f"context ({len(context)} characters), got {pair!r:.60}")
                 sentences.append((pair[0], pair[1], context[pair[0]:pair[1]]))
             ids = [f"{language}_{paragraph_number}_{position}" for position in range(len(sentences))]
-            pool.candidates.extend(zip(ids, (text for _, _, text in sentences), strict=True))
+            kept = 0
             for q, qa in enumerate(require(path, paragraph, "qas", list, where)):
                 question_where = f"{where}.qas[{q}]"
                 question_id = require(path, qa, "id", str, question_where)
@@ -74,10 +83,14 @@ def _read_language(path: Path, language: str, pool: Pool) -> None:
                 answer = next((text for begin, end, text in sentences if begin <= start < end), None)
                 if answer is None:
                     continue  # no sentence holds the answer start: LAReQA's loader drops the question
+                kept += 1
                 questions.append((question_id, require(path, qa, "question", str, question_where)))
                 relevant = pool.relevant.setdefault(question_id, [])
                 relevant.extend(i for i, (_, _, text) in zip(ids, sentences, strict=True)
                                 if text == answer and i not in relevant)
+            if kept:
+                pool.candidates.extend((i, candidate_text(text, context))
+                                       for i, (_, _, text) in zip(ids, sentences, strict=True))
 
 
 def read_pool(folder: Path, languages: Sequence[str] = POOL_LANGUAGES) -> Pool:

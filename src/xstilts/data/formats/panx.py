@@ -1,6 +1,12 @@
 """PAN-X (WikiANN, Rahimi et al. split) as in XTREME's panx_dataset: per language the files ``train``,
 ``dev`` and ``test``, one ``<lang>:<token><TAB><IOB2 tag>`` line per word and a blank line between
 sentences. zh and ja are tokenized into characters. Tags: B-/I- of PER, ORG, LOC, and O.
+
+Sentences are those the official labels hold, one for one: XTREME's preprocessing (panx_preprocess) drops
+the file's last line when it is blank and keeps every other blank line, and its scorer (evaluate.py's
+read_tag) ends a sentence at each blank line. So a blank line right after another one, or at the very
+start, is an EMPTY sentence (``tokens`` and ``tags`` both ``[]``), and predictions must hold it too, or the
+official scorer finds one sentence too few. A last sentence without a blank line after it still counts.
 """
 
 from __future__ import annotations
@@ -24,17 +30,22 @@ def split_token(path: Path, number: int, field: str) -> str:
 
 
 def read_panx(path: Path, split: str, language: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Sentences ``{"id", "tokens", "tags"}``; several blank lines in a row are one sentence break."""
+    """Sentences ``{"id", "tokens", "tags"}`` in the official sequence, empty ones included (see the module
+    docstring); an empty sentence is numbered by the blank line that ends it."""
     tokens: list[str] = []
     tags: list[str] = []
     start = 0
     count = 0
+    # The last blank line read is held back until another line follows: only then is it a sentence break
+    # (the official preprocessing drops the file's final line when it is blank).
+    held: int | None = None
     for number, line in text_lines(path):
+        if held is not None:
+            count += 1
+            yield (start if tokens else held), {"id": f"{split}-{language}-{count}", "tokens": tokens, "tags": tags}
+            tokens, tags, held = [], [], None
         if not line.strip():
-            if tokens:
-                count += 1
-                yield start, {"id": f"{split}-{language}-{count}", "tokens": tokens, "tags": tags}
-            tokens, tags = [], []
+            held = number
             continue
         fields = line.strip().split("\t")
         if len(fields) != 2:

@@ -7,6 +7,9 @@ scored when both folders have its sub-folder; then every language file must exis
 
 One deliberate difference: the official script cannot score LAReQA (its table lists no languages, and with a
 lareqa folder present it fails), so it never reports XTREME-R's ``all_task``; we score LAReQA (mAP@20) and do.
+Its per-language numbers are each language's mean AP@20; its ``avg_map@20`` (and so ``avg_metric`` and
+``all_task``) is the mean AP@20 over every question of every language, as LAReQA's own mean_avg_prec_at_k
+pools them, so a language with more questions weighs more (``scorers.POOLED``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 from xstilts.errors import XstiltsError
 from xstilts.evaluation.official import layout
-from xstilts.evaluation.official.scorers import SCORERS
+from xstilts.evaluation.official.scorers import POOLED, SCORERS
 
 
 def score_task(benchmark: str, task: str, predictions: Path, labels: Path, partial: bool = False) -> dict[str, Any]:
@@ -27,12 +30,20 @@ def score_task(benchmark: str, task: str, predictions: Path, labels: Path, parti
             raise XstiltsError(f"{predictions / task} holds no test-<lang>.{layout.suffix(task)} file of a "
                                f"{benchmark} {task} language ({', '.join(layout.TASK_LANGUAGES[benchmark][task])})")
     per_metric: dict[str, Any] = {}
+    pooled, every_question = POOLED.get(task), []
     for language in languages:
         prediction_file = layout.require(layout.task_file(predictions, task, language))
         label_file = layout.require(layout.task_file(labels, task, language))
+        if pooled is not None:
+            questions = pooled.scores(prediction_file, label_file)
+            every_question += questions
+            per_metric.setdefault(pooled.metric, {})[language] = sum(questions) / len(questions) * 100
+            continue
         for metric, value in SCORERS[task](prediction_file, label_file, language).items():
             per_metric.setdefault(metric, {})[language] = value
     averages = {f"avg_{m}": sum(values.values()) / len(values) for m, values in per_metric.items()}
+    if pooled is not None:
+        averages[f"avg_{pooled.metric}"] = sum(every_question) / len(every_question) * 100
     score: dict[str, Any] = {**per_metric, **averages}
     if task in layout.QA_TASKS:
         score["avg_metric"] = (score["avg_exact_match"] + score["avg_f1"]) / 2

@@ -7,7 +7,8 @@ OFFICIAL_TASKS (the real XTREME declarations are named like the folders) or an e
 (mock, micro and study-declared tasks). What each folder's files hold:
 
 - xnli, pawsx: the predicted label, one line per example;
-- udpos, panx: one tag per line, a blank line after each sentence;
+- udpos, panx: one tag per line, a blank line after each sentence (an empty sentence, which PAN-X has where
+  the official files have two blank lines in a row, is that blank line alone);
 - xquad, mlqa, tydiqa: ``{question_id: answer_text}``;
 - xcopa: one ``{"label": <int>}`` per line;
 - tatoeba: one line per query (the real task's examples come in the order of the sorted English file, as the

@@ -9,6 +9,7 @@ for predictions and ``{question_id: [relevant candidate ids]}`` for labels.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -173,17 +174,44 @@ def read_jsonl(path: Path) -> list[tuple[int, Any]]:
     return rows
 
 
+def read_squad(path: Path) -> Any:
+    """A JSON file as evaluate.py's read_squad gives it (QA and Mewsli-X files, labels and predictions
+    alike): an object with a ``"data"`` key stands for that key's value."""
+    value = read_json(path)
+    return value["data"] if isinstance(value, dict) and "data" in value else value
+
+
 def squad_articles(path: Path) -> list[dict[str, Any]]:
     """The article list of a SQuAD-format label file (``{"data": [...]}`` or the bare list)."""
-    value = read_json(path)
-    articles = value["data"] if isinstance(value, dict) and "data" in value else value
+    articles = read_squad(path)
     if not isinstance(articles, list):
         raise DataError(path, "expected SQuAD JSON: {\"data\": [{\"paragraphs\": [{\"qas\": [...]}]}]}")
     return articles
 
 
-def string_map(path: Path, what: str) -> dict[str, Any]:
-    value = read_json(path)
+def _object(path: Path, value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise DataError(path, f"expected a JSON object {what}, got {type(value).__name__}")
     return value
+
+
+def string_map(path: Path, what: str) -> dict[str, Any]:
+    return _object(path, read_json(path), what)
+
+
+def id_map(path: Path, what: str) -> dict[str, Any]:
+    """A ``{id: value}`` file of a task that evaluate.py reads with read_squad (``{"data": {...}}`` is
+    unwrapped)."""
+    return _object(path, read_squad(path), what)
+
+
+def require_shared_ids(prediction: Path, label: Path, predicted: Iterable[str], gold: Iterable[str]) -> None:
+    """A prediction file that holds none of the label file's ids would score 0 without a word (every id of
+    the labels counts as unanswered): that is a wrong file or wrong ids, so it is an error instead."""
+    predicted, gold = list(predicted), list(gold)
+    if set(predicted) & set(gold):
+        return
+    found = f"{len(predicted)} ids, e.g. {predicted[0]!r:.60}" if predicted else "no ids"
+    example = f", e.g. {gold[0]!r:.60}" if gold else ""
+    raise DataError(prediction, f"none of its ids is an id of the label file {label}: it has {found}; the labels "
+                                f"have {len(gold)}{example}. The ids must be the label file's question ids")

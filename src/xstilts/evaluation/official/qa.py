@@ -5,7 +5,8 @@ scores studies with, so a study's numbers and the official scorer's cannot drift
 
 Both scripts: EM and token F1 of the prediction against each gold answer, the max over gold answers, the mean
 over every question of the label file (a question without a prediction scores 0), x100. v1.1's F1 is 0 when
-no token is shared, also when both sides normalise to nothing (unlike SQuAD 2.0's rule).
+no token is shared, also when both sides normalise to nothing (unlike SQuAD 2.0's rule). A prediction file
+that answers none of the questions is a DataError rather than a silent 0.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from xstilts.evaluation.metrics import (
     mlqa_normalizer,
     squad_normalize,
 )
+from xstilts.evaluation.official import layout
 
 __all__ = ["MLQA_LANGUAGES", "mlqa", "mlqa_normalize", "score_answers", "squad_normalize", "squad_v11"]
 
@@ -32,7 +34,7 @@ def score_answers(
 ) -> dict[str, float]:
     """EM and F1 (x100) of ``predictions`` ({question id: answer text}) over every question of ``articles``."""
     exact_match = f1 = 0.0
-    total = 0
+    question_ids: list[str] = []
     for a, article in enumerate(articles):
         paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
         if not isinstance(paragraphs, list):
@@ -41,7 +43,7 @@ def score_answers(
             for qa in paragraph.get("qas", []) if isinstance(paragraph, dict) else []:
                 if not isinstance(qa, dict) or "id" not in qa or not isinstance(qa.get("answers"), list):
                     raise DataError(label_path, f"article {a}: a question needs 'id' and an 'answers' list: {qa!r:.80}")
-                total += 1
+                question_ids.append(qa["id"])
                 if qa["id"] not in predictions:
                     continue  # the official scripts count it with score 0
                 prediction = predictions[qa["id"]]
@@ -53,8 +55,10 @@ def score_answers(
                     raise DataError(label_path, f"question {qa['id']!r} has no gold answer")
                 question_em, question_f1 = best_em_f1(prediction, golds, normalize, null_match=False)
                 exact_match, f1 = exact_match + question_em, f1 + question_f1
-    if total == 0:
+    if not question_ids:
         raise DataError(label_path, "the label file holds no questions")
+    layout.require_shared_ids(prediction_path, label_path, predictions, question_ids)
+    total = len(question_ids)
     return {"exact_match": 100.0 * exact_match / total, "f1": 100.0 * f1 / total}
 
 

@@ -2,13 +2,20 @@
 
 Each follows what the official evaluate.py (google-research/xtreme 838c13b) computes, metric keys in the
 same order; where the official code would silently produce a meaningless number (a sentence with more tags
-than words, a label that does not exist, a malformed line) we raise DataError naming the file and line.
+than words, a label that does not exist, a malformed line, a QA / Mewsli-X / LAReQA prediction file that
+holds none of the label file's ids) we raise DataError naming the file and line. QA and Mewsli-X files are
+read as evaluate.py's read_squad reads them: ``{"data": X}`` stands for X, for predictions and labels alike.
+
+LAReQA, which evaluate.py cannot score, is our extension: per language, the mean AP@20 of its questions;
+per task (:data:`POOLED`), the mean over the questions of all languages together, as LAReQA's own
+mean_avg_prec_at_k averages one list of every question.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -131,12 +138,12 @@ def tagging(task: str) -> Scorer:
 
 
 def squad(prediction: Path, label: Path, language: str) -> dict[str, float]:
-    return qa.squad_v11(layout.squad_articles(label), layout.string_map(prediction, "{question_id: answer}"),
+    return qa.squad_v11(layout.squad_articles(label), layout.id_map(prediction, "{question_id: answer}"),
                         label, prediction)
 
 
 def mlqa(prediction: Path, label: Path, language: str) -> dict[str, float]:
-    return qa.mlqa(layout.squad_articles(label), layout.string_map(prediction, "{question_id: answer}"),
+    return qa.mlqa(layout.squad_articles(label), layout.id_map(prediction, "{question_id: answer}"),
                    language, label, prediction)
 
 
@@ -153,10 +160,11 @@ def _ranked(path: Path, values: dict[str, Any], key: str) -> list[str]:
 def mewslix(prediction: Path, label: Path, language: str) -> dict[str, float]:
     """map@20 as the official Mewsli-X code computes it: the reciprocal rank of the gold entity among the
     top 20 predicted ids (0 if absent or if the example has no prediction), averaged over gold examples."""
-    golds = layout.string_map(label, "{example_id: [gold entity id]}")
-    predictions = layout.string_map(prediction, "{example_id: [entity ids, best first]}")
+    golds = layout.id_map(label, "{example_id: [gold entity id]}")
+    predictions = layout.id_map(prediction, "{example_id: [entity ids, best first]}")
     if not golds:
         raise DataError(label, "the label file holds no examples")
+    layout.require_shared_ids(prediction, label, predictions, golds)
     total = 0.0
     for example_id, gold_list in golds.items():
         gold_ids = _ranked(label, golds, example_id)
@@ -181,21 +189,40 @@ def average_precision_at_k(relevant: set[str], ranked: list[str], k: int) -> flo
     return total / min(len(relevant), k)
 
 
-def lareqa(prediction: Path, label: Path, language: str) -> dict[str, float]:
-    """mAP@20 of the questions in one language, each ranked against ONE candidate pool of all 11 languages
-    (the answer sentence in every language is relevant); a question without a prediction scores 0."""
-    golds = layout.string_map(label, "{question_id: [relevant candidate ids]}")
-    predictions = layout.string_map(prediction, "{question_id: [candidate ids, best first]}")
+def lareqa_question_scores(prediction: Path, label: Path) -> list[float]:
+    """AP@20 (0-1) of every question of the label file, in its order, each ranked against ONE candidate pool
+    of all 11 languages (the answer sentence in every language is relevant); a question without a
+    prediction scores 0."""
+    golds = layout.id_map(label, "{question_id: [relevant candidate ids]}")
+    predictions = layout.id_map(prediction, "{question_id: [candidate ids, best first]}")
     if not golds:
         raise DataError(label, "the label file holds no questions")
-    total = 0.0
+    layout.require_shared_ids(prediction, label, predictions, golds)
+    scores = []
     for question_id in golds:
         relevant = set(_ranked(label, golds, question_id))
         if not relevant:
             raise DataError(label, f"question {question_id!r} has no relevant candidate")
-        total += average_precision_at_k(relevant, _ranked(prediction, predictions, question_id), LAREQA_TOP_K)
-    return {"map@20": total / len(golds) * 100}
+        scores.append(average_precision_at_k(relevant, _ranked(prediction, predictions, question_id), LAREQA_TOP_K))
+    return scores
 
+
+def lareqa(prediction: Path, label: Path, language: str) -> dict[str, float]:
+    """mAP@20 of the questions of one language (the task score pools all languages' questions: POOLED)."""
+    scores = lareqa_question_scores(prediction, label)
+    return {"map@20": sum(scores) / len(scores) * 100}
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """A task whose task-level ``avg_<metric>`` is the mean over the questions of all its languages together
+    (not the mean of the per-language means): ``scores`` gives a language's per-question scores (0-1)."""
+
+    metric: str
+    scores: Callable[[Path, Path], list[float]]
+
+
+POOLED: dict[str, Pooled] = {"lareqa": Pooled("map@20", lareqa_question_scores)}
 
 SCORERS: dict[str, Scorer] = {
     "pawsx": accuracy_lines("pawsx"),
