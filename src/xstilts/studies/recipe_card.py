@@ -20,7 +20,7 @@ from xstilts import __version__
 from xstilts.benchmarks import get_benchmark
 from xstilts.config.checks import selection_task_names
 from xstilts.config.schema import StageConfig, StudyConfig
-from xstilts.protocols import DEVIATIONS, REFERENCES, Ref, TrainingReference
+from xstilts.protocols import DEVIATIONS, EVALUATION_REFERENCES, REFERENCES, Ref, TrainingReference
 from xstilts.studies.evaluations import eval_max_length, evaluated_task
 from xstilts.studies.plan import Plan
 from xstilts.tasks import get_task
@@ -70,11 +70,16 @@ def stage_lines(stage: StageConfig, kind: str, evaluated: list[str], reference: 
             refs.update(reference.intermediate)
             qa = all(get_task(t).family == "span_qa" for t in supervised)
             refs["effective batch"] = reference.intermediate["effective batch (QA)" if qa else "effective batch"]
-        elif target is not None:
+        elif target is not None and supervised == [reference.targets[target]["training tasks"].value]:
             refs.update(reference.targets[target])
+        elif target is not None:
+            # A joint stage (intermediate and target tasks at once) is a study's own design: the reference's
+            # target recipe does not describe it; each task's length still does.
+            target = None
     select = stage.selection
     lines = [
-        Line("training tasks", trained, refs.get("training tasks")),
+        Line("training tasks", trained, refs.get("training tasks"),
+             OURS if kind != "target" or "training tasks" in refs else "our design (joint training)"),
         Line("epochs", stage.epochs if stage.epochs is not None else f"{stage.steps} steps", refs.get("epochs")),
         Line("effective batch", stage.batch_size * stage.grad_accumulation, refs.get("effective batch")),
     ]
@@ -147,6 +152,8 @@ def evaluation_lines(study: StudyConfig, plan: Plan) -> list[tuple[str, list[Lin
                       _judge(Line("max length", eval_max_length(study, stage, task), retrieval.get("max length")),
                              name),
                       Line("search", _search(settings), None, "task declaration")]
+            for setting, ref in EVALUATION_REFERENCES.get((study.benchmark or "", name), {}).items():
+                lines.append(_judge(Line(setting, "the study's encoder after its stages", ref), name))
         out.append((name, lines))
     return out
 
