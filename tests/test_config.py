@@ -256,18 +256,21 @@ def test_twin_variant_must_exist(tmp_path):
 
 
 def test_xquad_mlqa_and_xcopa_are_evaluated_with_the_heads_of_their_training_tasks(tmp_path):
-    # XTREME trains XQuAD and MLQA on SQuAD v1.1; XTREME-R evaluates XCOPA after SocialIQa: shared heads
+    # XTREME trains XQuAD and MLQA on SQuAD v1.1; XTREME-R trains SocialIQa, then COPA, and evaluates XCOPA:
+    # shared heads
     study = load_study(write(tmp_path, """\
         name: heads
         model: {name_or_path: xlm-roberta-base}
         stages:
           squad: {sources: [{task: squad}], epochs: 2}
           siqa: {sources: [{task: socialiqa}], epochs: 2}
+          copa: {sources: [{task: copa}], epochs: 2, keep_heads: true}
         pipelines:
           qa: {stages: [squad], evaluate: [xquad, mlqa]}
-          copa: {stages: [siqa], evaluate: [xcopa]}
+          siqa-only: {stages: [siqa], evaluate: [xcopa]}
+          xtreme-r: {stages: [siqa, copa], evaluate: [xcopa]}
         """))
-    assert set(study.pipelines) == {"qa", "copa"}
+    assert set(study.pipelines) == {"qa", "siqa-only", "xtreme-r"}
     problems = problems_of(tmp_path, """\
         name: heads
         model: {name_or_path: xlm-roberta-base}

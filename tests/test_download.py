@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -187,8 +188,6 @@ def test_fresh_download_lays_out_files_where_readers_look(tmp_path, mirror):
 
 
 def test_checksums_recorded_next_to_each_file(tmp_path, mirror):
-    import json
-
     root = tmp_path / "data"
     run(root, mirror)
     manifest = json.loads((root / "tatoeba" / MANIFEST).read_text())
@@ -381,3 +380,55 @@ def test_cli_unreachable_exits_2_with_the_list(tmp_path, online):
     assert "Traceback" not in result.stderr
     assert result.stderr.count("    -> ") == 13  # 2 SQuAD + 11 XQuAD files
     assert f"-> {tmp_path / 'squad/train-v1.1.json'}" in result.stderr
+
+
+# ---------------------------------------------------------------- COPA (XCOPA's English data, XTREME-R)
+
+COPA_ZIP = next(s for s in sources.BENCHMARKS["xtreme-r"]["xcopa"] if s.file_name == "COPA.zip")
+
+
+def test_copa_zip_is_in_xtreme_r_with_the_recorded_sum():
+    assert COPA_ZIP.url == "https://dl.fbaipublicfiles.com/glue/superglue/data/v2/COPA.zip"  # download_data.sh
+    assert (COPA_ZIP.kind, COPA_ZIP.target) == ("zip", "xcopa")  # extracted as-is: xcopa/COPA/*.jsonl
+    assert COPA_ZIP.download_path == "xcopa/.archives/COPA.zip"
+    # Hugging Face's super_glue script records this size and sum for the URL (as for the other known sums)
+    assert COPA_ZIP.size == 43986
+    assert COPA_ZIP.sha256 == "405906cddac74bc1e1ce8220f1107d1025b66a25ef10149d91b10bb30651125f"
+
+
+def test_copa_zip_extracts_where_the_copa_task_reads(tmp_path, monkeypatch, online):
+    from xstilts.tasks import get_task
+
+    row = {"premise": "The man turned on the faucet.", "choice1": "The toilet filled with water.",
+           "choice2": "Water flowed from the spout.", "question": "effect", "idx": 0, "label": 1}
+    line = (json.dumps(row) + "\n").encode()
+    folder = tmp_path / "mirror"
+    # The archive's layout (COPA/{train,val,test}.jsonl); the bytes are ours, so the known sum is left out.
+    put(folder, COPA_ZIP.url, zip_of({"COPA/train.jsonl": line * 2, "COPA/val.jsonl": line,
+                                      "COPA/test.jsonl": line}))
+    monkeypatch.setitem(sources.BENCHMARKS, "test", {"xcopa": [replace(COPA_ZIP, sha256=None, size=None)]})
+    server = Server(folder)
+    try:
+        root = tmp_path / "data"
+        outcome = download("test", root, mirror=server.url, quiet=True)
+    finally:
+        server.close()
+    assert outcome.extracted == ["xcopa/.archives/COPA.zip"]
+    assert len(get_task("copa").load("train", "en", root)) == 2
+    dev = get_task("copa").load("dev", "en", root)
+    assert [e["context"] for e in dev] == ["The man turned on the faucet. What was the effect?"]
+
+
+def test_offline_xcopa_lists_the_copa_zip_and_rejects_another_file_put_there(tmp_path, monkeypatch, online):
+    root = tmp_path / "data"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(Unreachable) as error:
+        download("xtreme-r", root, ["xcopa"], quiet=True)
+    message = str(error.value)
+    assert message.count("\n    -> ") == 11 * 2 + 1  # val and test of 11 languages, and COPA.zip
+    assert f"{COPA_ZIP.url}\n    -> {root / 'xcopa/.archives/COPA.zip'}" in message
+    # A file put there by hand is checked against the known sum: another zip is still missing.
+    (root / "xcopa/.archives").mkdir(parents=True)
+    (root / "xcopa/.archives/COPA.zip").write_bytes(zip_of({"COPA/val.jsonl": b"{}\n"}))
+    with pytest.raises(Unreachable, match="COPA.zip"):
+        download("xtreme-r", root, ["xcopa"], quiet=True)

@@ -381,3 +381,66 @@ def test_xcopa(tmp_path):
     bad.write_text('{"premise": "p", "choice1": "a"\n')
     with pytest.raises(DataError, match=f"{bad}:1: not valid JSON"):
         examples(xcopa.read_xcopa, bad, "dev", "et")
+
+
+# ------------------------------------------------------------------ COPA (SuperGLUE), XCOPA's English data
+
+# Rows in SuperGLUE's COPA/{train,val}.jsonl format (no 'changed' key, unlike XCOPA). The first is the item that
+# XCOPA's val sets translate first (et sample, row 1: "Mees keeras kraani lahti.", effect, label 1).
+COPA_ROWS = [
+    {"premise": "The man turned on the faucet.", "choice1": "The toilet filled with water.",
+     "choice2": "Water flowed from the spout.", "question": "effect", "idx": 0, "label": 1},
+    {"premise": "My body cast a shadow over the grass.", "choice1": "The sun was rising.",
+     "choice2": "The grass was cut.", "question": "cause", "idx": 7, "label": 0},
+]
+
+
+def write_copa(root: Path, split_file: str, rows: list[dict]) -> None:
+    folder = root / "xcopa" / "COPA"  # where COPA.zip extracts below the xcopa folder
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / split_file).write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def test_copa_rows_read_like_xcopa_from_the_extracted_zip(tmp_path):
+    from xstilts.tasks import get_task
+
+    root = tmp_path / "data"
+    write_copa(root, "val.jsonl", COPA_ROWS)
+    write_copa(root, "train.jsonl", COPA_ROWS[:1])
+    # The context as run_xcopa.py builds it: "<premise> What was the <question>?"; ids from idx.
+    assert get_task("copa").load("dev", "en", root) == [
+        {"id": "dev-en-0", "context": "The man turned on the faucet. What was the effect?",
+         "choices": ["The toilet filled with water.", "Water flowed from the spout."], "label": 1},
+        {"id": "dev-en-7", "context": "My body cast a shadow over the grass. What was the cause?",
+         "choices": ["The sun was rising.", "The grass was cut."], "label": 0},
+    ]
+    assert [e["id"] for e in get_task("copa").load("train", "en", root)] == ["train-en-0"]
+    # XCOPA reads its own files from the same folder: its et translation of the first item, same question/label.
+    (root / "xcopa/data/et").mkdir(parents=True)
+    shutil.copy(SAMPLES / "xcopa/hf_xcopa/val.et.jsonl", root / "xcopa/data/et")
+    first = get_task("xcopa").load("dev", "et", root)[0]
+    assert (first["context"], first["label"]) == ("Mees keeras kraani lahti. What was the effect?", 1)
+
+
+def test_copa_test_file_without_labels_is_an_error_that_names_the_line(tmp_path):
+    # SuperGLUE's test.jsonl has no labels: COPA declares no test split, and reading one anyway fails clearly.
+    root = tmp_path / "data"
+    write_copa(root, "test.jsonl", [{k: v for k, v in COPA_ROWS[0].items() if k != "label"}])
+    with pytest.raises(DataError, match=r"test.jsonl:1: label must be 0 or 1 .*found None"):
+        examples(xcopa.read_xcopa, root / "xcopa/COPA/test.jsonl", "test", "en")
+
+
+def test_copa_declaration_shares_the_head_of_socialiqa_and_xcopa(tmp_path):
+    from xstilts.errors import XstiltsError
+    from xstilts.tasks import get_task
+
+    copa, target, siqa = get_task("copa"), get_task("xcopa"), get_task("socialiqa")
+    # XTREME-R: SocialIQa, then COPA continuing that model, then XCOPA: one head for the three
+    assert copa.head_name == target.head_name == siqa.head_name == "socialiqa"
+    assert copa.family == target.family == siqa.family == "multiple_choice"
+    assert dict(copa.splits) == {"train": ("en",), "dev": ("en",)}  # SuperGLUE's 400 train and 100 val items
+    assert copa.settings["num_choices"] == 2 and copa.metrics == ("accuracy",)
+    assert copa.path("train", "en", tmp_path) == tmp_path / "xcopa/COPA/train.jsonl"
+    assert copa.path("dev", "en", tmp_path) == tmp_path / "xcopa/COPA/val.jsonl"
+    with pytest.raises(XstiltsError, match=r"task 'copa': missing data file .*xcopa/COPA/train\.jsonl"):
+        copa.load("train", "en", tmp_path)

@@ -91,9 +91,53 @@ def test_rq1_and_rq5_run_every_pipeline_for_each_model(tmp_path, monkeypatch):
                          ("rq5-xtreme-r-encoders", {"mt5-base-encoder", "xlmr-large"})):
         plan = make_context(load_study(name), provisional=True).plan
         assert {n.model for n in plan.stages} == models
-        by_model = {m: sorted(n.name for n in plan.stages if n.model == m) for m in models}
+        # rq5's XCOPA stages are per model (their lr is): siqa-<model>, copa-<model>
+        by_model = {m: sorted(n.name.replace(m, "<model>") for n in plan.stages if n.model == m) for m in models}
         first, second = by_model.values()
         assert first == second  # the same grid for each model, no stage shared between them
+
+
+def test_rq5_trains_xcopa_as_xtreme_r_socialiqa_then_copa_continuing_the_head(tmp_path, monkeypatch):
+    from xstilts.studies.runner import describe_lineage
+
+    monkeypatch.setenv("XSTILTS_DATA", str(tmp_path / "no-data"))
+    study = load_study("rq5-xtreme-r-encoders")
+    plan = make_context(study, provisional=True).plan
+    lr = {"mt5-base-encoder": 2e-5, "xlmr-large": 3e-5}  # train_xcopa.sh: 3e-5 for XLM-R large, else 2e-5
+    evaluations = [e for e in plan.evaluations if e.task == "xcopa"]
+    assert {e.pipeline for e in evaluations} == {f"{m}/{i}/xcopa" for m in lr for i in ("none", "squad")}
+    for evaluation in evaluations:
+        model = evaluation.stage.model
+        chain = [node for node in evaluation.stage.lineage if not node.untrained]
+        names = [node.name for node in chain]
+        assert names in ([f"siqa-{model}", f"copa-{model}"], ["squad", f"siqa-{model}", f"copa-{model}"])
+        siqa, copa = (node.config for node in chain[-2:])
+        assert [s.task for s in siqa.sources] == ["socialiqa"] and [s.task for s in copa.sources] == ["copa"]
+        assert copa.keep_heads and not siqa.keep_heads  # COPA continues the SocialIQa-trained head
+        for stage in (siqa, copa):
+            assert (stage.epochs, stage.max_length, stage.batch_size * stage.grad_accumulation) == (5, 128, 32)
+            assert stage.optimizer.lr == lr[model]
+        # SocialIQa is training before the last stage of xcopa's head, so the report counts it as intermediate
+        assert describe_lineage(study, evaluation.stage, "xcopa")["intermediate"] == \
+            "+".join([*names[:-2], "socialiqa"])
+
+
+def test_rq5_twin_trains_copa_after_micro_socialiqa_continuing_the_head(tmp_path, monkeypatch):
+    from xstilts.config.checks import heads_after
+    from xstilts.tasks import get_task
+
+    monkeypatch.setenv("XSTILTS_DATA", str(tmp_path / "data"))
+    study = load_study("rq5-xtreme-r-encoders", size="tiny")
+    copa = get_task("micro-tiny-copa")
+    assert get_task("micro-tiny-socialiqa").head_name == copa.head_name  # as socialiqa and xcopa
+    pipelines = {name: study.pipeline(name) for name in study.pipelines if name.endswith("/copa")}
+    assert set(pipelines) == {f"{m}/{i}/copa" for m in ("xlmr", "bert") for i in ("none", "squad")}
+    for pipeline in pipelines.values():
+        assert pipeline.stages[-2:] == ["siqa", "copa"] and pipeline.evaluate == ["micro-tiny-copa"]
+        assert pipeline.stages[:-2] in (["mlm"], ["mlm", "squad"])
+        assert heads_after(study, pipeline.stages) == {copa.head_name}
+    assert study.stages["copa"].keep_heads and not study.stages["siqa"].keep_heads
+    assert [s.task for s in study.stages["siqa"].sources] == ["micro-tiny-socialiqa"]
 
 
 # ---------------------------------------------------------------- the tiny twins, end to end (slow)

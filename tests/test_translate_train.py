@@ -15,7 +15,8 @@ from xstilts.tasks import get_task
 
 SAMPLES = Path("/work/shared/samples")
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="needs the shared real-format samples")
-TRANSLATED = ("nli", "paraphrase", "squad", "squad2", "choice", "xnli", "pawsx", "pos", "ner", "qa", "copa")
+TRANSLATED = ("nli", "paraphrase", "squad", "squad2", "choice", "socialiqa", "xnli", "pawsx", "pos", "ner", "qa",
+              "copa")
 TEXT_FIELDS = ("text", "text_pair", "question", "context", "choices", "tokens")
 
 

@@ -3,9 +3,9 @@
 Every entry is an official URL (the one google-research/xtreme's ``scripts/download_data.sh``, microsoft/XGLUE
 or the data set's own release uses), what kind of file it is, and its destination in the shared layout
 (``<data_root>/<task folder>/...``, official archives extracted as-is, official file names). Known sha256 sums
-and sizes come from the checksums Hugging Face ``datasets`` recorded for the same URLs (xtreme and xnli
-scripts); for Tatoeba they were also checked against the LASER files in the project's samples. Entries with
-no known sum get one recorded at the first download, and later runs check against that.
+and sizes come from the checksums Hugging Face ``datasets`` recorded for the same URLs (xtreme, xnli and
+super_glue scripts); for Tatoeba they were also checked against the LASER files in the project's samples.
+Entries with no known sum get one recorded at the first download, and later runs check against that.
 
 Data that cannot be fetched by a program (CCGbank needs an LDC licence; Mewsli-X is rebuilt from WikiNews
 dumps by its authors' pipeline) is a :class:`ManualSource`: the command says what to fetch and where to put it.
@@ -248,8 +248,10 @@ XCOPA = [
            f"xcopa/data/{lang}/{split}.{lang}.jsonl")
     for lang in XCOPA_LANGS for split in ("val", "test")
 ] + [
-    # English COPA (SuperGLUE), which XTREME-R adds as English train/val data: xcopa/COPA/{train,val,test}.jsonl.
-    Source(f"{FB}/glue/superglue/data/v2/COPA.zip", "xcopa", "zip"),
+    # English COPA (SuperGLUE), XTREME-R's English train/val data for XCOPA (task `copa`), extracted as-is:
+    # xcopa/COPA/{train,val,test}.jsonl. Sum and size as Hugging Face's super_glue script records them.
+    Source(f"{FB}/glue/superglue/data/v2/COPA.zip", "xcopa", "zip", size=43986,
+           sha256="405906cddac74bc1e1ce8220f1107d1025b66a25ef10149d91b10bb30651125f"),
 ]
 SOCIALIQA = [Source("https://maartensap.github.io/social-iqa/data/socialIQa_v1.4.tgz", "socialiqa", "tar")]
 LAREQA = [
@@ -311,7 +313,8 @@ BENCHMARKS: dict[str, dict[str, list[Source] | ManualSource]] = {
         "xnli": XNLI, "xcopa": XCOPA, "udpos": [UD_25, UD_27], "panx": _panx(PANX_XTREME_R),
         "xquad": _xquad([*XQUAD_LANGS, "ro"]), "mlqa": MLQA, "tydiqa": TYDIQA,
         "tatoeba": _tatoeba(TATOEBA_XTREME_R), "mewslix": MEWSLIX, "lareqa": LAREQA,
-        "squad": SQUAD_V1, "socialiqa": SOCIALIQA,  # English training data of QA and XCOPA (after SIQa)
+        # English training data of QA, and of XCOPA: SocialIQa here, COPA in the xcopa folder
+        "squad": SQUAD_V1, "socialiqa": SOCIALIQA,
     },
     "xglue": {"xglue": XGLUE},
     "intermediate": INTERMEDIATE,

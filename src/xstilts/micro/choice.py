@@ -1,4 +1,5 @@
-"""Multiple-choice items about causes and effects: COPA/XCOPA (2 choices) and HellaSwag/CosmosQA (4 choices).
+"""Multiple-choice items about causes and effects: COPA/XCOPA (2 choices), micro SocialIQa (3) and
+HellaSwag/CosmosQA (4 choices).
 
 Wrong choices are near misses, never unrelated sentences: the result of another action on the same object
 ("Anna dropped the glass" -> not "The glass was clean"), the right kind of result for another object ("The
@@ -89,7 +90,7 @@ def copa_meaning(rng: random.Random, slot: int, choices: int) -> tuple[tuple[Sen
         else:
             premise, right, question = _effect(event, agent), _cause(event, agent), cause_question()
             # Wrong causes act on the same object but do not lead to the premise ("The glass broke" - not
-            # "Anna washed the glass"); other objects only fill up the four-choice items.
+            # "Anna washed the glass"); other objects only fill up items of more than two choices.
             same_object = [(a, obj, colour) for a in _actions_for(obj) if a.verb != action.verb]
             other_object = [(action, o, colour) for o in action.objects if o != obj]
             rng.shuffle(same_object)

@@ -1,9 +1,10 @@
 """The micro-benchmark's tasks: what each one is, and the builder that makes its files.
 
-Intermediate tasks (English only, train and dev) mirror MNLI, QQP, SQuAD 1.1/2.0, HellaSwag/CosmosQA and
-CCGbank; target tasks (English train, dev and test in every language, parallel) mirror XNLI, PAWS-X, UD-POS,
-PAN-X, XQuAD and XCOPA; retrieval tasks (Tatoeba, BUCC) are test sets in the synthetic languages, and
-``mlm`` holds the monolingual, non-parallel corpora.
+Intermediate tasks (English only, train and dev) mirror MNLI, QQP, SQuAD 1.1/2.0, HellaSwag/CosmosQA,
+SocialIQa (which shares micro-copa's head, as SocialIQa shares XCOPA's) and CCGbank; target tasks (English
+train, dev and test in every language, parallel) mirror XNLI, PAWS-X, UD-POS, PAN-X, XQuAD and XCOPA;
+retrieval tasks (Tatoeba, BUCC) are test sets in the synthetic languages, and ``mlm`` holds the monolingual,
+non-parallel corpora.
 
 ``build(key, size, seed)`` returns every file of a task as ``{(split, language): [example, ...]}``. Items
 are drawn once and rendered in each language, so parallel files share ids and meaning; no dev or test item
@@ -172,6 +173,8 @@ class MicroTask:
     settings: Mapping[str, Any] = field(default_factory=dict)
     # Has a translate-train split (the training items rendered in every synthetic language).
     translatable: bool = True
+    # The key of the micro task whose head this one trains (as SocialIQa trains XCOPA's); None: its own.
+    head: str | None = None
 
     def splits(self, languages: tuple[str, ...] = LANGUAGE_CODES) -> dict[str, tuple[str, ...]]:
         synthetic = tuple(code for code in languages if code != "en")
@@ -211,6 +214,11 @@ TASKS: dict[str, MicroTask] = {task.key: task for task in (
     MicroTask("choice", "multiple_choice", "intermediate",
               "Micro HellaSwag/CosmosQA: pick the cause or result of one or two events among 4 near misses.",
               _choice_maker(story_meaning), settings={"num_choices": 4}),
+    MicroTask("socialiqa", "multiple_choice", "intermediate",
+              "Micro SocialIQa (its role in XTREME-R: trained before COPA): the cause or the result of an event "
+              "among 3 choices. It trains micro-copa's head, so a copa stage with keep_heads continues it.",
+              _choice_maker(lambda rng, slot: copa_meaning(rng, slot, 3)), settings={"num_choices": 3},
+              head="copa"),
     MicroTask("ccg", "tagging", "intermediate",
               "Micro CCG supertagging: CCGbank-style categories of the English grammar's words.",
               _tagging_maker("ccg", any_sentence), CCG_LABELS, metrics=("accuracy",), translatable=False),

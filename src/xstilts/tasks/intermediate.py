@@ -1,5 +1,6 @@
-"""The English intermediate tasks of X-STILTs (Phang et al., 2020), plus SocialIQA (XTREME-R trains XCOPA
-after it). English only; train and dev splits (test where the release labels it).
+"""The English intermediate tasks of X-STILTs (Phang et al., 2020), plus SocialIQA (XTREME-R trains it, then
+English COPA, before XCOPA; the three share its head). English only; train and dev splits (test where the release
+labels it).
 
 Files live under ``<data_root>/<task folder>/`` exactly as the official releases extract (paths in each
 description). ANLI+ is not one file but a mixture: put ``anli-r1``, ``anli-r2``, ``anli-r3``, ``mnli`` and
@@ -140,7 +141,7 @@ INTERMEDIATE_TASKS: tuple[Task, ...] = (
     _task(
         "socialiqa", "multiple_choice",
         "Social IQa: socialiqa/socialiqa-train-dev/{train,dev}.jsonl with {train,dev}-labels.lst beside them; "
-        "3 answers.",
+        "3 answers. XTREME-R's first stage for XCOPA: its head ('socialiqa') is shared with copa and xcopa.",
         {"train": ("socialiqa-train-dev/train.jsonl",), "dev": ("socialiqa-train-dev/dev.jsonl",)},
         reader=read_socialiqa, metrics=("accuracy",), settings={"num_choices": 3},
     ),

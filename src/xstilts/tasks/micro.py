@@ -52,6 +52,7 @@ def _register(key: str, size: str) -> Task:
             labels=spec.labels,
             version="1",
             settings=dict(spec.settings),
+            head=None if spec.head is None else task_name(spec.head, size),
             data_folder=f"micro/{size}/{key}",
             prepare=prepare,
             benchmark=BENCHMARKS[size],

@@ -8,7 +8,9 @@ XTREME's). Which languages each benchmark averages over is kept as data in :data
 :data:`XTREME_R_LANGUAGES`, the official evaluate.py tables (google-research/xtreme @ 838c13b) kept in
 ``evaluation.official.layout``; LAReQA's list there is empty, its 11 XQuAD-R languages are given instead. Training data is English only
 (zero-shot); English dev sets are what model selection uses. XNLI and PAWS-X also declare ``translate-train``:
-their official machine-translated training data (a source on it is not zero-shot).
+their official machine-translated training data (a source on it is not zero-shot). XCOPA has no English split:
+its English training data, SuperGLUE's COPA, is the training-only task ``copa`` (not in the official tables:
+the benchmark scores XCOPA).
 """
 
 from __future__ import annotations
@@ -118,6 +120,12 @@ def _xcopa_file(task: Task, split: str, language: str, data_root: Path) -> Path:
     return data_root / task.data_dir / "data" / language / f"{xcopa.SPLIT_FILES[split]}.{language}.jsonl"
 
 
+def _copa_file(task: Task, split: str, language: str, data_root: Path) -> Path:
+    # SuperGLUE's COPA.zip extracted as-is into the xcopa folder (the official script renames the files
+    # to {train,val}-en.jsonl; the archive's own names keep the download verifiable).
+    return data_root / task.data_dir / "COPA" / f"{xcopa.SPLIT_FILES[split]}.jsonl"
+
+
 # ------------------------------------------------------------------ declarations
 
 
@@ -208,12 +216,23 @@ XTREME_TASKS: tuple[Task, ...] = (
     ),
     _declare(
         "xcopa", "xtreme-r", family="multiple_choice",
-        description="XCOPA: causal commonsense reasoning in 11 languages, 2 choices (XTREME-R). It has no English "
-        "training data: as in XTREME-R it is evaluated with the head trained on SocialIQa (head 'socialiqa'). "
+        description="XCOPA: causal commonsense reasoning in 11 languages, 2 choices (XTREME-R). Its English "
+        "training data is the task `copa`: XTREME-R trains SocialIQa, continues the same model on English COPA "
+        "and evaluates XCOPA, so socialiqa, copa and xcopa share one head ('socialiqa'). "
         "Files: xcopa/data/<lang>/{val,test}.<lang>.jsonl.",
         splits={"dev": _all_languages("xcopa"), "test": _all_languages("xcopa")},
         reader=xcopa.read_xcopa, metrics=("accuracy",), file_for=_xcopa_file, settings={"num_choices": 2},
         head="socialiqa",
+    ),
+    _declare(
+        "copa", "xtreme-r", family="multiple_choice",
+        description="COPA (SuperGLUE v2): English causal commonsense reasoning, 2 choices; XCOPA's English "
+        "training (400) and dev (val, 100) data. Head 'socialiqa', shared with socialiqa and xcopa: a copa stage "
+        "with `keep_heads: true` after a socialiqa stage continues that head, as XTREME-R continues the "
+        "SocialIQa-trained model. Files: xcopa/COPA/{train,val}.jsonl (SuperGLUE's COPA.zip extracted as-is).",
+        splits={"train": ("en",), "dev": ("en",)},
+        reader=xcopa.read_xcopa, metrics=("accuracy",), file_for=_copa_file, settings={"num_choices": 2},
+        head="socialiqa", data_folder="xcopa",
     ),
     _declare(
         # 2: candidates are the sentence followed by its paragraph, as the official encoding.

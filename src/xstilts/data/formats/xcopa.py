@@ -1,8 +1,10 @@
-"""XCOPA (cambridgeltl/xcopa ``data/<lang>/{val,test}.<lang>.jsonl``): JSON lines with ``premise``,
-``choice1``, ``choice2``, ``question`` (``cause`` or ``effect``), ``label`` (0 or 1) and ``idx``.
+"""XCOPA (cambridgeltl/xcopa ``data/<lang>/{val,test}.<lang>.jsonl``) and English COPA (SuperGLUE v2
+``COPA.zip``: ``COPA/{train,val,test}.jsonl``): the same JSON lines, with ``premise``, ``choice1``,
+``choice2``, ``question`` (``cause`` or ``effect``), ``label`` (0 or 1) and ``idx`` (XCOPA adds ``changed``;
+SuperGLUE's test file has no labels, so it is not read).
 
-The context is built as XTREME-R's run_xcopa.py builds it: ``"<premise> What was the <question>?"``, in
-English for every language.
+The context is built as XTREME-R's run_xcopa.py builds it for both: ``"<premise> What was the <question>?"``,
+in English for every language.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from xstilts.data.formats.common import json_lines
 from xstilts.errors import DataError
 
 QUESTIONS = ("cause", "effect")
-SPLIT_FILES = {"dev": "val", "test": "test"}
+# Both releases name the dev split "val"; only COPA has a (labelled) train split.
+SPLIT_FILES = {"train": "train", "dev": "val", "test": "test"}
 
 
 def read_xcopa(path: Path, split: str, language: str) -> Iterator[tuple[int, dict[str, Any]]]:
