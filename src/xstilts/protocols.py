@@ -46,6 +46,8 @@ class TrainingReference:
     task_lengths: dict[str, Ref]
     retrieval: dict[str, Ref]  # layer, pooling, max_length of every retrieval evaluation
     labels: dict[str, Ref] = field(default_factory=dict)  # task -> number of labels of its head
+    # By evaluated target task: the stages of its own recipe before the target stage (``target_recipe``).
+    target_recipes: dict[str, dict[str, Ref]] = field(default_factory=dict)
 
 
 def _target(epochs: int, batch: int, accumulation: int, length: int, train: str, selection: str) -> dict[str, Ref]:
@@ -53,6 +55,20 @@ def _target(epochs: int, batch: int, accumulation: int, length: int, train: str,
             "effective batch": Ref(batch * accumulation, f"{CONFIGS} (batch {batch} x {accumulation} accumulation)"),
             "training tasks": Ref(train, f"{WRITER} TRAIN_TASK_DICT"), "max length": Ref(length, TOKENIZE),
             "selection data": Ref(selection, f"{WRITER}: early stopping on the training task's dev set")}
+
+
+XCOPA_SCRIPT = "google-research/xtreme scripts/train_xcopa.sh"
+XCOPA_TRAINER = "google-research/xtreme third_party/run_xcopa.py (Hugging Face Trainer defaults)"
+
+
+def _xcopa(train: str, heads: str) -> dict[str, Ref]:
+    """XTREME-R's XCOPA recipe (SocialIQa, then English COPA), one of its two stages."""
+    return {"training tasks": Ref(train, XCOPA_SCRIPT), "epochs": Ref(5, XCOPA_SCRIPT),
+            "effective batch": Ref(32, f"{XCOPA_SCRIPT} (2 x 16 for large models, 8 x 4 otherwise)"),
+            "max length": Ref(128, XCOPA_SCRIPT),
+            "learning rate": Ref(frozenset({2e-5, 3e-5}), f"{XCOPA_SCRIPT} (3e-5 for large models, 2e-5 otherwise)"),
+            "warmup": Ref(0.0, XCOPA_TRAINER), "weight decay": Ref(0.0, XCOPA_TRAINER), "heads": Ref(heads, XCOPA_SCRIPT),
+            "selection data": Ref("none (the final checkpoint)", XCOPA_TRAINER)}
 
 
 _QA = ("squad", "squad2", "xquad", "mlqa", "tydiqa")
@@ -87,7 +103,10 @@ X_STILTS = TrainingReference(
         "xquad": _target(2, 4, 4, 384, "squad", "squad dev"),
         "mlqa": _target(2, 4, 4, 384, "squad", "squad dev"),
         "tydiqa": _target(2, 4, 4, 384, "tydiqa", "tydiqa dev"),
+        # X-STILTs did not evaluate XCOPA: its recipe is XTREME-R's own
+        "xcopa": _xcopa("copa", "kept"),
     },
+    target_recipes={"xcopa": _xcopa("socialiqa", "new")},
     task_lengths={task: Ref(384 if task in _QA else 256, TOKENIZE) for task in (
         "anli-r1", "anli-r2", "anli-r3", "mnli", "snli", "qqp", "squad", "squad2", "hellaswag", "commonsenseqa",
         "cosmosqa", "ccg", "ccg-jiant", "xnli", "pawsx", "udpos", "panx", "tydiqa")},

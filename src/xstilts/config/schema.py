@@ -159,6 +159,10 @@ class StageConfig(Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     keep_heads: bool = Field(False, description="continue the previous stage's heads instead of new ones")
+    target_recipe: bool = Field(
+        False, description="the stage belongs to the target task's own recipe (XTREME-R trains SocialIQa before "
+        "English COPA for XCOPA): its tasks are not labelled as intermediate training in the results, so the "
+        "pipeline without an intermediate stage stays the baseline (`none`)")
     checkpoint_every: int = Field(200, gt=0, description="steps between resumable training-state saves")
 
     @model_validator(mode="after")

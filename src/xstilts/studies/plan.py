@@ -31,7 +31,8 @@ from xstilts.tasks import get_task
 from xstilts.tasks.base import file_digest, stable_hash
 
 # Fields that do not change what a stage produces (resume is exact), so they stay out of its key.
-_NOT_IN_KEY = {"checkpoint_every"}
+# target_recipe only changes how results are labelled.
+_NOT_IN_KEY = {"checkpoint_every", "target_recipe"}
 
 
 @dataclass

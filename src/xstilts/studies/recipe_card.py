@@ -40,6 +40,8 @@ class Line:
 def _same(ours: Any, reference: Any) -> bool:
     if isinstance(ours, (int, float)) and isinstance(reference, (int, float)) and not isinstance(ours, bool):
         return math.isclose(float(ours), float(reference), rel_tol=1e-9)
+    if isinstance(reference, frozenset):  # the reference allows any of these (e.g. an lr per model size)
+        return any(_same(ours, choice) for choice in reference)
     if isinstance(ours, (list, tuple)) and isinstance(reference, (list, tuple)):
         return len(ours) == len(reference) and all(_same(a, b) for a, b in zip(ours, reference, strict=True))
     return ours == reference
@@ -63,10 +65,14 @@ def stage_lines(stage: StageConfig, kind: str, evaluated: list[str], reference: 
     # An auxiliary MLM source changes neither the batch a task's recipe asks for nor what selection reads.
     supervised = [t for t in dict.fromkeys(tasks) if get_task(t).family != "mlm"] or list(dict.fromkeys(tasks))
     target = next((t for t in evaluated if reference and t in reference.targets), None) if kind == "target" else None
+    recipe_of = next((t for t in evaluated if reference and t in reference.target_recipes), None)
     refs: dict[str, Ref] = {}
     if reference is not None:
         refs.update(reference.every_stage)
-        if kind == "intermediate":
+        if stage.target_recipe and recipe_of is not None:
+            refs.update(reference.target_recipes[recipe_of])
+            target = recipe_of
+        elif kind == "intermediate":
             refs.update(reference.intermediate)
             qa = all(get_task(t).family == "span_qa" for t in supervised)
             refs["effective batch"] = reference.intermediate["effective batch (QA)" if qa else "effective batch"]
@@ -190,7 +196,9 @@ def recipe_card(study: StudyConfig, plan: Plan) -> str:
     bench = get_benchmark(study.benchmark) if study.benchmark else None
     stages: dict[str, tuple[str, list[str]]] = {}
     for node in plan.stages:
-        evaluated = [e.task for e in plan.evaluations if e.stage.key == node.key]
+        # a stage of a target's own recipe is judged by the target its pipelines evaluate
+        evaluated = [e.task for e in plan.evaluations if e.stage.key == node.key or
+                     (node.config.target_recipe and e.pipeline in node.pipelines)]
         kind, tasks = stages.get(node.name, (node.kind, []))
         stages[node.name] = (kind, list(dict.fromkeys(tasks + evaluated)))
     stage_tables = {name: stage_lines(study.stages[name], kind, evaluated, reference)
@@ -213,6 +221,8 @@ def recipe_card(study: StudyConfig, plan: Plan) -> str:
     out += ["## Stages", ""]
     for name, (kind, evaluated) in stages.items():
         after = f"; evaluated on {', '.join(evaluated)}" if evaluated else ""
+        if study.stages[name].target_recipe:
+            after = f"; part of {', '.join(evaluated)}'s own recipe, not labelled as intermediate training"
         out += [f"### {name} ({kind}{after})", "", *_table(stage_tables[name]), ""]
     out += ["## Evaluations", ""]
     for name, lines in evaluations:

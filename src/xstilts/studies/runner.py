@@ -490,7 +490,8 @@ def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> di
     ``pretraining``: ``model`` (a pretrained encoder), ``mlm`` (stages of MLM sources only), both, or ``none``
     (a randomly initialised encoder: the control). ``intermediate``: the sources trained before the stage that
     last trained the evaluated task's head (every non-MLM-only stage, for retrieval), in order, joined by
-    ``+``; then the other tasks trained in that same stage, marked `` (joint)``. A source is labelled by its
+    ``+``, except stages marked ``target_recipe`` (part of the target task's own recipe, as SocialIQa is of
+    XCOPA's in XTREME-R); then the other tasks trained in that same stage, marked `` (joint)``. A source is labelled by its
     task, with ``@split`` when it is not the train split (``xnli@translate-train``) and ``~cs`` when it is
     code-switched, so that sequential, joint, translated, code-switched and MLM-auxiliary variants of one task
     never share a column."""
@@ -508,7 +509,7 @@ def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> di
     last = max((i for i, node in enumerate(chain) if trains_evaluated_head(node)), default=len(chain))
     labels: list[str] = []
     for node in chain[:last]:
-        if not mlm_only(node):
+        if not mlm_only(node) and not node.config.target_recipe:
             labels += [source_label(source) for source in node.config.sources]
     if last < len(chain):
         labels += [f"{source_label(source)} (joint)" for source in chain[last].config.sources
