@@ -93,6 +93,8 @@ X_STILTS = TrainingReference(
         "epochs": Ref(3, PAPER),
         "effective batch": Ref(32, PAPER),
         "effective batch (QA)": Ref(16, PAPER),
+        "sampler": Ref("proportional", "jiant 2 jiant/proj/main/scripts/configurator.py (ProportionalMultiTaskSampler "
+                       "unless train_examples_cap)"),
         "selection data": Ref("own dev", PAPER),
     },
     targets={
@@ -127,9 +129,6 @@ DEVIATIONS: dict[tuple[str, str], str] = {
         "trains without selection (the final checkpoint), so no test data chooses the model",
     ("selection", "tydiqa"):
         "see selection data: no model selection for TyDiQA (jiant's dev set is XTREME's English test set)",
-    ("warmup shape", "*"):
-        "the warmup ramp starts at lr / (warmup steps + 1), not at 0 (HF's get_linear_schedule_with_warmup); the "
-        "first steps' learning rate differs by at most 1 / (warmup steps + 1) of lr",
     ("labels", "ccg"):
         "the standard CCG supertag set (425 categories seen 10+ times in sections 02-21, plus <unk>); use task "
         "ccg-jiant for jiant's 1,363 tags and sections",
@@ -155,3 +154,14 @@ DEVIATIONS[("retrieval model", "*")] = (
     "the X-STILTs question is what intermediate training does to the encoder, so every retrieval task embeds with "
     "the encoder as the stages leave it (as BUCC and Tatoeba do in XTREME), without XTREME-R's task-specific "
     "dual-encoder training; these numbers are not comparable with XTREME-R's LAReQA and Mewsli-X baselines")
+
+# Differences of the engine itself from the reference code, whatever the study: listed on every recipe card.
+ENGINE_DIFFERENCES: tuple[str, ...] = (
+    "Warmup: the learning rate ramps from lr / (warmup steps + 1), not from 0 as Hugging Face's "
+    "get_linear_schedule_with_warmup (jiant) does; the first steps differ by at most lr / (warmup steps + 1).",
+    "BUCC threshold (evaluation/mining.py): only cuts between different margins are candidates, a best F1 at "
+    "the last candidate keeps it (the released driver crashes there), and no correct candidate extracts nothing "
+    "(the driver keeps threshold 0 and extracts everything).",
+    "CCG (ccg-jiant): jiant numbered its 1,363 tags in os.listdir order, which cannot be reproduced; the tag set "
+    "is the same, the head's label order is first-seen in sorted file order.",
+)

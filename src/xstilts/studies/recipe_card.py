@@ -20,7 +20,14 @@ from xstilts import __version__
 from xstilts.benchmarks import get_benchmark
 from xstilts.config.checks import selection_task_names
 from xstilts.config.schema import StageConfig, StudyConfig
-from xstilts.protocols import DEVIATIONS, EVALUATION_REFERENCES, REFERENCES, Ref, TrainingReference
+from xstilts.protocols import (
+    DEVIATIONS,
+    ENGINE_DIFFERENCES,
+    EVALUATION_REFERENCES,
+    REFERENCES,
+    Ref,
+    TrainingReference,
+)
 from xstilts.studies.evaluations import eval_max_length, evaluated_task
 from xstilts.studies.plan import Plan
 from xstilts.tasks import get_task
@@ -98,7 +105,7 @@ def stage_lines(stage: StageConfig, kind: str, evaluated: list[str], reference: 
     if len(stage.sources) > 1:
         sampler = stage.sampler
         detail = {"capped": f", cap {sampler.cap}", "temperature": f", T={sampler.temperature}"}.get(sampler.kind, "")
-        lines.append(Line("sampler", sampler.kind + detail))
+        lines.append(Line("sampler", sampler.kind + detail, refs.get("sampler")))
     lines += [
         Line("learning rate", stage.optimizer.lr, refs.get("learning rate")),
         Line("warmup", stage.schedule.warmup, refs.get("warmup")),
@@ -229,4 +236,7 @@ def recipe_card(study: StudyConfig, plan: Plan) -> str:
         out += [f"### {name}", "", *_table(lines), ""]
     if deliberate:
         out += ["## Deliberate deviations", "", *(f"- {why}" for why in deliberate), ""]
+    if reference is not None:
+        out += ["## Differences of the engine from the reference code", "", *(f"- {d}" for d in ENGINE_DIFFERENCES),
+                ""]
     return "\n".join(out).rstrip() + "\n"
