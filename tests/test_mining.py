@@ -192,21 +192,40 @@ def test_best_f1_at_the_last_candidate_keeps_every_candidate():
     assert extract(candidates, choice.threshold) == set(candidates)
 
 
-def test_no_correct_candidate_leaves_the_threshold_undefined_and_extracts_nothing():
-    # The released driver keeps threshold 0 here and extracts everything.
+def test_no_correct_candidate_official_rule_keeps_threshold_0_and_extracts_everything():
+    # bucc_optimize starts from threshold 0 and never improves on F1 0: every candidate (margin > 0) is extracted
     choice = choose_threshold({("a", "A"): 0.9, ("b", "B"): 0.5}, {("x", "X")})
+    assert choice.threshold == 0.0 and choice.f1 == 0.0
+    assert extract({("a", "A"): 0.9, ("b", "B"): 0.5}, choice.threshold) == {("a", "A"), ("b", "B")}
+
+
+def test_no_correct_candidate_change_points_rule_leaves_the_threshold_undefined_and_extracts_nothing():
+    choice = choose_threshold({("a", "A"): 0.9, ("b", "B"): 0.5}, {("x", "X")}, rule="change-points")
     assert choice.threshold is None and choice.f1 == 0.0
     assert extract({("a", "A"): 0.9}, choice.threshold) == set()
-    assert choose_threshold({}, {("x", "X")}).threshold is None
+    assert choose_threshold({}, {("x", "X")}, rule="change-points").threshold is None
 
 
-def test_a_threshold_never_cuts_through_equal_scores():
-    # a .9 gold, b .8 gold, c .8 wrong, d .1 wrong. Cutting after b (F1 1.0) is impossible: b and c tie.
+TIED = {("a", "A"): 0.9, ("b", "B"): 0.8, ("c", "C"): 0.8, ("d", "D"): 0.1}
+TIED_GOLD = {("a", "A"), ("b", "B")}
+
+
+def test_official_rule_cuts_through_equal_scores_as_the_driver_does():
+    # a .9 gold, b .8 gold, c .8 wrong, d .1 wrong, in this order. The driver's prefix after b has P 1, R 1:
+    # F1 1.0, threshold (0.8 + 0.8) / 2 = 0.8, which extracts c too: the F1 it reports (100) is not the one
+    # its threshold gives (80).
+    choice = choose_threshold(TIED, TIED_GOLD)
+    assert choice.threshold == pytest.approx(0.8) and choice.f1 == pytest.approx(100.0)
+    assert precision_recall_f1(extract(TIED, choice.threshold), TIED_GOLD)["f1"] == pytest.approx(80.0)
+
+
+def test_change_points_rule_never_cuts_through_equal_scores():
     # Realisable prefixes: {a} P1 R.5 F1 .667; {a,b,c} P 2/3 R1 F1 .8; all P.5 R1 F1 .667 -> {a,b,c}.
-    candidates = {("a", "A"): 0.9, ("b", "B"): 0.8, ("c", "C"): 0.8, ("d", "D"): 0.1}
-    choice = choose_threshold(candidates, {("a", "A"), ("b", "B")})
+    choice = choose_threshold(TIED, TIED_GOLD, rule="change-points")
     assert choice.threshold == pytest.approx(0.45) and choice.f1 == pytest.approx(80.0)
-    assert precision_recall_f1(extract(candidates, choice.threshold), {("a", "A"), ("b", "B")})["f1"] == pytest.approx(80.0)
+    assert precision_recall_f1(extract(TIED, choice.threshold), TIED_GOLD)["f1"] == pytest.approx(80.0)
+    with pytest.raises(XstiltsError, match="unknown threshold rule"):
+        choose_threshold(TIED, TIED_GOLD, rule="best")
 
 
 def test_empty_gold_is_an_error():

@@ -18,7 +18,7 @@ from xstilts.registry import Registry, did_you_mean
 from xstilts.tasks import TASK_MODULES, check_task, get_task, task_names
 
 PACKAGE = Path(xstilts.__file__).parent
-FAMILY_HELPERS = {"__init__", "base", "common", "heads"}
+FAMILY_HELPERS = {"__init__", "base", "common", "heads", "retrieval_settings"}
 TASK_HELPERS = {"__init__", "base", "readers", "mock_data", "custom", "generated", "labels"}
 
 

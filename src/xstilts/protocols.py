@@ -159,9 +159,9 @@ DEVIATIONS[("retrieval model", "*")] = (
 ENGINE_DIFFERENCES: tuple[str, ...] = (
     "Warmup: the learning rate ramps from lr / (warmup steps + 1), not from 0 as Hugging Face's "
     "get_linear_schedule_with_warmup (jiant) does; the first steps differ by at most lr / (warmup steps + 1).",
-    "BUCC threshold (evaluation/mining.py): only cuts between different margins are candidates, a best F1 at "
-    "the last candidate keeps it (the released driver crashes there), and no correct candidate extracts nothing "
-    "(the driver keeps threshold 0 and extracts everything).",
+    "BUCC threshold (evaluation/mining.py): as the released driver (utils_retrieve.bucc_optimize), except where "
+    "it crashes (the best F1 at the last candidate): there the threshold is that candidate's score, so every "
+    "candidate is extracted. The retrieval setting threshold_rule: change-points is a stricter, named option.",
     "CCG (ccg-jiant): jiant numbered its 1,363 tags in os.listdir order, which cannot be reproduced; the tag set "
     "is the same, the head's label order is first-seen in sorted file order.",
 )

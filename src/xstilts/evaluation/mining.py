@@ -18,17 +18,18 @@ The official definition, step by step, each a function here:
    least the threshold, scored as sets of ``(source id, English id)`` against the gold. The set counts split
    by source sentence (:func:`pair_counts`): each source's (correct, extracted, gold) pairs are its units.
 
-Where the released driver (XTREME's utils_retrieve.py, from LASER) is wrong, this module is right on purpose:
+The threshold rule (``rule`` of :func:`choose_threshold`; the retrieval setting ``threshold_rule``):
 
-- best F1 at the last candidate: the driver reads ``items[i + 1]`` and crashes; here the threshold is the
-  last candidate's score itself, so every candidate is extracted.
-- no correct candidate at all (F1 is 0 everywhere): the driver keeps its initial threshold 0 and extracts every
-  candidate; here the threshold is undefined and reported as None, and nothing is extracted (F1 0 either way
-  on dev; an honest 0 on test rather than the precision of "everything").
-- ties: the driver scores prefixes that cut through a run of equal scores, which no threshold can extract;
-  here only prefixes that end at a change of score are candidates, so the chosen threshold reproduces the
-  chosen F1 exactly.
-- an empty gold is an error (the driver divides by zero), and so is an id that occurs twice in one set.
+- ``official`` (the default) is the released driver's (XTREME's utils_retrieve.bucc_optimize, from LASER):
+  every prefix of the ranked candidates is a cut, ties included; with no correct candidate at all the threshold
+  stays 0, so every candidate is extracted. Where the driver crashes (the best F1 at the last candidate: it
+  reads ``items[i + 1]``) the threshold is the last candidate's score itself, so every candidate is extracted.
+- ``change-points`` is ours, a named option: only prefixes that end where the score changes are cuts (a cut
+  inside a run of equal scores is one no threshold can make, so the chosen threshold reproduces the chosen
+  F1 exactly), and with no correct candidate nothing is extracted (threshold None: an honest 0 on test
+  rather than the precision of "everything"). On real embeddings margins rarely tie, and the two agree.
+
+Either way an empty gold is an error (the driver divides by zero), and so is an id that occurs twice in one set.
 """
 
 from __future__ import annotations
@@ -158,19 +159,26 @@ class ThresholdChoice:
     f1: float
 
 
-def choose_threshold(candidates: dict[Pair, float], gold: Iterable[Pair]) -> ThresholdChoice:
-    """The margin threshold that maximises F1 of the extracted pairs against ``gold`` (see the module doc)."""
+THRESHOLD_RULES = ("official", "change-points")
+
+
+def choose_threshold(candidates: dict[Pair, float], gold: Iterable[Pair], rule: str = "official") -> ThresholdChoice:
+    """The margin threshold that maximises F1 of the extracted pairs against ``gold`` (see the module doc for
+    the two rules)."""
+    if rule not in THRESHOLD_RULES:
+        raise XstiltsError(f"unknown threshold rule {rule!r}: choose one of {', '.join(THRESHOLD_RULES)}")
     gold = set(gold)
     if not gold:
         raise XstiltsError("the gold has no pairs: a threshold cannot be chosen against an empty gold")
     ranked = sorted(candidates.items(), key=lambda item: -item[1])
-    best, best_f1 = ThresholdChoice(None, 0.0, 0.0, 0.0), 0.0
-    correct = 0
+    # official: the driver starts from threshold 0 (every candidate, margins being above 0) with F1 0
+    best = ThresholdChoice(0.0 if rule == "official" else None, 0.0, 0.0, 0.0)
+    best_f1, correct = 0.0, 0
     for position, (pair, score) in enumerate(ranked):
         correct += pair in gold
         next_score = ranked[position + 1][1] if position + 1 < len(ranked) else None
-        if next_score == score or correct == 0:
-            continue  # a cut inside a run of equal scores cannot be made by a threshold
+        if correct == 0 or (rule == "change-points" and next_score == score):
+            continue  # change-points: a cut inside a run of equal scores cannot be made by a threshold
         precision, recall = correct / (position + 1), correct / len(gold)
         f1 = 2 * precision * recall / (precision + recall)
         if f1 > best_f1:  # strictly: of equal F1s, the first (highest threshold) stays

@@ -35,7 +35,8 @@ embeddings; or ``"n/m"``: layer n of an m-layer encoder, scaled to the encoder's
 ("cosine" or "margin" = ratio margin; mining is always margin, ranking always cosine), ``margin_k``
 (neighbours per side for the margin, default 4), ``chunk_size`` (query rows per similarity block, default
 1024), ``prefix`` (text put before every sentence, e.g. "query: " for e5 models; default none), ``backend``
-("exact" chunked search, or "faiss" when installed), ``threshold_split`` (mining only, default "dev").
+("exact" chunked search, or "faiss" when installed), ``threshold_split`` (mining only, default "dev"), ``threshold_rule`` (mining only: "official", the default,
+or "change-points"; see :mod:`xstilts.evaluation.mining`).
 
 Units (:meth:`RetrievalFamily.example_units`): one per query (an example with a source), with the query's id.
 ``nearest`` and ``ranking``: the queries with a gold, each its hit (1/0), AP@20 or RR@20 over 1. ``mining``:
@@ -251,7 +252,7 @@ class RetrievalFamily(Family):
         if not gold:
             raise XstiltsError(f"task {task.name!r}: the threshold set has no gold pairs (gold_targets), so no "
                                "mining threshold can be chosen")
-        choice = mining.choose_threshold(reference, gold)
+        choice = mining.choose_threshold(reference, gold, settings.threshold_rule)
         mined = reference if threshold_set is evaluated else candidates_of(evaluated)
         chosen = dict(mining.extract(mined, choice.threshold))
         return [chosen.get(example["id"]) if example.get("source") is not None else None

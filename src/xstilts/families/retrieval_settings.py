@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from xstilts.errors import XstiltsError
+from xstilts.evaluation.mining import THRESHOLD_RULES
 from xstilts.evaluation.retrieval import (
     BACKENDS,
     DEFAULT_CHUNK_SIZE,
@@ -45,6 +46,8 @@ class RetrievalSettings:
     protocol: str = "nearest"
     # Mining: the split whose gold sets the margin threshold (BUCC: dev = the "sample" part).
     threshold_split: str = "dev"
+    # Mining: how the threshold is chosen: "official" (XTREME's driver) or "change-points" (evaluation.mining).
+    threshold_rule: str = "official"
 
     @classmethod
     def of(cls, task: Task) -> RetrievalSettings:
@@ -78,6 +81,8 @@ class RetrievalSettings:
             problems.append("the mining protocol scores pairs by ratio margin: set similarity: margin")
         elif settings.protocol == "ranking" and settings.similarity != "cosine":
             problems.append("the ranking protocol ranks candidates by cosine: set similarity: cosine")
+        if settings.threshold_rule not in THRESHOLD_RULES:
+            problems.append(f"threshold_rule {settings.threshold_rule!r} is not one of {', '.join(THRESHOLD_RULES)}")
         if not isinstance(settings.threshold_split, str) or not settings.threshold_split:
             problems.append(f"threshold_split must be a split name, not {settings.threshold_split!r}")
         for metric in task.metrics:

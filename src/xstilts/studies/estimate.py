@@ -37,7 +37,6 @@ from typing import Any
 
 from xstilts.config.schema import ModelConfig, SourceConfig, StageConfig, StudyConfig
 from xstilts.tasks import get_task
-from xstilts.training.batching import mixture_weights, steps_for_epochs
 
 # Default throughput for time estimates, from the project's CPU measurements (shared docs/environment.md): 2 threads
 # peak at ~175 GFLOP/s on an fp32 matmul; training a 2-layer, hidden-128 encoder runs ~460 examples of 64 tokens
@@ -190,6 +189,10 @@ def source_examples(source: SourceConfig, data_root: Path) -> int:
 
 def stage_tokens(stage: StageConfig, data_root: Path) -> int:
     """Training tokens of a stage (an upper bound; see the module docstring)."""
+    # Here, not at the top: batching imports numpy, and `xstilts score` (which loads this module through the
+    # CLI) stays free of it.
+    from xstilts.training.batching import mixture_weights, steps_for_epochs
+
     per_step = stage.batch_size * stage.grad_accumulation
     lengths = [stage.source_max_length(source) for source in stage.sources]
     if stage.steps is not None and len(set(lengths)) == 1:

@@ -174,7 +174,7 @@ def evaluation_lines(study: StudyConfig, plan: Plan) -> list[tuple[str, list[Lin
 def _search(settings: Any) -> str:
     if settings.protocol == "mining":
         return (f"ratio-margin mining, k={settings.margin_k} both directions, greedy one-to-one, margin > 0; "
-                f"threshold chosen on {settings.threshold_split}")
+                f"threshold chosen on {settings.threshold_split} ({settings.threshold_rule} rule)")
     if settings.protocol == "ranking":
         return "cosine ranking, top 20"
     return f"nearest by {settings.similarity}"
