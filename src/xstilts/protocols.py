@@ -44,7 +44,8 @@ class TrainingReference:
     targets: dict[str, dict[str, Ref]]
     # Tokens per example of each training task (jiant tokenizes every task at its own length).
     task_lengths: dict[str, Ref]
-    retrieval: dict[str, Ref]  # layer, pooling, max_length of every retrieval evaluation
+    retrieval: dict[str, Ref]  # layer, pooling, max_length of the retrieval evaluations below
+    retrieval_tasks: tuple[str, ...] = ()
     labels: dict[str, Ref] = field(default_factory=dict)  # task -> number of labels of its head
     # By evaluated target task: the stages of its own recipe before the target stage (``target_recipe``).
     target_recipes: dict[str, dict[str, Ref]] = field(default_factory=dict)
@@ -115,8 +116,10 @@ X_STILTS = TrainingReference(
     retrieval={
         "layer": Ref("14/24", f"{WRITER} (retrieval_layer 14, pooler mean); {TATOEBA_SCRIPT}"),
         "pooling": Ref("mean", f"{WRITER} (pooler_type mean)"),
-        "max length": Ref(512, f"{TOKENIZE} (bucc2018, tatoeba at 512); {TATOEBA_SCRIPT} (MAXL=512)"),
+        "max length": Ref(512, f"{TOKENIZE} (bucc2018, tatoeba at 512); google-research/xtreme scripts/"
+                               "run_tatoeba.sh (MAXL=512)"),
     },
+    retrieval_tasks=("bucc2018", "tatoeba"),
     labels={"ccg-jiant": Ref(1363, CCG), "ccg": Ref(1363, CCG)},
 )
 
@@ -143,13 +146,26 @@ DEVIATIONS: dict[tuple[str, str], str] = {
 # What a benchmark's own baselines do at evaluation that a study may not: (benchmark, task) -> setting -> reference.
 DUAL_ENCODER = "google-research/xtreme third_party/bert.py (BertForRetrieval: normalised pooled [CLS])"
 EVALUATION_REFERENCES: dict[tuple[str, str], dict[str, Ref]] = {
-    ("xtreme-r", "lareqa"): {"retrieval model": Ref(
-        "dual encoder fine-tuned on SQuAD v1.1 (questions 96, answers 256 tokens)",
-        f"google-research/xtreme scripts/train_lareqa.sh; {DUAL_ENCODER}")},
-    ("xtreme-r", "mewslix"): {"retrieval model": Ref(
-        "dual encoder fine-tuned on Wikipedia mention-entity pairs (64 tokens)",
-        f"google-research/xtreme scripts/train_mewslix.sh; {DUAL_ENCODER}")},
+    ("xtreme-r", "lareqa"): {
+        "retrieval model": Ref("dual encoder fine-tuned on SQuAD v1.1",
+                               f"google-research/xtreme scripts/train_lareqa.sh; {DUAL_ENCODER}"),
+        "pooling": Ref("pooled [CLS], normalised", DUAL_ENCODER),
+        "max length": Ref(256, "google-research/xtreme scripts/run_eval_lareqa.sh (answers 256, questions 96)")},
+    ("xtreme-r", "mewslix"): {
+        "retrieval model": Ref("dual encoder fine-tuned on Wikipedia mention-entity pairs",
+                               f"google-research/xtreme scripts/train_mewslix.sh; {DUAL_ENCODER}"),
+        "pooling": Ref("pooled [CLS], normalised", DUAL_ENCODER),
+        "max length": Ref(64, "google-research/xtreme scripts/train_mewslix.sh (MAX_SEQ_LEN=64)")},
+    # XTREME's BUCC script as released pools differently from its Tatoeba script and from jiant
+    ("xtreme", "bucc2018"): {"XTREME's run_bucc2018.sh": Ref(
+        "[CLS] of hidden state 8 (--pool_type cls --specific_layer 7)", "google-research/xtreme scripts/run_bucc2018.sh")},
 }
+DEVIATIONS[("XTREME's run_bucc2018.sh", "*")] = (
+    "the paper's code (jiant) embeds BUCC as Tatoeba, the mean of layer 14 of 24 (as XTREME's run_tatoeba.sh "
+    "does); XTREME's BUCC script as released pools [CLS] of another layer, an inconsistency of the scripts")
+DEVIATIONS[("pooling", "lareqa")] = DEVIATIONS[("pooling", "mewslix")] = (
+    "the study's pooling, as for every retrieval task: the pooled [CLS] of XTREME-R's baselines is trained with "
+    "their dual encoder, which this study does not train (see retrieval model)")
 DEVIATIONS[("retrieval model", "*")] = (
     "the X-STILTs question is what intermediate training does to the encoder, so every retrieval task embeds with "
     "the encoder as the stages leave it (as BUCC and Tatoeba do in XTREME), without XTREME-R's task-specific "

@@ -159,14 +159,18 @@ def evaluation_lines(study: StudyConfig, plan: Plan) -> list[tuple[str, list[Lin
 
             settings = RetrievalSettings.of(task)
             stage = next(e.stage for e in plan.evaluations if e.task == name)
-            retrieval = reference.retrieval if reference else {}
-            lines += [_judge(Line("layer", settings.layer, retrieval.get("layer")), name),
-                      _judge(Line("pooling", settings.pooling, retrieval.get("pooling")), name),
-                      _judge(Line("max length", eval_max_length(study, stage, task), retrieval.get("max length")),
-                             name),
-                      Line("search", _search(settings), None, "task declaration")]
-            for setting, ref in EVALUATION_REFERENCES.get((study.benchmark or "", name), {}).items():
-                lines.append(_judge(Line(setting, "the study's encoder after its stages", ref), name))
+            retrieval = dict(reference.retrieval) if reference and name in reference.retrieval_tasks else {}
+            benchmark_refs = EVALUATION_REFERENCES.get((study.benchmark or "", name), {})
+            retrieval.update(benchmark_refs)
+            ours = {"layer": settings.layer, "pooling": settings.pooling,
+                    "max length": eval_max_length(study, stage, task)}
+            lines += [_judge(Line(setting, value, retrieval.get(setting)), name) for setting, value in ours.items()]
+            lines.append(Line("search", _search(settings), None, "task declaration"))
+            described = {"retrieval model": "the study's encoder after its stages"}
+            for setting, ref in benchmark_refs.items():
+                if setting not in ours:
+                    value = described.get(setting, f"{settings.pooling} of layer {settings.layer}")
+                    lines.append(_judge(Line(setting, value, ref), name))
         out.append((name, lines))
     return out
 
