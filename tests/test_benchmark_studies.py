@@ -111,6 +111,14 @@ def test_rq5_evaluates_exactly_xtreme_r_languages_and_scales_the_layer(xstilts_h
     assert layers == {"xlmr-large": 14, "mt5-base-encoder": None}
 
 
+def test_rq4_evaluates_exactly_xglue_languages(xstilts_home, monkeypatch, tmp_path):
+    monkeypatch.setenv("XSTILTS_DATA", str(tmp_path / "nothing"))
+    summary = plan_json("rq4-order-mixed-language")
+    assert summary["benchmark"] == "xglue"
+    assert languages_per_task(summary) == {t: len(XGLUE.languages[t]) for t in
+                                           ("xglue-ner", "xglue-pos", "xglue-xnli", "xglue-pawsx", "xglue-mlqa")}
+
+
 def test_layer_rule_scales_with_depth():
     # round(14 * L / 24), halves up
     assert [resolve_layer(14, 24, depth) for depth in (2, 6, 12, 24, 36)] == [1, 4, 7, 14, 21]
