@@ -18,7 +18,8 @@ from safetensors.torch import load_file
 
 from helpers import tiny_model_yaml
 from xstilts.config.load import parse_study
-from xstilts.studies.runner import run_study, training_starts
+from xstilts.studies.runner import run_study
+from xstilts.studies.stage import training_starts
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 

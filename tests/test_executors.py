@@ -13,8 +13,10 @@ import yaml
 from helpers import tiny_model_yaml
 from xstilts.config.load import parse_study
 from xstilts.errors import XstiltsError
+from xstilts.studies.context import make_context
 from xstilts.studies.executors.nodes import node_finished, plan_nodes
-from xstilts.studies.runner import make_context, run_study, training_starts
+from xstilts.studies.runner import run_study
+from xstilts.studies.stage import training_starts
 
 STAGE = ("{{sources: [{{task: {task}, max_examples: 64}}], steps: {steps}, batch_size: 16, max_length: 48, "
          "optimizer: {{lr: 1.0e-3}}, selection: {{enabled: false}}}}")

@@ -8,7 +8,7 @@ import yaml
 
 from xstilts.config.load import parse_study
 from xstilts.studies.plan import build_plan
-from xstilts.studies.runner import describe_lineage
+from xstilts.studies.results import describe_lineage
 
 STUDY = yaml.safe_load("""\
 name: labels
@@ -54,7 +54,7 @@ def test_sequential_joint_and_auxiliary_are_told_apart(labels):
 
 def test_other_splits_are_named(xstilts_home):
     from xstilts.config.schema import SourceConfig
-    from xstilts.studies.runner import source_label
+    from xstilts.studies.results import source_label
 
     assert source_label(SourceConfig(task="xnli")) == "xnli"
     assert source_label(SourceConfig(task="xnli", split="translate-train", languages=["de"])) == "xnli@translate-train"

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from xstilts.config.load import load_study
-from xstilts.studies.runner import make_context, run_study
+from xstilts.studies.context import make_context
+from xstilts.studies.runner import run_study
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 TARGETS = ["copa", "ner", "pawsx", "pos", "qa", "xnli"]

@@ -291,7 +291,7 @@ def test_each_source_kind_trains_and_rows_are_marked(study_dir, data_root, xstil
 
 def test_dictionaries_under_the_data_root_are_looked_for_at_run_time(study_dir, tmp_path):
     from xstilts.errors import XstiltsError
-    from xstilts.studies.runner import make_context
+    from xstilts.studies.context import make_context
 
     data_root = tmp_path / "root"
     data = study_data(study_dir, data_root)

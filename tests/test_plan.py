@@ -423,7 +423,7 @@ def test_pipeline_naming_a_model_runs_only_with_it(data_root):
 
 
 def test_axes_column_text():
-    from xstilts.studies.runner import RESULT_COLUMNS, axes_text
+    from xstilts.studies.results_files import RESULT_COLUMNS, axes_text
 
     assert "axes" in RESULT_COLUMNS
     assert axes_text({}) == "{}"

@@ -16,8 +16,8 @@ import yaml
 from xstilts.config.load import parse_study
 from xstilts.config.schema import ModelConfig, StageConfig
 from xstilts.studies import estimate
+from xstilts.studies.context import make_context
 from xstilts.studies.plan_summary import plan_summary
-from xstilts.studies.runner import make_context
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -115,7 +115,7 @@ def test_stage_tokens_use_each_source_length(stage, expected, xstilts_home):
 
 def test_done_stages_and_evaluations_are_counted(study):
     from xstilts.atomic import write_json_atomic
-    from xstilts.studies.runner import eval_path
+    from xstilts.studies.evaluate import eval_path
 
     context = make_context(study)
     first = context.plan.stages[0]

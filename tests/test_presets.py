@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from xstilts.config.load import load_study, preset_names
-from xstilts.studies.runner import make_context
+from xstilts.studies.context import make_context
 
 QUESTIONS = ["phang2020", "rq1-model-scale", "rq2-intermediate-data-size", "rq3-multitask-vs-sequential",
              "rq4-order-mixed-language", "rq5-xtreme-r-encoders"]
@@ -98,7 +98,7 @@ def test_rq1_and_rq5_run_every_pipeline_for_each_model(tmp_path, monkeypatch):
 
 
 def test_rq5_trains_xcopa_as_xtreme_r_socialiqa_then_copa_continuing_the_head(tmp_path, monkeypatch):
-    from xstilts.studies.runner import describe_lineage
+    from xstilts.studies.results import describe_lineage
 
     monkeypatch.setenv("XSTILTS_DATA", str(tmp_path / "no-data"))
     study = load_study("rq5-xtreme-r-encoders")

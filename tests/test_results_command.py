@@ -16,7 +16,8 @@ from xstilts.cli import app
 from xstilts.config.load import parse_study
 from xstilts.errors import XstiltsError
 from xstilts.studies.example_scores import read_example_scores
-from xstilts.studies.runner import RESULT_COLUMNS, run_study
+from xstilts.studies.results_files import RESULT_COLUMNS
+from xstilts.studies.runner import run_study
 
 # One short stage on a task of every trainable family, evaluated in both languages, and retrieval.
 STUDY = f"""

@@ -17,7 +17,8 @@ import yaml
 from helpers import target_study_yaml
 from xstilts.config.load import load_study, parse_study
 from xstilts.errors import TrainingDiverged
-from xstilts.studies.runner import RESULT_COLUMNS, run_study
+from xstilts.studies.results_files import RESULT_COLUMNS
+from xstilts.studies.runner import run_study
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -88,7 +89,7 @@ def test_english_learns_beyond_chance(tiny_run):
 
 def test_shared_stage_trained_once_and_rerun_skips_everything(tiny_run, monkeypatch):
     study, out, rows, _ = tiny_run
-    from xstilts.studies.runner import make_context
+    from xstilts.studies.context import make_context
 
     context = make_context(study)
     names = sorted(n.name for n in context.plan.stages)
@@ -108,17 +109,17 @@ def test_shared_stage_trained_once_and_rerun_skips_everything(tiny_run, monkeypa
 
 
 def test_features_are_cached(tiny_run, xstilts_home):
-    from xstilts.studies.runner import _ensure_tokenizer, _featurize, make_context
+    from xstilts.studies.context import ensure_tokenizer, featurize, make_context
     from xstilts.tasks import get_task
 
     study = tiny_run[0]
     context = make_context(study)
-    _ensure_tokenizer(context)
-    data = _featurize(context, get_task("mock-nli"), "test", "de", 64, None)
+    ensure_tokenizer(context)
+    data = featurize(context, get_task("mock-nli"), "test", "de", 64, None)
     assert data.from_cache
     assert data._examples is None  # a cache hit reads features only; examples are read when asked for
     assert len(data.examples) == 1 + max(f["example_index"] for f in data.features)
-    fresh = _featurize(context, get_task("mock-nli"), "test", "de", 48, None)  # other max length, other key
+    fresh = featurize(context, get_task("mock-nli"), "test", "de", 48, None)  # other max length, other key
     assert not fresh.from_cache and fresh.cache_key != data.cache_key
 
 
@@ -253,7 +254,7 @@ runtime: {progress: false, threads: 1}
 
 @pytest.mark.slow
 def test_several_models_own_tokenizers_model_and_axes_columns(xstilts_home, tmp_path):
-    from xstilts.studies.runner import _ensure_tokenizer, make_context
+    from xstilts.studies.context import ensure_tokenizer, make_context
 
     study = study_with_store(MODELS_STUDY, tmp_path / "store")
     rows = run_study(study, tmp_path / "out")
@@ -267,7 +268,7 @@ def test_several_models_own_tokenizers_model_and_axes_columns(xstilts_home, tmp_
         (m, f"nli-{f}", f) for m in ("tiny-xlmr", "bert") for f in (0.25, 0.5)}
     # each model trained its own tokenizer: 400 and 300 words, and its stages are its own
     context = make_context(study)
-    tokenizers = {name: _ensure_tokenizer(context, name) for name in ("xlmr", "bert")}
+    tokenizers = {name: ensure_tokenizer(context, name) for name in ("xlmr", "bert")}
     assert tokenizers["xlmr"][1] != tokenizers["bert"][1]
     assert len(tokenizers["xlmr"][0]) > len(tokenizers["bert"][0])
     assert len({r["stage_key"] for r in main}) == 4

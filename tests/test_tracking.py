@@ -14,8 +14,9 @@ import yaml
 from helpers import by_tag, read_events, target_study_yaml
 from xstilts.config.load import parse_study
 from xstilts.errors import ConfigError, XstiltsError
+from xstilts.studies.context import resolve_data_root
 from xstilts.studies.plan import build_plan
-from xstilts.studies.runner import resolve_data_root, run_study
+from xstilts.studies.runner import run_study
 
 DEV_EVERY = 3
 

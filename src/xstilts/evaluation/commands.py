@@ -58,7 +58,7 @@ def _sources(target: str, pipeline: str | None, seed: int | None, model: str | N
     if (folder / "predictions").is_dir():
         return [Source(p.name, p) for p in sorted((folder / "predictions").iterdir()) if p.is_dir()]
     from xstilts.config.load import load_study
-    from xstilts.studies.runner import make_context
+    from xstilts.studies.context import make_context
 
     context = make_context(load_study(target))
     models = list(context.study.model_configs())

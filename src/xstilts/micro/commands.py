@@ -50,16 +50,17 @@ def pretrain(size: SizeOption = "default",
     already trained: it is an ordinary stage with a lineage key, shared with `xstilts run`."""
     from xstilts.config.load import load_study
     from xstilts.config.schema import PipelineConfig
-    from xstilts.studies.runner import make_context, run_stage_node
+    from xstilts.studies.context import make_context
+    from xstilts.studies.node import plan_nodes, run_once
 
     study = load_study("micro", size=None if size == "default" else size)
     study.pipelines = {"pretrain": PipelineConfig(stages=["mlm"], evaluate=[])}
     study.runtime.progress = not quiet
     context = make_context(study)
-    (node,) = context.plan.stages
-    done = context.store.is_done(node.key)
-    run_stage_node(context, node, lambda message: typer.echo(f"xstilts: {message}", err=True))
-    typer.echo(f"micro encoder ({'cached' if done else 'trained'}): {context.store.path(node.key) / 'checkpoint'}")
+    (node,) = plan_nodes(context)
+    outcome = run_once(context, node, lambda message: typer.echo(f"xstilts: {message}", err=True))
+    typer.echo(f"micro encoder ({'trained' if outcome == 'ran' else 'cached'}): "
+               f"{context.store.path(node.id) / 'checkpoint'}")
 
 
 @micro_app.command()

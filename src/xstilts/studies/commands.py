@@ -41,9 +41,11 @@ def results(
     many of the plan's evaluations are done and how many are missing."""
     from xstilts.atomic import write_bytes_atomic
     from xstilts.config.load import load_study
+    from xstilts.studies.context import make_context
+    from xstilts.studies.evaluate import is_evaluated
     from xstilts.studies.example_scores import example_score_lines, gather_example_scores
+    from xstilts.studies.results import gather_rows
     from xstilts.studies.results_files import results_csv_text, results_json_text, results_parquet_bytes
-    from xstilts.studies.runner import gather_rows, is_evaluated, make_context
 
     if examples and output_format not in (None, ResultFormat.json):
         raise XstiltsError(f"--examples writes JSON lines (the example_scores.jsonl format), not "
@@ -99,8 +101,8 @@ def plan(
     """Show the stages and evaluations a study expands to (mlm, intermediate, target, evaluate), which are
     done, and an estimate of the tokens, FLOPs and time each needs (upper bounds: see `xstilts.studies.estimate`)."""
     from xstilts.config.load import load_study
+    from xstilts.studies.context import make_context
     from xstilts.studies.plan_summary import plan_summary
-    from xstilts.studies.runner import make_context
 
     context = make_context(load_study(study, size=size, model=model), provisional=True)
     if recipe:

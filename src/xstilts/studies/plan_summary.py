@@ -26,8 +26,9 @@ from typing import Any
 
 from xstilts.errors import XstiltsError
 from xstilts.studies import estimate
+from xstilts.studies.context import Context
+from xstilts.studies.evaluate import is_evaluated
 from xstilts.studies.evaluations import eval_max_length, evaluated_task
-from xstilts.studies.runner import Context, is_evaluated
 from xstilts.tasks import get_task
 
 

@@ -27,7 +27,7 @@ class Processes:
         return self._state is None or self._state.is_main_process
 
     def barrier(self) -> None:
-        if self._state is not None:
+        if self._state is not None and not self._solo:  # in solo work the others are not there to meet
             self._state.wait_for_everyone()
 
     @contextlib.contextmanager

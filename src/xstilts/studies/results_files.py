@@ -7,11 +7,24 @@ which has no way to write them, and stay inf/nan in CSV and Parquet.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
+from pathlib import Path
 from typing import Any
 
-from xstilts.studies.runner import RESULT_COLUMNS, results_csv_text
+from xstilts.atomic import write_text_atomic
+
+RESULT_COLUMNS = [
+    "study", "pipeline", "model", "seed", "task", "family", "language", "split", "metric", "value", "chance",
+    "zero_shot", "main", "intermediate", "pretraining", "n_examples", "stage_key", "eval_key", "axes",
+    # The benchmark whose languages and aggregation apply and the published setup the study follows (empty:
+    # none); the value's denominator (queries, questions, tokens: a mean pooled over languages weighs each by
+    # it); the evaluation's settings (JSON).
+    "benchmark", "reference", "weight", "recipe",
+]
+
 
 # Column -> type of its values (Parquet: string, int64, float64, bool).
 RESULT_TYPES: dict[str, str] = {
@@ -61,3 +74,22 @@ def results_parquet_bytes(rows: list[dict[str, Any]]) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     return sink.getvalue().to_pybytes()
+
+
+def axes_text(axes: dict[str, Any]) -> str:
+    """A pipeline's grid axis values as the ``axes`` column holds them: compact JSON, sorted keys."""
+    return json.dumps(axes, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def results_csv_text(rows: list[dict[str, Any]]) -> str:
+    """The rows as results.csv holds them: RESULT_COLUMNS, floats with 4 decimals."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def write_results_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    write_text_atomic(path, results_csv_text(rows))

@@ -1,70 +1,31 @@
 """One node of a plan, run in a fresh process from nothing but a job spec and the node's id.
 
 This is what a Ray task or a SLURM job executes. Nodes meet through the store, never through memory: the job
-rebuilds the study's context from the spec (``make_context``), finds its node by id, takes the node's store lock,
-checks that its input is done, skips the node if someone finished it meanwhile, and runs it.
-
-Node ids: a stage node is its lineage key; the evaluations of one stage are one node, ``<stage key>.eval``
-(the same lock key the local drain uses, so every executor and every local run share one set of locks).
+rebuilds the study's context from the spec (``make_context``), finds its node by id, checks that its input is
+done, and runs it through :func:`xstilts.studies.node.run_once` (the node's store lock, a re-check, the run),
+as every other executor does.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from xstilts.errors import XstiltsError
-
-EVAL_SUFFIX = ".eval"
-
-
-@dataclass
-class Node:
-    """A unit of work: one stage, or the evaluations of one stage."""
-
-    id: str
-    kind: str  # "stage" or "eval"
-    name: str  # for people: "stage 'pos' (seed 0)", "evaluations of stage 'pos' (seed 0)"
-    parent: str | None  # the id of the node whose output this one reads (None: starts from the model)
-    payload: Any  # the StageNode, or the list of EvalNodes
-
-    @property
-    def stage_key(self) -> str:
-        return self.id.removesuffix(EVAL_SUFFIX)
-
-
-def plan_nodes(context) -> list[Node]:
-    """Every node of the plan, parents before children: stages in plan order, then evaluation groups."""
-    from xstilts.studies.runner import eval_groups
-
-    nodes = []
-    for stage in context.plan.stages:
-        nodes.append(Node(stage.key, "stage", f"stage {stage.name!r} (seed {stage.seed})",
-                          stage.parent.key if stage.parent else None, stage))
-    for key, group in eval_groups(context).items():
-        stage = group[0].stage
-        what = "the model as loaded" if stage.untrained else f"stage {stage.name!r}"
-        nodes.append(Node(key + EVAL_SUFFIX, "eval", f"evaluations of {what} (seed {stage.seed})",
-                          None if stage.untrained else stage.key, group))
-    return nodes
+from xstilts.studies.node import Node, plan_nodes, run_once
 
 
 def node_finished(context, node: Node) -> bool:
-    from xstilts.studies.runner import is_evaluated
-
-    if node.kind == "stage":
-        return context.store.is_done(node.id)
-    return all(is_evaluated(context, evaluation) for evaluation in node.payload)
+    return node.finished(context)
 
 
 def job_spec(study, base: Path | None = None) -> dict[str, Any]:
     """Everything a fresh process needs to rebuild a study's context: the resolved config, the folder its relative
     task files are read from, and the absolute homes of data, store and caches (a job need not share the
     driver's environment variables or working directory)."""
-    from xstilts.studies.runner import resolve_data_root
+    from xstilts.studies.context import resolve_data_root
     from xstilts.studies.store import xstilts_home
 
     home = xstilts_home().resolve()
@@ -76,7 +37,7 @@ def job_spec(study, base: Path | None = None) -> dict[str, Any]:
 
 def context_from_spec(spec: dict[str, Any]):
     from xstilts.config.load import parse_study
-    from xstilts.studies.runner import make_context
+    from xstilts.studies.context import make_context
 
     os.environ["XSTILTS_HOME"] = spec["home"]  # tokenizers and features: the driver's caches
     study = parse_study(spec["study"], source="<job spec>", base=Path(spec["base"]))
@@ -112,17 +73,10 @@ def run_node(spec: dict[str, Any], node_id: str, threads: int | None = None) -> 
         sys.stderr.write(f"xstilts: {message}\n")
         sys.stderr.flush()
 
-    from xstilts.studies.runner import _train_node, run_evaluations
-
-    with context.store.lock(node.id):  # another runner of the same node holds it until it is done
-        if node_finished(context, node):
-            say(f"{node.name}: already done")
-            return {"node": node.id, "name": node.name, "ran": False}
-        if node.kind == "stage":
-            _train_node(context, node.payload, say)
-        else:
-            run_evaluations(context, node.payload, say)
-    return {"node": node.id, "name": node.name, "ran": True}
+    outcome = run_once(context, node, say)  # waits while another runner of the same node holds it
+    if outcome == "done":
+        say(f"{node.name}: already done")
+    return {"node": node.id, "name": node.name, "ran": outcome == "ran"}
 
 
 def failure_report(nodes: dict[str, Node], failed: dict[str, str], what: str, again: str) -> str:

@@ -1,0 +1,93 @@
+"""A study's plan and where its things live (store, data, caches), shared by every node that runs; and the two
+inputs every node prepares from it: a model's tokenizer and a task's features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xstilts.config.schema import StudyConfig
+from xstilts.studies.plan import Plan, build_plan
+from xstilts.studies.processes import Processes
+from xstilts.studies.store import RunStore, default_data_root, xstilts_home
+from xstilts.tasks.custom import DATA_ROOT_FIELD
+
+# One line for the person running the study (stderr); never results, which go to files.
+Say = Callable[[str], None]
+
+
+def quiet(message: str) -> None:
+    """A ``Say`` that says nothing."""
+
+
+@dataclass
+class Context:
+    study: StudyConfig
+    plan: Plan
+    store: RunStore
+    data_root: Path
+    home: Path
+    processes: Processes = field(default_factory=Processes)
+    # model name -> (tokenizer, tokenizer id): every model of a study has its own
+    tokenizers: dict[str, tuple[Any, str]] = field(default_factory=dict)
+
+    @property
+    def features_root(self) -> Path:
+        return self.home / "features"
+
+
+def resolve_data_root(study: StudyConfig) -> Path:
+    return Path(study.data_root) if study.data_root else default_data_root()
+
+
+def with_data_root_paths(study: StudyConfig, data_root: Path) -> StudyConfig:
+    """The study with ``{data_root}`` filled in where paths may use it (code-switching dictionaries, e.g.
+    ``{data_root}/muse/en-de.txt``): like task files under the data root, they are looked for at run time."""
+    if not any(s.code_switch and DATA_ROOT_FIELD in p for stage in study.stages.values()
+               for s in stage.sources for p in (s.code_switch.dictionaries.values() if s.code_switch else ())):
+        return study
+    study = study.model_copy(deep=True)
+    for stage in study.stages.values():
+        for source in stage.sources:
+            if source.code_switch is not None:
+                source.code_switch.dictionaries = {
+                    language: path.replace(DATA_ROOT_FIELD, str(data_root))
+                    for language, path in source.code_switch.dictionaries.items()}
+    return study
+
+
+def make_context(study: StudyConfig, provisional: bool = False) -> Context:
+    """The plan and where things live. ``provisional``: a missing data file does not stop the plan (see
+    ``build_plan``); for ``xstilts plan`` only, never to run."""
+    data_root = resolve_data_root(study)
+    study = with_data_root_paths(study, data_root)
+    home = xstilts_home()
+    store = RunStore(Path(study.store) if study.store else home / "runs")
+    return Context(study, build_plan(study, data_root, provisional), store, data_root, home)
+
+
+def ensure_tokenizer(context: Context, model: str | None = None) -> tuple[Any, str]:
+    """(tokenizer, tokenizer id) of a model of the study (``None``: its only model), prepared once."""
+    if model is None:
+        (model,) = context.plan.model_keys  # callers of a several-model study always name the model
+    if model not in context.tokenizers:
+        from xstilts.models.setup import prepare_tokenizer
+
+        with context.processes.main_first():
+            context.tokenizers[model] = prepare_tokenizer(
+                context.study.model_configs()[model], context.data_root, context.home / "tokenizers",
+                context.plan.model_keys[model])
+    return context.tokenizers[model]
+
+
+def featurize(context: Context, task, split: str, language: str, max_length: int, limit: int | None,
+               model: str | None = None):
+    from xstilts.data.cache import featurize_cached
+
+    tokenizer, tokenizer_id = ensure_tokenizer(context, model)
+    with context.processes.main_first():
+        return featurize_cached(task, split, language, data_root=context.data_root, cache_root=context.features_root,
+                                tokenizer=tokenizer, tokenizer_id=tokenizer_id, max_length=max_length, limit=limit)

@@ -1,0 +1,101 @@
+"""Run the evaluations of one stage: load its encoder and heads once, then for each (task, split, language)
+featurize, predict, score and write predictions, per-example score units and result rows (``eval/<key>.json``,
+which marks the evaluation done).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from xstilts.studies.context import Context, Say, ensure_tokenizer, featurize
+from xstilts.studies.evaluations import eval_max_length, evaluated_task
+from xstilts.studies.example_scores import units_path, write_units
+from xstilts.studies.plan import EvalNode
+from xstilts.studies.store import write_json_atomic, write_text_atomic
+
+
+def eval_path(context: Context, evaluation: EvalNode) -> Path:
+    return context.store.path(evaluation.stage.key) / "eval" / f"{evaluation.key}.json"
+
+
+def is_evaluated(context: Context, evaluation: EvalNode) -> bool:
+    """Its result file exists: the evaluation is done."""
+    return eval_path(context, evaluation).exists()
+
+
+def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> None:
+    todo = [e for e in evaluations if not eval_path(context, e).exists()]
+    if not todo:
+        return
+    import torch
+
+    from xstilts.evaluation.predict import evaluate_features
+    from xstilts.families import get_family
+    from xstilts.models.checkpoint import load_encoder_from_checkpoint, load_heads
+    from xstilts.tasks import get_task
+    from xstilts.training.loop import make_accelerator
+
+    stage = todo[0].stage
+    checkpoint = context.store.path(stage.key) / "checkpoint"
+    what = "the model as loaded (no stages)" if stage.untrained else f"stage {stage.name!r}"
+    say(f"evaluate {len(todo)} task/language pairs on {what} (seed {stage.seed})")
+    tokenizer, _ = ensure_tokenizer(context, stage.model)
+    accelerator = make_accelerator(context.study.runtime)
+    if stage.untrained:
+        from xstilts.models.setup import initial_encoder
+        from xstilts.training.loop import seed_int
+
+        torch.manual_seed(seed_int(stage.seed, "init", stage.key))  # matters only for a built (random) encoder
+        encoder = initial_encoder(context.study.model_configs()[stage.model], tokenizer).to(accelerator.device)
+    else:
+        encoder = load_encoder_from_checkpoint(checkpoint).to(accelerator.device)
+    heads: dict[str, torch.nn.Module] = {}
+    for evaluation in todo:
+        task = get_task(evaluation.task).with_data(context.data_root)
+        family = get_family(task.family)
+        if family.trainable and task.head_name not in heads:
+            heads[task.head_name] = family.build_head(task, encoder.config)
+    if heads:
+        load_heads(checkpoint, heads, names=list(heads))
+    for head in heads.values():
+        head.to(accelerator.device)
+    settings = context.study.evaluate
+    for evaluation in todo:
+        task = evaluated_task(context.study, get_task(evaluation.task).with_data(context.data_root))
+        family = get_family(task.family)
+        max_length = eval_max_length(context.study, stage, task)
+        data = featurize(context, task, evaluation.split, evaluation.language, max_length, settings.max_examples,
+                          stage.model)
+        references = {}
+        for split in family.reference_splits(task, evaluation.split):
+            reference = featurize(context, task, split, evaluation.language, max_length, settings.max_examples,
+                                   stage.model)
+            references[split] = (reference.examples, reference.features)
+        evaluated = evaluate_features(
+            encoder, heads.get(task.head_name) if family.trainable else None, family, task, data.examples,
+            data.features, split=evaluation.split, references=references,
+            pad_token_id=tokenizer.pad_token_id, batch_size=settings.batch_size,
+            device=accelerator.device, autocast=accelerator.autocast,
+        )
+        predictions, scores = evaluated.predictions, evaluated.scores
+        chance = family.chance(task, data.examples)
+        lines = "".join(
+            json.dumps({"id": ex["id"], "prediction": p}, ensure_ascii=False) + "\n"
+            for ex, p in zip(data.examples, predictions, strict=True)
+        )
+        predictions_dir = context.store.path(stage.key) / "predictions" / task.name
+        write_text_atomic(predictions_dir / f"{evaluation.split}-{evaluation.language}.jsonl", lines)
+        recipe = json.dumps(family.evaluation_recipe(task, max_length, encoder.config), sort_keys=True,
+                            separators=(",", ":"))
+        rows = [
+            {"task": task.name, "family": task.family, "language": evaluation.language, "split": evaluation.split,
+             "metric": metric, "value": value, "chance": chance.get(metric), "main": metric == task.main_metric,
+             "n_examples": len(data.examples), "recipe": recipe,
+             "weight": sum(evaluated.units[metric].den) if metric in evaluated.units else None}
+            for metric, value in scores.items()
+        ]
+        # Units first: the .json marks the evaluation done, so a done evaluation of this version has its units.
+        write_units(units_path(context.store, evaluation), evaluation.key, [ex["id"] for ex in data.examples],
+                    evaluated.units)
+        write_json_atomic(eval_path(context, evaluation), {"key": evaluation.key, "rows": rows})

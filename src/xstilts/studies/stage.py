@@ -1,0 +1,132 @@
+"""Train one stage node: build its encoder and heads (from the model, or from the parent stage's checkpoint),
+featurize its sources and dev sets, run the one training loop, and mark it done. Resuming is the loop's job
+(``state/``); this module only decides what the loop gets.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from xstilts import __version__
+from xstilts.studies.context import Context, Say, ensure_tokenizer, featurize
+from xstilts.studies.plan import StageNode
+from xstilts.studies.store import write_json_atomic, write_yaml_atomic
+
+
+def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
+    import torch
+
+    from xstilts.config.checks import selection_task_names
+    from xstilts.data.code_switch import with_code_switch
+    from xstilts.families import get_family
+    from xstilts.models.bundle import EncoderWithHeads
+    from xstilts.models.checkpoint import load_encoder_from_checkpoint, load_heads, read_heads_meta
+    from xstilts.models.setup import initial_encoder
+    from xstilts.tasks import get_task
+    from xstilts.training.loop import DevSet, TrainSource, seed_int, train_stage
+    from xstilts.training.tracking import StageRun, flat_params, run_name
+
+    study, store = context.study, context.store
+    main = context.processes.is_main
+    folder = store.path(node.key)
+    folder.mkdir(parents=True, exist_ok=True)
+    model = study.model_configs()[node.model]
+    if main:
+        write_yaml_atomic(folder / "config.yaml", {
+            "stage": node.name, "key": node.key, "parent": node.parent.key if node.parent else None,
+            "seed": node.seed, "zero_shot": node.zero_shot, "xstilts_version": __version__,
+            "model_name": node.model, "model": model.model_dump(mode="json"),
+            "config": node.config.model_dump(mode="json"),
+        })
+    resuming = (folder / "state").exists() or (folder / "state.old").exists()
+    if main:
+        append_start_record(folder, resuming)
+    say(f"{'resume' if resuming else 'train'} stage {node.name!r} (seed {node.seed}) -> {folder}")
+    tokenizer, _ = ensure_tokenizer(context, node.model)
+    stage = node.config
+
+    torch.manual_seed(seed_int(node.seed, "init", node.key))
+    if node.parent is None:
+        encoder = initial_encoder(model, tokenizer)
+    else:
+        encoder = load_encoder_from_checkpoint(store.path(node.parent.key) / "checkpoint")
+    tasks = {s.task: get_task(s.task).with_data(context.data_root) for s in stage.sources}
+    heads, head_meta = {}, {}
+    for task in tasks.values():
+        if task.head_name not in heads:
+            heads[task.head_name] = get_family(task.family).build_head(task, encoder.config)
+            head_meta[task.head_name] = {"task": task.name, "family": task.family}
+    if stage.keep_heads and node.parent is not None:
+        parent_heads = read_heads_meta(store.path(node.parent.key) / "checkpoint")
+        kept = [name for name in heads if name in parent_heads]
+        load_heads(store.path(node.parent.key) / "checkpoint", heads, names=kept)
+
+    sources = []
+    for source in stage.sources:
+        task = with_code_switch(tasks[source.task], source.code_switch)
+        features = []
+        for language in source.languages:
+            limit = source.max_examples
+            if source.fraction is not None:
+                total = len(task.load(source.split, language, context.data_root))
+                limit = max(1, math.ceil(total * source.fraction))
+            data = featurize(context, task, source.split, language, stage.source_max_length(source), limit,
+                              node.model)
+            features.extend(data.features)
+        sources.append(TrainSource(task, task.head_name, features))
+    dev_sets = []
+    if stage.selection.enabled:
+        for task in (tasks[name] for name in selection_task_names(stage)):
+            for language in stage.selection.languages:
+                data = featurize(context, task, stage.selection.split, language, stage.task_max_length(task.name),
+                                  stage.selection.max_examples, node.model)
+                dev_sets.append(DevSet(task, task.head_name, data))
+
+    outcome = train_stage(
+        folder, config=stage, seed=node.seed, bundle=EncoderWithHeads(encoder, heads), sources=sources,
+        dev_sets=dev_sets, pad_token_id=tokenizer.pad_token_id, runtime=study.runtime,
+        title=f"{node.name} (seed {node.seed})", head_meta=head_meta,
+        tracking_run=StageRun(
+            run_name(node.name, node.seed, node.key), project=study.runtime.tracking.project or study.name,
+            tags={"stage": node.name, "seed": str(node.seed), "key": node.key, "study": study.name},
+            params={"stage": node.name, "seed": node.seed, "key": node.key, **flat_params(stage.model_dump(mode="json"))},
+            store_root=store.root),
+    )
+    if main:
+        write_json_atomic(folder / "metrics.json", {"stage": node.name, "key": node.key, **outcome.as_dict()})
+        shutil.rmtree(folder / "state", ignore_errors=True)
+        store.mark_done(node.key)
+
+
+def append_start_record(folder: Path, resuming: bool) -> None:
+    """One ``{"event": "start"}`` line in ``log.jsonl`` each time a process starts (or resumes) training a
+    stage, naming the host and process: who trained what, and proof that no stage was trained twice. It has
+    no ``step``, so a resume's log trimming keeps it."""
+    import socket
+
+    record = {"event": "start", "resuming": resuming, "host": socket.gethostname(), "pid": os.getpid(),
+              "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    with open(folder / "log.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def training_starts(folder: Path) -> list[dict[str, Any]]:
+    """The start records of a stage folder's ``log.jsonl`` (see :func:`append_start_record`)."""
+    path = folder / "log.jsonl"
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line torn by a crash
+        if record.get("event") == "start":
+            records.append(record)
+    return records
