@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from xstilts import faults
 from xstilts.config.schema import RuntimeConfig, StageConfig
 from xstilts.data.cache import FeaturizedSplit
 from xstilts.errors import TrainingDiverged
@@ -240,6 +241,7 @@ def train_stage(
                 save_state(done)
             if on_step is not None:
                 on_step(done)
+            faults.point("train.step", done)  # test-only seam (xstilts/faults.py): a no-op unless armed
 
     if not eval_every and accelerator.is_main_process:
         save_model(stage_dir / "checkpoint", bundle.encoder, dict(bundle.heads), head_meta=head_meta)
