@@ -58,7 +58,7 @@ import torch
 
 from xstilts.errors import XstiltsError
 from xstilts.evaluation import mining, retrieval_metrics
-from xstilts.evaluation.metrics import prf_units
+from xstilts.evaluation.metrics import average_precision_units, prf_units, reciprocal_rank_units
 from xstilts.evaluation.retrieval import POOLINGS, nearest, parse_layer, pool, resolve_layer, select_layer
 from xstilts.evaluation.units import Units, scores_from_units
 from xstilts.families.base import EvalSet, Evaluation, Family
@@ -338,13 +338,13 @@ def _ranking_units(task: Task, queries: list[tuple[Any, list[str]]]) -> dict[str
     if not queries:
         raise XstiltsError(f"task {task.name!r}: no query has a gold candidate, so there is nothing to rank")
     rankings = [prediction or [] for prediction, _ in queries]
-    units = {"map@20": retrieval_metrics.average_precision_units(rankings, [g for _, g in queries], TOP_K)}
+    units = {"map@20": average_precision_units([g for _, g in queries], rankings, k=TOP_K)}
     if "mrr@20" in task.metrics:
         several = [gold for _, gold in queries if len(gold) != 1]
         if several:
             raise XstiltsError(f"task {task.name!r}: mrr@20 needs exactly one gold candidate per query, but a "
                                f"query has {len(several[0])}")
-        units["mrr@20"] = retrieval_metrics.reciprocal_rank_units(rankings, [g[0] for _, g in queries], TOP_K)
+        units["mrr@20"] = reciprocal_rank_units([g[0] for _, g in queries], rankings, k=TOP_K)
     return units
 
 

@@ -59,7 +59,7 @@ def pretrain(size: SizeOption = "default",
     (node,) = context.plan.stages
     done = context.store.is_done(node.key)
     run_stage_node(context, node, lambda message: typer.echo(f"xstilts: {message}", err=True))
-    typer.echo(f"micro encoder ({'cached' if done else 'trained'}): {context.store.path(node.key) / 'checkpoint'}")
+    typer.echo(f"micro encoder ({'cached' if done else 'trained'}): {context.store.run(node.key).checkpoint}")
 
 
 @micro_app.command()

@@ -13,7 +13,6 @@ import io
 import json
 import math
 import os
-import shutil
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -21,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from xstilts import __version__, threads
+from xstilts.atomic import published_folder, remove_published_folder
 from xstilts.config.schema import StudyConfig
+from xstilts.run_folder import RunFolder
 from xstilts.studies.evaluations import eval_max_length, evaluated_task
 from xstilts.studies.example_scores import (
     EXAMPLE_SCORES,
@@ -300,17 +301,18 @@ def _train_node(context: Context, node: StageNode, say) -> None:
 
     study, store = context.study, context.store
     main = context.processes.is_main
-    folder = store.path(node.key)
+    run = store.run(node.key)
+    folder = run.path
     folder.mkdir(parents=True, exist_ok=True)
     model = study.model_configs()[node.model]
     if main:
-        write_yaml_atomic(folder / "config.yaml", {
+        write_yaml_atomic(run.config, {
             "stage": node.name, "key": node.key, "parent": node.parent.key if node.parent else None,
             "seed": node.seed, "zero_shot": node.zero_shot, "xstilts_version": __version__,
             "model_name": node.model, "model": model.model_dump(mode="json"),
             "config": node.config.model_dump(mode="json"),
         })
-    resuming = (folder / "state").exists() or (folder / "state.old").exists()
+    resuming = published_folder(run.state) is not None
     if main:
         append_start_record(folder, resuming)
     say(f"{'resume' if resuming else 'train'} stage {node.name!r} (seed {node.seed}) -> {folder}")
@@ -321,7 +323,7 @@ def _train_node(context: Context, node: StageNode, say) -> None:
     if node.parent is None:
         encoder = initial_encoder(model, tokenizer)
     else:
-        encoder = load_encoder_from_checkpoint(store.path(node.parent.key) / "checkpoint")
+        encoder = load_encoder_from_checkpoint(store.run(node.parent.key).checkpoint)
     tasks = {s.task: get_task(s.task).with_data(context.data_root) for s in stage.sources}
     heads, head_meta = {}, {}
     for task in tasks.values():
@@ -329,9 +331,10 @@ def _train_node(context: Context, node: StageNode, say) -> None:
             heads[task.head_name] = get_family(task.family).build_head(task, encoder.config)
             head_meta[task.head_name] = {"task": task.name, "family": task.family}
     if stage.keep_heads and node.parent is not None:
-        parent_heads = read_heads_meta(store.path(node.parent.key) / "checkpoint")
+        parent_checkpoint = store.run(node.parent.key).checkpoint
+        parent_heads = read_heads_meta(parent_checkpoint)
         kept = [name for name in heads if name in parent_heads]
-        load_heads(store.path(node.parent.key) / "checkpoint", heads, names=kept)
+        load_heads(parent_checkpoint, heads, names=kept)
 
     sources = []
     for source in stage.sources:
@@ -365,8 +368,8 @@ def _train_node(context: Context, node: StageNode, say) -> None:
             store_root=store.root),
     )
     if main:
-        write_json_atomic(folder / "metrics.json", {"stage": node.name, "key": node.key, **outcome.as_dict()})
-        shutil.rmtree(folder / "state", ignore_errors=True)
+        write_json_atomic(run.metrics, {"stage": node.name, "key": node.key, **outcome.as_dict()})
+        remove_published_folder(run.state)
         store.mark_done(node.key)
 
 
@@ -378,13 +381,13 @@ def append_start_record(folder: Path, resuming: bool) -> None:
 
     record = {"event": "start", "resuming": resuming, "host": socket.gethostname(), "pid": os.getpid(),
               "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    with open(folder / "log.jsonl", "a", encoding="utf-8") as handle:
+    with open(RunFolder(folder).log, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record) + "\n")
 
 
 def training_starts(folder: Path) -> list[dict[str, Any]]:
     """The start records of a stage folder's ``log.jsonl`` (see :func:`append_start_record`)."""
-    path = folder / "log.jsonl"
+    path = RunFolder(folder).log
     if not path.exists():
         return []
     records = []
@@ -399,7 +402,7 @@ def training_starts(folder: Path) -> list[dict[str, Any]]:
 
 
 def eval_path(context: Context, evaluation: EvalNode) -> Path:
-    return context.store.path(evaluation.stage.key) / "eval" / f"{evaluation.key}.json"
+    return context.store.run(evaluation.stage.key).eval_result(evaluation.key)
 
 
 def is_evaluated(context: Context, evaluation: EvalNode) -> bool:
@@ -420,7 +423,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
     from xstilts.training.loop import make_accelerator
 
     stage = todo[0].stage
-    checkpoint = context.store.path(stage.key) / "checkpoint"
+    checkpoint = context.store.run(stage.key).checkpoint
     what = "the model as loaded (no stages)" if stage.untrained else f"stage {stage.name!r}"
     say(f"evaluate {len(todo)} task/language pairs on {what} (seed {stage.seed})")
     tokenizer, _ = _ensure_tokenizer(context, stage.model)
@@ -467,8 +470,8 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say) -> None:
             json.dumps({"id": ex["id"], "prediction": p}, ensure_ascii=False) + "\n"
             for ex, p in zip(data.examples, predictions, strict=True)
         )
-        predictions_dir = context.store.path(stage.key) / "predictions" / task.name
-        write_text_atomic(predictions_dir / f"{evaluation.split}-{evaluation.language}.jsonl", lines)
+        write_text_atomic(context.store.run(stage.key).prediction_file(task.name, evaluation.split,
+                                                                      evaluation.language), lines)
         recipe = json.dumps(family.evaluation_recipe(task, max_length, encoder.config), sort_keys=True,
                             separators=(",", ":"))
         rows = [
