@@ -170,3 +170,35 @@ def read_events(run_dir: Path, honour_restarts: bool = True) -> list[tuple[str, 
 
 def by_tag(scalars: list[tuple[str, int, float]], tag: str) -> list[tuple[int, float]]:
     return [(step, value) for name, step, value in scalars if name == tag]
+
+
+def network_attempts(monkeypatch) -> list[Any]:
+    """Forbid the network for the rest of the test: every name lookup of a host other than this machine, and
+    every connection to an internet address, fails at once (as with no network: socket.gaierror, OSError, so
+    the code under test takes its usual error path) and is recorded in the returned list. "Fails fast
+    offline" then means: it failed, and the list is empty (nothing was tried, so nothing retried or timed out)."""
+    import socket
+
+    attempts: list[Any] = []
+    local = {None, "localhost", "127.0.0.1", "::1", b"localhost", b"127.0.0.1"}
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host not in local:
+            attempts.append(host)
+            raise socket.gaierror(socket.EAI_NONAME, f"name lookup of {host!r} attempted in a test")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def guarded(real):
+        def connect(self, address):
+            if self.family in (socket.AF_INET, socket.AF_INET6):
+                attempts.append(address)
+                raise OSError(f"network access attempted in a test: {address}")
+            return real(self, address)
+        return connect
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", guarded(real_connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded(real_connect_ex))
+    return attempts

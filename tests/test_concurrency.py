@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import yaml
 from safetensors.torch import load_file
 
 from helpers import tiny_model_yaml
+from xstilts import faults
 from xstilts.config.load import parse_study
 from xstilts.studies.runner import run_study
 from xstilts.studies.stage import training_starts
@@ -47,8 +47,10 @@ def _command(study_file: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "xstilts", "run", str(study_file), "--out", str(out), "--quiet"]
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+def _env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+    env.pop(faults.ENV, None)
+    return {**env, **extra}
 
 
 def _stage_folders(store: Path) -> list[Path]:
@@ -78,7 +80,7 @@ def test_two_runs_of_one_study_train_every_stage_once(xstilts_home, tmp_path):
         assert len(starts) == 1 and not starts[0]["resuming"], f"{folder.name} trained {len(starts)} times"
         steps = [json.loads(line)["step"] for line in (folder / "log.jsonl").read_text().splitlines()
                  if '"loss"' in line]
-        assert steps == sorted(set(steps))
+        assert steps and steps == sorted(set(steps))
         json.loads((folder / "metrics.json").read_text())  # complete JSON: written atomically
         assert load_file(folder / "checkpoint" / "encoder" / "model.safetensors")  # a whole checkpoint
     # The runs' own reports agree: four stages trained in all, each by one of them.
@@ -90,26 +92,20 @@ def test_two_runs_of_one_study_train_every_stage_once(xstilts_home, tmp_path):
 
 @pytest.mark.slow
 def test_a_grid_killed_mid_stage_resumes_with_the_same_command(xstilts_home, tmp_path):
-    text = grid_study("killed", target_steps=60, checkpoint_every=5)
+    text = grid_study("killed", target_steps=20, checkpoint_every=5)
     study_file = tmp_path / "study.yaml"
     store = tmp_path / "runs"
     study_file.write_text(text + f"store: {store}\n")
     command = _command(study_file, tmp_path / "out")
-    process = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
-    # Kill once a target stage (one with a parent) has saved a resumable state: the first stage is done then.
-    deadline = time.time() + 120
-    killed_in = None
-    while time.time() < deadline and process.poll() is None and killed_in is None:
-        for state in store.glob("*/state/*.json"):
-            if _parent(state.parent.parent) is not None:
-                killed_in = state.parent.parent
-        time.sleep(0.05)
-    assert process.poll() is None, "the run ended before it could be killed: " + process.stderr.read().decode()
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    # The run kills itself (kill -9) right after step 12 of the first target stage to reach it (the shared
+    # first stage has 8 steps), its state saved at step 10 on disk.
+    killed = subprocess.run(command, env=_env(**{faults.ENV: "train.step@12:kill"}), capture_output=True,
+                            text=True, timeout=240)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     done_before = {folder.name for folder in _stage_folders(store) if (folder / "DONE").exists()}
-    assert len(done_before) >= 1 and killed_in.name not in done_before
+    (killed_in,) = [folder for folder in _stage_folders(store) if folder.name not in done_before]
+    assert _parent(killed_in) is not None and (killed_in / "state").is_dir()
+    assert len(done_before) >= 1
 
     result = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -117,7 +113,7 @@ def test_a_grid_killed_mid_stage_resumes_with_the_same_command(xstilts_home, tmp
         starts = training_starts(folder)
         if folder == killed_in:  # started, killed, resumed from its saved state
             assert [s["resuming"] for s in starts] == [False, True]
-            assert json.loads((folder / "metrics.json").read_text())["resumed_from"] > 0
+            assert json.loads((folder / "metrics.json").read_text())["resumed_from"] == 10
         else:  # finished before the kill (never trained again) or trained only by the second run
             assert [s["resuming"] for s in starts] == [False], folder.name
     assert len(_stage_folders(store)) == 4

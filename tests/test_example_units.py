@@ -126,7 +126,7 @@ def test_units_add_up_to_the_reported_score(name):
     scored = family.scored(task, examples, predictions)
     assert scored.scores == scores and scored.units == units and list(scored.scores) == list(task.metrics)
     for metric, unit in units.items():
-        assert len(unit.ids) == len(unit.num) == len(unit.den)
+        assert len(unit.ids) == len(unit.num) == len(unit.den) > 0, metric
         assert all(den >= 0 for den in unit.den) and all(0 <= num <= max(den, 1) for num, den in
                                                           zip(unit.num, unit.den, strict=True))
         by_definition = 100.0 * sum(unit.num) / sum(unit.den) if sum(unit.den) else 0.0

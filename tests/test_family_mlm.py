@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -124,7 +123,8 @@ def test_special_tokens_and_padding_are_never_masked(tokenizer):
             assert batch["input_ids"][row, specials].tolist() == [feature["input_ids"][i] for i in specials]
         assert (batch["labels"][~real] == -100).all()
         assert (batch["input_ids"][~real] == tokenizer.pad_token_id).all()
-        assert not any(label in special_ids for label in batch["labels"][batch["labels"] != -100].tolist())
+        masked = batch["labels"][batch["labels"] != -100].tolist()
+        assert masked and not any(label in special_ids for label in masked)
 
 
 def test_random_replacements_avoid_special_ids():
@@ -222,7 +222,7 @@ def test_score_is_micro_and_perplexity_is_exp_mean_loss():
     assert scores["accuracy"] == 50.0
     assert math.isclose(scores["perplexity"], math.e)
     assert set(FAMILY.score(make_task(metrics=("accuracy",)), [], predictions)) == {"accuracy"}
-    with pytest.raises(XstiltsError, match="no metric 'f1'"):
+    with pytest.raises(XstiltsError, match="mlm family does not compute the metric 'f1'"):
         FAMILY.score(make_task(metrics=("f1",)), [], predictions)
 
 
@@ -248,7 +248,6 @@ def test_unknown_setting_is_an_error(tokenizer):
 
 def test_it_learns_repetitive_text(tokenizer):
     torch.set_num_threads(1)
-    start = time.perf_counter()
     encoder = tiny_encoder(tokenizer, seed=1)
     head = FAMILY.build_head(make_task(), encoder.config)
     features = FAMILY.featurize(make_task(), examples_of([CORPUS[2]] * 8 + [CORPUS[1]] * 8), tokenizer, 32)
@@ -266,4 +265,3 @@ def test_it_learns_repetitive_text(tokenizer):
     first, last = np.mean(losses[:5]), np.mean(losses[-5:])
     # From about ln(48) = 3.9 to well under a third of the start (measured: 3.5 -> 0.6 over seeds).
     assert last < 0.35 * first, (first, last)
-    assert time.perf_counter() - start < 15

@@ -285,7 +285,7 @@ def test_duplicate_ids_and_unknown_metrics_are_errors():
     with pytest.raises(XstiltsError, match="unique"):
         FAMILY.postprocess(make_task(), examples, [], [])
     task = empty_task("retrieval", name="r", splits={}, metrics=("f1",))
-    with pytest.raises(XstiltsError, match="no metric 'f1'"):
+    with pytest.raises(XstiltsError, match="the nearest protocol of the retrieval family does not compute the metric 'f1'; it computes accuracy"):
         FAMILY.score(task, examples, ["a", "a"])
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import time
 
 import numpy as np
 import pytest
@@ -384,7 +383,7 @@ def test_score_uses_the_squad_rules():
     scores = FAMILY.score(make_task(), examples, ["red box", "The cat!", ""])
     assert scores == pytest.approx({"f1": 100 * 2.8 / 3, "exact_match": 100 * 2 / 3})
     assert list(scores) == ["f1", "exact_match"]  # the task's order, main metric first
-    with pytest.raises(XstiltsError, match="only exact_match, f1"):
+    with pytest.raises(XstiltsError, match="does not compute the metric 'accuracy'; it computes f1, exact_match"):
         FAMILY.score(make_task(metrics=("accuracy",)), examples, ["", "", ""])
 
 
@@ -434,16 +433,15 @@ def test_chance_matches_enumeration_by_the_definition():
         assert span_chance(context, golds, max_words, with_null) == pytest.approx(expected), (context, golds)
 
 
-def test_chance_is_fast_on_long_contexts():
+def test_chance_on_long_contexts():
+    # Its speed (the point of computing it with prefix counts) is measured by benchmarks/speed.py span-qa-chance.
     rng = random.Random(4)
     examples = []
     for i in range(200):
         words = [rng.choice(SYLLABLE_WORDS) for _ in range(300)]
         context = " ".join(words)
         examples.append(qa(str(i), "q", context, " ".join(words[100:103]), words[7]))
-    began = time.perf_counter()
     values = FAMILY.chance(make_task(), examples)
-    assert time.perf_counter() - began < 5.0
     first = examples[0]
     em, f1 = brute_force_chance(first["context"], [a["text"] for a in first["answers"]], 30, False)
     assert FAMILY.chance(make_task(), [first]) == pytest.approx({"f1": 100 * f1, "exact_match": 100 * em})
@@ -518,7 +516,6 @@ def learning_examples(rng, count):
 
 
 def test_tiny_model_learns_to_extract(tokenizer):
-    began = time.perf_counter()
     rng = random.Random(5)
     task = make_task()
     train, test = learning_examples(rng, 320), learning_examples(rng, 60)
@@ -533,4 +530,3 @@ def test_tiny_model_learns_to_extract(tokenizer):
     chance = FAMILY.chance(task, test)
     assert chance["f1"] < 25
     assert scores["f1"] > chance["f1"] + 50, (scores, chance, predictions[:5])
-    assert time.perf_counter() - began < 15

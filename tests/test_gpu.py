@@ -34,10 +34,11 @@ def test_bf16_study_on_gpu(xstilts_home, tmp_path):
     with open(tmp_path / "out" / "results.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert {r["task"] for r in rows} == {"mock-qa", "mock-pos"}
-    for folder in (tmp_path / "runs").iterdir():
-        if folder.is_dir():
-            log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
-            losses = [r["loss"] for r in log if "loss" in r]
-            assert losses and all(loss == loss for loss in losses)  # finite, no NaN under bf16
+    stages = [folder for folder in (tmp_path / "runs").iterdir() if folder.is_dir()]
+    assert len(stages) == 2  # mlm, target
+    for folder in stages:
+        log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+        losses = [r["loss"] for r in log if "loss" in r]
+        assert losses and all(loss == loss for loss in losses)  # finite, no NaN under bf16
     pos_en = [float(r["value"]) for r in rows if r["task"] == "mock-pos" and r["language"] == "en" and r["main"] == "True"]
     assert pos_en[0] > 50

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 import unicodedata
 from itertools import combinations
 
@@ -211,6 +210,7 @@ def test_english_renderings_of_alternations():
 @pytest.mark.parametrize("code", LANGUAGE_CODES)
 def test_annotations_line_up_with_words_in_every_language(code):
     lang = get_language(code)
+    continued = 0
     for sentence in sample_sentences(300):
         tokens = realize(sentence, lang)
         text, _ = join(tokens)
@@ -226,6 +226,8 @@ def test_annotations_line_up_with_words_in_every_language(code):
         for previous, tag in zip(["O", *tags], tags, strict=False):
             if tag.startswith("I-"):
                 assert previous[2:] == tag[2:]
+                continued += 1
+    assert continued > 0  # multi-word entities were there to check
 
 
 def test_close_language_keeps_english_structure_far_language_does_not():
@@ -324,9 +326,3 @@ def test_corpus_is_in_the_languages_script():
         letters = [ch for w in non_anchor for ch in w if ch.isalpha()]
         assert letters and all(unicodedata.name(ch).startswith("GEORGIAN") for ch in letters)
 
-
-def test_generation_is_fast():
-    start = time.process_time()
-    for code in LANGUAGE_CODES:
-        corpus(code, 1000)
-    assert time.process_time() - start < 3.0  # the tiny corpora of all six languages

@@ -182,9 +182,10 @@ def test_no_dev_or_test_item_repeats_a_training_item(data_root):
         files = files_of(key, data_root)
         strip = lambda e: json.dumps({k: v for k, v in e.items() if k != "id"}, sort_keys=True)  # noqa: E731
         train = {strip(e) for e in files[("train", "en")]}
-        for split in ("dev", "test"):
-            if (split, "en") in files:
-                assert not train & {strip(e) for e in files[(split, "en")]}, key
+        held_out = [split for split in ("dev", "test") if (split, "en") in files]
+        assert train and held_out, key
+        for split in held_out:
+            assert not train & {strip(e) for e in files[(split, "en")]}, key
 
 
 def test_answer_spans_in_every_language(data_root):
@@ -243,7 +244,9 @@ def test_tagging_tags_line_up_and_entities_are_shared(data_root):
 def test_retrieval_sets(data_root):
     tatoeba, bucc = files_of("tatoeba", data_root), files_of("bucc", data_root)
     for name, files in (("tatoeba", tatoeba), ("bucc", bucc)):
+        assert files, name
         for examples in files.values():
+            assert examples, name
             sources = [e["source"] for e in examples if e["source"] is not None]
             assert len(set(sources)) == len(sources)
             assert all(e["target"] and e["target"].isascii() for e in examples)  # English targets

@@ -49,6 +49,7 @@ def test_sharing_and_counts(data_root):
     # evaluations: per seed 2 pipelines x mock-nli x (en, de) + retrieval x de
     assert len(plan.evaluations) == 2 * (2 * 2 + 1)
     parents = {n.key: n.parent.key if n.parent else None for n in plan.stages}
+    assert sum(node.parent is not None for node in plan.stages) == 2 * 3  # all but mlm, per seed
     for node in plan.stages:  # parents come before children
         if node.parent:
             assert [n.key for n in plan.stages].index(node.parent.key) < [n.key for n in plan.stages].index(node.key)

@@ -175,7 +175,8 @@ def test_unknown_model_size_is_unknown_not_a_guess(xstilts_home, tmp_path):
     data["pipelines"] = {"baseline": ["mlm", "nli"]}
     data["store"] = str(tmp_path / "store")
     summary = plan_summary(make_context(parse_study(data)))
-    assert all(n["flops"] is None and n["seconds"] is None and n["tokens"] > 0 for n in summary["nodes"])
+    assert summary["nodes"] and all(n["flops"] is None and n["seconds"] is None and n["tokens"] > 0
+                                    for n in summary["nodes"])
     assert summary["compute"]["unknown"] == summary["stages"] + summary["evaluations"]
     assert summary["compute"]["flops"] == 0
 

@@ -60,8 +60,12 @@ def test_phang2020_expansion_counted_by_hand(tmp_path, monkeypatch):
     # test languages per choice, XTREME's (evaluate.py's XTREME_TASK2LANGS, not XTREME-R's): XNLI 15 +
     # PAWS-X 7 + UD-POS 33 + PAN-X 40 + TyDiQA 9 + XQuAD 11 + MLQA 7 + BUCC 4 + Tatoeba 36 = 162, for 13 choices
     assert plan.kinds()["evaluate"] == 13 * (15 + 7 + 33 + 40 + 9 + 11 + 7 + 4 + 36)
-    assert all(not n.zero_shot for n in plan.stages if "mnli-translated" in n.pipelines[0])
-    assert all(n.zero_shot for n in plan.stages if n.name in ("squad-mlm", "anli-plus", "multitask"))
+    translated = [n for n in plan.stages if "mnli-translated" in n.pipelines[0]]
+    assert len(translated) == 1 + 6  # the intermediate stage and its six target stages
+    assert all(not n.zero_shot for n in translated)
+    english_only = [n for n in plan.stages if n.name in ("squad-mlm", "anli-plus", "multitask")]
+    assert sorted(n.name for n in english_only) == ["anli-plus", "multitask", "squad-mlm"]
+    assert all(n.zero_shot for n in english_only)
 
 
 def test_phang2020_trains_as_jiant_did(tmp_path, monkeypatch):

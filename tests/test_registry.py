@@ -11,20 +11,23 @@ import xstilts
 from xstilts.config.load import load_study, preset_names, presets_dir
 from xstilts.errors import XstiltsError
 from xstilts.evaluation.registry import METRICS
-from xstilts.families import FAMILY_MODULES, get_family
+from xstilts.families import FAMILY_MODULES, SPEC_SUFFIX, family_spec, get_family
 from xstilts.families.base import Family
+from xstilts.families.spec import MODEL_KINDS, FamilySpec
 from xstilts.languages import check_language
 from xstilts.registry import Registry, did_you_mean
 from xstilts.tasks import TASK_MODULES, check_task, get_task, task_names
 
 PACKAGE = Path(xstilts.__file__).parent
-FAMILY_HELPERS = {"__init__", "base", "common", "heads", "retrieval_settings"}
+FAMILY_HELPERS = {"__init__", "base", "common", "heads", "spec"}
 TASK_HELPERS = {"__init__", "base", "readers", "mock_data", "custom", "generated", "labels"}
 
 
 def test_family_registry_matches_modules_on_disk():
     on_disk = {p.stem for p in (PACKAGE / "families").glob("*.py")} - FAMILY_HELPERS
-    assert on_disk == {module.rsplit(".", 1)[1] for module, _ in FAMILY_MODULES.values()}
+    # each family: its module (torch) and its declarative part (no torch)
+    modules = {module.rsplit(".", 1)[1] for module in FAMILY_MODULES.values()}
+    assert on_disk == modules | {module + SPEC_SUFFIX for module in modules}
 
 
 def test_task_modules_match_files_on_disk():
@@ -36,6 +39,19 @@ def test_task_modules_match_files_on_disk():
 def test_every_family_loads_and_fulfils_the_contract(name):
     family = get_family(name)
     assert isinstance(family, Family) and family.name == name
+    # the family reads its name, description and trainability from its spec: one declaration
+    spec = family_spec(name)
+    assert isinstance(spec, FamilySpec) and family.spec is spec and spec.name == name
+    assert (family.description, family.trainable) == (spec.description, spec.trainable)
+    assert spec.model_kind in MODEL_KINDS and spec.description and "\n" not in spec.description
+    assert spec.metrics and all(metric in METRICS for metric in spec.metrics)
+    spec.defaults()  # every setting has a default
+
+
+@pytest.mark.parametrize("name", task_names())
+def test_every_task_declaration_fits_its_family_spec(name):
+    task = get_task(name)
+    assert family_spec(task.family).problems(task.settings, task.metrics) == []
 
 
 @pytest.mark.parametrize("name", task_names())
@@ -46,7 +62,7 @@ def test_every_task_declaration_is_consistent(name):
     for split, languages in task.splits.items():
         assert languages, f"{name}: split {split} has no languages"
         assert all(check_language(lang) is None for lang in languages)
-    if task.family in ("classification", "tagging"):
+    if family_spec(task.family).needs_labels:
         if task.labels_from is not None:  # labels come from the data (ccg): none may be declared beside them
             assert task.labels == () and task.labels_from.describe()
         else:

@@ -98,7 +98,7 @@ def test_bucc_and_tatoeba_study_export_and_score(tmp_path, xstilts_home):
     pairs = [json.loads(line) for line in predictions.read_text().splitlines()]
     expected = "".join(f"{p['id']}\t{p['prediction']}\n" for p in pairs if p["prediction"] is not None)
     assert (submission / "bucc2018" / "test-fr.tsv").read_text() == expected
-    assert all(line.split("\t")[0].startswith("fr-") for line in expected.splitlines())
+    assert expected and all(line.split("\t")[0].startswith("fr-") for line in expected.splitlines())
     tatoeba_lines = (submission / "tatoeba" / "test-de.tsv").read_text().split()
     assert len(tatoeba_lines) == TATOEBA_LIMIT and all(line.isdecimal() for line in tatoeba_lines)
 

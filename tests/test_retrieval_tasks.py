@@ -90,7 +90,7 @@ def test_mining_chance_and_settings():
         FAMILY.reference_splits(mining_task(similarity="cosine"), "test")
     bad = empty_task("retrieval", name="b", splits={}, metrics=("accuracy",), settings={"protocol": "mining",
                                                                                           "similarity": "margin"})
-    with pytest.raises(XstiltsError, match="the mining protocol has no metric 'accuracy'"):
+    with pytest.raises(XstiltsError, match="the mining protocol of the retrieval family does not compute the metric 'accuracy'"):
         FAMILY.score(bad, dev.examples, [None] * 5)
 
 

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from helpers import by_tag, read_events, target_study_yaml
+from xstilts import faults
 from xstilts.config.load import parse_study
 from xstilts.errors import ConfigError, XstiltsError
 from xstilts.studies.context import resolve_data_root
@@ -139,33 +140,16 @@ def test_cli_shows_the_install_command_with_its_brackets(capsys):
     assert "pip install 'xstilts[mlflow]'" in capsys.readouterr().err  # not eaten as rich markup
 
 
-class Crash(Exception):
-    pass
+def crash_at_step(study, out: Path, step: int) -> None:
+    """Run ``study`` until it crashes right after training step ``step`` (the test-only fault seam)."""
+    with faults.armed(f"train.step@{step}:raise"), pytest.raises(faults.InjectedFault):
+        run_study(study, out)
 
 
-def crash_at_step(monkeypatch, crash_step: int):
-    """Make stages raise Crash right after step ``crash_step``; returns the function that lifts it."""
-    import xstilts.training.loop as loop
-
-    original = loop.train_stage
-
-    def crashing(*args, **kwargs):
-        def on_step(step: int) -> None:
-            if step == crash_step:
-                raise Crash()
-        return original(*args, **kwargs, on_step=on_step)
-
-    monkeypatch.setattr(loop, "train_stage", crashing)
-    return lambda: monkeypatch.setattr(loop, "train_stage", original)
-
-
-def test_resumed_stage_continues_its_tensorboard_run_without_duplicate_steps(xstilts_home, tmp_path, monkeypatch):
+def test_resumed_stage_continues_its_tensorboard_run_without_duplicate_steps(xstilts_home, tmp_path):
     store = tmp_path / "runs"
     study = parse_study(study_data(store, steps=8, checkpoint_every=4))
-    lift = crash_at_step(monkeypatch, 5)  # after the state saved at step 4 and the dev evaluation at 3
-    with pytest.raises(Crash):
-        run_study(study, tmp_path / "out")
-    lift()
+    crash_at_step(study, tmp_path / "out", 5)  # after the state saved at step 4 and the dev evaluation at 3
     run_study(study, tmp_path / "out")
 
     folder = stage_folder(store)
@@ -187,15 +171,12 @@ def _have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def crash_then_resume(study, store: Path, out: Path, monkeypatch) -> tuple[Path, dict, dict]:
+def crash_then_resume(study, store: Path, out: Path) -> tuple[Path, dict, dict]:
     """Run ``study`` until a crash at step 5, then again to the end; returns the stage folder and its
     tracking ids (tracking.json) after the crash and after the resume."""
-    lift = crash_at_step(monkeypatch, 5)
-    with pytest.raises(Crash):
-        run_study(study, out)
+    crash_at_step(study, out, 5)
     folder = stage_folder(store)
     first = json.loads((folder / "tracking.json").read_text())
-    lift()
     run_study(study, out)
     return folder, first, json.loads((folder / "tracking.json").read_text())
 
@@ -211,7 +192,7 @@ def test_mlflow_logs_to_a_sqlite_store_and_a_resumed_stage_reopens_its_run(xstil
     store = tmp_path / "runs"
     study = parse_study(study_data(store, runtime="{progress: false, trackers: [mlflow]}", steps=8,
                                    checkpoint_every=4))
-    folder, first, ids = crash_then_resume(study, store, tmp_path / "out", monkeypatch)
+    folder, first, ids = crash_then_resume(study, store, tmp_path / "out")
     assert ids == first  # the same run, continued
     assert ids["mlflow_uri"] == f"sqlite:///{store.resolve() / 'mlflow.db'}"
     client = mlflow.MlflowClient(ids["mlflow_uri"])
@@ -251,7 +232,7 @@ def test_wandb_offline_writes_into_the_stage_folder_and_a_resumed_stage_keeps_it
     store = tmp_path / "runs"
     study = parse_study(study_data(store, runtime="{progress: false, trackers: [wandb]}", steps=8,
                                    checkpoint_every=4))
-    folder, first, ids = crash_then_resume(study, store, tmp_path / "out", monkeypatch)
+    folder, first, ids = crash_then_resume(study, store, tmp_path / "out")
     assert ids == first and ids["wandb_id"]
     # One offline folder per session of the same run, each with the run's records for `wandb sync`.
     sessions = sorted((folder / "wandb").glob("offline-run-*"))

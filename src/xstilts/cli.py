@@ -163,10 +163,10 @@ def list_entries(what: Annotated[Listable, typer.Argument(help="what to list")])
             languages = sorted({lang for langs in task.splits.values() for lang in langs})
             typer.echo(f"{name:24} {task.family:16} {task.benchmark:8} {','.join(languages):20} {task.description}")
     elif what is Listable.families:
-        from xstilts.families import FAMILY_MODULES
+        from xstilts.families import FAMILY_MODULES, family_spec
 
-        for name, (_, description) in FAMILY_MODULES.items():
-            typer.echo(f"{name:16} {description}")
+        for name in FAMILY_MODULES:  # each family's own description (its spec module: no torch)
+            typer.echo(f"{name:16} {family_spec(name).description}")
     elif what is Listable.presets:
         from xstilts.config.load import preset_names, presets_dir
 

@@ -9,15 +9,16 @@ from pathlib import Path
 
 from xstilts.config.load import format_key_path
 from xstilts.config.schema import StudyConfig
-from xstilts.families import FAMILY_MODULES
+from xstilts.families import FAMILY_MODULES, family_spec
 from xstilts.languages import check_language
 from xstilts.registry import did_you_mean
 from xstilts.tasks import check_task, get_task
 
 Problem = tuple[tuple, str, str]
 
-# Evaluation-only families: never a training source.
-_NOT_TRAINABLE = {"retrieval"}
+# The model kinds a study builds or loads (``models/``: encoders only); a family that needs another kind
+# (an encoder-decoder for generation) cannot run in a study yet.
+STUDY_MODEL_KINDS = ("encoder",)
 
 
 def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Problem]:
@@ -32,6 +33,7 @@ def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Pro
     for name in config.pipelines:
         problems += _pipeline_problems(config, name)
     problems += _evaluate_language_problems(config)
+    problems += _used_task_problems(config)
     problems += _retrieval_recipe_problems(config)
     problems += _twin_problems(config)
     return problems
@@ -57,25 +59,12 @@ def _twin_problems(config: StudyConfig) -> list[Problem]:
 
 def _declared_task_problems(config: StudyConfig, base: Path | None) -> list[Problem]:
     """Check the study's own task declarations, then register them so the rest sees ordinary tasks."""
-    from xstilts.evaluation.registry import METRICS
-    from xstilts.tasks.custom import declare, in_data_root, reads_text, register_study_tasks
+    from xstilts.tasks.custom import declare, in_data_root, register_study_tasks
 
     problems: list[Problem] = []
     for name, task in config.tasks.items():
         path, key = ("tasks", name), f"tasks.{name}"
-        if task.family not in FAMILY_MODULES:
-            problems.append((path + ("family",), key + ".family",
-                             f"unknown family {task.family!r}: {did_you_mean(task.family, list(FAMILY_MODULES))}"))
-        for i, metric in enumerate(task.metrics):
-            if metric not in METRICS:
-                problems.append((path + ("metrics", i), f"{key}.metrics[{i}]",
-                                 f"unknown metric {metric!r}: {did_you_mean(metric, METRICS.names())}"))
-        if reads_text(task.files) and task.family != "mlm":
-            problems.append((path + ("files",), key + ".files",
-                             f"only an mlm task reads plain text ({task.files!r}: one text per line); a "
-                             f"{task.family} task needs JSON lines (.jsonl) in the family's schema"))
-        if task.family in ("classification", "tagging") and len(task.labels) < 2:
-            problems.append((path + ("labels",), key + ".labels", f"a {task.family} task needs `labels` (2 or more)"))
+        problems += _declaration_problems(task, path, key)
         if problems:
             continue
         declared = declare(name, task, base)
@@ -93,6 +82,78 @@ def _declared_task_problems(config: StudyConfig, base: Path | None) -> list[Prob
     if not problems:
         problems += [(("tasks",), "tasks", message) for message in register_study_tasks(config.tasks, base)]
     return problems
+
+
+def _declaration_problems(task, path: tuple, key: str) -> list[Problem]:
+    """A declared task against its family's spec: family, settings, metrics, labels, file kind, model kind."""
+    from xstilts.evaluation.registry import METRICS
+    from xstilts.tasks.custom import declared_metrics, reads_text
+
+    if task.family not in FAMILY_MODULES:
+        problems = [(path + ("family",), key + ".family",
+                     f"unknown family {task.family!r}: {did_you_mean(task.family, list(FAMILY_MODULES))}")]
+        return problems + [(path + ("metrics", i), f"{key}.metrics[{i}]",
+                            f"unknown metric {metric!r}: {did_you_mean(metric, METRICS.names())}")
+                           for i, metric in enumerate(task.metrics or []) if metric not in METRICS]
+    spec = family_spec(task.family)
+    problems = [(path + where, format_key_path(path + where), message)
+                for where, message in spec.problems(task.settings, declared_metrics(task))]
+    if reads_text(task.files) and not spec.reads_plain_text:
+        readers = [name for name in FAMILY_MODULES if family_spec(name).reads_plain_text]
+        problems.append((path + ("files",), key + ".files",
+                         f"only {' or '.join(readers)} tasks read plain text ({task.files!r}: one text per line); "
+                         f"a {task.family} task needs JSON lines (.jsonl) in the family's schema"))
+    if spec.needs_labels and len(task.labels) < 2:
+        problems.append((path + ("labels",), key + ".labels", f"a {task.family} task needs `labels` (2 or more)"))
+    if (message := _model_kind_problem(spec)) is not None:
+        problems.append((path + ("family",), key + ".family", message))
+    return problems
+
+
+def _model_kind_problem(spec) -> str | None:
+    if spec.model_kind in STUDY_MODEL_KINDS:
+        return None
+    return (f"the {spec.name} family needs an {spec.model_kind} model, but a study's models are "
+            f"{' or '.join(STUDY_MODEL_KINDS)}s")
+
+
+def _used_task_problems(config: StudyConfig) -> list[Problem]:
+    """Every built-in task the study uses (sources, selection, evaluations, tokenizer corpus) against its
+    family's spec, reported where it is first used (the study's own tasks are checked at their declaration)."""
+    problems: list[Problem] = []
+    for name, (path, key) in _task_uses(config).items():
+        if name in config.tasks or check_task(name) is not None:
+            continue  # declared in the study (checked there) or unknown (reported where it is used)
+        task = get_task(name)
+        spec = family_spec(task.family)
+        messages = [message for _, message in spec.problems(task.settings, task.metrics)]
+        messages += [message] if (message := _model_kind_problem(spec)) is not None else []
+        problems += [(path, key, f"task {name!r}: {message}") for message in messages]
+    return problems
+
+
+def _task_uses(config: StudyConfig) -> dict[str, tuple[tuple, str]]:
+    """Each task the study uses -> (key path, printable key) of its first use."""
+    uses: dict[str, tuple[tuple, str]] = {}
+    for name, model in config.model_configs().items():
+        if model.tokenizer and model.tokenizer.train:
+            for i, task in enumerate(model.tokenizer.train.corpus):
+                path = _model_path(config, name) + ("tokenizer", "train", "corpus", i)
+                uses.setdefault(task, (path, format_key_path(path)))
+    for name, stage in config.stages.items():
+        for i, source in enumerate(stage.sources):
+            path = ("stages", name, "sources", i, "task")
+            uses.setdefault(source.task, (path, format_key_path(path)))
+    for name in config.pipelines:
+        pipeline = config.pipeline(name)
+        tasks = pipeline.evaluate if pipeline.evaluate is not None else default_evaluate_tasks(config, pipeline.stages)
+        for i, task in enumerate(tasks):
+            path = ("pipelines", name, "evaluate", i)
+            uses.setdefault(task, (path, format_key_path(path)))
+    for task in config.evaluate.retrieval_by_task:
+        path = ("evaluate", "retrieval_by_task", task)
+        uses.setdefault(task, (path, format_key_path(path)))
+    return uses
 
 
 def _task_or_problem(name: str, path: tuple, key: str, problems: list[Problem]):
@@ -180,7 +241,7 @@ def _stage_problems(config: StudyConfig, name: str) -> list[Problem]:
             problems.append((path, key, "give `max_examples` or `fraction`, not both"))
         if task is None:
             continue
-        if task.family in _NOT_TRAINABLE:
+        if not family_spec(task.family).trainable:
             problems.append(
                 (path + ("task",), key + ".task",
                  f"task {task.name!r} is a {task.family} task: it is evaluated, never trained; "
@@ -203,7 +264,7 @@ def selection_task_names(stage) -> list[str]:
     or every task of an MLM-only stage. Unknown task names are left out (reported elsewhere)."""
     names = list(dict.fromkeys(source.task for source in stage.sources))
     known = [name for name in names if check_task(name) is None]
-    supervised = [name for name in known if get_task(name).family != "mlm"]
+    supervised = [name for name in known if not family_spec(get_task(name).family).auxiliary]
     return supervised or known
 
 
@@ -337,7 +398,7 @@ def _pipeline_problems(config: StudyConfig, name: str) -> list[Problem]:
             )
         if config.benchmark is not None:
             problems += _benchmark_task_problems(config, task.name, path, key)
-        if task.family not in _NOT_TRAINABLE and task.head_name not in heads:
+        if family_spec(task.family).trainable and task.head_name not in heads:
             problems.append(
                 (path, key,
                  f"task {task.name!r} needs the head {task.head_name!r}, which no stage of pipeline {name!r} "

@@ -344,9 +344,11 @@ class TaskConfig(Strict):
                        "read .txt files (corpus/{language}.txt)")
     splits: dict[str, list[str]] = Field(..., min_length=1, description="split -> languages")
     labels: list[str] = Field(default_factory=list)
-    metrics: list[str] = Field(default_factory=lambda: ["accuracy"], min_length=1)
+    metrics: list[str] | None = Field(None, min_length=1, description="metrics to report, the main one first "
+                                      "(default: the family's main metric; `xstilts ls metrics`)")
     head: str | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict, description="the family's settings (e.g. span_qa "
+                                     "max_answer_length); every key, type and range is checked against the family")
     description: str = ""
     version: str = "1"
 

@@ -7,12 +7,11 @@ same key loads the Arrow files and never calls the tokenizer.
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xstilts.atomic import publish_folder
 from xstilts.tasks.base import Task, stable_hash
 
 # Bump when featurization code changes in a way that changes features.
@@ -74,12 +73,7 @@ def featurize_cached(task: Task, split: str, language: str, *, data_root: Path, 
 def _save(features: list[dict[str, Any]], folder: Path) -> None:
     import datasets
 
-    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     datasets.disable_progress_bars()
-    datasets.Dataset.from_list(features).save_to_disk(str(tmp))
-    try:
-        os.replace(tmp, folder)
-    except OSError:
-        # Another process saved the same key first; theirs is identical.
-        shutil.rmtree(tmp, ignore_errors=True)
+    # The key fixes the content: when another process saves the same key first, theirs is identical and stays.
+    with publish_folder(folder, replace=False) as staging:
+        datasets.Dataset.from_list(features).save_to_disk(str(staging))

@@ -53,10 +53,11 @@ def score(
 def _sources(target: str, pipeline: str | None, seed: int | None, model: str | None = None):
     """The prediction folders of a run folder (``runs/<key>``) or of a study's evaluations."""
     from xstilts.evaluation.official.export import Source
+    from xstilts.run_folder import RunFolder
 
-    folder = Path(target)
-    if (folder / "predictions").is_dir():
-        return [Source(p.name, p) for p in sorted((folder / "predictions").iterdir()) if p.is_dir()]
+    predictions = RunFolder(Path(target)).predictions
+    if predictions.is_dir():
+        return [Source(p.name, p) for p in sorted(predictions.iterdir()) if p.is_dir()]
     from xstilts.config.load import load_study
     from xstilts.studies.context import make_context
 
@@ -82,7 +83,7 @@ def _sources(target: str, pipeline: str | None, seed: int | None, model: str | N
                                 for p, s, m, _ in sorted(runs))
             raise XstiltsError(f"task {task!r} is evaluated by several runs of the study; pick one: {choices}")
         (*_, key), = runs
-        sources.append(Source(task, context.store.path(key) / "predictions" / task))
+        sources.append(Source(task, context.store.run(key).task_predictions(task)))
     return sources
 
 

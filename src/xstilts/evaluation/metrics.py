@@ -16,7 +16,7 @@ import string
 import sys
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 
 from xstilts.evaluation.units import Counts, ratio
 
@@ -356,3 +356,80 @@ def grouped_ndcg(scores: Sequence[float], relevances: Sequence[float], groups: S
     their group id, groups with fewer than 2 items are left out, the rest averaged with equal weight."""
     _, units = grouped_ndcg_units(scores, relevances, groups)
     return ratio(*units)
+
+
+# ---------------------------------------------------------------- ranked retrieval (LAReQA AP@k, Mewsli-X RR@k)
+#
+# The one implementation of both, used by the engine (per-query units) and by ``xstilts score``. Gold comes
+# first in every signature, as in the official code (LAReQA's average_precision_at_k(targets,
+# ranked_predictions, k), Mewsli-X's mean_reciprocal_rank(golds, predictions)); ``k`` is keyword-only so that
+# a cut-off is never mistaken for a ranking.
+
+
+def _positive(k: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"the cut-off k must be a positive integer, got {k!r}")
+    return k
+
+
+def average_precision_at_k(relevant: Collection[Hashable], ranked: Sequence[Hashable], *, k: int) -> float:
+    """AP@k (0-1) of one ranking, as LAReQA's official code defines it: over the top ``k``, the precision at
+    each rank that holds a relevant candidate not already ranked higher, summed, divided by
+    ``min(len(relevant), k)`` (a perfect top k scores 1 even with more than k relevant candidates).
+
+    A candidate repeated in the ranking counts once (official: ``pred not in ranked_predictions[:i]``), so a
+    ranking can never score above 1; the repeat still takes up its rank."""
+    relevant = set(relevant)
+    if not relevant:
+        raise ValueError("a query has no relevant candidate: its average precision is undefined")
+    hits, total, seen = 0, 0.0, set()
+    for rank, candidate in enumerate(list(ranked)[: _positive(k)], start=1):
+        if candidate in relevant and candidate not in seen:
+            hits += 1
+            total += hits / rank
+        seen.add(candidate)
+    return total / min(len(relevant), k)
+
+
+def reciprocal_rank_at_k(gold: Hashable, ranked: Sequence[Hashable], *, k: int) -> float:
+    """RR@k (0-1) of one ranking, as Mewsli-X's official code computes it: 1 / the rank of the first
+    occurrence of ``gold`` among the top ``k``, 0 if it is not there (or the ranking is empty)."""
+    for rank, candidate in enumerate(list(ranked)[: _positive(k)], start=1):
+        if candidate == gold:
+            return 1.0 / rank
+    return 0.0
+
+
+def _per_query(what: str, golds: Sequence, rankings: Sequence) -> None:
+    if len(golds) != len(rankings) or not rankings:
+        raise ValueError(f"{len(rankings)} rankings for {len(golds)} queries' {what}: give one ranking per query "
+                         "(at least one)")
+
+
+def average_precision_units(
+    relevant: Sequence[Collection[Hashable]], rankings: Sequence[Sequence[Hashable]], *, k: int
+) -> Counts:
+    """Per query: its AP@k over 1 (``relevant[i]``: the relevant candidates of query ``i``)."""
+    _per_query("relevant candidates", relevant, rankings)
+    values = [average_precision_at_k(r, ranked, k=k) for r, ranked in zip(relevant, rankings, strict=True)]
+    return values, [1.0] * len(values)
+
+
+def mean_average_precision_at_k(
+    relevant: Sequence[Collection[Hashable]], rankings: Sequence[Sequence[Hashable]], *, k: int
+) -> float:
+    """mAP@k (0-100): the mean AP@k over queries (LAReQA's mean_avg_prec_at_k, x100)."""
+    return ratio(*average_precision_units(relevant, rankings, k=k))
+
+
+def reciprocal_rank_units(golds: Sequence[Hashable], rankings: Sequence[Sequence[Hashable]], *, k: int) -> Counts:
+    """Per query: its RR@k over 1 (``golds[i]``: the one gold candidate of query ``i``)."""
+    _per_query("gold candidates", golds, rankings)
+    values = [reciprocal_rank_at_k(gold, ranked, k=k) for gold, ranked in zip(golds, rankings, strict=True)]
+    return values, [1.0] * len(values)
+
+
+def mean_reciprocal_rank_at_k(golds: Sequence[Hashable], rankings: Sequence[Sequence[Hashable]], *, k: int) -> float:
+    """MRR@k (0-100): the mean RR@k over queries (Mewsli-X's evaluate with top-k predictions, x100; the
+    official name of this metric is "map@20")."""
+    return ratio(*reciprocal_rank_units(golds, rankings, k=k))

@@ -1,33 +1,39 @@
 """Family registry. Families import torch, so each is registered lazily by module name: listing families
-(``xstilts ls families``) never imports torch."""
+(``xstilts ls families``) and validating a study never import torch. What a study may know of a family (its
+settings, metrics, model kind, description) lives in its torch-free spec module, ``<module>_settings``."""
 
 from __future__ import annotations
 
 import importlib
 
 from xstilts.families.base import Family
+from xstilts.families.spec import FamilySpec
 from xstilts.registry import Registry
 
-# name -> (module, one-line description). A test checks this table against the modules on disk.
-FAMILY_MODULES: dict[str, tuple[str, str]] = {
-    "classification": ("xstilts.families.classification", "single text or text pair -> one label (XNLI, PAWS-X)"),
-    "multiple_choice": ("xstilts.families.multiple_choice", "context + N choices, one forward pass (XCOPA)"),
-    "span_qa": ("xstilts.families.span_qa", "extractive QA, SQuAD 1.1/2.0 style (XQuAD, MLQA, TyDiQA)"),
-    "tagging": ("xstilts.families.tagging", "a tag per word, first-subword labelling (UD-POS, PAN-X)"),
-    "retrieval": ("xstilts.families.retrieval", "embeddings + nearest neighbour, evaluation only (Tatoeba)"),
-    "mlm": ("xstilts.families.mlm", "masked language modelling, head only at masked positions"),
+# name -> the family's module. A test checks this table against the modules on disk.
+FAMILY_MODULES: dict[str, str] = {
+    name: f"xstilts.families.{name}"
+    for name in ("classification", "multiple_choice", "span_qa", "tagging", "retrieval", "mlm")
 }
+SPEC_SUFFIX = "_settings"
 
 FAMILIES: Registry[Family] = Registry("family")
+SPECS: Registry[FamilySpec] = Registry("family")
 
 
-def _loader(module: str):
-    return lambda: importlib.import_module(module).FAMILY
+def _loader(module: str, attribute: str):
+    return lambda: getattr(importlib.import_module(module), attribute)
 
 
-for _name, (_module, _description) in FAMILY_MODULES.items():
-    FAMILIES.register_lazy(_name, _loader(_module))
+for _name, _module in FAMILY_MODULES.items():
+    FAMILIES.register_lazy(_name, _loader(_module, "FAMILY"))
+    SPECS.register_lazy(_name, _loader(_module + SPEC_SUFFIX, "SPEC"))
 
 
 def get_family(name: str) -> Family:
     return FAMILIES.get(name)
+
+
+def family_spec(name: str) -> FamilySpec:
+    """The declarative part of a family, without torch (an unknown name: an error with "did you mean")."""
+    return SPECS.get(name)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from xstilts.evaluation.units import Units
+from xstilts.families.spec import FamilySpec
 
 if TYPE_CHECKING:  # heavy imports only for type checkers
     import torch
@@ -58,10 +59,23 @@ class Evaluation:
 
 
 class Family(ABC):
+    # The family's declarative part (``families/<name>_settings.py``, torch-free): its settings, metrics, model
+    # kind and description. ``name``, ``description`` and ``trainable`` are read from it, never restated.
+    spec: ClassVar[FamilySpec]
     name: ClassVar[str]
     description: ClassVar[str]
-    # Retrieval is evaluation only: no head, never a training source.
-    trainable: ClassVar[bool] = True
+    trainable: ClassVar[bool]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if spec is not None:
+            cls.name, cls.description, cls.trainable = spec.name, spec.description, spec.trainable
+
+    def checked(self, task: Task) -> Any:
+        """The task's settings (the family's :class:`~xstilts.families.spec.Settings`), after checking them and
+        its metrics against the spec: a bad task raises one error naming every problem."""
+        return self.spec.check_task(task)
 
     # ----- data -----
     @abstractmethod

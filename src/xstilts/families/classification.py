@@ -29,6 +29,7 @@ from xstilts.errors import XstiltsError
 from xstilts.evaluation import metrics
 from xstilts.evaluation.units import Units, scores_from_units
 from xstilts.families.base import Family
+from xstilts.families.classification_settings import SPEC
 from xstilts.families.common import (
     IGNORE_INDEX,
     attention_mask_for,
@@ -40,11 +41,9 @@ from xstilts.families.common import (
     pad_sequences,
     string_fields_problem,
     type_name,
-    unknown_metric,
 )
 from xstilts.families.heads import PooledClassifierHead, first_token_states
 
-METRICS = ("accuracy", "ndcg")
 CHANCE_DRAWS = 20
 CHANCE_SEED = 20200517
 
@@ -62,11 +61,11 @@ def label_problem(task: Any, label: Any) -> str | None:
 
 
 class ClassificationFamily(Family):
-    name = "classification"
-    description = "single text or text pair -> one label (XNLI, PAWS-X)"
+    spec = SPEC
 
     # ----- data -----
     def validate_example(self, task: Any, example: dict[str, Any]) -> str | None:
+        self.checked(task)  # a bad task raises (it is not the example's fault)
         if problem := string_fields_problem(example, "id", "text"):
             return problem
         pair = example.get("text_pair")
@@ -165,30 +164,28 @@ class ClassificationFamily(Family):
         return scores_from_units(task.metrics, self.example_units(task, examples, predictions))
 
     def example_units(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
+        self.checked(task)
         units = {}
         for metric in task.metrics:
             if metric == "accuracy":
                 references = [example["label"] for example in examples]
                 units[metric] = Units.of(example_ids(examples), metrics.accuracy_units(predictions, references))
-            elif metric == "ndcg":
+            else:  # ndcg
                 units[metric] = Units.of(*_ndcg_units(task, examples, predictions))
-            else:
-                raise unknown_metric(task, metric, self.name, METRICS)
         return units
 
     def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
+        self.checked(task)
         out = {}
         for metric in task.metrics:
             if metric == "accuracy":
                 out[metric] = 100.0 / len(task.labels)
-            elif metric == "ndcg":
+            else:  # ndcg
                 rng = random.Random(CHANCE_SEED)
                 draws = [
                     _ndcg(task, examples, rng.choices(task.labels, k=len(examples))) for _ in range(CHANCE_DRAWS)
                 ]
                 out[metric] = sum(draws) / len(draws)
-            else:
-                raise unknown_metric(task, metric, self.name, METRICS)
         return out
 
 

@@ -31,7 +31,7 @@ over its masked tokens; perplexity, the exp of a ratio, is no ratio of sums and 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ from xstilts.errors import XstiltsError
 from xstilts.evaluation.units import Counts, Units, ratio
 from xstilts.families.base import Family
 from xstilts.families.common import IGNORE_INDEX, attention_mask_for, encode, example_ids, pad_sequences
-from xstilts.registry import did_you_mean
+from xstilts.families.mlm_settings import SPEC
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -54,8 +54,6 @@ if TYPE_CHECKING:
 MASK_PROBABILITY = 0.15
 # Of the chosen positions: below 0.8 -> <mask>, 0.8-0.9 -> random token, the rest keep their token.
 MASK_TOKEN_SHARE, RANDOM_TOKEN_SHARE = 0.8, 0.1
-METRICS = ("accuracy", "perplexity")
-SETTINGS = ("vocab_size",)
 # Layout of predict's per-feature array.
 MASKED, CORRECT, LOSS_SUM = 0, 1, 2
 
@@ -145,8 +143,7 @@ class MaskedLMHead(nn.Module):
 
 
 class MaskedLMFamily(Family):
-    name: ClassVar[str] = "mlm"
-    description: ClassVar[str] = "masked language modelling, head only at masked positions"
+    spec = SPEC
 
     def __init__(self) -> None:
         # Vocabulary size per task name, noted when features pass through featurize/postprocess: chance()
@@ -155,6 +152,7 @@ class MaskedLMFamily(Family):
 
     # ----- data -----
     def validate_example(self, task: Task, example: dict[str, Any]) -> str | None:
+        self.checked(task)  # a bad task raises (it is not the example's fault)
         if not isinstance(example.get("id"), str):
             return "every example needs a string 'id'"
         text = example.get("text")
@@ -167,7 +165,7 @@ class MaskedLMFamily(Family):
     def featurize(
         self, task: Task, examples: list[dict[str, Any]], tokenizer: PreTrainedTokenizerFast, max_length: int
     ) -> list[dict[str, Any]]:
-        self._check_settings(task)
+        self.checked(task)
         specials = tokenizer.num_special_tokens_to_add(pair=False)
         if max_length <= specials:
             raise XstiltsError(
@@ -289,13 +287,13 @@ class MaskedLMFamily(Family):
         ]
 
     def example_units(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
-        self._check_metrics(task)
+        self.checked(task)
         if "accuracy" not in task.metrics:
             return {}
         return {"accuracy": Units.of(example_ids(examples), _accuracy_units(predictions))}
 
     def score(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
-        self._check_metrics(task)
+        self.checked(task)
         masked = sum(p["masked"] for p in predictions)
         loss = sum(p["loss"] for p in predictions)
         scores = {"accuracy": ratio(*_accuracy_units(predictions))}
@@ -309,8 +307,7 @@ class MaskedLMFamily(Family):
         V comes from the task setting ``vocab_size`` if given, else from the features this family last
         featurized or postprocessed for the task (chance does not see the tokenizer).
         """
-        self._check_metrics(task)
-        vocab_size = task.settings.get("vocab_size") or self._vocab_sizes.get(task.name)
+        vocab_size = self.checked(task).vocab_size or self._vocab_sizes.get(task.name)
         if not vocab_size:
             raise XstiltsError(
                 f"task {task.name!r}: the MLM chance level needs the vocabulary size; evaluate the task first "
@@ -318,24 +315,6 @@ class MaskedLMFamily(Family):
             )
         scores = {"accuracy": 100.0 / vocab_size, "perplexity": float(vocab_size)}
         return {metric: scores[metric] for metric in task.metrics}
-
-    # ----- checks -----
-    @staticmethod
-    def _check_settings(task: Task) -> None:
-        unknown = [key for key in task.settings if key not in SETTINGS]
-        if unknown:
-            raise XstiltsError(
-                f"mlm task {task.name!r} has unknown settings "
-                + ", ".join(f"{key!r} ({did_you_mean(key, SETTINGS)})" for key in unknown)
-            )
-
-    @staticmethod
-    def _check_metrics(task: Task) -> None:
-        for metric in task.metrics:
-            if metric not in METRICS:
-                raise XstiltsError(
-                    f"task {task.name!r}: the mlm family has no metric {metric!r}; {did_you_mean(metric, METRICS)}"
-                )
 
 
 def _accuracy_units(predictions: list[Any]) -> Counts:

@@ -5,7 +5,7 @@ Example schema::
     {"id": str, "context": str, "choices": [str, ...], "label": int}
 
 At least two choices; ``label`` indexes ``choices``. When the task sets ``settings["num_choices"]`` every
-example must have exactly that many. Each choice is encoded as the pair (context, choice), truncated
+example must have exactly that many (the settings: :mod:`xstilts.families.multiple_choice_settings`). Each choice is encoded as the pair (context, choice), truncated
 "longest_first". All choices of a batch go through the encoder in ONE forward pass: the batch is
 [examples, choices, length] and the encoder sees the real choices flattened to [rows, length]. Examples with
 fewer choices than the batch's widest are padded with empty choices that are never encoded and whose score
@@ -36,11 +36,11 @@ from xstilts.families.common import (
     type_name,
 )
 from xstilts.families.heads import PooledClassifierHead, first_token_states
+from xstilts.families.multiple_choice_settings import SPEC
 
 
 class MultipleChoiceFamily(Family):
-    name = "multiple_choice"
-    description = "context + N choices, one forward pass (XCOPA)"
+    spec = SPEC
 
     # ----- data -----
     def validate_example(self, task: Any, example: dict[str, Any]) -> str | None:
@@ -54,7 +54,7 @@ class MultipleChoiceFamily(Family):
         for position, choice in enumerate(choices):
             if not isinstance(choice, str):
                 return f"choice {position} must be a string, found {type_name(choice)}"
-        expected = task.settings.get("num_choices")
+        expected = self.checked(task).num_choices
         if expected is not None and len(choices) != expected:
             return f"'choices' has {len(choices)} choices but task {task.name!r} expects {expected}"
         label = example.get("label")
@@ -171,12 +171,13 @@ class MultipleChoiceFamily(Family):
     def example_units(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
         references = [example["label"] for example in examples]
         ids = example_ids(examples)
-        return accuracy_only(task, self.name, lambda: Units.of(ids, metrics.accuracy_units(predictions, references)))
+        self.checked(task)
+        return accuracy_only(task, lambda: Units.of(ids, metrics.accuracy_units(predictions, references)))
 
     def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
+        self.checked(task)
         return accuracy_only(
             task,
-            self.name,
             lambda: sum(100.0 / len(ex["choices"]) for ex in examples) / len(examples) if examples else 0.0,
         )
 

@@ -29,14 +29,11 @@ Every non-null side becomes one feature (``side`` 0 = source, 1 = target), trunc
 The encoder runs with all hidden states; ``hidden_states[layer]`` is pooled into one vector per sentence
 (see :mod:`xstilts.evaluation.retrieval`, which also holds the chunked search).
 
-Task settings (all optional): ``protocol`` (above), ``layer`` (int, default -1 = last layer; 0 =
-embeddings; or ``"n/m"``: layer n of an m-layer encoder, scaled to the encoder's depth when it runs, see
-:func:`xstilts.evaluation.retrieval.resolve_layer`), ``pooling`` ("mean" over real tokens including ``<s>``/``</s>``, or "cls"), ``similarity``
-("cosine" or "margin" = ratio margin; mining is always margin, ranking always cosine), ``margin_k``
-(neighbours per side for the margin, default 4), ``chunk_size`` (query rows per similarity block, default
-1024), ``prefix`` (text put before every sentence, e.g. "query: " for e5 models; default none), ``backend``
-("exact" chunked search, or "faiss" when installed), ``threshold_split`` (mining only, default "dev"), ``threshold_rule`` (mining only: "official", the default,
-or "change-points"; see :mod:`xstilts.evaluation.mining`).
+Task settings (all optional; each one's type, default, range and meaning is declared, once, in
+:mod:`xstilts.families.retrieval_settings`): ``protocol`` (above), ``layer`` (an index or ``"n/m"``, scaled to
+the encoder's depth when it runs, see :func:`xstilts.evaluation.retrieval.resolve_layer`), ``pooling``,
+``similarity`` (mining is always margin, ranking always cosine), ``margin_k``, ``chunk_size``, ``prefix``,
+``backend``, and for mining ``threshold_split`` and ``threshold_rule`` (see :mod:`xstilts.evaluation.mining`).
 
 Units (:meth:`RetrievalFamily.example_units`): one per query (an example with a source), with the query's id.
 ``nearest`` and ``ranking``: the queries with a gold, each its hit (1/0), AP@20 or RR@20 over 1. ``mining``:
@@ -54,19 +51,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from xstilts.errors import XstiltsError
 from xstilts.evaluation import mining, retrieval_metrics
-from xstilts.evaluation.metrics import prf_units
+from xstilts.evaluation.metrics import average_precision_units, prf_units, reciprocal_rank_units
 from xstilts.evaluation.retrieval import POOLINGS, nearest, parse_layer, pool, resolve_layer, select_layer
 from xstilts.evaluation.units import Units, scores_from_units
 from xstilts.families.base import EvalSet, Evaluation, Family
 from xstilts.families.common import attention_mask_for, encode, pad_sequences
-from xstilts.families.retrieval_settings import RetrievalSettings, encoder_depth
+from xstilts.families.retrieval_settings import SPEC, RetrievalSettings, encoder_depth
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
@@ -81,14 +78,11 @@ TOP_K = retrieval_metrics.TOP_K
 
 
 class RetrievalFamily(Family):
-    name: ClassVar[str] = "retrieval"
-    description: ClassVar[str] = (
-        "embeddings + nearest neighbour, margin mining or ranking; evaluation only (Tatoeba, BUCC, LAReQA, Mewsli-X)"
-    )
-    trainable: ClassVar[bool] = False
+    spec = SPEC
 
     # ----- data -----
     def validate_example(self, task: Task, example: dict[str, Any]) -> str | None:
+        self.checked(task)  # a bad task raises (it is not the example's fault)
         if not isinstance(example.get("id"), str):
             return "every example needs a string 'id'"
         for side in SIDES:
@@ -110,7 +104,7 @@ class RetrievalFamily(Family):
     def featurize(
         self, task: Task, examples: list[dict[str, Any]], tokenizer: PreTrainedTokenizerFast, max_length: int
     ) -> list[dict[str, Any]]:
-        settings = RetrievalSettings.of(task)
+        settings = self.checked(task)
         texts, owners = [], []
         for index, example in enumerate(examples):
             for side, key in enumerate(SIDES):
@@ -172,7 +166,7 @@ class RetrievalFamily(Family):
 
     def evaluation_recipe(self, task: Task, max_length: int, encoder_config: Any) -> dict[str, Any]:
         """The embedding and search settings an evaluation used, the layer resolved for this encoder."""
-        settings = RetrievalSettings.of(task)
+        settings = self.checked(task)
         depth = encoder_depth(encoder_config)
         recipe = {"layer": settings.resolved_layer(depth), "layer_setting": settings.layer, "layers": depth, "pooling": settings.pooling,
                   "max_length": max_length, "protocol": settings.protocol, "similarity": settings.similarity}
@@ -192,7 +186,7 @@ class RetrievalFamily(Family):
     ) -> list[Any]:
         """Predictions of one set on its own (mining chooses the threshold on this set's gold)."""
         evaluated = EvalSet(examples, features, raw)
-        settings = RetrievalSettings.of(task)
+        settings = self.checked(task)
         if settings.protocol == "mining":
             return self._mine_and_extract(task, settings, evaluated, evaluated)
         sides = _sides(task, evaluated)
@@ -214,7 +208,7 @@ class RetrievalFamily(Family):
         return predictions
 
     def reference_splits(self, task: Task, split: str) -> tuple[str, ...]:
-        settings = RetrievalSettings.of(task)
+        settings = self.checked(task)
         if settings.protocol == "mining" and split != settings.threshold_split:
             return (settings.threshold_split,)
         return ()
@@ -222,7 +216,7 @@ class RetrievalFamily(Family):
     def evaluate(
         self, task: Task, split: str, evaluated: EvalSet, references: Mapping[str, EvalSet]
     ) -> Evaluation:
-        settings = RetrievalSettings.of(task)
+        settings = self.checked(task)
         if settings.protocol != "mining" or split == settings.threshold_split:
             return super().evaluate(task, split, evaluated, references)
         if settings.threshold_split not in references:
@@ -262,7 +256,7 @@ class RetrievalFamily(Family):
         return scores_from_units(task.metrics, self.example_units(task, examples, predictions))
 
     def example_units(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
-        settings = RetrievalSettings.of(task)
+        settings = self.checked(task)
         if settings.protocol == "mining":
             gold = _gold_pairs(examples)
             if not gold:
@@ -284,7 +278,7 @@ class RetrievalFamily(Family):
         return {metric: Units.of(queries, counts[metric]) for metric in task.metrics}
 
     def chance(self, task: Task, examples: list[dict[str, Any]]) -> dict[str, float]:
-        settings = RetrievalSettings.of(task)
+        settings = self.checked(task)
         n_targets = sum(example.get("target") is not None for example in examples)
         if settings.protocol == "mining":
             # Every query paired with a uniformly random candidate: E[correct] = sum over queries of
@@ -344,13 +338,13 @@ def _ranking_units(task: Task, queries: list[tuple[Any, list[str]]]) -> dict[str
     if not queries:
         raise XstiltsError(f"task {task.name!r}: no query has a gold candidate, so there is nothing to rank")
     rankings = [prediction or [] for prediction, _ in queries]
-    units = {"map@20": retrieval_metrics.average_precision_units(rankings, [g for _, g in queries], TOP_K)}
+    units = {"map@20": average_precision_units([g for _, g in queries], rankings, k=TOP_K)}
     if "mrr@20" in task.metrics:
         several = [gold for _, gold in queries if len(gold) != 1]
         if several:
             raise XstiltsError(f"task {task.name!r}: mrr@20 needs exactly one gold candidate per query, but a "
                                f"query has {len(several[0])}")
-        units["mrr@20"] = retrieval_metrics.reciprocal_rank_units(rankings, [g[0] for _, g in queries], TOP_K)
+        units["mrr@20"] = reciprocal_rank_units([g[0] for _, g in queries], rankings, k=TOP_K)
     return units
 
 

@@ -19,15 +19,15 @@ not fully inside the window or there is none). ``token_type_ids`` too, for token
 Raw prediction per feature: a float32 array of shape ``(2, length)``, start logits then end logits.
 Prediction per example: the answer text (``""`` for "no answer").
 
-Settings (``task.settings``): ``doc_stride`` (128 tokens of overlap between windows), ``max_answer_length``
-(30 tokens), ``n_best`` (20 start and end candidates per window), ``with_negative`` (False) and
-``null_score_diff_threshold`` (0.0).
+Settings (``task.settings``; names, types, defaults and ranges in :mod:`xstilts.families.span_qa_settings`):
+``doc_stride`` (tokens of overlap between windows), ``max_answer_length`` (tokens), ``n_best`` (start and end
+candidates per window), ``with_negative`` (unanswerable questions allowed) and ``null_score_diff_threshold``.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,58 +46,24 @@ from xstilts.evaluation.metrics import (
 from xstilts.evaluation.units import Units, scores_from_units
 from xstilts.families.base import Family
 from xstilts.families.common import attention_mask_for, encode, example_ids, pad_sequences
+from xstilts.families.span_qa_settings import MLQA_METRICS, SPEC, SpanQASettings
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
 
     from xstilts.tasks.base import Task
 
-METRICS = ("exact_match", "f1", "mlqa_exact_match", "mlqa_f1")
-MLQA_METRICS = ("mlqa_exact_match", "mlqa_f1")
 NO_SPAN = [-1, -1]
 
 
-@dataclass(frozen=True)
-class QASettings:
-    doc_stride: int = 128
-    max_answer_length: int = 30
-    n_best: int = 20
-    with_negative: bool = False
-    null_score_diff_threshold: float = 0.0
-
-    @classmethod
-    def of(cls, task: Task) -> QASettings:
-        """The task's span_qa settings, checked (unknown keys are left to other families' settings)."""
-        given = dict(task.settings)
-        # A missing or null setting takes its default.
-        values = {
-            field.name: field.default if given.get(field.name) is None else given[field.name]
-            for field in fields(cls)
-        }
-        problems = []
-        for name in ("doc_stride", "max_answer_length", "n_best"):
-            value, low = values[name], 0 if name == "doc_stride" else 1
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                problems.append(f"{name} must be an integer >= {low}, got {value!r}")
-        if not isinstance(values["with_negative"], bool):
-            problems.append(f"with_negative must be true or false, got {values['with_negative']!r}")
-        threshold = values["null_score_diff_threshold"]
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-            problems.append(f"null_score_diff_threshold must be a number, got {threshold!r}")
-        if problems:
-            raise XstiltsError(f"task {task.name!r}: bad span_qa settings: " + "; ".join(problems))
-        return cls(**values)
-
-
 class SpanQAFamily(Family):
-    name = "span_qa"
-    description = "extractive QA, SQuAD 1.1/2.0 style (XQuAD, MLQA, TyDiQA)"
+    spec = SPEC
 
     # ------------------------------------------------------------------ data
 
     def validate_example(self, task: Task, example: dict[str, Any]) -> str | None:
         # Bad settings are the task's fault, not the example's: they raise, on the first example read.
-        settings = QASettings.of(task)
+        settings = self.checked(task)
         if not isinstance(example, dict):
             return f"an example must be a JSON object, got {type(example).__name__}"
         missing = [key for key in ("id", "question", "context", "answers") if key not in example]
@@ -127,7 +93,7 @@ class SpanQAFamily(Family):
     def featurize(
         self, task: Task, examples: list[dict[str, Any]], tokenizer: PreTrainedTokenizerFast, max_length: int
     ) -> list[dict[str, Any]]:
-        settings = QASettings.of(task)
+        settings = self.checked(task)
         if not examples:
             return []
         n_special = tokenizer.num_special_tokens_to_add(pair=True)
@@ -242,7 +208,7 @@ class SpanQAFamily(Family):
     ) -> list[str]:
         if len(features) != len(raw):
             raise ValueError(f"{len(raw)} raw outputs for {len(features)} features")
-        settings = QASettings.of(task)
+        settings = self.checked(task)
         windows: dict[int, list[int]] = defaultdict(list)
         for position, feature in enumerate(features):
             windows[feature["example_index"]].append(position)
@@ -269,7 +235,7 @@ class SpanQAFamily(Family):
 
     def example_units(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
         """Per example (in example order, whatever its language group): EM and F1 of its prediction."""
-        null_match = QASettings.of(task).with_negative
+        null_match = self.checked(task).with_negative
         values: dict[str, list[float]] = {}
         for prefix, group in _normalizer_groups(task, examples):
             golds = [[answer["text"] for answer in examples[i]["answers"]] for i in group.indices]
@@ -287,7 +253,7 @@ class SpanQAFamily(Family):
         """Expected EM/F1 of picking uniformly among all spans of 1..max_answer_length white-space words of
         the context (plus the null answer with ``with_negative``). Exact: every candidate is counted, through
         prefix sums over normalised tokens instead of one string comparison per span."""
-        settings = QASettings.of(task)
+        settings = self.checked(task)
         values: dict[str, float] = {}
         for prefix, group in _normalizer_groups(task, examples):
             for i in group.indices:
@@ -409,7 +375,7 @@ def _targets(offsets: list[list[int]], answers: list[dict[str, Any]]) -> tuple[i
 
 
 def best_span(
-    start_logits: np.ndarray, end_logits: np.ndarray, offsets: list[list[int]], settings: QASettings
+    start_logits: np.ndarray, end_logits: np.ndarray, offsets: list[list[int]], settings: SpanQASettings
 ) -> tuple[float, int, int] | None:
     """(score, char start, char end) of the best valid span of one window among its n-best start and end
     tokens, or None when no pair is valid. Valid: both tokens in the context, end >= start, at most
@@ -485,12 +451,7 @@ def span_chance(
 
 
 def _pick_metrics(task: Task, values: dict[str, Any]) -> dict[str, Any]:
-    unknown = [metric for metric in task.metrics if metric not in values]
-    if unknown:
-        raise XstiltsError(
-            f"task {task.name!r} asks for metric(s) {', '.join(map(repr, unknown))}, but span_qa computes "
-            f"only {', '.join(METRICS)}; fix the task's metrics"
-        )
+    """The task's metrics (checked against the spec before any was computed)."""
     return {metric: values[metric] for metric in task.metrics}
 
 

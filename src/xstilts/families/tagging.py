@@ -55,12 +55,10 @@ from xstilts.families.common import (
     pad_sequences,
     string_fields_problem,
     type_name,
-    unknown_metric,
 )
 from xstilts.families.heads import TokenClassifierHead
+from xstilts.families.tagging_settings import CHUNK_METRICS, SPEC
 
-CHUNK_METRICS = ("f1", "precision", "recall")
-METRICS = (*CHUNK_METRICS, "accuracy")
 CHANCE_DRAWS = 20
 CHANCE_SEED = 20200517
 # word_starts entry of a word that produced no subword
@@ -68,11 +66,11 @@ NO_POSITION = -1
 
 
 class TaggingFamily(Family):
-    name = "tagging"
-    description = "a tag per word, first-subword labelling (UD-POS, PAN-X)"
+    spec = SPEC
 
     # ----- data -----
     def validate_example(self, task: Any, example: dict[str, Any]) -> str | None:
+        self.checked(task)  # a bad task raises (it is not the example's fault)
         if problem := string_fields_problem(example, "id"):
             return problem
         for key in ("tokens", "tags"):
@@ -204,6 +202,7 @@ class TaggingFamily(Family):
         return scores_from_units(task.metrics, self.example_units(task, examples, predictions))
 
     def example_units(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
+        self.checked(task)
         references = [example["tags"] for example in examples]
         ids = example_ids(examples)
         units: dict[str, Units] = {}
@@ -212,19 +211,15 @@ class TaggingFamily(Family):
             if metric in CHUNK_METRICS:
                 chunk = chunk or metrics.chunk_units(predictions, references)
                 units[metric] = Units.of(ids, chunk[metric])
-            elif metric == "accuracy":
+            else:  # accuracy
                 units[metric] = Units.of(ids, metrics.token_accuracy_units(predictions, references))
-            else:
-                raise unknown_metric(task, metric, self.name, METRICS)
         return units
 
     def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
+        self.checked(task)
         out: dict[str, float] = {}
-        for metric in task.metrics:
-            if metric == "accuracy":
-                out[metric] = 100.0 / len(task.labels)
-            elif metric not in CHUNK_METRICS:
-                raise unknown_metric(task, metric, self.name, METRICS)
+        if "accuracy" in task.metrics:
+            out["accuracy"] = 100.0 / len(task.labels)
         wanted = [metric for metric in task.metrics if metric in CHUNK_METRICS]
         if wanted:
             rng = random.Random(CHANCE_SEED)

@@ -60,7 +60,7 @@ def pretrain(size: SizeOption = "default",
     (node,) = plan_nodes(context)
     outcome = run_once(context, node, lambda message: typer.echo(f"xstilts: {message}", err=True))
     typer.echo(f"micro encoder ({'trained' if outcome == 'ran' else 'cached'}): "
-               f"{context.store.path(node.id) / 'checkpoint'}")
+               f"{context.store.run(node.id).checkpoint}")
 
 
 @micro_app.command()

@@ -191,7 +191,7 @@ class MicroTask:
 
 
 _RETRIEVAL_SETTINGS = {"layer": -1, "pooling": "mean"}
-_QA_SETTINGS = {"doc_stride": 64}  # short texts; answers are a few words (default max_answer_length 30)
+_QA_SETTINGS = {"doc_stride": 64}  # short texts; answers are a few words (span_qa's default max_answer_length)
 
 TASKS: dict[str, MicroTask] = {task.key: task for task in (
     MicroTask("nli", "classification", "intermediate",

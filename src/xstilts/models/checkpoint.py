@@ -3,14 +3,9 @@
 Everything is safetensors + JSON: no pickle is written or read anywhere (``torch.save``/``torch.load`` can
 run arbitrary code on load, and checkpoints travel between machines and people).
 
-Both kinds of checkpoint are folders written as a whole: the new version is built in
-``<dir>.tmp-<pid>/`` (every file fsynced), then swapped in: ``<dir>`` -> ``<dir>.old``, the new folder ->
-``<dir>``, ``<dir>.old`` deleted. A crash at any moment leaves a complete old or new version:
-
-- only ``<dir>.old`` left (crash between the two renames): it is the last complete version; readers use it
-  and the next write puts it back in place first;
-- ``<dir>`` and ``<dir>.old`` (crash before the clean-up): ``<dir>`` is the newer one;
-- a ``<dir>.tmp-<pid>`` whose process is gone: a half-written version; it is ignored and deleted.
+Both kinds of checkpoint are folders written as a whole by :func:`xstilts.atomic.publish_folder` and read
+through :func:`xstilts.atomic.published_folder`: a crash at any moment leaves a complete old or new version
+(after a crash between its two renames, the old one is ``<dir>.old``, which readers use).
 
 Layout of a model checkpoint (``save_model``)::
 
@@ -27,13 +22,10 @@ Layout of a training state (``save_training_state``)::
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import random
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +34,7 @@ import torch
 from safetensors.torch import load_file, load_model, save_file
 from safetensors.torch import save_model as save_model_weights
 
+from xstilts.atomic import publish_folder, published_folder
 from xstilts.errors import XstiltsError
 from xstilts.models.encoder import load_encoder, name_keys
 
@@ -88,8 +81,8 @@ def save_model(
     }
 
     directory = Path(directory)
-    current = _readable_dir(directory)  # before staging starts: it clears this process's staging folders
-    with _atomic_dir(directory) as staging:
+    current = published_folder(directory)
+    with publish_folder(directory) as staging:
         if current is not None:
             # The swap replaces the whole folder: keep what the caller put next to the checkpoint.
             for entry in current.iterdir():
@@ -189,12 +182,12 @@ def load_heads(
 
 
 def _is_model_checkpoint(directory: Path) -> bool:
-    folder = _readable_dir(directory)
+    folder = published_folder(directory)
     return folder is not None and (folder / ENCODER_DIR).is_dir()
 
 
 def _checkpoint_dir(directory: str | Path) -> Path:
-    folder = _readable_dir(Path(directory))
+    folder = published_folder(Path(directory))
     if folder is None:
         raise XstiltsError(f"no model checkpoint at {directory}")
     return folder
@@ -241,7 +234,7 @@ def save_training_state(
     tensors: dict[str, torch.Tensor] = {}
     skeleton = _encode(state, "", tensors)
     text = json.dumps(skeleton)  # NaN/inf (a "best score" not yet set) are kept: Python's json reads them
-    with _atomic_dir(Path(directory)) as staging:
+    with publish_folder(Path(directory)) as staging:
         save_model_weights(model, str(staging / STATE_MODEL), metadata={"format": "pt"})
         save_file(_cpu_unshared(tensors), staging / STATE_TENSORS, metadata={"format": "pt"})
         (staging / STATE_JSON).write_text(text, encoding="utf-8")
@@ -256,7 +249,7 @@ def load_training_state(
 ) -> dict[str, Any] | None:
     """Restore model, optimizer, scheduler and RNG states in place; returns ``extra``, or None if there is no
     saved state (a fresh start)."""
-    folder = _readable_dir(Path(directory))
+    folder = published_folder(Path(directory))
     if folder is None:
         return None
     for name in (STATE_MODEL, STATE_TENSORS, STATE_JSON):
@@ -435,83 +428,6 @@ def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
     return {key: value.clone() for key, value in load_file(path).items()}
 
 
-# ---------------------------------------------------------------------------------------------------------
-# atomic folders
-# ---------------------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _atomic_dir(directory: Path) -> Iterator[Path]:
-    """Yield an empty staging folder next to ``directory``; when the block succeeds, swap it in."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(directory)
-    staging = directory.with_name(f"{directory.name}.tmp-{os.getpid()}")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    try:
-        yield staging
-        _fsync_tree(staging)
-        _swap_in(staging, directory)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-
-
-def _swap_in(staging: Path, directory: Path) -> None:
-    old = _old(directory)
-    if old.exists():
-        if directory.exists():
-            shutil.rmtree(old)  # a crash after the swap, before its clean-up: directory is the newer one
-        else:
-            os.rename(old, directory)  # a crash between the renames: old is the last complete version
-    if directory.exists():
-        os.rename(directory, old)
-        _fsync_dir(directory.parent)
-    os.rename(staging, directory)
-    _fsync_dir(directory.parent)
-    if old.exists():
-        shutil.rmtree(old)
-
-
-def _readable_dir(directory: Path) -> Path | None:
-    """The complete version of ``directory`` to read, after a crash too; None if there is none."""
-    _remove_stale_staging(directory)
-    if directory.is_dir():
-        return directory
-    old = _old(directory)
-    return old if old.is_dir() else None
-
-
-def _old(directory: Path) -> Path:
-    return directory.with_name(f"{directory.name}.old")
-
-
-def _remove_stale_staging(directory: Path) -> None:
-    """Delete half-written versions left by processes that are gone (or by this one, which is not writing
-    now: writes are not concurrent within a process)."""
-    if not directory.parent.is_dir():
-        return
-    prefix = f"{directory.name}.tmp-"
-    for entry in directory.parent.iterdir():
-        pid_text = entry.name[len(prefix) :]
-        if not entry.name.startswith(prefix) or not pid_text.isdigit():
-            continue
-        pid = int(pid_text)
-        if pid == os.getpid() or not _process_alive(pid):
-            shutil.rmtree(entry, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except PermissionError:
-        return True  # it exists, it is someone else's
-    except (OSError, OverflowError):
-        return False
-    return True
-
-
 def _copy_entry(source: Path, target: Path) -> None:
     if source.is_dir():
         shutil.copytree(source, target)
@@ -519,23 +435,3 @@ def _copy_entry(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def _fsync_tree(root: Path) -> None:
-    for folder, _, files in os.walk(root):
-        for name in files:
-            with open(os.path.join(folder, name), "rb") as handle:
-                os.fsync(handle.fileno())
-        _fsync_dir(Path(folder))
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes renames and new entries durable; not every platform can open a folder (Windows), which is fine.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

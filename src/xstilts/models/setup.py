@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
+from xstilts.atomic import file_lock, publish_folder
 from xstilts.config.schema import ModelConfig
 from xstilts.data.texts import example_texts
-from xstilts.studies.store import file_lock
 from xstilts.tasks import get_task
 from xstilts.tasks.base import stable_hash
 
@@ -41,13 +39,9 @@ def _train_if_missing(spec, data_root: Path, folder: Path) -> None:
     texts = list(_corpus(spec.train.corpus, data_root))
     tokenizer = train_tokenizer(texts, vocab_size=spec.train.vocab_size, lowercase=spec.train.lowercase,
                                 algorithm=spec.train.algorithm)
-    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tokenizer.save_pretrained(str(tmp))
-    try:
-        os.replace(tmp, folder)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)  # another process saved the same tokenizer first
+    # Keyed by the model's key, so any other version of it is the same tokenizer: the first one stays.
+    with publish_folder(folder, replace=False) as staging:
+        tokenizer.save_pretrained(str(staging))
 
 
 def _corpus(task_names: list[str], data_root: Path):

@@ -16,7 +16,7 @@ from xstilts.studies.store import write_json_atomic, write_text_atomic
 
 
 def eval_path(context: Context, evaluation: EvalNode) -> Path:
-    return context.store.path(evaluation.stage.key) / "eval" / f"{evaluation.key}.json"
+    return context.store.run(evaluation.stage.key).eval_result(evaluation.key)
 
 
 def is_evaluated(context: Context, evaluation: EvalNode) -> bool:
@@ -37,7 +37,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
     from xstilts.training.loop import make_accelerator
 
     stage = todo[0].stage
-    checkpoint = context.store.path(stage.key) / "checkpoint"
+    checkpoint = context.store.run(stage.key).checkpoint
     what = "the model as loaded (no stages)" if stage.untrained else f"stage {stage.name!r}"
     say(f"evaluate {len(todo)} task/language pairs on {what} (seed {stage.seed})")
     tokenizer, _ = ensure_tokenizer(context, stage.model)
@@ -84,8 +84,8 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
             json.dumps({"id": ex["id"], "prediction": p}, ensure_ascii=False) + "\n"
             for ex, p in zip(data.examples, predictions, strict=True)
         )
-        predictions_dir = context.store.path(stage.key) / "predictions" / task.name
-        write_text_atomic(predictions_dir / f"{evaluation.split}-{evaluation.language}.jsonl", lines)
+        write_text_atomic(context.store.run(stage.key).prediction_file(task.name, evaluation.split,
+                                                                      evaluation.language), lines)
         recipe = json.dumps(family.evaluation_recipe(task, max_length, encoder.config), sort_keys=True,
                             separators=(",", ":"))
         rows = [

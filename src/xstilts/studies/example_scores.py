@@ -39,7 +39,7 @@ RECORD_FIELDS = ("eval_key", "stage_key", "task", "language", "split", "metric",
 
 
 def units_path(store: RunStore, evaluation: EvalNode) -> Path:
-    return store.path(evaluation.stage.key) / "eval" / f"{evaluation.key}.units.json"
+    return store.run(evaluation.stage.key).eval_units(evaluation.key)
 
 
 def write_units(path: Path, key: str, example_ids: list[str], units: Mapping[str, Units]) -> None:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 from xstilts import __version__
+from xstilts.atomic import published_folder, remove_published_folder
+from xstilts.run_folder import RunFolder
 from xstilts.studies.context import Context, Say, ensure_tokenizer, featurize
 from xstilts.studies.plan import StageNode
 from xstilts.studies.store import write_json_atomic, write_yaml_atomic
@@ -34,17 +35,18 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
 
     study, store = context.study, context.store
     main = context.processes.is_main
-    folder = store.path(node.key)
+    run = store.run(node.key)
+    folder = run.path
     folder.mkdir(parents=True, exist_ok=True)
     model = study.model_configs()[node.model]
     if main:
-        write_yaml_atomic(folder / "config.yaml", {
+        write_yaml_atomic(run.config, {
             "stage": node.name, "key": node.key, "parent": node.parent.key if node.parent else None,
             "seed": node.seed, "zero_shot": node.zero_shot, "xstilts_version": __version__,
             "model_name": node.model, "model": model.model_dump(mode="json"),
             "config": node.config.model_dump(mode="json"),
         })
-    resuming = (folder / "state").exists() or (folder / "state.old").exists()
+    resuming = published_folder(run.state) is not None
     if main:
         append_start_record(folder, resuming)
     say(f"{'resume' if resuming else 'train'} stage {node.name!r} (seed {node.seed}) -> {folder}")
@@ -55,7 +57,7 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
     if node.parent is None:
         encoder = initial_encoder(model, tokenizer)
     else:
-        encoder = load_encoder_from_checkpoint(store.path(node.parent.key) / "checkpoint")
+        encoder = load_encoder_from_checkpoint(store.run(node.parent.key).checkpoint)
     tasks = {s.task: get_task(s.task).with_data(context.data_root) for s in stage.sources}
     heads, head_meta = {}, {}
     for task in tasks.values():
@@ -63,9 +65,10 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
             heads[task.head_name] = get_family(task.family).build_head(task, encoder.config)
             head_meta[task.head_name] = {"task": task.name, "family": task.family}
     if stage.keep_heads and node.parent is not None:
-        parent_heads = read_heads_meta(store.path(node.parent.key) / "checkpoint")
+        parent_checkpoint = store.run(node.parent.key).checkpoint
+        parent_heads = read_heads_meta(parent_checkpoint)
         kept = [name for name in heads if name in parent_heads]
-        load_heads(store.path(node.parent.key) / "checkpoint", heads, names=kept)
+        load_heads(parent_checkpoint, heads, names=kept)
 
     sources = []
     for source in stage.sources:
@@ -99,9 +102,11 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
             store_root=store.root),
     )
     if main:
-        write_json_atomic(folder / "metrics.json", {"stage": node.name, "key": node.key, **outcome.as_dict()})
-        shutil.rmtree(folder / "state", ignore_errors=True)
+        write_json_atomic(run.metrics, {"stage": node.name, "key": node.key, **outcome.as_dict()})
+        # DONE before the state goes: a crash between the two leaves a finished stage with a stale state folder
+        # (removed on the next run's check), never an unfinished-looking stage that would train again
         store.mark_done(node.key)
+        remove_published_folder(run.state)
 
 
 def append_start_record(folder: Path, resuming: bool) -> None:
@@ -112,13 +117,13 @@ def append_start_record(folder: Path, resuming: bool) -> None:
 
     record = {"event": "start", "resuming": resuming, "host": socket.gethostname(), "pid": os.getpid(),
               "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    with open(folder / "log.jsonl", "a", encoding="utf-8") as handle:
+    with open(RunFolder(folder).log, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record) + "\n")
 
 
 def training_starts(folder: Path) -> list[dict[str, Any]]:
     """The start records of a stage folder's ``log.jsonl`` (see :func:`append_start_record`)."""
-    path = folder / "log.jsonl"
+    path = RunFolder(folder).log
     if not path.exists():
         return []
     records = []

@@ -1,11 +1,8 @@
 """The artifact store: one folder per lineage key, atomic writes, and a lock per stage.
 
-Layout of ``runs/<key>/``: ``config.yaml`` (resolved, written first), ``log.jsonl`` (training log),
-``state/`` (resumable training state, removed when the stage is done), ``checkpoint/`` (best model,
-safetensors), ``metrics.json``, ``eval/<key>.json`` (result rows; it marks the evaluation done),
-``eval/<key>.units.json`` (per-example score units, written just before), ``predictions/``, and ``DONE``.
-The store's root also holds ``<key>.lock`` files (one per node) and, for the slurm executor, ``jobs/<node id>.json``
-(the job that was submitted for a node).
+Each ``runs/<key>/`` is laid out as :class:`xstilts.run_folder.RunFolder` names it. The store's root also
+holds ``<key>.lock`` files (one per node) and, for the slurm executor, ``jobs/<node id>.json`` (the job that
+was submitted for a node).
 """
 
 from __future__ import annotations
@@ -23,6 +20,7 @@ from xstilts.atomic import (  # noqa: F401
     write_text_atomic,
     write_yaml_atomic,
 )
+from xstilts.run_folder import RunFolder
 
 
 def xstilts_home() -> Path:
@@ -41,11 +39,15 @@ class RunStore:
     def path(self, key: str) -> Path:
         return self.root / key
 
+    def run(self, key: str) -> RunFolder:
+        """The parts of the run folder of ``key``."""
+        return RunFolder(self.path(key))
+
     def is_done(self, key: str) -> bool:
-        return (self.path(key) / "DONE").exists()
+        return self.run(key).done_marker.exists()
 
     def mark_done(self, key: str) -> None:
-        write_text_atomic(self.path(key) / "DONE", "done\n")
+        write_text_atomic(self.run(key).done_marker, "done\n")
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:

@@ -66,7 +66,7 @@ class Task:
     version: str = "1"
     # Tasks that name the same head share it (ANLI+ = ANLI, MNLI and SNLI through one NLI head).
     head: str | None = None
-    # Family settings, e.g. {"max_answer_length": 30, "with_negative": True} or {"layer": -1, "pooling": "mean"}.
+    # Family settings: keys, types, defaults and ranges are the family's spec (families/<family>_settings.py).
     settings: Mapping[str, Any] = field(default_factory=dict)
     # Folder below the data root holding this task's files; defaults to the task name.
     data_folder: str | None = None

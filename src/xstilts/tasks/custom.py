@@ -33,6 +33,15 @@ def _template_file(template: str, base: Path | None):
     return file_for
 
 
+def declared_metrics(config) -> tuple[str, ...]:
+    """The metrics of a declared task: those it lists, else its family's main metric (for its settings)."""
+    if config.metrics:
+        return tuple(config.metrics)
+    from xstilts.families import family_spec
+
+    return family_spec(config.family).default_metrics(config.settings)
+
+
 def declare(name: str, config, base: Path | None) -> Task:
     return Task(
         name=name,
@@ -40,7 +49,7 @@ def declare(name: str, config, base: Path | None) -> Task:
         description=config.description or f"declared in a study ({config.files})",
         splits={split: tuple(languages) for split, languages in config.splits.items()},
         reader=read_text_lines if reads_text(config.files) else read_jsonl,
-        metrics=tuple(config.metrics),
+        metrics=declared_metrics(config),
         labels=tuple(config.labels),
         version=config.version,
         head=config.head,

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from xstilts import faults
 from xstilts.config.schema import RuntimeConfig, StageConfig
 from xstilts.data.cache import FeaturizedSplit
 from xstilts.errors import TrainingDiverged
@@ -31,6 +32,7 @@ from xstilts.evaluation.predict import evaluate_features, move
 from xstilts.families import get_family
 from xstilts.models.bundle import EncoderWithHeads
 from xstilts.models.checkpoint import load_training_state, save_model, save_training_state
+from xstilts.run_folder import RunFolder
 from xstilts.tasks.base import Task, stable_hash
 from xstilts.training.batching import MixtureStream, mixture_weights, steps_for_epochs
 from xstilts.training.optim import build_optimizer, build_schedule
@@ -129,7 +131,8 @@ def train_stage(
     bookkeeping: dict[str, Any] = {"step": 0, "best_score": None, "best_step": None, "evals_without_gain": 0,
                                    "history": [], "examples": 0, "train_seconds": 0.0}
 
-    state_dir = stage_dir / "state"
+    folder = RunFolder(stage_dir)
+    state_dir = folder.state
     restored = load_training_state(state_dir, model=bundle, optimizer=optimizer, scheduler=scheduler)
     if restored is not None:
         stream.load_state_dict(restored.pop("stream"))
@@ -140,7 +143,7 @@ def train_stage(
         np.random.seed(seed_int(seed, "numpy") % 2**32)
     if accelerator.is_main_process:
         # Lines after the resumed step (all of them when no state was saved) will be written again.
-        _trim_log(stage_dir / "log.jsonl", bookkeeping["step"])
+        _trim_log(folder.log, bookkeeping["step"])
     resumed_from = bookkeeping["step"] if restored is not None else None
 
     wrapped = _Forward(bundle)
@@ -213,7 +216,7 @@ def train_stage(
                 record = {"step": done, "loss": window_loss / max(window_steps, 1),
                           "lr": scheduler.get_last_lr()[0], "examples_per_s": window_examples / max(elapsed, 1e-9),
                           "epoch": round(done / one_epoch, 3)}
-                _append_log(stage_dir / "log.jsonl", record, accelerator.is_main_process)
+                _append_log(folder.log, record, accelerator.is_main_process)
                 tracking.log_train(accelerator, record)
                 progress.update(done, record["loss"], record["examples_per_s"])
                 window_loss, window_examples, window_steps = 0.0, 0, 0
@@ -225,10 +228,10 @@ def train_stage(
                 if best is None or score > best:
                     bookkeeping.update(best_score=score, best_step=done, evals_without_gain=0)
                     if accelerator.is_main_process:
-                        save_model(stage_dir / "checkpoint", bundle.encoder, dict(bundle.heads), head_meta=head_meta)
+                        save_model(folder.checkpoint, bundle.encoder, dict(bundle.heads), head_meta=head_meta)
                 else:
                     bookkeeping["evals_without_gain"] += 1
-                _append_log(stage_dir / "log.jsonl", {"step": done, "dev": bookkeeping["history"][-1]},
+                _append_log(folder.log, {"step": done, "dev": bookkeeping["history"][-1]},
                             accelerator.is_main_process)
                 tracking.log_dev(accelerator, done, bookkeeping["history"][-1])
                 if selection.patience and bookkeeping["evals_without_gain"] >= selection.patience:
@@ -240,9 +243,10 @@ def train_stage(
                 save_state(done)
             if on_step is not None:
                 on_step(done)
+            faults.point("train.step", done)  # test-only seam (xstilts/faults.py): a no-op unless armed
 
     if not eval_every and accelerator.is_main_process:
-        save_model(stage_dir / "checkpoint", bundle.encoder, dict(bundle.heads), head_meta=head_meta)
+        save_model(folder.checkpoint, bundle.encoder, dict(bundle.heads), head_meta=head_meta)
     accelerator.wait_for_everyone()
     seconds = bookkeeping["train_seconds"]
     return StageOutcome(
@@ -271,7 +275,7 @@ def _trim_log(path: Path, step: int) -> None:
                 kept.append(line)
         except json.JSONDecodeError:
             continue  # a line torn by the crash
-    from xstilts.studies.store import write_text_atomic
+    from xstilts.atomic import write_text_atomic
 
     write_text_atomic(path, "".join(k + "\n" for k in kept))
 

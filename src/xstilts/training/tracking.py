@@ -27,6 +27,7 @@ from typing import Any
 from xstilts.atomic import file_lock, write_json_atomic
 from xstilts.config.schema import RuntimeConfig, TrackingConfig
 from xstilts.errors import XstiltsError
+from xstilts.run_folder import RunFolder
 
 # Tracker -> (modules that can provide it, the command that installs one).
 _PROVIDERS = {
@@ -34,7 +35,6 @@ _PROVIDERS = {
     "mlflow": (("mlflow",), "pip install 'xstilts[mlflow]'"),
     "wandb": (("wandb",), "pip install 'xstilts[wandb]'"),
 }
-IDS_FILE = "tracking.json"
 
 
 def _installed(module: str) -> bool:
@@ -103,9 +103,10 @@ class StageTracking:
 
     def __init__(self, stage_dir: Path, runtime: RuntimeConfig, run: StageRun):
         self.stage_dir, self.run, self.settings = stage_dir, run, runtime.tracking
+        self.folder = RunFolder(stage_dir)
         self.names = list(runtime.trackers)
         check_trackers_installed(self.names)
-        self.saved = _read_ids(stage_dir / IDS_FILE)
+        self.saved = _read_ids(self.folder.tracking_ids)
         self.mlflow_uri = self._mlflow_uri() if "mlflow" in self.names else None
         self.trackers = [self._build(name) for name in self.names]
 
@@ -125,7 +126,7 @@ class StageTracking:
         if name == "tensorboard":
             # Event files are named by the second they were opened and opened for writing: a stage that resumes
             # within the second would overwrite its first file. A nanosecond suffix keeps them apart, in order.
-            return TensorBoardTracker(self.run.name, str(self.stage_dir / "tensorboard"),
+            return TensorBoardTracker(self.run.name, str(self.folder.tensorboard),
                                       filename_suffix=f".{time.time_ns()}")
         if name == "mlflow":
             # A saved run id is reused only with the store it was created in.
@@ -148,7 +149,7 @@ class StageTracking:
         if not self.trackers or not accelerator.is_main_process:
             return
         board = self._tracker("tensorboard")
-        if board is not None and (self.stage_dir / "tensorboard").exists():
+        if board is not None and self.folder.tensorboard.exists():
             # Events logged after the resumed step (before a crash) are hidden, as log.jsonl is trimmed.
             board.init_kwargs["purge_step"] = resumed_step + 1
         if self.mlflow_uri is not None:
@@ -186,7 +187,7 @@ class StageTracking:
             elif tracker.name == "wandb":
                 ids["wandb_id"] = tracker.run.id
         if ids and ids != self.saved:
-            write_json_atomic(self.stage_dir / IDS_FILE, ids)
+            write_json_atomic(self.folder.tracking_ids, ids)
 
     @staticmethod
     def log_train(accelerator, record: dict[str, Any]) -> None:

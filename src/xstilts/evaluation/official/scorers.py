@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.errors import DataError
-from xstilts.evaluation.metrics import chunk_prf
+from xstilts.evaluation.metrics import average_precision_at_k, chunk_prf, reciprocal_rank_at_k
 from xstilts.evaluation.official import layout, qa
 
 Scorer = Callable[[Path, Path, str], dict[str, float]]
@@ -172,21 +172,8 @@ def mewslix(prediction: Path, label: Path, language: str) -> dict[str, float]:
             raise DataError(label, f"example {example_id!r}: expected a single-element list with the gold "
                                    f"entity id, got {gold_list!r:.80}")
         gold = gold_ids[0].strip()
-        ranked = _ranked(prediction, predictions, example_id)[:MEWSLIX_TOP_K]
-        total += next((1.0 / rank for rank, entity in enumerate(ranked, start=1) if entity == gold), 0.0)
+        total += reciprocal_rank_at_k(gold, _ranked(prediction, predictions, example_id), k=MEWSLIX_TOP_K)
     return {"map@20": total / len(golds) * 100}
-
-
-def average_precision_at_k(relevant: set[str], ranked: list[str], k: int) -> float:
-    """AP@k as LAReQA's code defines it: the precision at each rank (within the top k) that holds a relevant,
-    not yet seen candidate, summed and divided by min(number of relevant candidates, k)."""
-    hits, total, seen = 0, 0.0, set()
-    for rank, candidate in enumerate(ranked[:k], start=1):
-        if candidate in relevant and candidate not in seen:
-            hits += 1
-            total += hits / rank
-        seen.add(candidate)
-    return total / min(len(relevant), k)
 
 
 def lareqa_question_scores(prediction: Path, label: Path) -> list[float]:
@@ -203,7 +190,7 @@ def lareqa_question_scores(prediction: Path, label: Path) -> list[float]:
         relevant = set(_ranked(label, golds, question_id))
         if not relevant:
             raise DataError(label, f"question {question_id!r} has no relevant candidate")
-        scores.append(average_precision_at_k(relevant, _ranked(prediction, predictions, question_id), LAREQA_TOP_K))
+        scores.append(average_precision_at_k(relevant, _ranked(prediction, predictions, question_id), k=LAREQA_TOP_K))
     return scores
 
 

