@@ -3,7 +3,7 @@
 Run (niced, one thread, about a minute):
     OMP_NUM_THREADS=1 nice -n 19 python benchmarks/retrieval.py --n 50000 --baseline-n 10000
 
-The chunked search (xstilts.evaluation.retrieval.mutual_top_k: k nearest neighbours in both directions, what
+The chunked search (xstilts.scoring.retrieval.mutual_top_k: k nearest neighbours in both directions, what
 BUCC's ratio margin needs) runs on n x n random unit vectors; the naive baseline (the whole matrix in memory,
 then argpartition per row and per column) runs at a size it can hold, on the same data prefix, where both
 must give the same neighbours. Each measurement runs in its own process so that peak RSS is its own.
@@ -35,7 +35,7 @@ def run_one(kind: str, n: int, dim: int, k: int) -> dict:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     if kind == "chunked":
-        from xstilts.evaluation.retrieval import mutual_top_k
+        from xstilts.scoring.retrieval import mutual_top_k
 
         _, forward, _, backward = mutual_top_k(x, y, k)
     else:

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from xstilts.benchmarks import XGLUE, XTREME, XTREME_R
 from xstilts.cli import app
 from xstilts.config.load import load_study
 from xstilts.errors import ConfigError
-from xstilts.evaluation.retrieval import resolve_layer
+from xstilts.scoring.retrieval import resolve_layer
+from xstilts.tasks.benchmarks import XGLUE, XTREME, XTREME_R
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = Path("/work/shared/samples")

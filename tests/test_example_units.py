@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from helpers import empty_task
-from xstilts.evaluation import metrics
-from xstilts.evaluation.mining import pair_counts, precision_recall_f1
-from xstilts.evaluation.registry import METRICS
-from xstilts.evaluation.units import Units, ratio
 from xstilts.families import get_family
 from xstilts.families.base import EvalSet
+from xstilts.scoring import metrics
+from xstilts.scoring.mining import pair_counts, precision_recall_f1
+from xstilts.scoring.registry import METRICS
+from xstilts.scoring.units import Units, ratio
 
 # ---------------------------------------------------------------- cases: (family, task, examples, predictions)
 

@@ -10,7 +10,8 @@ import torch
 
 from helpers import empty_task, tiny_encoder
 from xstilts.errors import XstiltsError
-from xstilts.evaluation.retrieval import (
+from xstilts.families.retrieval import FAMILY
+from xstilts.scoring.retrieval import (
     l2_normalize,
     margin_candidates,
     nearest,
@@ -20,7 +21,6 @@ from xstilts.evaluation.retrieval import (
     select_layer,
     top_k,
 )
-from xstilts.families.retrieval import FAMILY
 from xstilts.tasks.base import Task
 
 SENTENCES = [

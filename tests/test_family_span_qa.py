@@ -13,8 +13,8 @@ import torch
 
 from helpers import SYLLABLE_WORDS, empty_task, predict_all, syllable_tokenizer, tiny_encoder, train_briefly
 from xstilts.errors import XstiltsError
-from xstilts.evaluation.metrics import squad_exact, squad_f1
 from xstilts.families.span_qa import FAMILY, span_chance
+from xstilts.scoring.metrics import squad_exact, squad_f1
 from xstilts.tasks.base import Task
 
 EXTRA = "what is the cat dog box red blue gold where who color ? . , 0 1 2 3 4 5 6 7 8 9".split()

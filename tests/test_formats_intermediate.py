@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from xstilts.data.formats import ccgbank
-from xstilts.data.formats.multiple_choice import (
+from xstilts.errors import DataError, XstiltsError
+from xstilts.formats import ccgbank
+from xstilts.formats.multiple_choice import (
     read_commonsenseqa,
     read_cosmosqa,
     read_hellaswag,
     read_socialiqa,
 )
-from xstilts.data.formats.nli import read_anli, read_mnli, read_snli
-from xstilts.data.formats.qqp import read_qqp
-from xstilts.data.formats.squad import read_squad
-from xstilts.errors import DataError, XstiltsError
+from xstilts.formats.nli import read_anli, read_mnli, read_snli
+from xstilts.formats.qqp import read_qqp
+from xstilts.formats.squad import read_squad
 from xstilts.tasks import get_task
 from xstilts.tasks.intermediate import INTERMEDIATE_TASKS
 

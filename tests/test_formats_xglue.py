@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from xstilts.data.formats import xglue as fmt
-from xstilts.data.formats.squad import read_squad
 from xstilts.errors import DataError, XstiltsError
-from xstilts.evaluation import metrics
+from xstilts.formats import xglue as fmt
+from xstilts.formats.squad import read_squad
+from xstilts.scoring import metrics
 from xstilts.tasks import get_task, task_names
 from xstilts.tasks.xglue import ALL_LANGUAGES, GENERATION_TASKS, LANGUAGES, XGLUE_TASKS
 

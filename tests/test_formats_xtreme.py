@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from xstilts.data.formats import bucc, conllu, panx, pawsx, squad, tatoeba, udpos, xcopa, xnli
 from xstilts.errors import DataError
+from xstilts.formats import bucc, conllu, panx, pawsx, squad, tatoeba, udpos, xcopa, xnli
 
 SAMPLES = Path("/work/shared/samples")
 pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="needs the shared real-format samples")

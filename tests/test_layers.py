@@ -14,7 +14,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "xstilts"
 # Bottom first. Packages (or top-level modules) in one row are independent of each other.
 LAYERS: list[tuple[str, ...]] = [
     ("errors",),
-    ("registry", "atomic", "threads"),
+    ("registry", "atomic", "threads", "faults"),
+    ("run_folder",),
     ("languages",),
     ("formats", "scoring", "micro"),
     ("families",),

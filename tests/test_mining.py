@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from xstilts.errors import XstiltsError
-from xstilts.evaluation.mining import (
+from xstilts.scoring.mining import (
     bucc_scores,
     candidate_pairs,
     choose_threshold,
@@ -17,8 +17,8 @@ from xstilts.evaluation.mining import (
     mine,
     precision_recall_f1,
 )
-from xstilts.evaluation.retrieval import l2_normalize, margin_neighbours, mutual_top_k, top_k
-from xstilts.evaluation.retrieval_metrics import rank_candidates, tatoeba_accuracy
+from xstilts.scoring.retrieval import l2_normalize, margin_neighbours, mutual_top_k, top_k
+from xstilts.scoring.retrieval_metrics import rank_candidates, tatoeba_accuracy
 
 has_faiss = importlib.util.find_spec("faiss") is not None
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from xstilts.cli import app
 from xstilts.config.load import load_study
 from xstilts.errors import DataError, XstiltsError
-from xstilts.evaluation.official import layout
-from xstilts.evaluation.official.export import Source, export, render
+from xstilts.scoring.official import layout
+from xstilts.scoring.official.export import Source, export, render
 from xstilts.studies.runner import run_study
 from xstilts.tasks import get_task
 

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from xstilts.cli import app, main
 from xstilts.errors import DataError, XstiltsError
-from xstilts.evaluation.official import layout, qa, xglue
-from xstilts.evaluation.official.aggregate import evaluate
-from xstilts.evaluation.official.scorers import SCORERS
+from xstilts.scoring.official import layout, qa, xglue
+from xstilts.scoring.official.aggregate import evaluate
+from xstilts.scoring.official.scorers import SCORERS
 
 MOCK = Path("/work/shared/samples/xtreme_mock_submission")
 

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from helpers import SYLLABLE_WORDS, syllable_tokenizer
-from xstilts.data.formats import panx
 from xstilts.data.xtreme_export import panx_tsv
-from xstilts.evaluation.official import layout
-from xstilts.evaluation.official.aggregate import evaluate
-from xstilts.evaluation.official.export import Source, export
 from xstilts.families.tagging import FAMILY
+from xstilts.formats import panx
+from xstilts.scoring.official import layout
+from xstilts.scoring.official.aggregate import evaluate
+from xstilts.scoring.official.export import Source, export
 from xstilts.tasks import get_task
 
 # line 1: blank at the start       -> an empty sentence

@@ -149,8 +149,8 @@ def test_rq5_twin_trains_copa_after_micro_socialiqa_continuing_the_head(tmp_path
 
 
 def _run_twin(name: str, out: Path) -> tuple[list[dict], str, Path]:
-    from xstilts.reports.commands import write_report
     from xstilts.reports.results import load_results
+    from xstilts.reports.write import write_report
     from xstilts.studies.runner import run_study
 
     study = load_study(name, size="tiny")

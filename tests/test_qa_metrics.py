@@ -1,6 +1,6 @@
 """QA metrics inside studies: the span_qa family scores MLQA tasks with MLQA's per-language normalisation
 (``mlqa_f1`` / ``mlqa_exact_match``) and XQuAD / TyDiQA / SQuAD with SQuAD v1.1's, through the same code as
-the official scorers (evaluation/official/qa.py). Expected values are computed by hand in the comments."""
+the official scorers (scoring/official/qa.py). Expected values are computed by hand in the comments."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 
 from helpers import empty_task
 from xstilts.errors import XstiltsError
-from xstilts.evaluation.metrics import answer_f1, mlqa_normalize, squad_em_f1
-from xstilts.evaluation.official import qa as official_qa
 from xstilts.families.span_qa import FAMILY, span_chance
+from xstilts.scoring.metrics import answer_f1, mlqa_normalize, squad_em_f1
+from xstilts.scoring.official import qa as official_qa
 from xstilts.tasks import get_task
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from xstilts.evaluation.metrics import (
+from xstilts.scoring.metrics import (
     average_precision_at_k,
     average_precision_units,
     mean_average_precision_at_k,
@@ -16,7 +16,7 @@ from xstilts.evaluation.metrics import (
     reciprocal_rank_at_k,
     reciprocal_rank_units,
 )
-from xstilts.evaluation.official.scorers import SCORERS, lareqa_question_scores
+from xstilts.scoring.official.scorers import SCORERS, lareqa_question_scores
 
 # ---------------------------------------------------------------- AP@k
 

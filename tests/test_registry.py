@@ -10,17 +10,17 @@ import pytest
 import xstilts
 from xstilts.config.load import load_study, preset_names, presets_dir
 from xstilts.errors import XstiltsError
-from xstilts.evaluation.registry import METRICS
 from xstilts.families import FAMILY_MODULES, SPEC_SUFFIX, family_spec, get_family
 from xstilts.families.base import Family
 from xstilts.families.spec import MODEL_KINDS, FamilySpec
 from xstilts.languages import check_language
 from xstilts.registry import Registry, did_you_mean
+from xstilts.scoring.registry import METRICS
 from xstilts.tasks import TASK_MODULES, check_task, get_task, task_names
 
 PACKAGE = Path(xstilts.__file__).parent
 FAMILY_HELPERS = {"__init__", "base", "common", "heads", "spec"}
-TASK_HELPERS = {"__init__", "base", "readers", "mock_data", "custom", "generated", "labels"}
+TASK_HELPERS = {"__init__", "base", "readers", "mock_data", "custom", "generated", "labels", "benchmarks"}
 
 
 def test_family_registry_matches_modules_on_disk():

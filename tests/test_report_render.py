@@ -132,8 +132,8 @@ def expected_average(rows, model, intermediate, fraction):
 
 
 def _render(tmp_path_factory, plots: bool):
-    from xstilts.reports.commands import write_report
     from xstilts.reports.results import load_results
+    from xstilts.reports.write import write_report
 
     folder = tmp_path_factory.mktemp("hand")
     write_results(folder / "results")
@@ -241,8 +241,8 @@ def test_latex_is_a_booktabs_document_with_escaped_names(tables):
 
 
 def test_older_results_without_axes_or_example_scores(tmp_path):
-    from xstilts.reports.commands import write_report
     from xstilts.reports.results import load_results
+    from xstilts.reports.write import write_report
 
     write_results(tmp_path / "results", with_axes=False, with_examples=False)
     # without axes the two squad fractions are told apart by their pipelines, never averaged together

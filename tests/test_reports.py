@@ -107,7 +107,7 @@ def test_partial_evaluation_is_labelled_and_never_called_the_benchmark_score():
 
 
 def test_xtreme_score_when_every_task_is_whole():
-    from xstilts.benchmarks import XTREME
+    from xstilts.tasks.benchmarks import XTREME
 
     rows = []
     for task, languages in XTREME.languages.items():

@@ -15,7 +15,7 @@ from helpers import tiny_model_yaml
 from xstilts.cli import app
 from xstilts.config.load import parse_study
 from xstilts.errors import XstiltsError
-from xstilts.studies.example_scores import read_example_scores
+from xstilts.scoring.example_scores import read_example_scores
 from xstilts.studies.results_files import RESULT_COLUMNS
 from xstilts.studies.runner import run_study
 

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from helpers import empty_task
-from xstilts.data.formats import lareqa, mewslix, tatoeba
 from xstilts.errors import DataError, XstiltsError
-from xstilts.evaluation.official.export import render
-from xstilts.evaluation.official.scorers import SCORERS
 from xstilts.families.base import EvalSet
 from xstilts.families.retrieval import FAMILY
+from xstilts.formats import lareqa, mewslix, tatoeba
+from xstilts.scoring.official.export import render
+from xstilts.scoring.official.scorers import SCORERS
 from xstilts.tasks import get_task
 
 SAMPLES = Path("/work/shared/samples")

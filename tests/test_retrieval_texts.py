@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from xstilts.data.formats import lareqa, mewslix
 from xstilts.errors import DataError
+from xstilts.formats import lareqa, mewslix
 
 SAMPLES = Path("/work/shared/samples")
 

@@ -272,8 +272,8 @@ def test_several_models_own_tokenizers_model_and_axes_columns(xstilts_home, tmp_
     # export: one pipeline runs for each model, so --model picks the run
     import yaml
 
+    from xstilts.cli.score import _sources
     from xstilts.errors import XstiltsError
-    from xstilts.evaluation.commands import _sources
 
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(study.model_dump(mode="json")))

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from xstilts.cli import app
-from xstilts.evaluation.official.export import XGLUE_FOLDERS, Source, export
+from xstilts.scoring.official.export import XGLUE_FOLDERS, Source, export
 from xstilts.tasks import get_task
 
 SAMPLE = Path("/work/shared/samples/xglue/hf_xglue/xglue_full_dataset")
@@ -114,7 +114,7 @@ def test_export_of_one_task_scores_only_that_task(tmp_path):
     assert lines == ["xglue-ner -> NER: 4/4 languages"]
     # The NER file: one tag a line, a blank line after each sentence.
     assert (tmp_path / "sub" / "NER" / "de.prediction").read_text() == "B-PER\nI-PER\nO\nB-LOC\n\nO\nB-ORG\n\n"
-    from xstilts.evaluation.official.xglue import evaluate
+    from xstilts.scoring.official.xglue import evaluate
 
     scores = evaluate(tmp_path / "sub", truth)
     assert set(scores) == {"NER"} and scores["NER"]["en"] == pytest.approx(25.0)
@@ -123,7 +123,7 @@ def test_export_of_one_task_scores_only_that_task(tmp_path):
 
 def test_xglue_map_and_unsupported(tmp_path):
     from xstilts.errors import XstiltsError
-    from xstilts.evaluation.official.export import parse_mapping
+    from xstilts.scoring.official.export import parse_mapping
 
     assert parse_mapping(["my-nc=NC"], "xglue") == {"my-nc": "NC"}
     with pytest.raises(XstiltsError, match="xglue folders"):

@@ -86,7 +86,7 @@ def _declared_task_problems(config: StudyConfig, base: Path | None) -> list[Prob
 
 def _declaration_problems(task, path: tuple, key: str) -> list[Problem]:
     """A declared task against its family's spec: family, settings, metrics, labels, file kind, model kind."""
-    from xstilts.evaluation.registry import METRICS
+    from xstilts.scoring.registry import METRICS
     from xstilts.tasks.custom import declared_metrics, reads_text
 
     if task.family not in FAMILY_MODULES:
@@ -411,7 +411,7 @@ def _pipeline_problems(config: StudyConfig, name: str) -> list[Problem]:
 def _benchmark_task_problems(config: StudyConfig, task: str, path: tuple, key: str) -> list[Problem]:
     """An evaluated task must be one of the benchmark's: its score would otherwise enter an average that the
     benchmark does not have."""
-    from xstilts.benchmarks import get_benchmark
+    from xstilts.tasks.benchmarks import get_benchmark
 
     benchmark = get_benchmark(config.benchmark)
     if task in benchmark.languages:

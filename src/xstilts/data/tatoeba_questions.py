@@ -31,8 +31,8 @@ import sys
 from pathlib import Path
 
 from xstilts.atomic import write_text_atomic
-from xstilts.data.formats.tatoeba import LASER_CODES
 from xstilts.errors import DataError, XstiltsError
+from xstilts.formats.tatoeba import LASER_CODES
 
 TASK_FOLDER = "tatoeba-questions"
 LABELS = ("statement", "question")

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from xstilts.atomic import write_bytes_atomic
-from xstilts.data.formats import panx, pawsx, udpos, xnli
-from xstilts.data.formats.common import text_lines
 from xstilts.errors import DataError, XstiltsError
+from xstilts.formats import panx, pawsx, udpos, xnli
+from xstilts.formats.common import text_lines
 
 # Official language lists of the preprocessing (utils_preprocess.py).
 PANX_LANGUAGES = (

@@ -1,6 +1,6 @@
 """Sentence embeddings from any encoder, for retrieval evaluation outside a study (BUCC, Tatoeba, ...).
 
-The same layer choice and pooling as the retrieval family (:mod:`xstilts.evaluation.retrieval`), over
+The same layer choice and pooling as the retrieval family (:mod:`xstilts.scoring.retrieval`), over
 length-sorted batches so that padding costs little; rows come back in the input order.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from xstilts.evaluation.retrieval import pool, select_layer
+from xstilts.scoring.retrieval import pool, select_layer
 
 
 def embed_sentences(

@@ -18,7 +18,7 @@ Data at each hop:
 
 All scores are on a 0-100 scale, as the XTREME scorers report them. Every metric that is a ratio of sums over
 the examples of a set also has per-example units (:meth:`Family.example_units`, see
-:mod:`xstilts.evaluation.units`), from which the family computes the score itself.
+:mod:`xstilts.scoring.units`), from which the family computes the score itself.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from xstilts.evaluation.units import Units
 from xstilts.families.spec import FamilySpec
+from xstilts.scoring.units import Units
 
 if TYPE_CHECKING:  # heavy imports only for type checkers
     import torch

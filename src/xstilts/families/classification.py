@@ -26,8 +26,6 @@ import torch
 import torch.nn.functional as F
 
 from xstilts.errors import XstiltsError
-from xstilts.evaluation import metrics
-from xstilts.evaluation.units import Units, scores_from_units
 from xstilts.families.base import Family
 from xstilts.families.classification_settings import SPEC
 from xstilts.families.common import (
@@ -43,6 +41,8 @@ from xstilts.families.common import (
     type_name,
 )
 from xstilts.families.heads import PooledClassifierHead, first_token_states
+from xstilts.scoring import metrics
+from xstilts.scoring.units import Units, scores_from_units
 
 CHANCE_DRAWS = 20
 CHANCE_SEED = 20200517

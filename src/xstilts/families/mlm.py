@@ -39,10 +39,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from xstilts.errors import XstiltsError
-from xstilts.evaluation.units import Counts, Units, ratio
 from xstilts.families.base import Family
 from xstilts.families.common import IGNORE_INDEX, attention_mask_for, encode, example_ids, pad_sequences
 from xstilts.families.mlm_settings import SPEC
+from xstilts.scoring.units import Counts, Units, ratio
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

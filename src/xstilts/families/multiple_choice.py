@@ -23,8 +23,6 @@ import torch
 import torch.nn.functional as F
 
 from xstilts.errors import XstiltsError
-from xstilts.evaluation import metrics
-from xstilts.evaluation.units import Units, scores_from_units
 from xstilts.families.base import Family
 from xstilts.families.common import (
     IGNORE_INDEX,
@@ -37,6 +35,8 @@ from xstilts.families.common import (
 )
 from xstilts.families.heads import PooledClassifierHead, first_token_states
 from xstilts.families.multiple_choice_settings import SPEC
+from xstilts.scoring import metrics
+from xstilts.scoring.units import Units, scores_from_units
 
 
 class MultipleChoiceFamily(Family):

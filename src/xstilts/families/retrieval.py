@@ -16,7 +16,7 @@ The ``protocol`` setting says what is searched and scored:
 - ``nearest`` (default; Tatoeba): each query predicts the id of its nearest candidate (cosine or ratio
   margin); metric ``accuracy`` over the queries that have a gold.
 - ``mining`` (BUCC 2018): ratio-margin mining in both directions, greedy one-to-one, over de-duplicated
-  sentences, only pairs of margin above 0 (:mod:`xstilts.evaluation.mining`); the margin threshold is chosen
+  sentences, only pairs of margin above 0 (:mod:`xstilts.scoring.mining`); the margin threshold is chosen
   on the gold of ``threshold_split`` (default ``dev``, which the evaluator then also embeds:
   :meth:`reference_splits`) and the pairs at or above it are extracted. Each query predicts the candidate id it is paired with, or null; metrics
   ``f1``, ``precision``, ``recall`` over the set of ``(query id, candidate id)`` pairs. Evaluating the
@@ -27,18 +27,18 @@ The ``protocol`` setting says what is searched and scored:
 
 Every non-null side becomes one feature (``side`` 0 = source, 1 = target), truncated to ``max_length``.
 The encoder runs with all hidden states; ``hidden_states[layer]`` is pooled into one vector per sentence
-(see :mod:`xstilts.evaluation.retrieval`, which also holds the chunked search).
+(see :mod:`xstilts.scoring.retrieval`, which also holds the chunked search).
 
 Task settings (all optional; each one's type, default, range and meaning is declared, once, in
 :mod:`xstilts.families.retrieval_settings`): ``protocol`` (above), ``layer`` (an index or ``"n/m"``, scaled to
-the encoder's depth when it runs, see :func:`xstilts.evaluation.retrieval.resolve_layer`), ``pooling``,
+the encoder's depth when it runs, see :func:`xstilts.scoring.retrieval.resolve_layer`), ``pooling``,
 ``similarity`` (mining is always margin, ranking always cosine), ``margin_k``, ``chunk_size``, ``prefix``,
-``backend``, and for mining ``threshold_split`` and ``threshold_rule`` (see :mod:`xstilts.evaluation.mining`).
+``backend``, and for mining ``threshold_split`` and ``threshold_rule`` (see :mod:`xstilts.scoring.mining`).
 
 Units (:meth:`RetrievalFamily.example_units`): one per query (an example with a source), with the query's id.
 ``nearest`` and ``ranking``: the queries with a gold, each its hit (1/0), AP@20 or RR@20 over 1. ``mining``:
 every query, with its (correct, extracted, gold) pairs: precision ``correct / extracted``, recall
-``correct / gold``, F1 ``2 correct / (extracted + gold)`` (:func:`xstilts.evaluation.mining.pair_counts`).
+``correct / gold``, F1 ``2 correct / (extracted + gold)`` (:func:`xstilts.scoring.mining.pair_counts`).
 
 ``forward`` only sees the batch, so featurize copies ``layer`` (as index and ``layer_of``, 0 for an absolute
 index) and the pooling (as a code) into every feature and collate passes them on as per-row tensors. A study's
@@ -57,13 +57,13 @@ import numpy as np
 import torch
 
 from xstilts.errors import XstiltsError
-from xstilts.evaluation import mining, retrieval_metrics
-from xstilts.evaluation.metrics import average_precision_units, prf_units, reciprocal_rank_units
-from xstilts.evaluation.retrieval import POOLINGS, nearest, parse_layer, pool, resolve_layer, select_layer
-from xstilts.evaluation.units import Units, scores_from_units
 from xstilts.families.base import EvalSet, Evaluation, Family
 from xstilts.families.common import attention_mask_for, encode, pad_sequences
 from xstilts.families.retrieval_settings import SPEC, RetrievalSettings, encoder_depth
+from xstilts.scoring import mining, retrieval_metrics
+from xstilts.scoring.metrics import average_precision_units, prf_units, reciprocal_rank_units
+from xstilts.scoring.retrieval import POOLINGS, nearest, parse_layer, pool, resolve_layer, select_layer
+from xstilts.scoring.units import Units, scores_from_units
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast

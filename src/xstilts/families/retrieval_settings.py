@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xstilts.evaluation.mining import THRESHOLD_RULES
-from xstilts.evaluation.retrieval import (
+from xstilts.families.spec import FamilySpec, SettingProblem, Settings, choice, custom, integer, text
+from xstilts.scoring.mining import THRESHOLD_RULES
+from xstilts.scoring.retrieval import (
     BACKENDS,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_MARGIN_K,
@@ -21,7 +22,6 @@ from xstilts.evaluation.retrieval import (
     parse_layer,
     resolve_layer,
 )
-from xstilts.families.spec import FamilySpec, SettingProblem, Settings, choice, custom, integer, text
 
 # Protocol -> the metrics it computes.
 PROTOCOLS: dict[str, tuple[str, ...]] = {
@@ -57,7 +57,7 @@ class RetrievalSettings(Settings):
     threshold_split: str = text("dev", nonempty=True, doc="mining: the split whose gold sets the margin "
                                 "threshold (BUCC: dev, the sample part)")
     threshold_rule: str = choice("official", THRESHOLD_RULES, doc="mining: how the threshold is chosen "
-                                 "(official: XTREME's driver; change-points: evaluation.mining)")
+                                 "(official: XTREME's driver; change-points: scoring.mining)")
 
     def combined_problems(self) -> list[SettingProblem]:
         if self.protocol == "mining" and self.similarity != "margin":

@@ -34,7 +34,10 @@ import numpy as np
 import torch
 
 from xstilts.errors import XstiltsError
-from xstilts.evaluation.metrics import (
+from xstilts.families.base import Family
+from xstilts.families.common import attention_mask_for, encode, example_ids, pad_sequences
+from xstilts.families.span_qa_settings import MLQA_METRICS, SPEC, SpanQASettings
+from xstilts.scoring.metrics import (
     MLQA_LANGUAGES,
     Normalizer,
     answer_exact,
@@ -43,10 +46,7 @@ from xstilts.evaluation.metrics import (
     squad_em_f1_units,
     squad_normalize,
 )
-from xstilts.evaluation.units import Units, scores_from_units
-from xstilts.families.base import Family
-from xstilts.families.common import attention_mask_for, encode, example_ids, pad_sequences
-from xstilts.families.span_qa_settings import MLQA_METRICS, SPEC, SpanQASettings
+from xstilts.scoring.units import Units, scores_from_units
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
@@ -403,7 +403,7 @@ def span_chance(
 ) -> tuple[float, float]:
     """Expected (EM, F1), as fractions, of a uniform pick among the context's spans of 1..max_words words
     (and the null answer when ``with_null``); ``golds`` empty means a null question. ``normalize`` and
-    ``null_match`` as in :func:`~xstilts.evaluation.metrics.answer_f1`.
+    ``null_match`` as in :func:`~xstilts.scoring.metrics.answer_f1`.
 
     SQuAD normalisation (and MLQA's: punctuation, articles as whole words or, for ar, a letter pair inside a
     word, zh one token per CJK character) works word by word (lower-casing and punctuation removal act on characters, and the

@@ -15,7 +15,7 @@ word-level predictions again, so every word gets exactly one tag. A single word 
 keeps only its first ones (its tag is read at the first anyway).
 
 Empty sentences (``tokens`` and ``tags`` both ``[]``; PAN-X has them where the official files do, see
-``data.formats.panx``): no feature, so training never sees one; the prediction is ``[]`` and the units are
+``formats.panx``): no feature, so training never sees one; the prediction is ``[]`` and the units are
 ``(0, 0)``, which add nothing to any score.
 
 Words without subwords: some tokenizers turn a word into nothing (an empty string, some control or
@@ -42,8 +42,6 @@ import torch
 import torch.nn.functional as F
 
 from xstilts.errors import XstiltsError
-from xstilts.evaluation import metrics
-from xstilts.evaluation.units import Units, scores_from_units
 from xstilts.families.base import Family
 from xstilts.families.common import (
     IGNORE_INDEX,
@@ -58,6 +56,8 @@ from xstilts.families.common import (
 )
 from xstilts.families.heads import TokenClassifierHead
 from xstilts.families.tagging_settings import CHUNK_METRICS, SPEC
+from xstilts.scoring import metrics
+from xstilts.scoring.units import Units, scores_from_units
 
 CHANCE_DRAWS = 20
 CHANCE_SEED = 20200517

@@ -5,7 +5,7 @@ Scores, as in the paper and XTREME's evaluate.py:
 - a **cell** is a target task's main metric, averaged over its test languages, per seed, then over seeds (mean
   and 95% t interval over seeds);
 - the **benchmark average** uses the aggregation of the benchmark the study names (``benchmark`` column;
-  :mod:`xstilts.benchmarks`; evaluation/official/aggregate.py applies the same rule to submission files): per
+  :mod:`xstilts.tasks.benchmarks`; scoring/official/aggregate.py applies the same rule to submission files): per
   task the plain mean over the benchmark's languages of the task's score, which for XTREME's QA tasks is
   (EM + F1) / 2 and otherwise the main metric (LAReQA: pooled over the queries of all languages); then the
   plain mean over tasks. Without a benchmark, XTREME's rule over the languages evaluated. It is taken over the
@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 
-from xstilts.benchmarks import BENCHMARKS, Benchmark
 from xstilts.reports.columns import Column, assign_columns, baseline_of, numeric_axes, ordered, short_labels
 from xstilts.reports.results import ExampleScores
 from xstilts.reports.stats import (
@@ -41,6 +40,7 @@ from xstilts.reports.stats import (
     paired_seed_test,
     resampled_ratios,
 )
+from xstilts.tasks.benchmarks import BENCHMARKS, Benchmark
 
 SIGNIFICANCE = 0.05
 EXAMPLES_MARK, SEEDS_MARK = "†", "‡"

@@ -100,7 +100,7 @@ def read_results_csv(path: Path) -> list[dict[str, Any]]:
 
 def read_example_scores(path: Path) -> dict[tuple[str, str], ExampleScores]:
     """The units of ``example_scores.jsonl`` by (eval_key, metric), as arrays for the bootstrap."""
-    from xstilts.studies.example_scores import iter_example_scores
+    from xstilts.scoring.example_scores import iter_example_scores
 
     out: dict[tuple[str, str], ExampleScores] = {}
     for line_number, record in iter_example_scores(path, ("eval_key", "metric", "ids", "num", "den")):

@@ -19,7 +19,7 @@ def evaluation_languages(study: StudyConfig, task: Task, split: str) -> list[str
     (those the split has), else every language of the split; then only those ``evaluate.languages`` lists."""
     available = task.splits[split]
     if study.benchmark is not None:
-        from xstilts.benchmarks import get_benchmark
+        from xstilts.tasks.benchmarks import get_benchmark
 
         official = get_benchmark(study.benchmark).languages.get(task.name)
         if official is not None:

@@ -3,7 +3,7 @@ generated from the resolved config and its plan (never typed by hand, so it cann
 
 For each trained stage: its tasks, length, batch, optimizer, schedule, selection and heads; for each evaluated
 task: its languages, metric, score rule and (retrieval) embedding recipe. A study with ``reference:`` has each
-setting checked against that published protocol (:mod:`xstilts.protocols`): a match, a documented deliberate
+setting checked against that published protocol (:mod:`xstilts.studies.protocols`): a match, a documented deliberate
 deviation (with its reason), or an unexplained difference, which the card counts at the top. A study with
 ``benchmark:`` has its languages and scores checked against the benchmark's official tables.
 
@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from xstilts import __version__
-from xstilts.benchmarks import get_benchmark
 from xstilts.config.checks import selection_task_names
 from xstilts.config.schema import StageConfig, StudyConfig
-from xstilts.protocols import (
+from xstilts.studies.evaluations import eval_max_length, evaluated_task
+from xstilts.studies.plan import Plan
+from xstilts.studies.protocols import (
     DEVIATIONS,
     ENGINE_DIFFERENCES,
     EVALUATION_REFERENCES,
@@ -28,9 +29,8 @@ from xstilts.protocols import (
     Ref,
     TrainingReference,
 )
-from xstilts.studies.evaluations import eval_max_length, evaluated_task
-from xstilts.studies.plan import Plan
 from xstilts.tasks import get_task
+from xstilts.tasks.benchmarks import get_benchmark
 
 MATCH, DEVIATION, UNEXPLAINED, OURS = "✓ reference", "≠ deliberate", "≠ UNEXPLAINED", "our choice"
 

@@ -11,9 +11,10 @@ from typing import Any
 
 from xstilts.atomic import write_text_atomic
 from xstilts.config.schema import StudyConfig
+from xstilts.scoring.example_scores import EXAMPLE_SCORES, write_example_scores
 from xstilts.studies.context import Context
 from xstilts.studies.evaluate import eval_path
-from xstilts.studies.example_scores import EXAMPLE_SCORES, gather_example_scores, write_example_scores
+from xstilts.studies.example_scores import gather_example_scores
 from xstilts.studies.plan import StageNode
 from xstilts.studies.results_files import axes_text, write_results_csv
 

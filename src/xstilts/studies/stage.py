@@ -104,7 +104,7 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
     if main:
         write_json_atomic(run.metrics, {"stage": node.name, "key": node.key, **outcome.as_dict()})
         # DONE before the state goes: a crash between the two leaves a finished stage with a stale state folder
-        # (removed on the next run's check), never an unfinished-looking stage that would train again
+        # (disk only), never a finished stage that looks unfinished and would be trained again
         store.mark_done(node.key)
         remove_published_folder(run.state)
 

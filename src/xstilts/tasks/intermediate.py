@@ -23,16 +23,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from xstilts.data.formats.ccgbank import read_ccgbank, read_ccgbank_jiant
-from xstilts.data.formats.multiple_choice import (
+from xstilts.formats.ccgbank import read_ccgbank, read_ccgbank_jiant
+from xstilts.formats.multiple_choice import (
     read_commonsenseqa,
     read_cosmosqa,
     read_hellaswag,
     read_socialiqa,
 )
-from xstilts.data.formats.nli import NLI_LABELS, read_anli, read_mnli, read_snli
-from xstilts.data.formats.qqp import QQP_LABELS, read_qqp
-from xstilts.data.formats.squad import read_squad
+from xstilts.formats.nli import NLI_LABELS, read_anli, read_mnli, read_snli
+from xstilts.formats.qqp import QQP_LABELS, read_qqp
+from xstilts.formats.squad import read_squad
 from xstilts.tasks import register_task
 from xstilts.tasks.base import Task
 from xstilts.tasks.labels import EveryTag, FrequentTags

@@ -1,5 +1,5 @@
 """Generic readers for the toolkit's own file formats (JSON lines; plain text lines for MLM corpora).
-Benchmark-specific readers live in ``xstilts.data.formats``."""
+Benchmark-specific readers live in ``xstilts.formats``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from xstilts.data.formats.common import json_lines, text_lines
+from xstilts.formats.common import json_lines, text_lines
 
 
 def read_jsonl(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, dict[str, Any]]]:

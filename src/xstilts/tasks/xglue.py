@@ -16,7 +16,7 @@ language's articles, CJK characters as tokens for zh); ``xglue-mlqa`` reports ``
 ``mlqa_exact_match``, computed with that normalisation (the same code as ``xstilts score --benchmark xglue``).
 
 Not declared: QG and NTG (generation, lower-cased BLEU-4). They need an encoder-decoder, which the toolkit
-does not have yet; ``xstilts.data.formats.xglue`` has their readers (``read_generation_pairs``) and
+does not have yet; ``xstilts.formats.xglue`` has their readers (``read_generation_pairs``) and
 ``GENERATION_TASKS`` below keeps their facts for when it comes.
 """
 
@@ -26,9 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from xstilts.data.formats import xglue as formats
-from xstilts.data.formats.squad import read_squad
-from xstilts.evaluation.official.xglue import XGLUE_LANGUAGES
+from xstilts.formats import xglue as formats
+from xstilts.formats.squad import read_squad
+from xstilts.scoring.official.xglue import XGLUE_LANGUAGES
 from xstilts.tasks import TASKS, register_task
 from xstilts.tasks.base import Task
 
@@ -155,4 +155,4 @@ XGLUE_TASKS: tuple[Task, ...] = (
 for _name, _what in GENERATION_TASKS.items():
     TASKS.declare_unsupported(
         _name, f"XGLUE {_what}. It is a generation task (scored with BLEU-4) and needs an encoder-decoder, which "
-        "xstilts does not have yet; xstilts.data.formats.xglue.read_generation_pairs reads its files.")
+        "xstilts does not have yet; xstilts.formats.xglue.read_generation_pairs reads its files.")

@@ -1,4 +1,4 @@
-"""XTREME and XTREME-R target tasks, read from the official raw files (see ``xstilts.data.formats``).
+"""XTREME and XTREME-R target tasks, read from the official raw files (see ``xstilts.formats``).
 
 Files live under ``<data_root>/<task folder>/`` exactly as the official downloads leave them; each
 declaration's description names the expected paths, and a missing file is reported with its full path.
@@ -6,7 +6,7 @@ declaration's description names the expected paths, and a missing file is report
 Languages: a task's test split lists every language it has in either benchmark (XTREME-R's lists contain
 XTREME's). Which languages each benchmark averages over is kept as data in :data:`XTREME_LANGUAGES` and
 :data:`XTREME_R_LANGUAGES`, the official evaluate.py tables (google-research/xtreme @ 838c13b) kept in
-``evaluation.official.layout``; LAReQA's list there is empty, its 11 XQuAD-R languages are given instead. Training data is English only
+``scoring.official.layout``; LAReQA's list there is empty, its 11 XQuAD-R languages are given instead. Training data is English only
 (zero-shot); English dev sets are what model selection uses. XNLI and PAWS-X also declare ``translate-train``:
 their official machine-translated training data (a source on it is not zero-shot). XCOPA has no English split:
 its English training data, SuperGLUE's COPA, is the training-only task ``copa`` (not in the official tables:
@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xstilts.data.formats import bucc, lareqa, mewslix, panx, pawsx, squad, tatoeba, udpos, xcopa, xnli
 from xstilts.errors import XstiltsError
-from xstilts.evaluation.official.layout import TASK_LANGUAGES
+from xstilts.formats import bucc, lareqa, mewslix, panx, pawsx, squad, tatoeba, udpos, xcopa, xnli
+from xstilts.scoring.official.layout import TASK_LANGUAGES
 from xstilts.tasks import register_task
 from xstilts.tasks.base import Task
 

@@ -1,0 +1,159 @@
+"""Study commands. Light: the study is planned, never run, and torch is never imported.
+
+- ``xstilts results``: every result row of a study that the store holds, as CSV, Parquet or JSON, whatever run
+  (or runs, or workers) produced them.
+- ``xstilts plan``: the DAG a study expands to, what is done, and what the rest will cost.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from xstilts.errors import XstiltsError
+from xstilts.studies.estimate import DEFAULT_FLOPS_PER_SECOND
+
+
+class ResultFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+    json = "json"
+
+
+def results(
+    study: Annotated[str, typer.Argument(help="study YAML file or preset name")] = "micro",
+    size: Annotated[Optional[str], typer.Option("--size", help="a variant of the study, e.g. tiny")] = None,
+    model: Annotated[Optional[str], typer.Option(
+        "--model", help="pretrained encoder (folder or hub name) replacing the study's model.name_or_path")] = None,
+    output_format: Annotated[Optional[ResultFormat], typer.Option(
+        "--format", help="csv (as results.csv; the default), parquet or json (a list of row objects)")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", help="file to write (default: stdout; parquet needs a file)")] = None,
+    examples: Annotated[bool, typer.Option(
+        "--examples", help="per-example score units instead of rows, as JSON lines (example_scores.jsonl)")] = False,
+) -> None:
+    """Gather the result rows of a study's evaluations that are done, from the run store; say on stderr how
+    many of the plan's evaluations are done and how many are missing."""
+    from xstilts.atomic import write_bytes_atomic
+    from xstilts.config.load import load_study
+    from xstilts.scoring.example_scores import example_score_lines
+    from xstilts.studies.context import make_context
+    from xstilts.studies.evaluate import is_evaluated
+    from xstilts.studies.example_scores import gather_example_scores
+    from xstilts.studies.results import gather_rows
+    from xstilts.studies.results_files import results_csv_text, results_json_text, results_parquet_bytes
+
+    if examples and output_format not in (None, ResultFormat.json):
+        raise XstiltsError(f"--examples writes JSON lines (the example_scores.jsonl format), not "
+                           f"{output_format.value}: drop --format")
+    chosen = output_format or ResultFormat.csv
+    if chosen is ResultFormat.parquet and output is None:
+        raise XstiltsError("--format parquet writes a binary file: give it with --output FILE.parquet "
+                           "(or choose --format csv or json for stdout)")
+    context = make_context(load_study(study, size=size, model=model))
+    evaluations = context.plan.evaluations
+    done = sum(is_evaluated(context, evaluation) for evaluation in evaluations)
+    typer.echo(f"{done} of {len(evaluations)} evaluations done, {len(evaluations) - done} missing "
+               f"(store: {context.store.root})", err=True)
+    if examples:
+        records = gather_example_scores(context.store, evaluations)
+        units_of = {record["eval_key"] for record in records}
+        typer.echo(f"per-example units for {len(units_of)} distinct evaluations (those done by an older "
+                   "xstilts have none)", err=True)
+        data = "".join(example_score_lines(records)).encode("utf-8")
+    else:
+        rows = gather_rows(context)
+        if chosen is ResultFormat.parquet:
+            data = results_parquet_bytes(rows)
+        elif chosen is ResultFormat.json:
+            data = results_json_text(rows).encode("utf-8")
+        else:
+            data = results_csv_text(rows).encode("utf-8")
+        typer.echo(f"{len(rows)} result rows", err=True)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        write_bytes_atomic(output, data)
+        typer.echo(f"-> {output}", err=True)
+
+
+MODEL_HELP = "pretrained encoder (folder or hub name) replacing the study's model.name_or_path"
+
+
+def plan(
+    study: Annotated[str, typer.Argument(help="study YAML file or preset name")] = "micro",
+    size: Annotated[Optional[str], typer.Option("--size", help="a variant of the study, e.g. tiny")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help=MODEL_HELP)] = None,
+    flops_per_second: Annotated[float, typer.Option(
+        "--flops-per-second", min=1.0,
+        help="throughput for time estimates (default 70e9: 2 CPU threads; a GPU in bf16 does ~1e14)")
+    ] = DEFAULT_FLOPS_PER_SECOND,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    recipe: Annotated[bool, typer.Option(
+        "--recipe", help="print the study's recipe card (Markdown): every setting, its value and source, checked "
+        "against the published protocol it follows")] = False,
+) -> None:
+    """Show the stages and evaluations a study expands to (mlm, intermediate, target, evaluate), which are
+    done, and an estimate of the tokens, FLOPs and time each needs (upper bounds: see `xstilts.studies.estimate`)."""
+    from xstilts.config.load import load_study
+    from xstilts.studies.context import make_context
+    from xstilts.studies.plan_summary import plan_summary
+
+    context = make_context(load_study(study, size=size, model=model), provisional=True)
+    if recipe:
+        from xstilts.studies.recipe_card import recipe_card
+
+        typer.echo(recipe_card(context.study, context.plan), nl=False)
+        return
+    summary = plan_summary(context, flops_per_second)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    _print_table(summary)
+
+
+def _print_table(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from xstilts.studies.plan_summary import evaluation_groups, human_count, human_time
+
+    kinds = summary["kinds"]
+    compute, todo = summary["compute"], summary["compute_to_run"]
+    table = Table()
+    for column, justify in (("kind", "left"), ("stage", "left"), ("seed", "right"), ("model", "left"),
+                            ("state", "left"), ("tokens", "right"), ("est. time", "right")):
+        table.add_column(column, justify=justify)
+    for node in summary["nodes"]:
+        table.add_row(node["kind"], node["stage"], str(node["seed"]), node["model"],
+                      "done" if node["done"] else "todo", human_count(node["tokens"]), human_time(node["seconds"]))
+    for group in evaluation_groups(summary):
+        table.add_row(f"evaluate x{group['count']}", group["stage"], str(group["seed"]), group["model"],
+                      "done" if group["done"] else "todo", human_count(group["tokens"]), human_time(group["seconds"]))
+    # Piped output gets a width that fits the table rather than rich's 80 columns.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+    console.print(f"study {summary['study']}: {summary['stages']} stages ({summary['done']} done, "
+                  f"{summary['to_run']} to run), {summary['evaluations']} evaluations in "
+                  f"{kinds['evaluation_groups']} groups ({summary['evaluations_done']} done)", markup=False)
+    console.print(table, markup=False)
+    unknown = f"; {todo['unknown']} nodes of unknown model or data size not counted" if todo["unknown"] else ""
+    console.print(
+        f"mlm {kinds['mlm']}, intermediate {kinds['intermediate']}, target {kinds['target']}, "
+        f"evaluate {kinds['evaluate']}. All: {human_count(compute['tokens'])} tokens, "
+        f"{human_count(compute['flops'])}FLOP. To run: {human_count(todo['tokens'])} tokens, "
+        f"{human_count(todo['flops'])}FLOP, ~{human_time(todo['seconds'])} at "
+        f"{human_count(summary['flops_per_second'])}FLOP/s{unknown}", markup=False)
+    for name, model in summary["models"].items():
+        console.print(f"model {name}: {human_count(model['parameters'])} parameters ({model['how']})", markup=False)
+    missing = summary["missing_data"]
+    if missing:
+        shown = "\n  ".join(missing[:5]) + (f"\n  ... and {len(missing) - 5} more" if len(missing) > 5 else "")
+        console.print(f"provisional plan: {len(missing)} data files are missing, so the keys that read them "
+                      f"are placeholders and nothing counts as done (`xstilts data download ...`):\n  {shown}",
+                      markup=False)

@@ -1,0 +1,98 @@
+"""SQuAD-format JSON: SQuAD v1.1 and v2.0, XQuAD, MLQA, TyDiQA-GoldP and XGLUE's MLQA copy.
+
+``{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers": [{"text",
+"answer_start"}], "is_impossible" (v2.0)}]}]}]}``. Every question becomes a span_qa example
+``{"id", "question", "context", "answers": [{"text", "start"}], "language"}``.
+
+- Offsets are character offsets into the context as stored; each answer is checked against its context, so a
+  wrong offset is reported with the question's key path rather than found later as a bad training target. A
+  context that starts with U+FEFF (Thai XQuAD) keeps it: stripping it would shift every answer by one.
+- SQuAD v2.0: a question with ``is_impossible: true`` has no answers (its ``plausible_answers`` are not gold
+  answers and are dropped); in files without the flag an empty answer list means the same.
+- TyDiQA-GoldP's training file mixes all nine languages; zero-shot transfer uses its English part, the
+  questions whose ids start with ``english-`` (:func:`read_tydiqa` selects a language by that prefix).
+- ``language`` is the reader's language argument: answer normalisation of MLQA's scorer depends on it.
+
+A JSON file has no useful line numbers (SQuAD files are a single line), so the number yielded with an example
+is the question's position in the file (1-based), and structural errors name the JSON key path of the bad
+item; a syntax error names the line and column where parsing stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from xstilts.errors import DataError
+from xstilts.formats.common import load_json, require
+
+# TyDiQA question ids start with the language's English name.
+TYDIQA_LANGUAGES = {
+    "en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish", "id": "indonesian", "ko": "korean",
+    "ru": "russian", "sw": "swahili", "te": "telugu",
+}
+
+
+def squad_examples(
+    path: Path, language: str = "", keep: Callable[[str], bool] | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(position of the question in the file, example) for every question ``keep`` accepts (all by default)."""
+    document = load_json(path)
+    articles = require(path, document, "data", list, what="a list of articles")
+    position = 0
+    for a, article in enumerate(articles):
+        paragraphs = require(path, article, "paragraphs", list, f"data[{a}]", what="a list of paragraphs")
+        for p, paragraph in enumerate(paragraphs):
+            where = f"data[{a}].paragraphs[{p}]"
+            context = require(path, paragraph, "context", str, where, what="the context text")
+            questions = require(path, paragraph, "qas", list, where, what="a list of questions")
+            for q, qa in enumerate(questions):
+                position += 1
+                here = f"{where}.qas[{q}]"
+                # SQuAD ids are strings; an integer id (some hand-made files) is kept as its text.
+                qid = str(require(path, qa, "id", (str, int), here, what="the question id"))
+                if keep is not None and not keep(qid):
+                    continue
+                yield position, {
+                    "id": qid,
+                    "question": require(path, qa, "question", str, here, what="the question text"),
+                    "context": context,
+                    "answers": _answers(path, here, qid, qa, context),
+                    "language": language,
+                }
+
+
+def _answers(path: Path, here: str, qid: str, qa: dict[str, Any], context: str) -> list[dict[str, Any]]:
+    if qa.get("is_impossible") is True:
+        return []
+    answers = []
+    for n, answer in enumerate(require(path, qa, "answers", list, here, what="a list of answers")):
+        spot = f"{here}.answers[{n}]"
+        text = require(path, answer, "text", str, spot, what="the answer text")
+        start = require(path, answer, "answer_start", int, spot, what="an integer character offset")
+        found = context[start : start + len(text)] if start >= 0 else ""
+        if found != text:
+            elsewhere = context.find(text)
+            hint = f"the text first occurs at offset {elsewhere}" if elsewhere >= 0 else "the text is not in the context"
+            raise DataError(
+                path, f"{spot} (question {qid!r}): answer {text!r} is not at offset {start} of the context (found "
+                f"{found!r}; {hint})",
+            )
+        answers.append({"text": text, "start": start})
+    return answers
+
+
+def read_squad(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
+    """Every question of a file of one language (SQuAD ``{train,dev}-v{1.1,2.0}.json``, XQuAD
+    ``xquad.<lang>.json``, MLQA ``*-context-<l>-question-<l>.json``)."""
+    return squad_examples(path, language)
+
+
+def read_tydiqa(path: Path, split: str, language: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """TyDiQA-GoldP: the questions of ``language`` only (the train file holds all languages; each dev file
+    one). Ids are kept as in the file, since the official labels use them."""
+    if language not in TYDIQA_LANGUAGES:
+        raise DataError(path, f"TyDiQA-GoldP has no language {language!r}: {', '.join(TYDIQA_LANGUAGES)}")
+    prefix = TYDIQA_LANGUAGES[language] + "-"
+    return squad_examples(path, language, keep=lambda qid: qid.startswith(prefix))

@@ -1,0 +1,169 @@
+"""The XGLUE scorer (microsoft/XGLUE evaluation/xglue_evaluate.py), written from its definition.
+
+Predictions: ``<dir>/<TASK>/<lang>.prediction`` (one line per input line; MLQA a JSON {id: answer}); labels:
+the XGLUE data folder itself (``xglue_full_dataset``), read for ``split`` test or dev. Metrics (x100): NER
+seqeval F1, POS seqeval chunk *precision* on the raw UPOS tags (the official script calls it accuracy), MLQA
+F1 (MLQA normalisation), NC / XNLI / PAWS-X / QADSM / QAM accuracy, WPR nDCG per query (sklearn's
+ndcg_score: linear gains, log2 discounts, tied scores averaged; queries with one document skipped).
+Per task the plain mean over languages ("avg"). QG and NTG (sacreBLEU) are not supported yet. nDCG, chunk
+P/R/F1 and the MLQA normalisation are ``xstilts.scoring.metrics``'s, the code the engine scores with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from xstilts.errors import DataError, XstiltsError
+from xstilts.scoring.metrics import chunk_prf, grouped_ndcg, ndcg
+from xstilts.scoring.official import layout, qa
+
+__all__ = ["UNSUPPORTED", "XGLUE_LANGUAGES", "evaluate", "ndcg"]
+
+XGLUE_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "NER": ("de", "en", "es", "nl"),
+    "POS": ("pl", "ar", "ru", "bg", "de", "el", "en", "es", "fr", "hi", "it", "nl", "pt", "th", "tr", "ur", "vi", "zh"),
+    "NC": ("de", "en", "es", "fr", "ru"),
+    "MLQA": ("ar", "de", "en", "es", "hi", "vi", "zh"),
+    "XNLI": ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"),
+    "PAWSX": ("de", "en", "es", "fr"),
+    "QADSM": ("de", "en", "fr"),
+    "WPR": ("de", "en", "es", "fr", "it", "pt", "zh"),
+    "QAM": ("de", "en", "fr"),
+    "QG": ("de", "en", "es", "fr", "it", "pt"),
+    "NTG": ("de", "en", "es", "fr", "ru"),
+}
+UNSUPPORTED = ("QG", "NTG")
+
+
+def _prediction_lines(path: Path) -> list[tuple[int, str]]:
+    return layout.read_lines(path)
+
+
+def _last_column(path: Path, skip_header: bool = False, skip_blank: bool = False) -> list[str]:
+    lines = layout.read_lines(path)[1 if skip_header else 0:]
+    return [value.split("\t")[-1].strip() for _, value in lines if value or not skip_blank]
+
+
+def _accuracy(prediction: Path, label: Path, golds: list[str]) -> float:
+    predictions = [value for _, value in _prediction_lines(prediction)]
+    if len(predictions) != len(golds):
+        raise DataError(prediction, f"{len(predictions)} prediction lines for {len(golds)} examples in {label}",
+                        min(len(predictions), len(golds)) + 1)
+    if not golds:
+        raise DataError(label, "no examples")
+    return 100.0 * sum(p == g for p, g in zip(predictions, golds, strict=True)) / len(golds)
+
+
+def _tag_sentences(prediction: Path, label: Path) -> tuple[list[list[str]], list[list[str]]]:
+    """Official grouping: label sentences end at blank or -DOCSTART- lines (tag = last white-space field);
+    a predicted sentence ends at a blank line and is padded with "O" up to its label sentence's length."""
+    golds: list[list[str]] = []
+    current: list[str] = []
+    for _, value in layout.read_lines(label):
+        if value and not value.startswith("-DOCSTART-"):
+            current.append(value.split()[-1])
+        elif current:
+            golds.append(current)
+            current = []
+    if current:
+        golds.append(current)
+    predicted: list[tuple[int, list[str]]] = []
+    current, start = [], 1
+    for line, value in _prediction_lines(prediction):
+        if not value:
+            if not current:
+                raise DataError(prediction, "an empty sentence (two blank lines in a row, or a leading blank "
+                                            "line): the official scorer would read an empty tag", line)
+            predicted.append((start, current))
+            current = []
+            continue
+        if not current:
+            start = line
+        current.append(value)
+    if current:
+        predicted.append((start, current))
+    if len(predicted) != len(golds):
+        raise DataError(prediction, f"{len(predicted)} sentences for {len(golds)} in {label}")
+    padded = []
+    for number, ((line, tags), gold) in enumerate(zip(predicted, golds, strict=True), start=1):
+        if len(tags) > len(gold):
+            raise DataError(prediction, f"sentence {number} has {len(tags)} tags for {len(gold)} words", line)
+        padded.append(tags + ["O"] * (len(gold) - len(tags)))
+    return padded, golds
+
+
+def _wpr(prediction: Path, label: Path) -> float:
+    rows = layout.read_lines(label)
+    predictions = _prediction_lines(prediction)
+    if len(predictions) != len(rows):
+        raise DataError(prediction, f"{len(predictions)} prediction lines for {len(rows)} rows in {label}",
+                        min(len(predictions), len(rows)) + 1)
+    gains, scores, groups = [], [], []
+    query_id, last = 0, ""
+    for (line, row), (pred_line, value) in zip(rows, predictions, strict=True):
+        query = row.split("\t")[0]
+        if query != last and last:
+            query_id += 1
+        last = query
+        try:
+            gain = float(row.split("\t")[-1])
+        except ValueError:
+            raise DataError(label, f"expected a numeric rating in the last column, got {row!r:.80}", line) from None
+        try:
+            score = float(value)
+        except ValueError:
+            raise DataError(prediction, f"expected a numeric rating, got {value!r}", pred_line) from None
+        gains.append(gain)
+        scores.append(score)
+        groups.append(str(query_id))
+    try:
+        return grouped_ndcg(scores, gains, groups)
+    except ValueError:
+        raise DataError(label, "no query with two or more documents") from None
+
+
+def _score(task: str, language: str, prediction: Path, truth: Path, split: str) -> float:
+    if task == "MLQA":
+        label = truth / "MLQA" / "MLQA_V1" / split / f"{split}-context-{language}-question-{language}.json"
+        articles = layout.squad_articles(label)
+        answers = layout.string_map(prediction, "{question_id: answer}")
+        return qa.mlqa(articles, answers, language, label, prediction)["f1"]
+    if task in ("NER", "POS"):
+        label = layout.require(truth / task / f"{language}.{split}")
+        predicted, golds = _tag_sentences(prediction, label)
+        return chunk_prf(predicted, golds)["f1" if task == "NER" else "precision"]
+    if task == "XNLI":
+        label = layout.require(truth / task / f"{language}.{split}")
+        return _accuracy(prediction, label, _last_column(label))
+    if task == "PAWSX":
+        label = layout.require(truth / task / language / f"{split}_2k.tsv")
+        return _accuracy(prediction, label, _last_column(label, skip_header=True, skip_blank=True))
+    label = layout.require(truth / task / f"xglue.{task.lower()}.{language}.{split}")
+    if task == "WPR":
+        return _wpr(prediction, label)
+    return _accuracy(prediction, label, _last_column(label))
+
+
+def evaluate(predictions: Path, truth: Path, split: str = "test") -> dict[str, Any]:
+    """{TASK: {language: score, "avg": mean}} for every XGLUE task folder in ``predictions``."""
+    if not Path(predictions).is_dir():
+        raise XstiltsError(f"prediction folder {predictions} does not exist")
+    tasks = [t for t in XGLUE_LANGUAGES if (Path(predictions) / t).is_dir()]
+    if not tasks:
+        raise XstiltsError(f"no XGLUE task folder ({', '.join(XGLUE_LANGUAGES)}) in {predictions}")
+    unsupported = [t for t in tasks if t in UNSUPPORTED]
+    if unsupported:
+        raise XstiltsError(f"XGLUE {' and '.join(unsupported)} (generation, sacreBLEU) is not supported yet: "
+                           f"remove the folder(s) from {predictions} to score the other tasks")
+    report: dict[str, Any] = {}
+    for task in tasks:
+        scores: dict[str, float] = {}
+        for language in XGLUE_LANGUAGES[task]:
+            prediction = layout.require(Path(predictions) / task / f"{language}.prediction")
+            scores[language] = _score(task, language, prediction, Path(truth), split)
+        scores["avg"] = sum(scores.values()) / len(scores)
+        report[task] = scores
+    return report
+
+
