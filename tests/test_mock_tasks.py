@@ -19,7 +19,7 @@ from xstilts.errors import XstiltsError
 from xstilts.micro.tasks import BUCC_DISTRACTORS, SENTENCES_PER_MLM_EXAMPLE, SIZES, build
 from xstilts.tasks import get_task, task_names
 from xstilts.tasks.micro import SEED
-from xstilts.tasks.mock import LANGUAGES, MOCK_TASKS, SIZE, VIEWS, mock_corpus, prepare
+from xstilts.tasks.mock import MOCK_TASKS, SIZE, mock_corpus, prepare
 from xstilts.tasks.readers import read_jsonl
 
 FAMILIES = {
