@@ -83,10 +83,11 @@ def test_language_codes_are_validated(tmp_path):
 
 
 def test_language_the_task_lacks(tmp_path):
-    # mock-nli's training data is English only (zero-shot): asking for German training data is an error
-    text = GOOD.replace("{task: mock-nli}", "{task: mock-nli, languages: [de]}")
+    # mock-nli's training data is English only (zero-shot): asking for qad training data is an error, though
+    # its dev and test sets are in qad too
+    text = GOOD.replace("{task: mock-nli}", "{task: mock-nli, languages: [qad]}")
     problems = problems_of(tmp_path, text)
-    assert "has no 'de' data in split 'train'" in problems[0]
+    assert "has no 'qad' data in split 'train'" in problems[0]
 
 
 def test_contradictory_settings(tmp_path):

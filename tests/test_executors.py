@@ -27,7 +27,7 @@ STUDY = (
     f"  pos: {STAGE.format(task='mock-pos', steps=6)}\n"
     f"  nli: {STAGE.format(task='mock-nli', steps=6)}\n"
     "pipelines:\n  pos: [first, pos]\n  nli: [first, nli]\n"
-    "evaluate: {max_examples: 16, languages: [en, de]}\nruntime: {progress: false, threads: 1}\n"
+    "evaluate: {max_examples: 16, languages: [en, qad]}\nruntime: {progress: false, threads: 1}\n"
 )
 
 

@@ -16,9 +16,9 @@ model:
   build: {hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64}
   tokenizer: {train: {corpus: [mock-mlm], vocab_size: 400}}
 stages:
-  mlm: {sources: [{task: mock-mlm, languages: [en, de]}], steps: 5, selection: {enabled: false}}
+  mlm: {sources: [{task: mock-mlm, languages: [en, qad]}], steps: 5, selection: {enabled: false}}
   qa: {sources: [{task: mock-qa}], steps: 5}
-  qa-mlm: {sources: [{task: mock-qa}, {task: mock-mlm, languages: [de]}], steps: 5}
+  qa-mlm: {sources: [{task: mock-qa}, {task: mock-mlm, languages: [qad]}], steps: 5}
   nli: {sources: [{task: mock-nli}], steps: 5}
   qa+nli: {sources: [{task: mock-qa}, {task: mock-nli}], steps: 5}
 pipelines:

@@ -27,7 +27,7 @@ name: as-loaded
 model: {name_or_path: PLACEHOLDER}
 stages:
   target:
-    sources: [{task: mock-sentiment, max_examples: 32}]
+    sources: [{task: mock-paraphrase, max_examples: 32}]
     steps: 2
     batch_size: 16
     max_length: 48
@@ -45,7 +45,7 @@ def model_folder(tmp_path, xstilts_home):
     from xstilts.models.tokenizer import train_tokenizer
     from xstilts.tasks.mock import mock_corpus
 
-    for name in ("mock-sentiment", "mock-retrieval"):
+    for name in ("mock-paraphrase", "mock-retrieval"):
         get_task(name).ensure_files(xstilts_home / "data")
     tokenizer = train_tokenizer(list(mock_corpus(xstilts_home / "data")), vocab_size=600)
     config = XLMRobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
@@ -87,10 +87,10 @@ def test_a_pipeline_with_no_stages_evaluates_the_encoder_as_loaded(model_folder,
     rows = run_study(parse_study(study_data(model_folder, tmp_path)), tmp_path / "out")
     with open(tmp_path / "out" / "results.csv") as handle:
         table = list(csv.DictReader(handle))
-    assert [(r["pipeline"], r["task"], r["language"]) for r in table] == [("encoder", "mock-retrieval", "de")]
+    assert [(r["pipeline"], r["task"], r["language"]) for r in table] == [("encoder", "mock-retrieval", "qad")]
     row = table[0]
     assert row["pretraining"] == "model" and row["intermediate"] == "none" and row["zero_shot"] == "True"
-    examples = get_task("mock-retrieval").load("test", "de", xstilts_home / "data")
+    examples = get_task("mock-retrieval").load("test", "qad", xstilts_home / "data")
     assert float(row["value"]) == pytest.approx(hand_retrieval_accuracy(model_folder, examples), abs=1e-6)
     # Nothing was trained: the store holds no stage, only the evaluation of the model itself.
     stage_folder = tmp_path / "runs" / row["stage_key"]
@@ -102,7 +102,7 @@ def test_a_pipeline_with_no_stages_must_name_its_tasks(model_folder, tmp_path):
     bare = STUDY.replace("encoder: {stages: [], evaluate: [mock-retrieval]}", "encoder: []")
     with pytest.raises(ConfigError, match=r"pipelines.encoder: a pipeline with no stages .* evaluate"):
         parse_study(study_data(model_folder, tmp_path, bare))
-    needs_head = STUDY.replace("evaluate: [mock-retrieval]", "evaluate: [mock-sentiment]")
+    needs_head = STUDY.replace("evaluate: [mock-retrieval]", "evaluate: [mock-paraphrase]")
     with pytest.raises(ConfigError, match=r"needs the head"):
         parse_study(study_data(model_folder, tmp_path, needs_head))
 

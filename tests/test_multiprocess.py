@@ -41,7 +41,7 @@ def test_two_process_run(tmp_path, xstilts_home):
     with open(tmp_path / "out" / "results.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert {(r["task"], r["language"]) for r in rows if r["main"] == "True"} == {
-        ("mock-nli", "en"), ("mock-nli", "de"), ("mock-pos", "en"), ("mock-pos", "de")}
+        ("mock-nli", "en"), ("mock-nli", "qad"), ("mock-pos", "en"), ("mock-pos", "qad")}
     (stage,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
     assert (stage / "DONE").exists() and not (stage / "state").exists()
     log_lines = (stage / "log.jsonl").read_text().splitlines()

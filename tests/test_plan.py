@@ -9,6 +9,7 @@ import yaml
 
 from xstilts.config.load import parse_study
 from xstilts.studies.plan import build_plan
+from xstilts.tasks import get_task
 
 BASE = yaml.safe_load("""\
 name: plan
@@ -17,7 +18,7 @@ model:
   tokenizer: {train: {corpus: [mock-mlm], vocab_size: 400}}
 seeds: [0, 1]
 stages:
-  mlm: {sources: [{task: mock-mlm, languages: [en, de]}], steps: 5, selection: {enabled: false}}
+  mlm: {sources: [{task: mock-mlm, languages: [en, qad]}], steps: 5, selection: {enabled: false}}
   inter: {sources: [{task: mock-qa}], steps: 5}
   target: {sources: [{task: mock-nli}], steps: 5}
 pipelines:
@@ -46,7 +47,7 @@ def test_sharing_and_counts(data_root):
     assert len(plan.stages) == 2 * 4
     mlm = [n for n in plan.stages if n.name == "mlm"]
     assert len(mlm) == 2 and all(sorted(n.pipelines) == ["baseline", "retrieval", "stilts"] for n in mlm)
-    # evaluations: per seed 2 pipelines x mock-nli x (en, de) + retrieval x de
+    # evaluations: per seed 2 pipelines x mock-nli x (en, qad) + retrieval x qad
     assert len(plan.evaluations) == 2 * (2 * 2 + 1)
     parents = {n.key: n.parent.key if n.parent else None for n in plan.stages}
     assert sum(node.parent is not None for node in plan.stages) == 2 * 3  # all but mlm, per seed
@@ -138,7 +139,7 @@ def test_data_content_enters_the_key(data_root, tmp_path):
     data = copy.deepcopy(BASE)
     data["data_root"] = str(local)
     before = keys(plan_of(data, local))
-    train = local / "mock" / "mock-nli" / "train-en.jsonl"
+    train = get_task("mock-nli").path("train", "en", local)
     lines = train.read_text().splitlines()
     train.write_text("\n".join(lines[:-1]) + "\n")  # one example fewer
     after = keys(plan_of(data, local))
@@ -156,7 +157,7 @@ def test_seed_gives_distinct_keys(data_root):
 
 def test_non_english_selection_or_training_is_not_zero_shot(data_root):
     data = copy.deepcopy(BASE)
-    data["stages"]["inter"]["selection"] = {"languages": ["en", "de"]}
+    data["stages"]["inter"]["selection"] = {"languages": ["en", "qad"]}
     plan = plan_of(data, data_root)
     flags = {(n.name, ",".join(sorted(n.pipelines))): n.zero_shot for n in plan.stages if n.seed == 0}
     assert flags[("mlm", "baseline,retrieval,stilts")] is True  # multilingual MLM is pretraining, still zero-shot
@@ -199,15 +200,15 @@ MODELS = {
               "tokenizer": {"train": {"corpus": ["mock-mlm"], "vocab_size": 400}}},
 }
 TASK_STAGES = {
-    "mlm": {"sources": [{"task": "mock-mlm", "languages": ["en", "de"]}], "steps": 5, "selection": {"enabled": False}},
+    "mlm": {"sources": [{"task": "mock-mlm", "languages": ["en", "qad"]}], "steps": 5, "selection": {"enabled": False}},
     "qa": {"sources": [{"task": "mock-qa"}], "steps": 5},
     "choice": {"sources": [{"task": "mock-choice"}], "steps": 5},
     "ner": {"sources": [{"task": "mock-ner"}], "steps": 5},
     "nli": {"sources": [{"task": "mock-nli"}], "steps": 5},
     "pos": {"sources": [{"task": "mock-pos"}], "steps": 5},
-    "senti": {"sources": [{"task": "mock-sentiment"}], "steps": 5},
+    "para": {"sources": [{"task": "mock-paraphrase"}], "steps": 5},
 }
-INTERS, TARGETS = ["qa", "choice", "ner"], ["nli", "pos", "senti"]
+INTERS, TARGETS = ["qa", "choice", "ner"], ["nli", "pos", "para"]
 
 
 def grid_study(model_axis: bool = True, **changes) -> dict:
@@ -230,7 +231,7 @@ def test_grid_counts_and_sharing_by_hand(model_axis, data_root):
     kinds = plan.kinds()
     assert (kinds["mlm"], kinds["intermediate"], kinds["target"]) == (4, 4 * 3, 4 * 12)
     assert len(plan.stages) == 4 * 16 == len({n.key for n in plan.stages})  # no duplicates
-    # each target stage is evaluated on its task's test data in en and de; each target node is one group
+    # each target stage is evaluated on its task's test data in en and qad; each target node is one group
     assert (kinds["evaluate"], kinds["evaluation_groups"]) == (4 * 12 * 2, 4 * 12)
     assert len({(n.model, n.seed) for n in plan.stages}) == 4
     children: dict[str, list] = {}
@@ -463,7 +464,7 @@ def test_joint_training_is_one_target_stage_keyed_apart_from_sequential(data_roo
     kinds = {n.name: n.kind for n in plan.stages}
     assert kinds == {"mlm": "mlm", "joint": "target", "qa": "intermediate", "nli": "target"}
     assert len({n.key for n in plan.stages}) == 4
-    assert plan.kinds()["evaluate"] == 2 * 2  # mock-nli in en and de, after each of the two targets
+    assert plan.kinds()["evaluate"] == 2 * 2  # mock-nli in en and qad, after each of the two targets
 
 
 def test_stage_orders_give_different_keys(data_root):

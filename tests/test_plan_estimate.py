@@ -18,6 +18,7 @@ from xstilts.config.schema import ModelConfig, StageConfig
 from xstilts.studies import estimate
 from xstilts.studies.context import make_context
 from xstilts.studies.plan_summary import plan_summary
+from xstilts.tasks import get_task
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -33,7 +34,7 @@ models:
     tokenizer: {train: {corpus: [mock-mlm], vocab_size: 500}}
 seeds: [0]
 stages:
-  mlm: {sources: [{task: mock-mlm, languages: [en, de]}], steps: 5, batch_size: 32, max_length: 128,
+  mlm: {sources: [{task: mock-mlm, languages: [en, qad]}], steps: 5, batch_size: 32, max_length: 128,
         selection: {enabled: false}}
   nli: {sources: [{task: mock-nli, max_examples: 50}], epochs: 2, batch_size: 16, grad_accumulation: 2,
         max_length: 64}
@@ -69,10 +70,11 @@ def test_summary_counts_and_estimates_by_hand(study, xstilts_home):
     assert small["parameters"] == (400 + 130 + 1) * 32 + 2 * 32 + layer_parameters(32, 1, 64)
     assert wide["parameters"] == (500 + 128 + 2) * 48 + 2 * 48 + layer_parameters(48, 2, 96)
 
-    data = xstilts_home / "data" / "mock"
-    lines = {name: sum(1 for line in (data / name).read_text().splitlines() if line.strip())
-             for name in ("mock-nli/train-en.jsonl", "mock-nli/test-en.jsonl", "mock-nli/test-de.jsonl")}
-    assert lines["mock-nli/train-en.jsonl"] > 50
+    nli_task = get_task("mock-nli")
+    lines = {(split, language): sum(1 for line in nli_task.path(split, language, xstilts_home / "data")
+                                    .read_text().splitlines() if line.strip())
+             for split, language in (("train", "en"), ("test", "en"), ("test", "qad"))}
+    assert lines[("train", "en")] > 50
     mlm_tokens = 5 * 32 * 128
     nli_steps = math.ceil(2 * math.ceil(50 / (16 * 2)))  # 2 epochs of 50 examples in steps of 32
     nli_tokens = nli_steps * 32 * 64
@@ -84,8 +86,8 @@ def test_summary_counts_and_estimates_by_hand(study, xstilts_home):
     assert mlm["seconds"] == pytest.approx(mlm["flops"] / 1e9)
     nli = by_node[("wide", "nli", False)]
     assert nli["tokens"] == nli_tokens and nli["flops"] == 6 * wide["layer_parameters"] * nli_tokens
-    evaluation = next(e for e in summary["evaluation_nodes"] if e["model"] == "small" and e["language"] == "de")
-    assert evaluation["tokens"] == min(10, lines["mock-nli/test-de.jsonl"]) * 64  # the stage's max_length
+    evaluation = next(e for e in summary["evaluation_nodes"] if e["model"] == "small" and e["language"] == "qad")
+    assert evaluation["tokens"] == min(10, lines[("test", "qad")]) * 64  # the stage's max_length
     assert evaluation["flops"] == 2 * small["layer_parameters"] * evaluation["tokens"]
     nodes = summary["nodes"] + summary["evaluation_nodes"]
     assert summary["compute"]["tokens"] == sum(n["tokens"] for n in nodes)
@@ -96,7 +98,7 @@ def test_summary_counts_and_estimates_by_hand(study, xstilts_home):
 
 @pytest.mark.parametrize(("stage", "expected"), [
     # 1 epoch of 50 + 30 examples in batches of 16: 4 + 2 = 6 steps. Proportional sampling draws mock-nli
-    # (32 tokens) with probability 50/80 and mock-sentiment (the stage's 64) with 30/80: 16 x (20 + 24) a step.
+    # (32 tokens) with probability 50/80 and mock-paraphrase (the stage's 64) with 30/80: 16 x (20 + 24) a step.
     ({"epochs": 1}, 6 * 16 * (20 + 24)),
     ({"steps": 5}, 5 * 16 * (20 + 24)),
     # capped at 30 examples: each source 1/2, 16 x (16 + 32) a step
@@ -106,7 +108,7 @@ def test_summary_counts_and_estimates_by_hand(study, xstilts_home):
 ])
 def test_stage_tokens_use_each_source_length(stage, expected, xstilts_home):
     config = StageConfig(sources=[{"task": "mock-nli", "max_examples": 50, "max_length": 32},
-                                  {"task": "mock-sentiment", "max_examples": 30}],
+                                  {"task": "mock-paraphrase", "max_examples": 30}],
                          **{"batch_size": 16, "max_length": 64, **stage})
     data_root = xstilts_home / "data"
     assert estimate.source_examples(config.sources[1], data_root) == 30  # the data holds more than the caps

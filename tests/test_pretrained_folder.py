@@ -17,7 +17,7 @@ name: folder
 model: {name_or_path: PLACEHOLDER}
 stages:
   target:
-    sources: [{task: mock-sentiment, max_examples: 64}]
+    sources: [{task: mock-paraphrase, max_examples: 64}]
     steps: 4
     batch_size: 16
     max_length: 48
@@ -37,7 +37,7 @@ def model_folder(tmp_path, xstilts_home):
     from xstilts.tasks import get_task
     from xstilts.tasks.mock import mock_corpus
 
-    get_task("mock-sentiment").ensure_files(xstilts_home / "data")
+    get_task("mock-paraphrase").ensure_files(xstilts_home / "data")
     tokenizer = train_tokenizer(list(mock_corpus(xstilts_home / "data")), vocab_size=600)
     config = XLMRobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                               intermediate_size=64, max_position_embeddings=130, pad_token_id=tokenizer.pad_token_id)
@@ -53,7 +53,7 @@ def test_study_on_a_local_pretrained_folder(model_folder, tmp_path):
     rows = run_study(parse_study(data), tmp_path / "out")
     with open(tmp_path / "out" / "results.csv") as handle:
         table = list(csv.DictReader(handle))
-    assert {r["language"] for r in table} == {"en", "de"} and len(rows) == len(table)
+    assert {r["language"] for r in table} == {"en", "qad"} and len(rows) == len(table)
     assert all(r["model"] == str(model_folder) for r in table)
 
 

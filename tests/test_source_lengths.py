@@ -14,7 +14,7 @@ STUDY = f"""\
 name: lengths
 {tiny_model_yaml()}stages:
   mixed:
-    sources: [{{task: mock-nli, max_examples: 24, max_length: 16}}, {{task: mock-sentiment, max_examples: 24}}]
+    sources: [{{task: mock-nli, max_examples: 24, max_length: 16}}, {{task: mock-paraphrase, max_examples: 24}}]
     steps: 2
     batch_size: 4
     max_length: 64
@@ -49,12 +49,12 @@ def featurized(xstilts_home, tmp_path, monkeypatch) -> dict[tuple[str, str], tup
 
 def test_each_source_is_cut_at_its_own_length(featurized):
     # mock-nli trains and selects at its source's 16 tokens; the longest of its features is cut there, while
-    # mock-sentiment, without a length of its own, keeps the stage's 64 (and has features longer than 16).
+    # mock-paraphrase, without a length of its own, keeps the stage's 64 (and has features longer than 16).
     assert featurized[("mock-nli", "train")] == (16, 16)
     assert featurized[("mock-nli", "dev")] == (16, 16)
-    length, longest = featurized[("mock-sentiment", "train")]
+    length, longest = featurized[("mock-paraphrase", "train")]
     assert length == 64 and 16 < longest <= 64
-    assert featurized[("mock-sentiment", "dev")][0] == 64
+    assert featurized[("mock-paraphrase", "dev")][0] == 64
     # evaluation after the stage reads the stage's length, and mock-nli's test pairs are longer than 16 tokens
     length, longest = featurized[("mock-nli", "test")]
     assert length == 64 and 16 < longest <= 64

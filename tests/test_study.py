@@ -64,14 +64,13 @@ def test_tiny_study_end_to_end(tiny_run):
     assert list(table[0].keys()) == RESULT_COLUMNS
     assert len(table) == len(rows) > 0
     seen = {(r["pipeline"], r["task"], r["language"]) for r in table if r["main"] == "True"}
-    # every target task evaluated in every test language, for both pipelines; retrieval in German only
+    # every target task evaluated in every test language, for both pipelines; retrieval in qad only
     for pipeline in ("baseline", "intermediate"):
-        for task in ("mock-nli", "mock-pos"):
-            assert {(pipeline, task, "en"), (pipeline, task, "de")} <= seen
-    assert ("retrieval", "mock-retrieval", "de") in seen
-    nli_chance = [float(r["chance"]) for r in table if r["task"] == "mock-nli" and r["metric"] == "accuracy"]
-    assert len(nli_chance) >= 4  # two pipelines x (en, de) at least
-    assert all(abs(c - 100 / 3) < 1e-3 for c in nli_chance)  # three labels: a uniform guess is right 1/3
+        for task in ("mock-ner", "mock-pos"):
+            assert {(pipeline, task, "en"), (pipeline, task, "qad")} <= seen
+    assert ("retrieval", "mock-retrieval", "qad") in seen
+    pos_chance = [float(r["chance"]) for r in table if r["task"] == "mock-pos" and r["metric"] == "accuracy"]
+    assert len(pos_chance) == 4 and all(abs(c - 100 / 14) < 1e-3 for c in pos_chance)  # 14 tags: a uniform guess
     assert all(r["zero_shot"] == "True" for r in table)
     bounded = [float(r["value"]) for r in table if r["metric"] != "perplexity"]
     assert bounded and all(0.0 <= value <= 100.0 for value in bounded)
@@ -81,11 +80,12 @@ def test_english_learns_beyond_chance(tiny_run):
     _, out, _ = tiny_run
     table = read_csv(out / "results.csv")
 
-    def english(task: str) -> list[float]:
-        return [float(r["value"]) for r in table if r["task"] == task and r["language"] == "en" and r["main"] == "True"]
+    def english(task: str) -> list[dict[str, str]]:
+        return [r for r in table if r["task"] == task and r["language"] == "en" and r["main"] == "True"]
 
-    assert len(english("mock-pos")) == 2 and min(english("mock-pos")) > 5 * 100 / 12  # 12 tags
-    assert len(english("mock-nli")) == 2 and min(english("mock-nli")) > 100 / 3 + 5  # 3 balanced labels
+    assert len(english("mock-pos")) == 2 and min(float(r["value"]) for r in english("mock-pos")) > 5 * 100 / 14  # 14 tags
+    # NER's main score is entity F1; its chance (a random tagger's F1, about 8) is computed from the test data.
+    assert len(english("mock-ner")) == 2 and all(float(r["value"]) > 5 * float(r["chance"]) for r in english("mock-ner"))
 
 
 def test_shared_stage_trained_once_and_rerun_skips_everything(tiny_run, monkeypatch):
@@ -111,7 +111,7 @@ def test_shared_stage_trained_once_and_rerun_skips_everything(tiny_run, monkeypa
     def fail(*args, **kwargs):
         raise AssertionError("a cached split was tokenized again")
 
-    family = get_family("classification")
+    family = get_family("tagging")  # both targets tag
     monkeypatch.setattr(type(family), "featurize", fail)
     again = run_study(study, out)
     assert again == rows
@@ -125,11 +125,11 @@ def test_features_are_cached(tiny_run, xstilts_home):
     study = tiny_run[0]
     context = make_context(study)
     ensure_tokenizer(context)
-    data = featurize(context, get_task("mock-nli"), "test", "de", 64, None)
+    data = featurize(context, get_task("mock-pos"), "test", "qad", 64, None)
     assert data.from_cache
     assert data._examples is None  # a cache hit reads features only; examples are read when asked for
     assert len(data.examples) == 1 + max(f["example_index"] for f in data.features)
-    fresh = featurize(context, get_task("mock-nli"), "test", "de", 48, None)  # other max length, other key
+    fresh = featurize(context, get_task("mock-pos"), "test", "qad", 48, None)  # other max length, other key
     assert not fresh.from_cache and fresh.cache_key != data.cache_key
 
 
@@ -257,7 +257,7 @@ def test_several_models_own_tokenizers_model_and_axes_columns(xstilts_home, tmp_
     table = read_csv(tmp_path / "out" / "results.csv")
     assert len(table) == len(rows) > 0
     main = [r for r in table if r["main"] == "True"]
-    # 2 models x 2 fractions x mock-nli in en and de
+    # 2 models x 2 fractions x mock-nli in en and qad
     assert len(main) == 2 * 2 * 2
     assert {r["model"] for r in main} == {"tiny-xlmr", "bert"}  # the label, else the key in `models`
     assert {(r["model"], r["pipeline"], json.loads(r["axes"])["fraction"]) for r in main} == {

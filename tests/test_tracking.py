@@ -23,7 +23,7 @@ DEV_EVERY = 3
 
 
 def study_data(store: Path, runtime: str = "{progress: false}", steps: int = 6, **stage) -> dict:
-    settings = dict(sources="[{task: mock-sentiment, max_examples: 64}]", steps=steps, batch_size=8, max_length=32,
+    settings = dict(sources="[{task: mock-paraphrase, max_examples: 64}]", steps=steps, batch_size=8, max_length=32,
                     optimizer="{lr: 1.0e-3}", selection=f"{{every: {DEV_EVERY}, max_examples: 16}}")
     settings.update(stage)
     data = yaml.safe_load(target_study_yaml("tracked", evaluate=8, runtime=runtime, **settings))
@@ -61,10 +61,10 @@ def test_tensorboard_by_default_logs_what_log_jsonl_says(xstilts_home, tmp_path)
     assert [v for _, v in by_tag(scalars, "train/lr")] == pytest.approx([1e-3 * (6 - s) / 5 for s in range(1, 7)])
     assert [d["step"] for d in dev] == [DEV_EVERY, 2 * DEV_EVERY]
     assert by_tag(scalars, "dev/score") == [(d["step"], pytest.approx(d["score"])) for d in dev]
-    assert by_tag(scalars, "dev/mock-sentiment/en") == [
-        (d["step"], pytest.approx(d["scores"]["mock-sentiment/en"])) for d in dev]
+    assert by_tag(scalars, "dev/mock-paraphrase/en") == [
+        (d["step"], pytest.approx(d["scores"]["mock-paraphrase/en"])) for d in dev]
     assert {tag for tag, _, _ in scalars} == {"train/loss", "train/lr", "train/examples_per_s", "train/epoch",
-                                             "dev/score", "dev/mock-sentiment/en"}
+                                             "dev/score", "dev/mock-paraphrase/en"}
 
 
 def test_no_trackers_writes_no_tensorboard_folder(xstilts_home, tmp_path):
@@ -205,8 +205,8 @@ def test_mlflow_logs_to_a_sqlite_store_and_a_resumed_stage_reopens_its_run(xstil
     # MLflow keeps every point: step 5, logged before the crash and again after the resume, is there twice.
     assert [step for step, _ in losses] == [1, 2, 3, 4, 5, 5, 6, 7, 8]
     assert sorted(set(losses)) == [(r["step"], pytest.approx(r["loss"])) for r in train]
-    scores = client.get_metric_history(run.info.run_id, "dev/mock-sentiment/en")
-    assert sorted((m.step, m.value) for m in scores) == [(d["step"], d["scores"]["mock-sentiment/en"]) for d in dev]
+    scores = client.get_metric_history(run.info.run_id, "dev/mock-paraphrase/en")
+    assert sorted((m.step, m.value) for m in scores) == [(d["step"], d["scores"]["mock-paraphrase/en"]) for d in dev]
     assert not (folder / "tensorboard").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["out", "runs"]
 
 

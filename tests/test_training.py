@@ -25,7 +25,7 @@ STUDY = yaml.safe_load(
     target_study_yaml(
         "loop",
         evaluate=16,
-        sources="[{task: mock-sentiment, max_examples: 96}]",
+        sources="[{task: mock-paraphrase, max_examples: 96}]",
         steps=30,
         batch_size=8,
         grad_accumulation=2,
@@ -84,15 +84,21 @@ def _study_on(data_root: Path, store: Path) -> dict:
 def local_data(xstilts_home, tmp_path):
     from xstilts.tasks import get_task
 
-    for name in ("mock-mlm", "mock-sentiment"):
+    for name in ("mock-mlm", "mock-paraphrase"):
         get_task(name).ensure_files(xstilts_home / "data")
     local = tmp_path / "data"
     shutil.copytree(xstilts_home / "data", local)
     return local
 
 
+def _train_file(data_root: Path) -> Path:
+    from xstilts.tasks import get_task
+
+    return get_task("mock-paraphrase").path("train", "en", data_root)
+
+
 def test_malformed_line_names_file_and_line(local_data, tmp_path):
-    path = local_data / "mock" / "mock-sentiment" / "train-en.jsonl"
+    path = _train_file(local_data)
     lines = path.read_text().splitlines()
     lines[2] = lines[2][:-5]  # truncate the JSON of line 3
     path.write_text("\n".join(lines) + "\n")
@@ -102,23 +108,23 @@ def test_malformed_line_names_file_and_line(local_data, tmp_path):
 
 
 def test_label_outside_the_label_set(local_data, tmp_path):
-    path = local_data / "mock" / "mock-sentiment" / "train-en.jsonl"
+    path = _train_file(local_data)
     lines = path.read_text().splitlines()
     record = json.loads(lines[4])
-    record["label"] = "positve"
+    record["label"] = "paraphrse"
     lines[4] = json.dumps(record)
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError) as caught:
         run_study(parse_study(_study_on(local_data, tmp_path / "runs")), tmp_path / "out")
     message = str(caught.value)
-    assert f"{path}:5:" in message and "'positve'" in message and "positive" in message
+    assert f"{path}:5:" in message and "'paraphrse'" in message and "not_paraphrase, paraphrase" in message
 
 
 def test_missing_file_says_where_to_put_it(local_data, tmp_path):
     from xstilts.tasks import get_task
     from xstilts.tasks.base import Task
 
-    task = get_task("mock-sentiment")
+    task = get_task("mock-paraphrase")
     real = Task(**{**task.__dict__, "name": "copy", "prepare": None, "data_folder": "nowhere"})
     with pytest.raises(XstiltsError) as caught:
         real.load("train", "en", local_data)
@@ -127,7 +133,7 @@ def test_missing_file_says_where_to_put_it(local_data, tmp_path):
 
 
 def test_cli_reports_bad_data_without_traceback(local_data, tmp_path):
-    path = local_data / "mock" / "mock-sentiment" / "train-en.jsonl"
+    path = _train_file(local_data)
     path.write_text("not json\n" + path.read_text())
     study = tmp_path / "study.yaml"
     study.write_text(yaml.safe_dump(_study_on(local_data, tmp_path / "runs")))
@@ -143,7 +149,7 @@ def test_keep_heads_continues_the_previous_head_and_default_drops_it(xstilts_hom
 
     data = json.loads(json.dumps(STUDY))
     data["store"] = str(tmp_path / "runs")
-    first = {"sources": [{"task": "mock-sentiment", "max_examples": 64}], "steps": 6, "batch_size": 8,
+    first = {"sources": [{"task": "mock-paraphrase", "max_examples": 64}], "steps": 6, "batch_size": 8,
              "max_length": 48, "optimizer": {"lr": 1e-3}, "selection": {"enabled": False}}
     # a second stage with a zero learning rate: whatever head it starts with is what it saves
     frozen = dict(first, optimizer={"lr": 1e-30, "weight_decay": 0.0}, steps=2)

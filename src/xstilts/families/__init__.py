@@ -34,6 +34,11 @@ def get_family(name: str) -> Family:
     return FAMILIES.get(name)
 
 
+def example_texts(family: str, example: dict) -> list[str]:
+    """The raw texts of an example of ``family``'s schema (to train tokenizers on a task's data)."""
+    return family_spec(family).texts(example)
+
+
 def family_spec(name: str) -> FamilySpec:
     """The declarative part of a family, without torch (an unknown name: an error with "did you mean")."""
     return SPECS.get(name)

@@ -18,4 +18,5 @@ SPEC = FamilySpec(
     settings=ClassificationSettings,
     metrics=("accuracy", "ndcg"),
     needs_labels=True,
+    texts=lambda example: [t for t in (example.get("text"), example.get("text_pair")) if t],
 )

@@ -22,4 +22,5 @@ SPEC = FamilySpec(
     metrics=("accuracy", "perplexity"),
     reads_plain_text=True,
     auxiliary=True,
+    texts=lambda example: [example["text"]],
 )

@@ -20,4 +20,5 @@ SPEC = FamilySpec(
     description="context + N choices, one forward pass (XCOPA)",
     settings=MultipleChoiceSettings,
     metrics=("accuracy",),
+    texts=lambda example: [example["context"], *example["choices"]],
 )

@@ -96,4 +96,5 @@ SPEC = FamilySpec(
     settings=RetrievalSettings,
     metrics=tuple(dict.fromkeys(metric for metrics in PROTOCOLS.values() for metric in metrics)),
     trainable=False,
+    texts=lambda example: [t for t in (example.get("source"), example.get("target")) if t],
 )

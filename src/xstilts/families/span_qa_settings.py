@@ -26,4 +26,5 @@ SPEC = FamilySpec(
     description="extractive QA, SQuAD 1.1/2.0 style (XQuAD, MLQA, TyDiQA)",
     settings=SpanQASettings,
     metrics=("f1", "exact_match", *MLQA_METRICS),
+    texts=lambda example: [example["question"], example["context"]],
 )

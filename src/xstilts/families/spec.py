@@ -188,6 +188,8 @@ class FamilySpec:
     reads_plain_text: bool = False
     # An auxiliary objective (MLM next to a task): not selected on, not evaluated by default.
     auxiliary: bool = False
+    # The raw texts of one example of the family's schema (a tokenizer trained on a task's data reads them).
+    texts: Callable[[Mapping[str, Any]], list[str]] = lambda example: []
 
     def __post_init__(self) -> None:
         if self.model_kind not in MODEL_KINDS:

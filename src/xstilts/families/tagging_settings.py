@@ -20,4 +20,5 @@ SPEC = FamilySpec(
     settings=TaggingSettings,
     metrics=(*CHUNK_METRICS, "accuracy"),
     needs_labels=True,
+    texts=lambda example: [" ".join(example["tokens"])],
 )

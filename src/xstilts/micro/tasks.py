@@ -294,10 +294,11 @@ def _draw(rng: random.Random, make: Maker, count: int, seen: set[str], langs: tu
     return items
 
 
-def build(key: str, size: str | Size = "default", seed: int = 0,
+def build(key: str | MicroTask, size: str | Size = "default", seed: int = 0,
           languages: tuple[str, ...] = LANGUAGE_CODES) -> Files:
-    """Every file of micro task ``key``: {(split, language): examples with ids}."""
-    task = get_micro_task(key)
+    """Every file of micro task ``key``, or of a variant of one (``xstilts.tasks.mock``): {(split, language):
+    examples with ids}. The items drawn depend on the key, size, seed and splits, not on the languages."""
+    task = key if isinstance(key, MicroTask) else get_micro_task(key)
     sizes = get_size(size)
     for code in languages:
         get_language(code)
@@ -306,7 +307,7 @@ def build(key: str, size: str | Size = "default", seed: int = 0,
     if task.role == "retrieval":
         return _build_retrieval(task, sizes, seed, languages)
     assert task.make is not None
-    rng = random.Random(derived_seed("task", key, seed))
+    rng = random.Random(derived_seed("task", task.key, seed))
     seen: set[str] = set()
     files: Files = {}
     splits = task.splits(languages)

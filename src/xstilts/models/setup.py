@@ -6,7 +6,7 @@ from pathlib import Path
 
 from xstilts.atomic import file_lock, publish_folder
 from xstilts.config.schema import ModelConfig
-from xstilts.data.texts import example_texts
+from xstilts.families import example_texts
 from xstilts.tasks import get_task
 from xstilts.tasks.base import stable_hash
 

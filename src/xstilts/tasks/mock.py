@@ -1,110 +1,85 @@
-"""Mock tasks: one small generated task per family, in English and German, shipped with the package for tests,
-demos and the quick start. No download: the data is generated in code (``mock_data``) and written as JSON
-lines under ``<data_root>/mock/<task>/<split>-<lang>.jsonl`` the first time a task needs it.
+"""Mock tasks: one small task per family, in English and one synthetic language, for tests, demos and the quick
+start. They are views of the micro-benchmark (``xstilts.micro``), which generates them: the tiny size, the seed
+of the registered micro tasks, and two languages only, English and ``qad`` (own words, SOV order,
+postpositions, agreement, no articles, Greek script), so that studies on them run in seconds.
 
-Train is English only (zero-shot transfer); dev and test have English and parallel German. Retrieval has
-German dev and test sets only (it is evaluation only) and MLM has non-parallel corpora in both languages.
+Each mock task renders the items of one micro task. Train is English only (zero-shot transfer); dev and test
+are parallel in both languages, also for the two tasks whose micro originals are English-only intermediate
+tasks (``mock-choice``, ``mock-qa``). ``mock-retrieval`` has ``qad`` dev and test sets only (it is evaluation
+only) and ``mock-mlm`` non-parallel corpora in both languages. Files are written the first time a task needs
+them, under ``<data_root>/mock/v2/<task>/<split>-<lang>.jsonl``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
+from xstilts.families import example_texts
+from xstilts.micro.tasks import TASKS as MICRO_TASKS
+from xstilts.micro.tasks import MicroTask, build
 from xstilts.tasks import register_task
 from xstilts.tasks.base import Task
 from xstilts.tasks.generated import write_missing
-from xstilts.tasks.mock_data import NER_LABELS, NLI_LABELS, POS_LABELS, SENTIMENT_LABELS, generate
+from xstilts.tasks.micro import SEED
 from xstilts.tasks.readers import read_jsonl
 
 BENCHMARK = "mock"
-TRANSFER_SPLITS = {"train": ("en",), "dev": ("en", "de"), "test": ("en", "de")}
+LANGUAGES = ("en", "qad")
+SIZE = "tiny"
+# Version 1 was a hand-written English/German generator; the version names the folder, so that no file of
+# version 1 left in a data root is taken for a file of version 2.
+VERSION = "2"
+
+
+def _view(key: str) -> MicroTask:
+    """Micro task ``key`` without translate-train, with its own head, and with dev and test sets in both
+    languages (an intermediate task becomes a target task)."""
+    spec = MICRO_TASKS[key]
+    role = "target" if spec.role == "intermediate" else spec.role
+    return replace(spec, role=role, translatable=False, head=None)
+
+
+# mock task -> (the micro task whose generator makes it, what it is)
+VIEWS: dict[str, tuple[MicroTask, str]] = {
+    "mock-nli": (_view("xnli"), "Mock NLI: entailment, neutral or contradiction."),
+    "mock-paraphrase": (_view("pawsx"), "Mock paraphrase identification (PAWS-X style: the same words, reordered)."),
+    "mock-choice": (_view("socialiqa"), "Mock cause and effect: the cause or result of an event, 3 choices."),
+    "mock-qa": (_view("squad2"), "Mock extractive QA (SQuAD 2.0 style): a third of the questions have no answer."),
+    "mock-pos": (_view("pos"), "Mock part-of-speech tagging (universal tags)."),
+    "mock-ner": (_view("ner"), "Mock named entities (IOB2: PER, LOC, ORG)."),
+    "mock-retrieval": (_view("bucc"), "Mock retrieval: the English rendering of each qad sentence, 30% distractors."),
+    "mock-mlm": (_view("mlm"), "Mock monolingual corpora (not parallel) for masked language modelling."),
+}
 
 
 def prepare(task: Task, data_root: Path) -> None:
     """Generate the files of a mock task that are missing (existing files are left alone)."""
-    write_missing(task, data_root, lambda: generate(task.name))
+    spec = VIEWS[task.name][0]
+    write_missing(task, data_root, lambda: build(spec, SIZE, SEED, LANGUAGES))
 
 
-def _mock_task(name: str, family: str, description: str, **fields: Any) -> Task:
-    fields.setdefault("splits", dict(TRANSFER_SPLITS))
+def _register(name: str, spec: MicroTask, what: str) -> Task:
     return register_task(
         Task(
             name=name,
-            family=family,
-            description=description,
+            family=spec.family,
+            description=f"{what} Made by micro-{SIZE}-{spec.key}'s generator, in English and qad.",
+            splits=spec.splits(LANGUAGES),
             reader=read_jsonl,
-            version="1",
-            data_folder=f"mock/{name}",
+            metrics=spec.metrics,
+            labels=spec.labels,
+            version=VERSION,
+            settings=dict(spec.settings),
+            data_folder=f"{BENCHMARK}/v{VERSION}/{name}",
             prepare=prepare,
             benchmark=BENCHMARK,
-            **fields,
         )
     )
 
 
-MOCK_TASKS: tuple[Task, ...] = (
-    _mock_task(
-        "mock-nli", "classification",
-        "Mock NLI: does a sentence of simple facts (home, employer, possessions) entail the hypothesis?",
-        labels=NLI_LABELS, metrics=("accuracy",), head="mock-nli",
-    ),
-    _mock_task(
-        "mock-sentiment", "classification",
-        "Mock sentiment: short reviews with negation and contrast ('good, but ...'); the last clause decides.",
-        labels=SENTIMENT_LABELS, metrics=("accuracy",),
-    ),
-    _mock_task(
-        "mock-choice", "multiple_choice",
-        "Mock cause and effect (XCOPA style): pick the cause or the result of an event among 3 choices.",
-        metrics=("accuracy",), settings={"num_choices": 3},
-    ),
-    _mock_task(
-        "mock-qa", "span_qa",
-        "Mock extractive QA (SQuAD 2.0 style): short texts about people; a third of the questions have no answer.",
-        metrics=("f1", "exact_match"), settings={"with_negative": True, "max_answer_length": 10, "doc_stride": 32},
-    ),
-    _mock_task(
-        "mock-pos", "tagging",
-        "Mock part-of-speech tagging with UPOS tags; German word order differs (verb second, participle last).",
-        labels=POS_LABELS, metrics=("accuracy", "f1"),
-    ),
-    _mock_task(
-        "mock-ner", "tagging",
-        "Mock named entities (IOB2: PER, LOC, ORG), multi-word names included ('New York', 'Hugo Boss').",
-        labels=NER_LABELS, metrics=("f1", "precision", "recall"),
-    ),
-    _mock_task(
-        "mock-retrieval", "retrieval",
-        "Mock sentence retrieval: find the English translation of each German sentence; 20% distractors.",
-        splits={"dev": ("de",), "test": ("de",)}, metrics=("accuracy",), settings={"layer": -1, "pooling": "mean"},
-    ),
-    _mock_task(
-        "mock-mlm", "mlm",
-        "Mock monolingual corpora (English and German, not parallel) for masked language modelling.",
-        splits={"train": ("en", "de"), "dev": ("en", "de")}, metrics=("accuracy",),
-    ),
-)
-
-
-def _texts(family: str, example: dict[str, Any]) -> Iterator[str]:
-    if family == "classification":
-        yield example["text"]
-        if example.get("text_pair") is not None:
-            yield example["text_pair"]
-    elif family == "multiple_choice":
-        yield example["context"]
-        yield from example["choices"]
-    elif family == "span_qa":
-        yield example["question"]
-        yield example["context"]
-    elif family == "tagging":
-        yield " ".join(example["tokens"])
-    elif family == "retrieval":
-        yield from (example[side] for side in ("source", "target") if example.get(side) is not None)
-    else:
-        yield example["text"]
+MOCK_TASKS: tuple[Task, ...] = tuple(_register(name, spec, what) for name, (spec, what) in VIEWS.items())
 
 
 def mock_corpus(data_root: Path) -> Iterator[str]:
@@ -116,4 +91,4 @@ def mock_corpus(data_root: Path) -> Iterator[str]:
         for split, langs in task.splits.items():
             for lang in langs:
                 for _, example in read_jsonl(task.path(split, lang, Path(data_root))):
-                    yield from _texts(task.family, example)
+                    yield from example_texts(task.family, example)
