@@ -14,7 +14,7 @@ from helpers import tiny_model_yaml
 from xstilts.config.load import parse_study
 from xstilts.errors import XstiltsError
 from xstilts.studies.context import make_context
-from xstilts.studies.executors.nodes import node_finished, plan_nodes
+from xstilts.studies.node import plan_nodes
 from xstilts.studies.runner import run_study
 from xstilts.studies.stage import training_starts
 
@@ -81,7 +81,8 @@ def test_a_missing_extra_names_the_install_command(monkeypatch, module, extra):
 
 
 def test_a_node_runs_alone_from_its_job_spec_and_checks_its_input(xstilts_home, tmp_path):
-    from xstilts.studies.executors.nodes import job_spec, plan_nodes, run_node
+    from xstilts.studies.executors.nodes import job_spec, run_node
+    from xstilts.studies.node import plan_nodes
 
     study = study_in(tmp_path / "runs")
     spec = json.loads(json.dumps(job_spec(study)))  # plain data: what a job receives
@@ -152,7 +153,7 @@ def test_a_failing_ray_task_is_reported_with_its_node_and_error(xstilts_home, tm
     assert "stage 'bad' (seed 0)" in message and "train-en.jsonl:2" in message and "'maybe'" in message
     assert "not run because their input failed: evaluations of stage 'bad' (seed 0)" in message
     nodes = {n.name: n for n in plan_nodes(make_context(study))}
-    assert node_finished(make_context(study), nodes["evaluations of stage 'nli' (seed 0)"])  # the rest finished
+    assert nodes["evaluations of stage 'nli' (seed 0)"].finished(make_context(study))  # the rest finished
 
 
 class FakeJob:
@@ -179,7 +180,8 @@ class FakeSlurmExecutor:
 
 def test_slurm_jobs_wait_for_their_parents_jobs(xstilts_home, tmp_path, monkeypatch):
     from xstilts.studies.executors import slurm_executor
-    from xstilts.studies.executors.nodes import job_spec, plan_nodes
+    from xstilts.studies.executors.nodes import job_spec
+    from xstilts.studies.node import plan_nodes
 
     study = study_in(tmp_path / "runs", slurm={"additional": {"account": "lab"}, "folder": str(tmp_path / "jobs")})
     context = make_context(study)

@@ -17,10 +17,6 @@ from xstilts.errors import XstiltsError
 from xstilts.studies.node import Node, plan_nodes, run_once
 
 
-def node_finished(context, node: Node) -> bool:
-    return node.finished(context)
-
-
 def job_spec(study, base: Path | None = None) -> dict[str, Any]:
     """Everything a fresh process needs to rebuild a study's context: the resolved config, the folder its relative
     task files are read from, and the absolute homes of data, store and caches (a job need not share the

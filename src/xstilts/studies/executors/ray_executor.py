@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from xstilts.errors import XstiltsError
-from xstilts.studies.executors.nodes import failure_report, node_finished, plan_nodes, run_node
+from xstilts.studies.executors.nodes import failure_report, run_node
+from xstilts.studies.node import plan_nodes
 
 INSTALL_HINT = "pip install 'xstilts[ray]'"
 
@@ -51,7 +52,7 @@ def _submit_and_wait(ray, context, spec, settings, threads: int, say) -> None:
     nodes = {node.id: node for node in plan_nodes(context)}
     refs: dict[str, Any] = {}
     for node in nodes.values():
-        if node_finished(context, node):
+        if node.finished(context):
             continue
         inputs = [refs[node.parent]] if node.parent in refs else []
         refs[node.id] = task.options(

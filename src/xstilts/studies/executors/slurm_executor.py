@@ -33,7 +33,8 @@ from typing import Any
 
 from xstilts.atomic import write_json_atomic
 from xstilts.errors import XstiltsError
-from xstilts.studies.executors.nodes import Node, failure_report, node_finished, plan_nodes, run_node
+from xstilts.studies.executors.nodes import failure_report, run_node
+from xstilts.studies.node import Node, plan_nodes
 
 INSTALL_HINT = "pip install 'xstilts[slurm]'"
 # SLURM states of a job that will not run (any more); anything else (PENDING, RUNNING, ...) is still live.
@@ -338,7 +339,7 @@ def run_with_submitit(context, spec: dict[str, Any], executor, settings, say, wa
     def submit_ready() -> int:
         count = 0
         for node in nodes.values():
-            if node.id in tracked or node.id in failed or node_finished(context, node):
+            if node.id in tracked or node.id in failed or node.finished(context):
                 continue
             record = read_record(context, node.id)
             parent_resubmitted = (with_dependencies and node.parent in tracked
@@ -383,7 +384,7 @@ def run_with_submitit(context, spec: dict[str, Any], executor, settings, say, wa
             entry = entries.get(job.job_id)
             if not entry_live(entry, job.record.get("name") if job.record else None):
                 over[node_id] = entry
-            elif job.result_file().exists() and node_finished(context, nodes[node_id]):
+            elif job.result_file().exists() and nodes[node_id].finished(context):
                 over[node_id] = entry  # done; its process is ending
             elif entry.state == "PENDING" and entry.reason == "DependencyNeverSatisfied":
                 # Its input's job failed; SLURM cancels such a job itself (kill_on_invalid_dep) unless the
@@ -398,7 +399,7 @@ def run_with_submitit(context, spec: dict[str, Any], executor, settings, say, wa
 
     submitted = submit_ready()
     if not wait:
-        later = [n for n in nodes.values() if n.id not in tracked and not node_finished(context, n)]
+        later = [n for n in nodes.values() if n.id not in tracked and not n.finished(context)]
         say(f"{submitted} jobs submitted, {len(tracked)} queued or running"
             + (f"; {len(later)} nodes wait for their inputs: run the same command again once those are done to "
                "submit them" if later else "") + "; run the same command again to gather the results")
@@ -407,7 +408,7 @@ def run_with_submitit(context, spec: dict[str, Any], executor, settings, say, wa
         time.sleep(settings.poll_s)
         for node_id, entry in ended().items():
             job = tracked.pop(node_id)
-            if node_finished(context, nodes[node_id]):
+            if nodes[node_id].finished(context):
                 say(f"finished: {nodes[node_id].name} (job {job.job_id})")
             else:
                 failed[node_id] = job.error(entry)
