@@ -18,7 +18,8 @@ import yaml
 from helpers import tiny_model_yaml
 from xstilts.config.load import parse_study
 from xstilts.errors import XstiltsError
-from xstilts.studies.runner import run_study, training_starts
+from xstilts.studies.runner import run_study
+from xstilts.studies.stage import training_starts
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 
