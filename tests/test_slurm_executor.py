@@ -15,11 +15,11 @@ import yaml
 from helpers import tiny_model_yaml
 from xstilts.config.load import parse_study
 from xstilts.errors import XstiltsError
+from xstilts.studies.context import make_context
 from xstilts.studies.executors import slurm_executor
 from xstilts.studies.executors.nodes import job_spec
 from xstilts.studies.executors.slurm_executor import QueueEntry, Tracked, user_error
 from xstilts.studies.node import plan_nodes
-from xstilts.studies.runner import make_context
 
 STAGE = "{sources: [{task: mock-nli, max_examples: 16}], steps: 1, batch_size: 8, max_length: 32, selection: {enabled: false}}"
 STUDY = (f"name: slurm-unit\n{tiny_model_yaml()}stages:\n  first: {STAGE}\n  second: {STAGE}\n"
