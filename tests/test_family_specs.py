@@ -132,8 +132,8 @@ def test_validate_reports_before_anything_trains_and_without_torch(tmp_path):
 
 
 def test_declared_task_without_metrics_gets_its_family_main_metric(tmp_path):
-    qa = load_study(study(tmp_path, "span_qa", "    settings: {max_answer_length: 50}", "my-qa", "my-qa"))
-    assert get_task("my-qa").metrics == ("f1",) and qa.tasks["my-qa"].metrics is None
+    qa = load_study(study(tmp_path, "span_qa", "    settings: {max_answer_length: 50}", "spec-qa", "spec-qa"))
+    assert get_task("spec-qa").metrics == ("f1",) and qa.tasks["spec-qa"].metrics is None
     load_study(study(tmp_path, "retrieval", "    settings: {protocol: mining, similarity: margin}", "mock-nli",
                      "my-mining"))
     assert get_task("my-mining").metrics == ("f1",)
