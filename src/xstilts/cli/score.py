@@ -31,20 +31,32 @@ def score(
     partial: Annotated[bool, typer.Option("--partial", help="XTREME(-R): score only the languages that have a "
                                                             "prediction file; no benchmark or group scores")] = False,
 ) -> None:
-    """Score a submission folder exactly as the official scorer does; writes its JSON report."""
+    """Score a submission folder exactly as the official scorer does; writes its JSON report.
+
+    Bad input (a missing or malformed file, a gold label outside the task's label set, prediction ids that
+    match no label id) stops with exit code 2, naming the file and line, and nothing is written. Values the
+    official scorer accepts but that are probably mistakes are scored as it scores them, with a warning."""
     from xstilts.atomic import write_text_atomic
 
+    if output.is_dir():
+        raise XstiltsError(f"--output {output} is a folder: give the path of the JSON report to write")
+    notes: list[str] = []
     if benchmark is Benchmark.xglue:
         from xstilts.scoring.official.xglue import evaluate as evaluate_xglue
 
-        report = evaluate_xglue(predictions, labels, split)
+        report = evaluate_xglue(predictions, labels, split, notes=notes)
         headline = {task: values["avg"] for task, values in report.items()}
     else:
         from xstilts.scoring.official.aggregate import evaluate
 
-        report = evaluate(benchmark.value, predictions, labels, partial=partial)
+        report = evaluate(benchmark.value, predictions, labels, partial=partial, notes=notes)
         headline = {key: (value["avg_metric"] if isinstance(value, dict) else value) for key, value in report.items()}
-    write_text_atomic(output, json.dumps(report, indent=2) + "\n")
+    for line in notes:
+        typer.echo(f"warning: {line}", err=True)
+    try:
+        write_text_atomic(output, json.dumps(report, indent=2) + "\n")
+    except OSError as error:
+        raise XstiltsError(f"cannot write the report {output}: {error.strerror or error}") from None
     for key, value in headline.items():
         typer.echo(f"{key:16} {value:.2f}")
     typer.echo(f"report -> {output}", err=True)

@@ -11,6 +11,8 @@ P/R/F1 and the MLQA normalisation are ``xstilts.scoring.metrics``'s, the code th
 
 from __future__ import annotations
 
+import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +48,14 @@ def _last_column(path: Path, skip_header: bool = False, skip_blank: bool = False
 
 
 def _accuracy(prediction: Path, label: Path, golds: list[str]) -> float:
+    if not golds:
+        raise DataError(label, "the label file holds no examples")
+    if "" in golds:
+        raise DataError(label, "an example without a label (its last tab-separated field is empty)")
     predictions = [value for _, value in _prediction_lines(prediction)]
     if len(predictions) != len(golds):
         raise DataError(prediction, f"{len(predictions)} prediction lines for {len(golds)} examples in {label}",
                         min(len(predictions), len(golds)) + 1)
-    if not golds:
-        raise DataError(label, "no examples")
     return 100.0 * sum(p == g for p, g in zip(predictions, golds, strict=True)) / len(golds)
 
 
@@ -68,6 +72,9 @@ def _tag_sentences(prediction: Path, label: Path) -> tuple[list[list[str]], list
             current = []
     if current:
         golds.append(current)
+    if not golds:
+        raise DataError(label, "the label file holds no sentence (one 'word tag' line per word, a blank line "
+                               "after each sentence)")
     predicted: list[tuple[int, list[str]]] = []
     current, start = [], 1
     for line, value in _prediction_lines(prediction):
@@ -113,7 +120,11 @@ def _wpr(prediction: Path, label: Path) -> float:
         try:
             score = float(value)
         except ValueError:
-            raise DataError(prediction, f"expected a numeric rating, got {value!r}", pred_line) from None
+            raise DataError(prediction, f"expected a numeric rating, got {value!r:.60}", pred_line) from None
+        if not math.isfinite(score) or not math.isfinite(gain):
+            where, at, what = (prediction, pred_line, value) if not math.isfinite(score) else (label, line, row)
+            raise DataError(where, f"expected a finite number, got {what!r:.60} (the official scorer's sklearn "
+                                   "ndcg_score refuses NaN and infinity)", at)
         gains.append(gain)
         scores.append(score)
         groups.append(str(query_id))
@@ -126,9 +137,9 @@ def _wpr(prediction: Path, label: Path) -> float:
 def _score(task: str, language: str, prediction: Path, truth: Path, split: str) -> float:
     if task == "MLQA":
         label = truth / "MLQA" / "MLQA_V1" / split / f"{split}-context-{language}-question-{language}.json"
-        articles = layout.squad_articles(label)
+        articles, root = layout.squad_articles(label)
         answers = layout.string_map(prediction, "{question_id: answer}")
-        return qa.mlqa(articles, answers, language, label, prediction)["f1"]
+        return qa.mlqa(articles, answers, language, label, prediction, root)["f1"]
     if task in ("NER", "POS"):
         label = layout.require(truth / task / f"{language}.{split}")
         predicted, golds = _tag_sentences(prediction, label)
@@ -145,11 +156,32 @@ def _score(task: str, language: str, prediction: Path, truth: Path, split: str) 
     return _accuracy(prediction, label, _last_column(label))
 
 
-def evaluate(predictions: Path, truth: Path, split: str = "test") -> dict[str, Any]:
-    """{TASK: {language: score, "avg": mean}} for every XGLUE task folder in ``predictions``."""
-    if not Path(predictions).is_dir():
+def evaluate(predictions: Path, truth: Path, split: str = "test", notes: list[str] | None = None) -> dict[str, Any]:
+    """{TASK: {language: score, "avg": mean}} for every XGLUE task folder in ``predictions``. Notes (ignored
+    folders, byte order marks) are appended to ``notes``, or become Python warnings without it."""
+    with layout.collecting_notes() as collected:
+        report = _evaluate(Path(predictions), Path(truth), split)
+    lines = collected.lines()
+    if notes is None:
+        for line in lines:
+            warnings.warn(line, stacklevel=2)
+    else:
+        notes.extend(lines)
+    return report
+
+
+def _evaluate(predictions: Path, truth: Path, split: str) -> dict[str, Any]:
+    if split not in ("test", "dev"):
+        raise XstiltsError(f"--split {split!r}: choose test or dev")
+    if not predictions.is_dir():
         raise XstiltsError(f"prediction folder {predictions} does not exist")
-    tasks = [t for t in XGLUE_LANGUAGES if (Path(predictions) / t).is_dir()]
+    if not truth.is_dir():
+        raise XstiltsError(f"label folder {truth} does not exist (XGLUE: the xglue_full_dataset folder)")
+    tasks = [t for t in XGLUE_LANGUAGES if (predictions / t).is_dir()]
+    for entry in sorted(predictions.iterdir()):
+        if entry.is_dir() and entry.name not in XGLUE_LANGUAGES and not entry.name.startswith((".", "__")):
+            layout.note(entry, f"ignored folder: not an XGLUE task folder; "
+                               f"{layout.folder_hint(entry.name, XGLUE_LANGUAGES)}")
     if not tasks:
         raise XstiltsError(f"no XGLUE task folder ({', '.join(XGLUE_LANGUAGES)}) in {predictions}")
     unsupported = [t for t in tasks if t in UNSUPPORTED]
@@ -160,10 +192,8 @@ def evaluate(predictions: Path, truth: Path, split: str = "test") -> dict[str, A
     for task in tasks:
         scores: dict[str, float] = {}
         for language in XGLUE_LANGUAGES[task]:
-            prediction = layout.require(Path(predictions) / task / f"{language}.prediction")
-            scores[language] = _score(task, language, prediction, Path(truth), split)
+            prediction = layout.require(predictions / task / f"{language}.prediction")
+            scores[language] = _score(task, language, prediction, truth, split)
         scores["avg"] = sum(scores.values()) / len(scores)
         report[task] = scores
     return report
-
-
