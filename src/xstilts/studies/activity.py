@@ -1,12 +1,15 @@
-"""What each process of a run is doing right now: one small file per process in the store,
-``<store>/activity/<host>-<pid>.json`` (the node, its pipelines, the training step), written by the process that
+"""What each process of a run is doing right now: one small file per process,
+``$XSTILTS_HOME/activity/<store id>/<host>-<pid>.json`` (the node, its pipelines, the training step), written by the process that
 runs a node (:func:`xstilts.studies.node.run_once`) and by its training loop, read by the run's live display
 (:mod:`xstilts.studies.monitor`). Parallel workers are separate processes: files are how they tell the display.
 A file whose process is gone is stale: it is ignored, and removed by the next reader on the same host.
+The files live beside the caches, not in the store: the store holds run folders only, and may be shared by
+machines that each show their own processes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -15,13 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.atomic import write_json_atomic
+from xstilts.studies.store import xstilts_home
 
 FOLDER = "activity"
 _current: dict[str, Any] = {}  # this process's record (updated without reading the file back)
 
 
+def _folder(store_root: Path) -> Path:
+    store_id = hashlib.sha1(str(Path(store_root).resolve()).encode()).hexdigest()[:12]
+    return xstilts_home() / FOLDER / store_id
+
+
 def _path(store_root: Path) -> Path:
-    return Path(store_root) / FOLDER / f"{socket.gethostname()}-{os.getpid()}.json"
+    return _folder(store_root) / f"{socket.gethostname()}-{os.getpid()}.json"
 
 
 def start(store_root: Path, node: str, pipelines: list[str]) -> None:
@@ -61,7 +70,7 @@ def _alive(pid: int) -> bool:
 def read_all(store_root: Path) -> list[dict[str, Any]]:
     """The records of every process at work on this store (on this host: those alive; other hosts' as they
     are), oldest first."""
-    folder = Path(store_root) / FOLDER
+    folder = _folder(store_root)
     if not folder.is_dir():
         return []
     here, records = socket.gethostname(), []
