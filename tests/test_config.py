@@ -204,7 +204,7 @@ def _heavy_modules_after(args: list[str], **env: str) -> subprocess.CompletedPro
 
 
 @pytest.mark.parametrize("args", [["--help"], ["ls", "tasks"], ["ls", "families"], ["ls", "presets"],
-                                  ["ls", "metrics"], ["validate", "tiny"], ["report", "--help"]])
+                                  ["ls", "metrics"], ["validate", "tiny"], ["report", "--help"], ["init", "--help"]])
 def test_light_commands_do_not_import_torch(args):
     result = _heavy_modules_after(args)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
@@ -230,8 +230,18 @@ def test_unknown_size_names_the_variants():
 
     with pytest.raises(XstiltsError, match="no variant 'tinny' for --size: did you mean 'tiny'"):
         load_study("micro", size="tinny")
+    with pytest.raises(XstiltsError, match="no variant 'huge' for --size: study 'micro' has the variants tiny"):
+        load_study("micro", size="huge")
     with pytest.raises(XstiltsError, match="defines no `variants`"):
-        load_study("tiny", size="tiny")
+        load_study("tiny", size="micro")
+
+
+@pytest.mark.parametrize(("study", "size"), [("micro", "micro"), ("micro-phang2020", "micro"), ("tiny", "tiny"),
+                                             ("phang2020", "micro")])
+def test_size_a_study_already_is_runs_it_as_it_is(study, size):
+    # `micro --size micro`: no such variant, but the study is that size already (its name says so)
+    config = load_study(study, size=size)
+    assert config.variant is None and (config.name == size or config.name.startswith(f"{size}-"))
 
 
 def test_micro_generate_unknown_size_exits_2():

@@ -121,10 +121,16 @@ def test_missing_tracker_fails_before_training_and_names_the_install(xstilts_hom
 
 def test_the_run_says_how_to_view_its_logs(monkeypatch):
     from xstilts.config.schema import RuntimeConfig
+    from xstilts.training import tracking
     from xstilts.training.tracking import viewing_hint
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setattr(tracking, "_installed", lambda module: True)
     assert viewing_hint(RuntimeConfig(), Path("/store")) == "tracking: tensorboard --logdir /store"
+    # without the viewer (tensorboardX can write the logs but has none), the hint installs it first
+    monkeypatch.setattr(tracking, "_installed", lambda module: module != "tensorboard")
+    assert viewing_hint(RuntimeConfig(), Path("/store")) == (
+        "tracking: pip install tensorboard && tensorboard --logdir /store")
     assert viewing_hint(RuntimeConfig(trackers=[]), Path("/store")) is None
     both = RuntimeConfig(trackers=["mlflow", "wandb"], tracking={"project": "p"})
     assert viewing_hint(both, Path("/store")) == (

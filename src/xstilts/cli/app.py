@@ -107,6 +107,19 @@ def run(
     _print_summary(rows)
     say(f"{len(rows)} result rows -> {out_dir / 'results.csv'}; summary -> {out_dir / 'summary.md'}; recipe card "
         f"-> {out_dir / 'recipe.md'}")
+    # Plain echo, never wrapped: a command to paste.
+    if not quiet:
+        typer.echo(f"xstilts: next: {report_command(study, size, out, config.name + (f'-{config.variant}' if config.variant else ''))}",
+                   err=True)
+
+
+def report_command(study: str, size: str | None, results: Path | None, name: str) -> str:
+    """The ``xstilts report`` command line for what ``xstilts run STUDY [--size S] [--out DIR]`` wrote."""
+    import shlex
+
+    return (f"xstilts report {shlex.quote(study)}" + (f" --size {shlex.quote(size)}" if size else "")
+            + (f" --results {shlex.quote(str(results))}" if results is not None else "")
+            + f" --out {shlex.quote(f'report-{name}')}")
 
 
 def _print_summary(rows: list[dict]) -> None:
@@ -193,6 +206,10 @@ def list_entries(what: Annotated[Listable, typer.Argument(help="what to list")])
         for name in METRICS.names():
             typer.echo(f"{name:16} {METRICS.get(name).description}")
 
+
+from xstilts.cli import init_preset  # noqa: E402  (typer only; the work is imported lazily)
+
+app.command("init")(init_preset.init)
 
 from xstilts.cli.micro import micro_app  # noqa: E402  (typer only; the work is imported lazily)
 

@@ -119,41 +119,86 @@ def plan(
 
 
 def _print_table(summary: dict) -> None:
+    """One row per stage and one per evaluation group (the evaluations of one stage), each with the pipelines
+    it serves; seed and model get a column only when the plan has several. Whatever cannot be counted yet (data
+    not downloaded, a model of unknown size) reads "unknown", and totals over a part say "at least"."""
     from rich.console import Console
     from rich.table import Table
 
-    from xstilts.studies.plan_summary import evaluation_groups, human_count, human_time
+    from xstilts.studies.plan_summary import compact_names, evaluation_groups, human_count, human_time
 
     kinds = summary["kinds"]
-    compute, todo = summary["compute"], summary["compute_to_run"]
+    rows = [{**node, "label": node["kind"]} for node in summary["nodes"]]
+    rows += [{**group, "label": f"evaluate x{group['count']}"} for group in evaluation_groups(summary)]
+    seeds = sorted({row["seed"] for row in rows})
+    models = list(dict.fromkeys(row["model"] for row in rows))
+    columns = [("kind", "left"), ("stage", "left"), ("pipelines", "left")]
+    columns += [("seed", "right")] if len(seeds) > 1 else []
+    columns += [("model", "left")] if len(models) > 1 else []
+    columns += [("state", "left"), ("tokens", "right"), ("est. time", "right")]
     table = Table()
-    for column, justify in (("kind", "left"), ("stage", "left"), ("seed", "right"), ("model", "left"),
-                            ("state", "left"), ("tokens", "right"), ("est. time", "right")):
-        table.add_column(column, justify=justify)
-    for node in summary["nodes"]:
-        table.add_row(node["kind"], node["stage"], str(node["seed"]), node["model"],
-                      "done" if node["done"] else "todo", human_count(node["tokens"]), human_time(node["seconds"]))
-    for group in evaluation_groups(summary):
-        table.add_row(f"evaluate x{group['count']}", group["stage"], str(group["seed"]), group["model"],
-                      "done" if group["done"] else "todo", human_count(group["tokens"]), human_time(group["seconds"]))
+    for column, justify in columns:
+        table.add_column(column, justify=justify, no_wrap=column == "pipelines", overflow="ellipsis")
+    for row in rows:
+        cells = [row["label"], row["stage"], compact_names(row.get("pipelines") or ["-"])]
+        cells += [str(row["seed"])] if len(seeds) > 1 else []
+        cells += [row["model"]] if len(models) > 1 else []
+        cells += ["done" if row["done"] else "todo", human_count(row["tokens"]), human_time(row["seconds"])]
+        table.add_row(*cells)
     # Piped output gets a width that fits the table rather than rich's 80 columns.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
-    console.print(f"study {summary['study']}: {summary['stages']} stages ({summary['done']} done, "
-                  f"{summary['to_run']} to run), {summary['evaluations']} evaluations in "
-                  f"{kinds['evaluation_groups']} groups ({summary['evaluations_done']} done)", markup=False)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    same = ([f"model {models[0]}"] if len(models) == 1 else []) + ([f"seed {seeds[0]}"] if len(seeds) == 1 else [])
+    console.print(f"study {summary['study']}" + (f" ({', '.join(same)})" if same else "")
+                  + f": {summary['stages']} stages ({summary['done']} done, {summary['to_run']} to run), "
+                  f"{summary['evaluations']} evaluations in {kinds['evaluation_groups']} groups "
+                  f"({summary['evaluations_done']} done)", markup=False)
     console.print(table, markup=False)
-    unknown = f"; {todo['unknown']} nodes of unknown model or data size not counted" if todo["unknown"] else ""
-    console.print(
-        f"mlm {kinds['mlm']}, intermediate {kinds['intermediate']}, target {kinds['target']}, "
-        f"evaluate {kinds['evaluate']}. All: {human_count(compute['tokens'])} tokens, "
-        f"{human_count(compute['flops'])}FLOP. To run: {human_count(todo['tokens'])} tokens, "
-        f"{human_count(todo['flops'])}FLOP, ~{human_time(todo['seconds'])} at "
-        f"{human_count(summary['flops_per_second'])}FLOP/s{unknown}", markup=False)
-    for name, model in summary["models"].items():
-        console.print(f"model {name}: {human_count(model['parameters'])} parameters ({model['how']})", markup=False)
+    for line in _totals_lines(summary):
+        console.print(line, markup=False)
     missing = summary["missing_data"]
     if missing:
         shown = "\n  ".join(missing[:5]) + (f"\n  ... and {len(missing) - 5} more" if len(missing) > 5 else "")
         console.print(f"provisional plan: {len(missing)} data files are missing, so the keys that read them "
                       f"are placeholders and nothing counts as done (`xstilts data download ...`):\n  {shown}",
                       markup=False)
+
+
+def _totals_lines(summary: dict) -> list[str]:
+    """The counts by kind, the compute of the whole plan and of what is left (honest about what is unknown),
+    and what each model costs per token whatever the data."""
+    from xstilts.studies.plan_summary import bounded, human_count, human_time
+
+    kinds, speed = summary["kinds"], summary["flops_per_second"]
+    nodes = summary["nodes"] + summary["evaluation_nodes"]
+    left = sum(not node["done"] for node in nodes)
+
+    def compute(totals: dict, count: int) -> str:
+        tokens = bounded(totals["tokens"], totals.get("tokens_unknown", 0), count, lambda v: f"{human_count(v)} tokens")
+        work = bounded(totals["flops"], totals["unknown"], count, lambda v: f"{human_count(v)}FLOP")
+        return f"{'tokens unknown' if tokens == 'unknown' else tokens}, {'FLOPs unknown' if work == 'unknown' else work}"
+
+    todo = summary["compute_to_run"]
+    time = bounded(todo["seconds"], todo["unknown"], left, human_time)
+    lines = [f"mlm {kinds['mlm']}, intermediate {kinds['intermediate']}, target {kinds['target']}, "
+             f"evaluate {kinds['evaluate']}. All: {compute(summary['compute'], len(nodes))}. To run: "
+             f"{compute(todo, left)}, time {time if time.startswith(('at least', 'unknown')) else '~' + time} at "
+             f"{human_count(speed)}FLOP/s"]
+    no_data = todo.get("tokens_unknown", 0)
+    no_model = sum(not node["done"] and node.get("flops_per_token") is None for node in nodes)
+    if no_data:
+        lines.append(f"unknown: the tokens of {no_data} of the {left} stages and evaluations to run: they are "
+                     "counted from data files that are not there yet (with the data, their FLOPs and time follow)")
+    if no_model:
+        lines.append(f"unknown: the FLOPs and time of {no_model} of the {left} stages and evaluations to run: "
+                     "their model's size is unknown")
+    for name, model in summary["models"].items():
+        lines.append(f"model {name}: {human_count(model['parameters'])} parameters ({model['how']})")
+        per_token = model.get("flops_per_token")
+        if per_token:
+            mlm = any(node["model"] == name and node.get("flops_per_token") == per_token["train_mlm"]
+                      for node in summary["nodes"]) and per_token["train_mlm"] != per_token["train"]
+            lines.append(f"  per token: {human_count(per_token['train'])}FLOP to train"
+                         + (f" ({human_count(per_token['train_mlm'])}FLOP with an mlm source)" if mlm else "")
+                         + f", {human_count(per_token['evaluate'])}FLOP to evaluate; 1M training tokens take "
+                         f"~{human_time(per_token['train'] * 1e6 / speed)} at {human_count(speed)}FLOP/s")
+    return lines

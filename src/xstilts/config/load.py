@@ -156,8 +156,10 @@ def load_study(path: str | Path, size: str | None = None, model: str | None = No
             twin_data, _ = load_yaml(resolve_study_path(twin))
             has_size = isinstance(twin_data.get("variants"), dict) and size in twin_data["variants"]
             return load_study(twin, size=size if has_size else None, model=model)
-        data = apply_variant(data, size, str(path))
-        node = None  # line numbers refer to the file, not to the merged config
+        variants = data.get("variants")
+        if (isinstance(variants, dict) and size in variants) or not is_of_size(data, size):
+            data = apply_variant(data, size, str(path))
+            node = None  # line numbers refer to the file, not to the merged config
     if model is not None:
         data = override_model(data, model)
     return parse_study(data, node, str(path), base=path.resolve().parent)
@@ -194,14 +196,28 @@ def variant_twin(data: dict, name: str, source: str) -> str | None:
     return variant["twin"]
 
 
+def is_of_size(data: dict, size: str) -> bool:
+    """Whether a study is already the size ``--size`` asks for, without a variant of that name: its name is the
+    size or starts with it (``micro``, ``micro-phang2020`` for ``--size micro``), so it runs as it is."""
+    name = data.get("name")
+    return isinstance(name, str) and (name == size or name.startswith(f"{size}-"))
+
+
 def apply_variant(data: dict, name: str, source: str) -> dict:
     """Deep-merge ``variants.<name>`` into the study. Its optional ``rename_tasks: {old-prefix: new-prefix}``
     renames task references (sources, evaluate lists, tokenizer corpus) whose new name is a registered task,
     e.g. ``{micro-: micro-tiny-}`` switches a micro study to the tiny data."""
     variants = data.get("variants") or {}
     if name not in variants:
-        hint = did_you_mean(name, list(variants)) if variants else "this study defines no `variants`"
-        raise XstiltsError(f"{source}: no variant {name!r} for --size: {hint}")
+        study = data.get("name") or source
+        if variants:
+            listed = f"study {study!r} has the variants {', '.join(map(str, variants))}"
+            hint = did_you_mean(name, list(variants))
+            raise XstiltsError(f"{source}: no variant {name!r} for --size: "
+                               + (f"{hint} ({listed}; " if hint.startswith("did you mean") else f"{listed} (")
+                               + "without --size it runs as written)")
+        raise XstiltsError(f"{source}: no variant {name!r} for --size: this study defines no `variants`; run "
+                           f"study {study!r} without --size (as written)")
     variant = dict(variants[name])
     renames = variant.pop("rename_tasks", {}) or {}
     merged = _deep_merge(data, variant)

@@ -5,14 +5,19 @@ The summary is plain data (JSON-able); the command prints it as a table or as JS
 - ``stages``, ``done``, ``to_run``; ``evaluations``, ``evaluations_done``, ``evaluations_to_run`` (distinct
   evaluations: several pipelines asking for the same one count once);
 - ``kinds``: ``{mlm, intermediate, target, evaluate, evaluation_groups}``;
-- ``models``: ``{name: {label, parameters, layer_parameters, vocab_hidden, how}}`` (None when unknown);
-- ``flops_per_second``, ``compute`` and ``compute_to_run``: ``{tokens, flops, seconds, unknown}`` (``unknown``:
-  nodes whose model size or data size is not known);
+- ``models``: ``{name: {label, parameters, layer_parameters, vocab_hidden, how, flops_per_token}}`` (None when
+  unknown); ``flops_per_token``: ``{train, train_mlm, evaluate}``, what one token costs whatever the data (a
+  stage with an mlm source pays ``train_mlm``), so a plan made before the download still prices the work;
+- ``flops_per_second``, ``compute`` and ``compute_to_run``: ``{tokens, flops, seconds, unknown,
+  tokens_unknown}``, sums over the nodes whose numbers are known (``unknown``: nodes whose model size or data
+  size is not known, so ``flops`` and ``seconds`` are lower bounds when it is not 0; ``tokens_unknown``: nodes
+  whose data size is not known);
 - ``provisional`` and ``missing_data``: data files that are not there yet; the keys that read them are
   placeholders, so nothing counts as done and their tokens are unknown until the data is downloaded;
 - ``nodes`` (stages: ``kind, key, stage, seed, model, parent, pipelines, zero_shot, done, tokens, flops,
-  seconds``) and ``evaluation_nodes`` (``kind, key, stage, stage_key, seed, model, task, split, language,
-  max_length, done, tokens, flops, seconds``; a retrieval evaluation also has ``recipe``: ``{layer_setting,
+  seconds, flops_per_token``) and ``evaluation_nodes`` (``kind, key, stage, stage_key, seed, model, task, split,
+  language, max_length, pipelines, done, tokens, flops, seconds, flops_per_token``; ``pipelines``: those that
+  ask for the evaluation; a retrieval evaluation also has ``recipe``: ``{layer_setting,
   layer, layers, pooling, max_length, protocol, similarity}``, ``layer`` being the hidden state pooled for this
   model (None when its depth is only known once it loads));
 - ``benchmark``: the benchmark whose languages the evaluations use (None: each task's own).
@@ -38,10 +43,11 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
     sizes = {name: estimate.model_size(model) for name, model in study.model_configs().items()}
     depths = {name: estimate.model_depth(model) for name, model in study.model_configs().items()}
 
-    def timed(entry: dict[str, Any], parameters: int | None, tokens: int, training: bool) -> dict[str, Any]:
+    def timed(entry: dict[str, Any], parameters: int | None, tokens: int | None, training: bool) -> dict[str, Any]:
         work = estimate.flops(parameters, tokens, training)
         return {**entry, "tokens": tokens, "flops": work,
-                "seconds": None if work is None else work / flops_per_second}
+                "seconds": None if work is None else work / flops_per_second,
+                "flops_per_token": estimate.flops(parameters, 1, training)}
 
     stages = []
     for node in plan.stages:
@@ -52,12 +58,14 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
             "zero_shot": node.zero_shot, "done": store.is_done(node.key),
         }, parameters, _known(lambda n=node: estimate.stage_tokens(n.config, context.data_root)), training=True))
 
-    evaluations, seen = [], set()
+    evaluations, seen = [], {}
     for evaluation in plan.evaluations:
         stage = evaluation.stage
-        if (stage.key, evaluation.key) in seen:
-            continue  # several pipelines ask for the same evaluation: it runs once
-        seen.add((stage.key, evaluation.key))
+        if (stage.key, evaluation.key) in seen:  # several pipelines ask for the same evaluation: it runs once
+            asked = seen[(stage.key, evaluation.key)]["pipelines"]
+            if evaluation.pipeline not in asked:
+                asked.append(evaluation.pipeline)
+            continue
         task = evaluated_task(study, get_task(evaluation.task))
         max_length = eval_max_length(study, stage, task)
         tokens = _known(lambda e=evaluation, n=max_length: estimate.evaluation_tokens(
@@ -65,12 +73,15 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
         entry = {
             "kind": "evaluate", "key": evaluation.key, "stage": stage.name, "stage_key": stage.key,
             "seed": evaluation.seed, "model": stage.model, "task": evaluation.task, "split": evaluation.split,
-            "language": evaluation.language, "max_length": max_length, "done": is_evaluated(context, evaluation),
+            "language": evaluation.language, "max_length": max_length, "pipelines": [evaluation.pipeline],
+            "done": is_evaluated(context, evaluation),
         }
         if task.family == "retrieval":
             entry["recipe"] = _retrieval_recipe(task, max_length, depths[stage.model])
-        evaluations.append(timed(entry, estimate.compute_parameters(sizes[stage.model], task.family == "mlm"),
-                                 tokens, training=False))
+        entry = timed(entry, estimate.compute_parameters(sizes[stage.model], task.family == "mlm"), tokens,
+                      training=False)
+        seen[(stage.key, evaluation.key)] = entry
+        evaluations.append(entry)
 
     nodes = stages + evaluations
     return {
@@ -83,7 +94,8 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
         "evaluations_done": sum(e["done"] for e in evaluations),
         "evaluations_to_run": sum(not e["done"] for e in evaluations),
         "kinds": plan.kinds(),
-        "models": {name: {"label": study.model_label(name), **estimate.describe_size(size)}
+        "models": {name: {"label": study.model_label(name), **estimate.describe_size(size),
+                          "flops_per_token": _flops_per_token(size)}
                    for name, size in sizes.items()},
         "flops_per_second": flops_per_second,
         "compute": _totals(nodes),
@@ -104,6 +116,16 @@ def _retrieval_recipe(task, max_length: int, depth: int | None) -> dict[str, Any
             "similarity": settings.similarity}
 
 
+def _flops_per_token(size: estimate.ModelSize) -> dict[str, float] | None:
+    """What one token costs with this model, whatever the data: to train (with an mlm source: the vocabulary
+    projection too) and to evaluate. None when the model's size is unknown."""
+    if not size.known:
+        return None
+    return {"train": estimate.flops(estimate.compute_parameters(size, False), 1, True),
+            "train_mlm": estimate.flops(estimate.compute_parameters(size, True), 1, True),
+            "evaluate": estimate.flops(estimate.compute_parameters(size, False), 1, False)}
+
+
 def _known(count):
     """A token count, or None when it needs data that is not there (a provisional plan)."""
     try:
@@ -118,27 +140,51 @@ def _totals(nodes: list[dict[str, Any]]) -> dict[str, Any]:
     known = [n for n in nodes if n["flops"] is not None]
     return {"tokens": sum(n["tokens"] for n in nodes if n["tokens"] is not None),
             "flops": sum(n["flops"] for n in known),
-            "seconds": sum(n["seconds"] for n in known), "unknown": len(nodes) - len(known)}
+            "seconds": sum(n["seconds"] for n in known), "unknown": len(nodes) - len(known),
+            "tokens_unknown": sum(n["tokens"] is None for n in nodes)}
 
 
 def evaluation_groups(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """Distinct evaluations grouped by the stage they read (one table row each): summed tokens and time."""
+    """Distinct evaluations grouped by the stage they read (one table row each): summed tokens and time (None
+    when one of them is unknown), and the pipelines that ask for them."""
     groups: dict[str, dict[str, Any]] = {}
     for e in summary["evaluation_nodes"]:
         group = groups.setdefault(e["stage_key"], {
             "kind": "evaluate", "stage": e["stage"], "seed": e["seed"], "model": e["model"], "count": 0,
-            "done": True, "tokens": 0, "seconds": 0.0})
+            "done": True, "tokens": 0, "seconds": 0.0, "pipelines": []})
         group["count"] += 1
+        group["pipelines"] += [p for p in e.get("pipelines", []) if p not in group["pipelines"]]
         group["done"] = group["done"] and e["done"]
         group["tokens"] = None if group["tokens"] is None or e["tokens"] is None else group["tokens"] + e["tokens"]
         group["seconds"] = None if group["seconds"] is None or e["seconds"] is None else group["seconds"] + e["seconds"]
     return list(groups.values())
 
 
+def compact_names(names: list[str], width: int = 48) -> str:
+    """``a, b, c`` within ``width`` characters, the rest as ``+N more`` (at least one name is shown)."""
+    shown: list[str] = []
+    for i, name in enumerate(names):
+        rest = len(names) - i - 1
+        more = f" +{rest} more" if rest else ""
+        candidate = ", ".join([*shown, name])
+        if shown and len(candidate) + len(more) > width:
+            return ", ".join(shown) + f" +{len(names) - len(shown)} more"
+        shown.append(name)
+    return ", ".join(shown)
+
+
+def bounded(value: float | None, unknown: int, count: int, show) -> str:
+    """A total over ``count`` nodes of which ``unknown`` are not counted: ``show(value)``, ``at least ...``
+    when some are unknown, ``unknown`` when all are (never a 0 that only means "nothing known")."""
+    if value is None or (count and unknown >= count):
+        return "unknown"
+    return f"at least {show(value)}" if unknown else show(value)
+
+
 def human_count(value: float | None) -> str:
     if value is None:
         return "unknown"
-    for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+    for unit, size in (("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(value) >= size:
             return f"{value / size:.1f}{unit}"
     return f"{value:.0f}"

@@ -24,7 +24,12 @@ from xstilts.run_folder import RunFolder
 
 
 def xstilts_home() -> Path:
-    return Path(os.environ.get("XSTILTS_HOME") or Path.home() / ".cache" / "xstilts")
+    """Where xstilts keeps its store, data and caches: ``$XSTILTS_HOME``; else ``$XDG_CACHE_HOME/xstilts``
+    (the XDG base directory spec: only an absolute path counts); else ``~/.cache/xstilts``."""
+    if os.environ.get("XSTILTS_HOME"):
+        return Path(os.environ["XSTILTS_HOME"])
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    return (Path(cache) if os.path.isabs(cache) else Path.home() / ".cache") / "xstilts"
 
 
 def default_data_root() -> Path:

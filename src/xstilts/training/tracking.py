@@ -62,7 +62,9 @@ def mlflow_uri(settings: TrackingConfig, store_root: Path) -> str:
 def viewing_hint(runtime: RuntimeConfig, store_root: Path) -> str | None:
     """How to look at what this run's trackers log, in one line (None without trackers)."""
     uri = mlflow_uri(runtime.tracking, store_root)
-    hints = {"tensorboard": f"tensorboard --logdir {store_root}",
+    # The viewer is the tensorboard package (tensorboardX, which can write the logs, has none): say how to get it.
+    install = "" if _installed("tensorboard") else "pip install tensorboard && "
+    hints = {"tensorboard": f"{install}tensorboard --logdir {store_root}",
              "mlflow": f"MLflow at {uri}" if uri.startswith(("http:", "https:")) else f"mlflow ui --backend-store-uri {uri}",
              "wandb": f"W&B project {runtime.tracking.project or '(the study name)'}"}
     shown = [hints[name] for name in runtime.trackers]
