@@ -83,9 +83,8 @@ def test_two_runs_of_one_study_train_every_stage_once(xstilts_home, tmp_path):
         assert steps and steps == sorted(set(steps))
         json.loads((folder / "metrics.json").read_text())  # complete JSON: written atomically
         assert load_file(folder / "checkpoint" / "encoder" / "model.safetensors")  # a whole checkpoint
-    # The runs' own reports agree: four stages trained in all, each by one of them.
-    trained = sum(line.count("train stage") for line in outputs)
-    assert trained == 4, "\n".join(outputs)
+    # --quiet runs say nothing (the start records above are the proof that each stage trained once)
+    assert outputs == ["", ""], "\n".join(outputs)
     first, second = ((tmp_path / f"out-{i}" / "results.csv").read_text() for i in range(2))
     assert first == second and len(first.splitlines()) > 1
 

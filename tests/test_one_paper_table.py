@@ -48,7 +48,7 @@ def test_terminal_summary_and_report_agree(capsys):
                             model_label=lambda name: name)
     summary = summary_markdown(study, ROWS)
     _print_summary(ROWS)
-    terminal = capsys.readouterr().err
+    terminal = capsys.readouterr().out  # the results table goes to stdout
     for text in (report, summary, terminal):
         assert AVERAGE in average_line(text)
         assert "62.5" in average_line(text)

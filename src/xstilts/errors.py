@@ -49,3 +49,9 @@ class ConfigError(XstiltsError):
 
 class TrainingDiverged(XstiltsError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class Interrupted(XstiltsError):
+    """The user stopped a run (Ctrl-C): the message says what was kept and how to resume."""
+
+    exit_code = 130

@@ -3,7 +3,6 @@ evaluate, so ``--help``, ``ls``, ``validate``, ``plan`` and ``results`` answer a
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from enum import Enum
@@ -13,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from xstilts import __version__
-from xstilts.errors import XstiltsError
+from xstilts.errors import Interrupted, XstiltsError
 
 app = typer.Typer(
     add_completion=False,
@@ -61,7 +60,10 @@ def run(
     out: Annotated[Optional[Path], typer.Option("--out", help="output folder (default: xstilts-out/<study>)")] = None,
     size: Annotated[Optional[str], typer.Option("--size", help="a variant of the study, e.g. tiny")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help=MODEL_HELP)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="nothing on stderr but errors (the results table still "
+                                                     "goes to stdout)")] = False,
+    show_config: Annotated[bool, typer.Option("--show-config", help="print the resolved config (YAML) first; the "
+                                               "run folder keeps it as study.yaml either way")] = False,
     executor: Annotated[Optional[str], typer.Option(
         "--executor", help="local (default; runtime.workers processes), ray (Ray tasks) or slurm (SLURM jobs "
         "through submitit); default: the study's runtime.executor")] = None,
@@ -71,31 +73,44 @@ def run(
 ) -> None:
     """Validate a study (default: the micro-benchmark study), run every stage not yet done (resuming
     interrupted ones), evaluate, write results.csv and a Markdown summary."""
+    from xstilts.cli.run_checks import check_model_paths, check_writable, interrupted_message, run_header
     from xstilts.config.load import load_study, resolve_study_path
     from xstilts.studies.executors import check_executor
 
     if executor is not None:
         check_executor(executor)
     config = load_study(study, size=size, model=model)
+    say = (lambda message: None) if quiet else _say
     if quiet:
         config.runtime.progress = False
     out_dir = out or Path("xstilts-out") / (config.name + (f"-{config.variant}" if config.variant else ""))
-    _say(f"study {config.name!r}; resolved config:")
-    typer.echo(json.dumps(config.model_dump(mode="json"), indent=1), err=True)
+    check_writable(out_dir)
+    check_model_paths(config)
+    if show_config:
+        import yaml
+
+        typer.echo(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True), err=True)
+    for line in run_header(config, out_dir):
+        say(line)
     from xstilts.studies.runner import run_study
 
-    rows = run_study(config, out_dir, log=_say, executor=executor, wait=wait,
-                     base=resolve_study_path(study).resolve().parent)
+    try:
+        rows = run_study(config, out_dir, log=say, executor=executor, wait=wait,
+                         base=resolve_study_path(study).resolve().parent)
+    except KeyboardInterrupt:
+        raise Interrupted(interrupted_message(config, sys.argv)) from None
     if rows is None:
-        _say(f"results not gathered yet: run the same command again to follow the jobs and write {out_dir}")
+        say(f"results not gathered yet: run the same command again to follow the jobs and write {out_dir}")
         return
     if os.environ.get("RANK", "0") != "0":  # other processes of a torchrun/accelerate group stay quiet
         return
     _print_summary(rows)
-    _say(f"{len(rows)} result rows -> {out_dir / 'results.csv'}; summary -> {out_dir / 'summary.md'}")
+    say(f"{len(rows)} result rows -> {out_dir / 'results.csv'}; summary -> {out_dir / 'summary.md'}; recipe card "
+        f"-> {out_dir / 'recipe.md'}")
     # Plain echo, never wrapped: a command to paste.
-    typer.echo(f"xstilts: next: {report_command(study, size, out, config.name + (f'-{config.variant}' if config.variant else ''))}",
-               err=True)
+    if not quiet:
+        typer.echo(f"xstilts: next: {report_command(study, size, out, config.name + (f'-{config.variant}' if config.variant else ''))}",
+                   err=True)
 
 
 def report_command(study: str, size: str | None, results: Path | None, name: str) -> str:
@@ -121,7 +136,7 @@ def _print_summary(rows: list[dict]) -> None:
     if not rows:
         return
     report = build_report([normalise_row(row) for row in rows], n_resamples=0, per_language=False)
-    console = Console(stderr=True)
+    console = Console()  # results on stdout (`xstilts run ... > results.txt`), what the run says on stderr
     title = ""
     for block in paper_blocks(report):
         if not isinstance(block, Table):
@@ -229,6 +244,12 @@ def main() -> None:
         code = app(standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
+    except Interrupted as stopped:  # not an error: the user stopped the run
+        from rich.console import Console
+        from rich.markup import escape
+
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold]{escape(str(stopped))}[/]")
+        sys.exit(stopped.exit_code)
     except XstiltsError as error:
         _err(str(error))
         sys.exit(error.exit_code)
@@ -241,6 +262,9 @@ def main() -> None:
         if _is_usage_error(error):
             error.show()
             sys.exit(2)
+        if type(error).__name__ == "Abort":  # click turns Ctrl-C outside a run into Abort
+            _err("interrupted; run the same command again to resume")
+            sys.exit(130)
         raise
 
 

@@ -240,6 +240,20 @@ def save_training_state(
         (staging / STATE_JSON).write_text(text, encoding="utf-8")
 
 
+def saved_step(directory: str | Path) -> int | None:
+    """The step a saved training state resumes at, read without loading it (None: no state, or unreadable)."""
+    folder = published_folder(Path(directory))
+    if folder is None:
+        return None
+    try:
+        skeleton = json.loads((folder / STATE_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    extra = skeleton.get("extra") if isinstance(skeleton, dict) else None
+    step = extra.get("step") if isinstance(extra, dict) else None
+    return step if isinstance(step, int) and not isinstance(step, bool) else None
+
+
 def load_training_state(
     directory: str | Path,
     *,

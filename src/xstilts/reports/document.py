@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xstilts.reports.model import (
+    CHANCE_MARK,
+    CONSTANT_MARK,
     EXAMPLES_MARK,
     SEEDS_MARK,
     SIGNIFICANCE,
@@ -73,17 +75,25 @@ def cell_text(stat: Stat | None) -> str:
         text += f" ± {stat.ci.half_width:.1f}"
     if stat.delta is not None:
         text += f" ({stat.delta:+.1f}{stat.marks})"
-    return text
+    return text + stat.warnings
 
 
 def score_table(report: Report, table: ScoreTable, corner: str) -> Table:
     header = [corner, *(c.label(report.short) for c in table.columns)]
     label = (lambda row: table.row_label(row, report.name(row))) if not table.target else (lambda language: language)
     rows = [[label(r), *(cell_text(table.cell(r, c)) for c in table.columns)] for r in table.rows]
+    notes = list(table.notes)
+    flagged = [stat for stat in table.cells.values() if stat.warnings]
+    if any(stat.at_chance for stat in flagged):
+        notes.append(f"{CHANCE_MARK}: at or below chance (a uniform random predictor): the model learnt nothing "
+                     "that transfers here.")
+    if any(stat.constant for stat in flagged):
+        notes.append(f"{CONSTANT_MARK}: the model gave every example the same output (one class, one tag) in some "
+                     "language: a degenerate model, whatever the score says.")
     bold = bool(table.average)
     if table.average:
         rows.append([table.average_label, *(cell_text(table.average.get(c)) for c in table.columns)])
-    return Table(header, rows, bold_last=bold, notes=list(table.notes))
+    return Table(header, rows, bold_last=bold, notes=notes)
 
 
 def legend(report: Report) -> str:

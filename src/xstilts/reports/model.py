@@ -44,6 +44,8 @@ from xstilts.tasks.benchmarks import BENCHMARKS, Benchmark
 
 SIGNIFICANCE = 0.05
 EXAMPLES_MARK, SEEDS_MARK = "†", "‡"
+# Degenerate cells: the score is at or below chance, or the model gave every example the same output.
+CHANCE_MARK, CONSTANT_MARK = "!", "≡"
 
 
 @dataclass
@@ -55,6 +57,8 @@ class Stat:
     delta: float | None = None
     examples: BootstrapResult | None = None
     seed_test: SeedTest | None = None
+    at_chance: bool = False  # the mean is at or below the task's chance level
+    constant: bool = False  # some evaluation behind the cell predicted one output for every example
 
     @property
     def mean(self) -> float:
@@ -68,6 +72,10 @@ class Stat:
         if self.seed_test is not None and self.seed_test.p_value is not None and self.seed_test.p_value < SIGNIFICANCE:
             marks += SEEDS_MARK
         return marks
+
+    @property
+    def warnings(self) -> str:
+        return (CHANCE_MARK if self.at_chance else "") + (CONSTANT_MARK if self.constant else "")
 
 
 @dataclass
@@ -208,6 +216,16 @@ class Scores:
     def seeds_of(self, model: str, task: str, column: Column) -> list[Any]:
         return self.seeds.get((model, task, column), [])
 
+    def chance_of(self, task: str, languages: list[str]) -> float | None:
+        """The task's chance level for its main metric, averaged over ``languages`` (None if not recorded)."""
+        values = [row["chance"] for row in self.rows if row["task"] == task and row["metric"] == self.main[task]
+                  and row["language"] in languages and row["chance"] is not None]
+        return mean(values) if values else None
+
+    def constant_in(self, model: str, task: str, column: Column, languages: list[str]) -> bool:
+        return any(row.get("constant") for language in languages for row in self.by_language[(model, task, language)]
+                   if row["column"] == column and row["main"])
+
     def pooled(self, task: str) -> bool:
         bench = self.benchmarks.get(task)
         return bench is not None and task in bench.pooled_tasks
@@ -336,6 +354,10 @@ def _score_table(scores: Scores, model: str, title: str, excluded: set[str], sho
             shared = [lg for lg in langs[(target, column)] if lg in langs[(target, baseline)]]
             cells[(target, column)] = scores.compare(model, [target], column, baseline, {target: shared},
                                                      {target: main}, seeds, base_seeds)
+    for (target, column), stat in cells.items():
+        chance = scores.chance_of(target, langs[(target, column)])
+        stat.at_chance = chance is not None and stat.mean <= chance + 1e-9
+        stat.constant = scores.constant_in(model, target, column, langs[(target, column)])
     table = ScoreTable(title, model, targets, columns, cells, {}, "average", excluded=tuple(sorted(excluded)))
     for target in targets:
         evaluated = ordered(lg for c in columns for lg in langs[(target, c)])

@@ -77,6 +77,7 @@ def normalise_row(row: dict[str, Any], where: str = "result row") -> dict[str, A
     out["chance"] = None if chance in (None, "") else float(chance)
     out["main"] = _truthy(row["main"])
     out["zero_shot"] = _truthy(row.get("zero_shot", True))
+    out["constant"] = _truthy(row.get("constant", False))
     out["seed"] = _seed(row["seed"])
     out["axes"] = _axes(row.get("axes"), where)
     for key in ("model", "intermediate", "pretraining", "family", "pipeline", "eval_key", "stage_key", "benchmark",

@@ -16,6 +16,17 @@ from xstilts.studies.plan import EvalNode
 from xstilts.studies.store import write_json_atomic, write_text_atomic
 
 
+def constant_prediction(predictions: list, per_word: bool = False) -> bool:
+    """Every example got the same output (one class, one answer, one ranking; with ``per_word``, tagging: one tag
+    for every word): a degenerate model, flagged in the results whatever its score. Examples without a
+    prediction (retrieval candidates) and sets of one output do not count."""
+    outputs = [p for p in predictions if p is not None]
+    if per_word:
+        outputs = [tag for sentence in outputs for tag in sentence]
+    texts = {json.dumps(output, sort_keys=True) for output in outputs}
+    return len(outputs) > 1 and len(texts) == 1
+
+
 def eval_path(context: Context, evaluation: EvalNode) -> Path:
     return context.store.run(evaluation.stage.key).eval_result(evaluation.key)
 
@@ -92,7 +103,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
         rows = [
             {"task": task.name, "family": task.family, "language": evaluation.language, "split": evaluation.split,
              "metric": metric, "value": value, "chance": chance.get(metric), "main": metric == task.main_metric,
-             "n_examples": len(data.examples), "recipe": recipe,
+             "n_examples": len(data.examples), "recipe": recipe, "constant": constant_prediction(predictions, per_word=task.family == "tagging"),
              "weight": sum(evaluated.units[metric].den) if metric in evaluated.units else None}
             for metric, value in scores.items()
         ]

@@ -14,6 +14,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from xstilts.studies import activity
 from xstilts.studies.context import Context, Say
 from xstilts.studies.evaluate import is_evaluated, run_evaluations
 from xstilts.studies.plan import EvalNode
@@ -92,7 +93,14 @@ def run_once(context: Context, node: Node, say: Say, *, wait: bool = True) -> Ou
         try:
             if node.finished(context):
                 return "done"
-            node.run(context, say)
+            if processes.is_main:
+                pipelines = node.payload.pipelines if node.kind == "stage" else [e.pipeline for e in node.payload]
+                activity.start(store.root, node.name, list(dict.fromkeys(pipelines)))
+            try:
+                node.run(context, say)
+            finally:
+                if processes.is_main:
+                    activity.finish(store.root)
             return "ran"
         finally:
             processes.barrier()

@@ -23,6 +23,8 @@ RESULT_COLUMNS = [
     # none); the value's denominator (queries, questions, tokens: a mean pooled over languages weighs each by
     # it); the evaluation's settings (JSON).
     "benchmark", "reference", "weight", "recipe",
+    # True when the model gave every example the same output (one class, one tag, one answer)
+    "constant",
 ]
 
 
@@ -31,7 +33,7 @@ RESULT_TYPES: dict[str, str] = {
     **dict.fromkeys(RESULT_COLUMNS, "string"),
     "seed": "int64", "n_examples": "int64", "value": "float64", "chance": "float64",
     "weight": "float64",
-    "zero_shot": "bool", "main": "bool",
+    "zero_shot": "bool", "main": "bool", "constant": "bool",
 }
 
 __all__ = ["RESULT_TYPES", "results_csv_text", "results_json_text", "results_parquet_bytes", "typed_row"]

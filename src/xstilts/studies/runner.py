@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from xstilts import threads
 from xstilts.config.schema import StudyConfig
 from xstilts.studies.context import Context, Say, make_context, quiet
+from xstilts.studies.monitor import StudyMonitor
 from xstilts.studies.node import plan_nodes, run_once
 from xstilts.studies.processes import Processes
 from xstilts.studies.results import write_results
@@ -45,9 +47,10 @@ def run_study(study: StudyConfig, out_dir: Path, log: Say | None = None, *, exec
     transformers.utils.logging.set_verbosity_error()
     if study.runtime.threads:
         torch.set_num_threads(study.runtime.threads)
-    if study.runtime.workers > 1 and study.runtime.progress:
-        # Several workers' progress bars would fight over one terminal: each says what it starts instead.
-        study = study.model_copy(update={"runtime": study.runtime.model_copy(update={"progress": False})})
+    # One live display for the whole run (studies/monitor.py) replaces every stage's own progress bar, and
+    # the nodes' start lines: it shows what each process does, workers included.
+    show = study.runtime.progress
+    study = study.model_copy(update={"runtime": study.runtime.model_copy(update={"progress": False})})
     context = make_context(study)
     runtime = study.runtime
     context.processes = Processes(use_cuda=runtime.device == "cuda" or (runtime.device == "auto"
@@ -58,19 +61,22 @@ def run_study(study: StudyConfig, out_dir: Path, log: Say | None = None, *, exec
         out_dir.mkdir(parents=True, exist_ok=True)
         write_yaml_atomic(out_dir / "study.yaml", study.model_dump(mode="json"))
     _announce(context, say)
-    if context.processes.world > 1:
-        _run_in_group(context, say)
-        if not main:
-            return []
-    elif runtime.workers > 1:
-        from xstilts.studies.executors.nodes import job_spec
-        from xstilts.studies.workers import run_with_workers
+    monitor = StudyMonitor(context, say) if show and main else nullcontext()
+    node_say = quiet if show else say  # with the live display, the nodes' own lines would only repeat it
+    with monitor:
+        if context.processes.world > 1:
+            _run_in_group(context, node_say)
+        elif runtime.workers > 1:
+            from xstilts.studies.executors.nodes import job_spec
+            from xstilts.studies.workers import run_with_workers
 
-        say(f"{runtime.workers} parallel workers sharing {runtime.threads or os.cpu_count()} threads")
-        run_with_workers(lambda should_stop: drain(context, say, should_stop), runtime.workers, runtime.threads,
-                         job_spec(study, base))
-    else:
-        drain(context, say)
+            say(f"{runtime.workers} parallel workers sharing {runtime.threads or os.cpu_count()} threads")
+            run_with_workers(lambda should_stop: drain(context, node_say, should_stop), runtime.workers,
+                             runtime.threads, job_spec(study, base))
+        else:
+            drain(context, node_say)
+    if not main:
+        return []
     return write_results(context, out_dir)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from xstilts import __version__
 from xstilts.atomic import published_folder, remove_published_folder
 from xstilts.run_folder import RunFolder
+from xstilts.studies import activity
 from xstilts.studies.context import Context, Say, ensure_tokenizer, featurize
 from xstilts.studies.plan import StageNode
 from xstilts.studies.store import write_json_atomic, write_yaml_atomic
@@ -95,6 +96,7 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
         folder, config=stage, seed=node.seed, bundle=EncoderWithHeads(encoder, heads), sources=sources,
         dev_sets=dev_sets, pad_token_id=tokenizer.pad_token_id, runtime=study.runtime,
         title=f"{node.name} (seed {node.seed})", head_meta=head_meta,
+        on_progress=_progress_reporter(store.root, main, node.name, say),
         tracking_run=StageRun(
             run_name(node.name, node.seed, node.key), project=study.runtime.tracking.project or study.name,
             tags={"stage": node.name, "seed": str(node.seed), "key": node.key, "study": study.name},
@@ -107,6 +109,22 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
         # (disk only), never a finished stage that looks unfinished and would be trained again
         store.mark_done(node.key)
         remove_published_folder(run.state)
+
+
+def _progress_reporter(store_root: Path, main: bool, name: str, say: Say):
+    """The loop's ``on_progress``: the activity file (the run's live display reads it) and, once, a line saying
+    from which step a resumed stage goes on."""
+    told = []
+
+    def report(done: int, total: int, loss: float | None, resumed_from: int | None) -> None:
+        if not main:
+            return
+        activity.step(store_root, done, total, loss, resumed_from)
+        if resumed_from is not None and not told:
+            told.append(True)
+            say(f"stage {name!r}: resuming from step {resumed_from} of {total} (its saved training state)")
+
+    return report
 
 
 def append_start_record(folder: Path, resuming: bool) -> None:

@@ -79,7 +79,10 @@ def _worker(spec: dict[str, Any], stop, budget: int, workers: int, main_pid: int
         transformers.utils.logging.disable_progress_bar()
         transformers.utils.logging.set_verbosity_error()
         context = context_from_spec(spec)
-        drain(context, _say, lambda: stop.is_set() or not _alive(main_pid))
+        # Silent: the main process's live display shows what every worker does (from their activity files).
+        drain(context, lambda message: None, lambda: stop.is_set() or not _alive(main_pid))
+    except KeyboardInterrupt:
+        sys.exit(130)  # Ctrl-C reached the whole process group: the main process says what was kept
     except XstiltsError as error:
         sys.stderr.write(f"xstilts: error: {error}\n")
         sys.stderr.flush()
@@ -88,11 +91,6 @@ def _worker(spec: dict[str, Any], stop, budget: int, workers: int, main_pid: int
         traceback.print_exc()
         sys.stderr.flush()
         sys.exit(1)
-
-
-def _say(message: str) -> None:
-    sys.stderr.write(f"xstilts: {message}\n")
-    sys.stderr.flush()
 
 
 def _alive(pid: int) -> bool:

@@ -110,11 +110,13 @@ def train_stage(
     runtime: RuntimeConfig,
     title: str = "train",
     head_meta: dict[str, dict] | None = None,
-    on_step: Callable[[int], None] | None = None,
+    on_progress: Callable[[int, int, float | None, int | None], None] | None = None,
     tracking_run: StageRun | None = None,
 ) -> StageOutcome:
     """Train one stage in ``stage_dir``; ``tracking_run`` names it in the trackers of ``runtime.trackers``
-    (default: ``title``, the seed and the folder's name)."""
+    (default: ``title``, the seed and the folder's name). ``on_progress(done, total, loss, resumed_from)`` is
+    called once when training starts (``resumed_from``: the step a saved state resumed at, else None) and at
+    every logged step (the run's live display reads it)."""
     tracking = StageTracking(stage_dir, runtime, tracking_run or StageRun(run_name(title, seed, stage_dir.name)))
     accelerator = make_accelerator(runtime, tracking.trackers, stage_dir)
     sizes = [len(s.features) for s in sources]
@@ -145,6 +147,8 @@ def train_stage(
         # Lines after the resumed step (all of them when no state was saved) will be written again.
         _trim_log(folder.log, bookkeeping["step"])
     resumed_from = bookkeeping["step"] if restored is not None else None
+    if on_progress is not None:
+        on_progress(bookkeeping["step"], total, None, resumed_from)
 
     wrapped = _Forward(bundle)
     wrapped, optimizer = accelerator.prepare(wrapped, optimizer)
@@ -219,6 +223,8 @@ def train_stage(
                 _append_log(folder.log, record, accelerator.is_main_process)
                 tracking.log_train(accelerator, record)
                 progress.update(done, record["loss"], record["examples_per_s"])
+                if on_progress is not None:
+                    on_progress(done, total, record["loss"], resumed_from)
                 window_loss, window_examples, window_steps = 0.0, 0, 0
                 window_start = time.perf_counter()
 
@@ -241,8 +247,6 @@ def train_stage(
             bookkeeping["step"] = done
             if done % config.checkpoint_every == 0 and done < total:
                 save_state(done)
-            if on_step is not None:
-                on_step(done)
             faults.point("train.step", done)  # test-only seam (xstilts/faults.py): a no-op unless armed
 
     if not eval_every and accelerator.is_main_process:
