@@ -156,16 +156,18 @@ def _print_summary(rows: list[dict]) -> None:
 def validate(files: Annotated[list[str], typer.Argument(help="study YAML files or preset names")]) -> None:
     """Check study configs without running anything; report every problem with its key path and line."""
     from xstilts.config.load import load_study
-    from xstilts.errors import ConfigError
+    from xstilts.errors import XstiltsError
 
     failed = False
     for name in files:
         try:
             config = load_study(name)
-        except ConfigError as error:
+        except XstiltsError as error:  # every problem of this file; then the next file
             failed = True
             _err(str(error))
             continue
+        for warning in config._warnings:
+            typer.echo(f"warning: {name}: {warning}", err=True)
         typer.echo(f"{name}: ok (study {config.name!r}: {len(config.stages)} stages, "
                    f"{len(config.pipelines)} pipelines, {len(config.seeds)} seeds)")
     if failed:

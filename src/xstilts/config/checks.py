@@ -33,6 +33,7 @@ def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Pro
     for name in config.pipelines:
         problems += _pipeline_problems(config, name)
     problems += _evaluate_language_problems(config)
+    problems += _evaluation_problems(config)
     problems += _used_task_problems(config)
     problems += _retrieval_recipe_problems(config)
     problems += _twin_problems(config)
@@ -46,8 +47,14 @@ def _twin_problems(config: StudyConfig) -> list[Problem]:
 
     problems: list[Problem] = []
     for name, variant in config.variants.items():
-        twin = variant.get("twin") if isinstance(variant, dict) else None
-        if twin is None:
+        if "twin" not in variant:
+            continue
+        twin = variant["twin"]
+        if set(variant) != {"twin"} or not isinstance(twin, str) or not twin.strip():
+            others = sorted(map(str, set(variant) - {"twin"}))
+            what = f"not also {', '.join(others)}" if others else f"not {twin!r}"
+            problems.append((("variants", name), f"variants.{name}", "a twin variant is only `twin: <preset name "
+                             f"or study file>` ({what}): it runs that other study instead of this one"))
             continue
         try:
             if not resolve_study_path(str(twin)).exists():
@@ -81,6 +88,24 @@ def _declared_task_problems(config: StudyConfig, base: Path | None) -> list[Prob
                                      f"no file {file} for split {split!r}, language {language!r}"))
     if not problems:
         problems += [(("tasks",), "tasks", message) for message in register_study_tasks(config.tasks, base)]
+    return problems
+
+
+def declaration_problems_of(data: dict) -> list[Problem]:
+    """The family checks of the study's task declarations, from the raw data: they do not depend on the rest of the
+    study, so a schema problem elsewhere (which stops the other semantic checks) does not hide them."""
+    from pydantic import ValidationError
+
+    from xstilts.config.schema import TaskConfig
+
+    tasks = data.get("tasks") if isinstance(data, dict) else None
+    problems: list[Problem] = []
+    for name, raw in (tasks.items() if isinstance(tasks, dict) else ()):
+        try:
+            task = TaskConfig.model_validate(raw)
+        except ValidationError:
+            continue  # the schema says what is wrong with it
+        problems += _declaration_problems(task, ("tasks", name), f"tasks.{name}")
     return problems
 
 
@@ -441,6 +466,87 @@ def _evaluate_language_problems(config: StudyConfig) -> list[Problem]:
         for i, language in enumerate(languages)
         if (message := check_language(language))
     ]
+
+
+def evaluated_tasks(config: StudyConfig, name: str) -> list[str]:
+    """The tasks pipeline ``name`` evaluates: its ``evaluate`` list, else the last stage's tasks."""
+    pipeline = config.pipeline(name)
+    return pipeline.evaluate if pipeline.evaluate is not None else default_evaluate_tasks(config, pipeline.stages)
+
+
+def _evaluations(config: StudyConfig) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(each evaluated task -> the languages `languages: all` evaluates it in, each pipeline -> its evaluated
+    tasks), over the tasks that are known and have the evaluated split (the others are reported elsewhere)."""
+    from xstilts.studies.evaluations import evaluation_languages
+
+    split = config.evaluate.split
+    every = config.model_copy(update={"evaluate": config.evaluate.model_copy(update={"languages": "all"})})
+    offered: dict[str, list[str]] = {}
+    by_pipeline: dict[str, list[str]] = {}
+    for name in config.pipelines:
+        tasks = [task for task in evaluated_tasks(config, name)
+                 if check_task(task) is None and split in get_task(task).splits]
+        for task in tasks:
+            offered.setdefault(task, evaluation_languages(every, get_task(task), split))
+        by_pipeline[name] = tasks
+    return offered, by_pipeline
+
+
+def _evaluation_problems(config: StudyConfig) -> list[Problem]:
+    """Every pipeline that evaluates tasks evaluates at least one language of them: ``evaluate.languages`` (or
+    the benchmark's official languages) must keep some; otherwise the study would quietly run no evaluation."""
+    from xstilts.studies.evaluations import evaluation_languages
+
+    split, wanted = config.evaluate.split, config.evaluate.languages
+    offered, by_pipeline = _evaluations(config)
+    if not offered:
+        return []  # nothing evaluated (a warning) or only unknown tasks (reported where they are used)
+    path, key = ("evaluate", "languages"), "evaluate.languages"
+    if wanted != "all" and not wanted:
+        return [(path, key, "is empty: list the languages to evaluate in, or write `all`")]
+    if wanted != "all" and all(check_language(language) is not None for language in wanted):
+        return []  # every listed language is an unknown code, reported as such
+    having = sorted({language for languages in offered.values() for language in languages})
+    empty = [name for name, tasks in by_pipeline.items()
+             if tasks and not any(evaluation_languages(config, get_task(task), split) for task in tasks)]
+    if not empty:
+        return []
+    if wanted != "all" and len(empty) == sum(1 for tasks in by_pipeline.values() if tasks):
+        return [(path, key, f"{wanted} selects no {split!r} language of any evaluated task, so the study would "
+                 f"evaluate nothing; the tasks have {_shown_languages(having)}")]
+    tasks = list(dict.fromkeys(task for name in empty for task in by_pipeline[name]))
+    has = "; ".join(f"{task}: {_shown_languages(offered[task])}" for task in tasks[:4])
+    why = f"`languages: {wanted}`" if wanted != "all" else f"`benchmark: {config.benchmark}`"
+    pipelines = ", ".join(map(repr, empty[:6])) + (f", ... ({len(empty)} in all)" if len(empty) > 6 else "")
+    if wanted == "all":  # the benchmark's official languages are what left nothing
+        path, key = ("benchmark",), "benchmark"
+    plural = "s" if len(empty) > 1 else ""
+    return [(path, key, f"pipeline{plural} {pipelines} would evaluate nothing: {why} keeps none of the "
+             f"{split!r} languages of {'their' if len(empty) > 1 else 'its'} tasks ({has})")]
+
+
+def _shown_languages(languages: list[str]) -> str:
+    if not languages:
+        return "none"
+    return ", ".join(languages[:12]) + (f", ... ({len(languages)} in all)" if len(languages) > 12 else "")
+
+
+def study_warnings(config: StudyConfig) -> list[Problem]:
+    """What a study may do but rarely means to: evaluate nothing at all (every pipeline has `evaluate: []`,
+    a study that only trains an encoder), or list a language in `evaluate.languages` that no evaluated task has
+    (it selects nothing)."""
+    if config.pipelines and not any(evaluated_tasks(config, name) for name in config.pipelines):
+        return [(("pipelines",), "pipelines", "no pipeline evaluates anything (each has `evaluate: []`): the study "
+                 "trains its stages and reports no result")]
+    wanted = config.evaluate.languages
+    offered, _ = _evaluations(config)
+    if wanted == "all" or not offered:
+        return []
+    having = sorted({language for languages in offered.values() for language in languages})
+    split = config.evaluate.split
+    return [(("evaluate", "languages", i), f"evaluate.languages[{i}]",
+             f"no evaluated task has {split!r} data in {language!r} ({_shown_languages(having)}): it selects nothing")
+            for i, language in enumerate(wanted) if language not in having and check_language(language) is None]
 
 
 def known_families() -> list[str]:
