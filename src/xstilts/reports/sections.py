@@ -7,7 +7,6 @@ from xstilts.reports.blocks import (
     TEST_HEADER,
     Block,
     Heading,
-    Paragraph,
     Table,
     gain_text,
     number,
@@ -33,9 +32,10 @@ def pair_blocks(report: Report) -> list[Block]:
         rows.append([*([p.model] if several else []), name, p.pair.a.label(report.short),
                      p.pair.b.label(report.short), p.pair.differs, number(p.a.mean), number(p.b.mean),
                      number(p.difference.delta, sign=True) + p.difference.marks, *test_cells(p.difference)])
-    return [Heading("Paired conditions: direct comparison"), Paragraph(PAIRS_RULE),
+    # The rule as the table's note, under it: a paragraph between heading and table could part them in the PDF.
+    return [Heading("Paired conditions: direct comparison"),
             Table(header, rows, caption="Direct comparison of paired conditions (all test languages): A - B per target "
-                                        "task and in the average, with its paired tests")]
+                                        "task and in the average, with its paired tests", notes=[PAIRS_RULE])]
 
 
 def language_gain_blocks(report: Report) -> list[Block]:
