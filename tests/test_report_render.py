@@ -208,7 +208,8 @@ def test_significance_marks_follow_the_tests(tables):
 def test_plots_exist_and_show_their_labels(rendered):
     folder, _ = rendered
     plots = folder / "report" / "plots"
-    for name in ("heatmap-base", "heatmap-large", "languages-base", "scaling-fraction", "models", "typology-base"):
+    for name in ("heatmap-base", "heatmap-large", "language-gains-base", "language-gains-large", "languages-base",
+                 "scaling-fraction", "models", "typology-base"):
         png, svg = plots / f"{name}.png", plots / f"{name}.svg"
         assert png.stat().st_size > 5000, name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -224,7 +225,8 @@ def test_plots_exist_and_show_their_labels(rendered):
 def test_html_is_self_contained(rendered):
     _, paths = rendered
     page = paths["html"].read_text()
-    assert page.count("data:image/svg+xml;base64,") == 8  # 2 heatmaps, 2 language bars, scaling, models, 2 typology
+    # 2 heatmaps, 2 per-language gain heatmaps, 2 language bars, scaling, models, 2 typology
+    assert page.count("data:image/svg+xml;base64,") == 10
     assert not re.search(r"(src|href)=\"(https?:)?//", page)
     assert "<style>" in page and "<table>" in page
 

@@ -66,8 +66,8 @@ def find_results(study: str, size: str | None, say: Callable[[str], None]) -> tu
 
 def report(
     study: Annotated[str, typer.Argument(help="study YAML file or preset name the results belong to")],
-    out: Annotated[Path, typer.Option("--out", help="folder to write report.md, report.tex, report.html and "
-                                                    "plots/ into")],
+    out: Annotated[Path, typer.Option("--out", help="folder to write report.md, report.tex, report.html, "
+                                                    "explorer.html and plots/ into")],
     results: Annotated[Optional[Path], typer.Option(
         "--results", help="folder holding results.csv (default: where `xstilts run STUDY [--size S]` writes it, "
                           "xstilts-out/<study>[-<size>]; without --size, the most recent of the study's sizes)")
@@ -81,8 +81,9 @@ def report(
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="draw the plots (matplotlib)")] = True,
 ) -> None:
     """Paper-style report of a finished (or partly finished) study: the table of target x intermediate tasks
-    with deltas, official benchmark average, per-language tables, seed intervals, paired significance and
-    plots, as Markdown, LaTeX and one self-contained HTML page."""
+    with deltas, official benchmark average, per-language tables and gains, seed intervals, paired significance
+    (against the baseline, and between paired conditions), plots and provenance, as Markdown, LaTeX and one
+    self-contained HTML page, with an interactive explorer page beside it."""
     from xstilts.config.load import load_study
     from xstilts.reports.results import load_results
 

@@ -1,84 +1,39 @@
-"""The report laid out as a list of blocks (headings, paragraphs, tables, figures), in plain Unicode text.
-Markdown, LaTeX and HTML render the same blocks (render.py), so the three files always show the same numbers.
+"""The report laid out as a list of blocks (headings, paragraphs, tables, figures; blocks.py), in plain Unicode
+text. Markdown, LaTeX and HTML render the same blocks (render.py), so the three files always show the same
+numbers. Every table has a caption.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from xstilts.reports.blocks import (
+    TEST_HEADER,
+    Block,
+    Bullets,
+    Figure,
+    Heading,
+    Paragraph,
+    Table,
+    cell_text,
+    gain_text,
+    number,
+    test_cells,
+)
 from xstilts.reports.model import (
     CHANCE_MARK,
     CONSTANT_MARK,
     EXAMPLES_MARK,
     SEEDS_MARK,
     SIGNIFICANCE,
-    PlotEntry,
     Report,
     ScoreTable,
-    Stat,
     model_gains,
     scaling_points,
 )
 
-
-@dataclass
-class Heading:
-    text: str
-    level: int = 2
+__all__ = ["Block", "Bullets", "Figure", "Heading", "Paragraph", "Table", "blocks", "paper_blocks", "published_table"]
 
 
-@dataclass
-class Paragraph:
-    text: str
-
-
-@dataclass
-class Bullets:
-    items: list[str]
-
-
-@dataclass
-class Table:
-    header: list[str]
-    rows: list[list[str]]
-    bold_last: bool = False  # the average row
-    caption: str = ""
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Figure:
-    entry: PlotEntry
-
-
-Block = Heading | Paragraph | Bullets | Table | Figure
-
-
-def number(value: float | None, sign: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:+.1f}" if sign else f"{value:.1f}"
-
-
-def p_text(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def cell_text(stat: Stat | None) -> str:
-    """'75.0' (one seed), '75.0 ± 1.2' (several: 95% CI half-width), then ' (+4.0†)' outside the baseline."""
-    if stat is None:
-        return ""
-    text = number(stat.mean)
-    if stat.ci.half_width is not None:
-        text += f" ± {stat.ci.half_width:.1f}"
-    if stat.delta is not None:
-        text += f" ({stat.delta:+.1f}{stat.marks})"
-    return text + stat.warnings
-
-
-def score_table(report: Report, table: ScoreTable, corner: str) -> Table:
+def score_table(report: Report, table: ScoreTable, corner: str, caption: str) -> Table:
     header = [corner, *(c.label(report.short) for c in table.columns)]
     label = (lambda row: table.row_label(row, report.name(row))) if not table.target else (lambda language: language)
     rows = [[label(r), *(cell_text(table.cell(r, c)) for c in table.columns)] for r in table.rows]
@@ -93,7 +48,18 @@ def score_table(report: Report, table: ScoreTable, corner: str) -> Table:
     bold = bool(table.average)
     if table.average:
         rows.append([table.average_label, *(cell_text(table.average.get(c)) for c in table.columns)])
-    return Table(header, rows, bold_last=bold, notes=notes)
+    return Table(header, rows, bold_last=bold, caption=caption, notes=notes)
+
+
+def _of_model(report: Report, model: str) -> str:
+    return f", {model}" if len(report.models) > 1 else ""
+
+
+def paper_caption(report: Report, table: ScoreTable) -> str:
+    scope = "zero-shot languages only (English excluded)" if table.excluded else "all test languages"
+    return (f"Main metric (0-100) per target task and intermediate training, {scope}{_of_model(report, table.model)}: "
+            f"mean over seeds{' ± 95% CI' if len(report.seeds) > 1 else ''}, in brackets the gain over the baseline "
+            f"({EXAMPLES_MARK}/{SEEDS_MARK}: p < {SIGNIFICANCE} over test examples / seeds)")
 
 
 def legend(report: Report) -> str:
@@ -108,8 +74,7 @@ def legend(report: Report) -> str:
 
 def significance_table(report: Report) -> Table:
     several = len(report.models) > 1
-    header = [*(["model"] if several else []), "target", "intermediate", "gain", "95% CI (examples)",
-              "p (examples)", "95% CI (seeds)", "p (seeds, t-test)", "p (seeds, bootstrap)", "seeds"]
+    header = [*(["model"] if several else []), "target", "intermediate", "gain", *TEST_HEADER]
     rows = []
     for table in report.paper:
         cells = [(report.name(t), c, s) for (t, c), s in table.cells.items()]
@@ -117,15 +82,10 @@ def significance_table(report: Report) -> Table:
         for target, column, stat in cells:
             if stat.delta is None:
                 continue
-            ex, st = stat.examples, stat.seed_test
-            seeds_ci = "n/a"
-            if st is not None and st.half_width is not None:
-                seeds_ci = f"[{st.delta - st.half_width:+.1f}, {st.delta + st.half_width:+.1f}]"
-            rows.append([*([table.model] if several else []), target, column.label(report.short), number(stat.delta, sign=True),
-                         f"[{ex.low:+.1f}, {ex.high:+.1f}]" if ex else "n/a", p_text(ex.p_value if ex else None),
-                         seeds_ci, p_text(st.p_value if st else None), p_text(st.boot_p if st else None),
-                         str(st.n if st else 0)])
-    return Table(header, rows, caption="Paired significance against the baseline, per cell of the main table")
+            rows.append([*([table.model] if several else []), target, column.label(report.short),
+                         number(stat.delta, sign=True), *test_cells(stat)])
+    return Table(header, rows, caption="Paired significance of each gain over the baseline, per cell of the paper "
+                                       "table (all test languages)")
 
 
 def models_table(report: Report) -> Table | None:
@@ -134,9 +94,10 @@ def models_table(report: Report) -> Table | None:
         return None
     header = ["intermediate", "target", *report.models]
     rows = [[column.label(report.short), report.name(target),
-             *(number(per_model[m].delta, sign=True) + per_model[m].marks if m in per_model else "" for m in
-               report.models)] for (column, target), per_model in gains.items()]
-    return Table(header, rows, caption="Gain over each model's own baseline")
+             *(gain_text(per_model[m]) if m in per_model else "" for m in report.models)]
+            for (column, target), per_model in gains.items()]
+    return Table(header, rows, caption="Gain over each model's own baseline, per intermediate training and target "
+                                       "task (all test languages)")
 
 
 def scaling_table(report: Report, axis: str) -> Table | None:
@@ -148,7 +109,8 @@ def scaling_table(report: Report, axis: str) -> Table | None:
     rows = [[*([p.model] if several else []), report.name(p.target), p.line.label(report.short),
              f"{p.x:g}", cell_text(p.score).split(" (")[0],
              number(None if p.baseline is None else p.score.mean - p.baseline, sign=True)] for p in points]
-    return Table(header, rows, caption=f"Scores by {axis}")
+    return Table(header, rows, caption=f"Score and gain over the baseline by {axis}, per target task and "
+                                       "intermediate training (all test languages)")
 
 
 def published_table(report: Report) -> Table | None:
@@ -177,19 +139,66 @@ def paper_blocks(report: Report) -> list[Block]:
     the published numbers beside ours."""
     out: list[Block] = []
     for table in [*report.paper, *report.zero_shot]:
-        out += [Heading(table.title, 3), score_table(report, table, "target \\ intermediate")]
+        out += [Heading(table.title, 3),
+                score_table(report, table, "target \\ intermediate", paper_caption(report, table))]
     published = published_table(report)
     if published is not None:
         out += [Heading("Published numbers beside ours", 3), published]
     return out
 
 
+def _language_blocks(report: Report) -> list[Block]:
+    out: list[Block] = [Heading("Per language")]
+    for table in report.languages:
+        heading = report.name(table.target) + (f" ({table.model})" if len(report.models) > 1 else "")
+        caption = (f"{report.name(table.target)}{_of_model(report, table.model)}: main metric (0-100) per test "
+                   "language and intermediate training, mean over seeds; in brackets the gain over the baseline in "
+                   "that language")
+        out += [Heading(heading, 3), score_table(report, table, "language \\ intermediate", caption)]
+    return out
+
+
+def _reference_tables(report: Report) -> list[Block]:
+    out: list[Block] = []
+    if report.chance:
+        out += [Heading("Chance level (uniform random predictor)"),
+                Table(["task", "metric", "chance"], [[report.name(t), m, number(v)]
+                                                     for t, (m, v) in sorted(report.chance.items())],
+                      caption="Score of a uniform random predictor on each target task's main metric")]
+    if report.distances:
+        families = bool(report.families)
+        rows = [[lg, f"{d:.3f}", s, *([report.families.get(lg, "")] if families else [])]
+                for lg, (d, s) in sorted(report.distances.items(), key=lambda i: i[1][0])]
+        out += [Heading("Typological distance from English"),
+                Table(["language", "distance", "source", *(["family"] if families else [])], rows,
+                      caption="Typological distance of each test language from English (0: the same features)")]
+    return out
+
+
+def _plot_blocks(report: Report) -> list[Block]:
+    if not report.plots:
+        return []
+    out: list[Block] = [Heading("Plots")]
+    drawn = [p for p in report.plots if p.files]
+    skipped = [f"{p.name}: not drawn ({p.skipped})" for p in report.plots if not p.files]
+    out += [Figure(p) for p in drawn]
+    if skipped:
+        out.append(Bullets(skipped))
+    return out
+
+
 def blocks(report: Report) -> list[Block]:
+    from xstilts.reports.appendix import provenance_blocks
+    from xstilts.reports.sections import language_gain_blocks, pair_blocks
+
     out: list[Block] = [Heading(report.title or "xstilts report", 1)]
     if report.description:
         out.append(Paragraph(report.description.strip()))
     seeds = ", ".join(map(str, report.seeds))
     out.append(Paragraph(f"Models: {', '.join(report.models)}. Seeds: {seeds}. " + legend(report)))
+    if report.explorer:
+        out.append(Paragraph(f"Interactive explorer: {report.explorer} (beside this file) filters the scores by task, "
+                             "language, language family or distance, model and seed."))
     if report.notes:
         out.append(Bullets(list(report.notes)))
     out.append(Heading("Paper table: target tasks x intermediate tasks"))
@@ -197,6 +206,7 @@ def blocks(report: Report) -> list[Block]:
     significance = significance_table(report)
     if significance.rows:
         out += [Heading("Significance against the baseline"), significance]
+    out += pair_blocks(report)
     models = models_table(report)
     if models is not None:
         out += [Heading("Model comparison"), models]
@@ -204,25 +214,10 @@ def blocks(report: Report) -> list[Block]:
         table = scaling_table(report, axis)
         if table is not None:
             out += [Heading(f"Scaling over {axis}"), table]
+    out += language_gain_blocks(report)
     if report.languages:
-        out.append(Heading("Per language"))
-        several = len(report.models) > 1
-        for table in report.languages:
-            title = report.name(table.target) + (f" ({table.model})" if several else "")
-            out += [Heading(title, 3), score_table(report, table, "language \\ intermediate")]
-    if report.chance:
-        out += [Heading("Chance level (uniform random predictor)"),
-                Table(["task", "metric", "chance"], [[report.name(t), m, number(v)]
-                                                     for t, (m, v) in sorted(report.chance.items())])]
-    if report.distances:
-        out += [Heading("Typological distance from English"),
-                Table(["language", "distance", "source"], [[lg, f"{d:.3f}", s] for lg, (d, s) in
-                                                           sorted(report.distances.items(), key=lambda i: i[1][0])])]
-    if report.plots:
-        out.append(Heading("Plots"))
-        drawn = [p for p in report.plots if p.files]
-        skipped = [f"{p.name}: not drawn ({p.skipped})" for p in report.plots if not p.files]
-        out += [Figure(p) for p in drawn]
-        if skipped:
-            out.append(Bullets(skipped))
+        out += _language_blocks(report)
+    out += _reference_tables(report)
+    out += _plot_blocks(report)
+    out += provenance_blocks(report.provenance)
     return out

@@ -14,7 +14,9 @@ Scores, as in the paper and XTREME's evaluate.py:
   average is never labelled as the benchmark's score;
 - **deltas** are against the baseline column (no intermediate stage) of the same model; significance comes from
   a paired bootstrap over test examples (when the run wrote example_scores.jsonl) and a paired t-test over seeds
-  (with two seeds or more); see :mod:`xstilts.reports.stats`.
+  (with two seeds or more); see :mod:`xstilts.reports.stats`. Paired conditions (joint vs sequential, two
+  stage orders, neighbouring values of a grid axis; :mod:`xstilts.reports.pairs`) are compared with each other
+  by the same tests.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any
@@ -94,6 +97,7 @@ class ScoreTable:
     # Tasks evaluated in only some of their benchmark's languages: task -> (languages scored, benchmark's).
     partial: dict[str, tuple[int, int]] = field(default_factory=dict)
     excluded: tuple[str, ...] = ()  # languages left out of every average (the zero-shot table: English)
+    averaged: list[str] = field(default_factory=list)  # the targets the average row is taken over
 
     def row_label(self, row: str, name: str) -> str:
         """A target's name, marked when its score covers only part of the benchmark's languages."""
@@ -136,6 +140,11 @@ class Report:
     reference: str | None = None  # the published setup the study follows (``reference`` column)
     published: list[Any] = field(default_factory=list)  # reports.published.Comparison, ours beside published
     published_notes: list[str] = field(default_factory=list)
+    pairs: list[Any] = field(default_factory=list)  # reports.pairs.PairedComparison: paired conditions, A - B
+    palette: Any = None  # reports.palette.Palette: one colour per condition, for every plot and the explorer
+    families: dict[str, str] = field(default_factory=dict)  # language -> its family (URIEL; micro: synthetic)
+    provenance: Any = None  # reports.provenance.Provenance: toolkit, machine, date, hyperparameters, recipe
+    explorer: str = ""  # the interactive explorer's file, beside report.html, when one was written
 
     def name(self, task_or_intermediate: str) -> str:
         return self.short.get(task_or_intermediate, task_or_intermediate)
@@ -333,12 +342,18 @@ class Scores:
         return stat
 
 
+def evaluated_languages(scores: Scores, model: str, target: str, column: Column, excluded: Iterable[str]) -> list[str]:
+    """The languages a cell averages over: the target's benchmark languages (all evaluated ones without a
+    benchmark) that were evaluated for the column, less ``excluded``."""
+    return scores.benchmark_languages(target, [lg for lg in scores.languages[(model, target, column)]
+                                               if lg not in excluded])
+
+
 def _score_table(scores: Scores, model: str, title: str, excluded: set[str], short: dict[str, str]) -> ScoreTable:
     rows = [r for r in scores.rows if r["model"] == model and r["language"] not in excluded]
     targets = sorted(ordered(r["task"] for r in rows))
     columns = sorted(ordered(r["column"] for r in rows), key=Column.sort_key)
-    langs = {(t, c): scores.benchmark_languages(t, [lg for lg in scores.languages[(model, t, c)] if lg not in excluded])
-             for t in targets for c in columns}
+    langs = {(t, c): evaluated_languages(scores, model, t, c, excluded) for t in targets for c in columns}
     cells: dict[tuple[str, Column], Stat] = {}
     for target in targets:
         main = [scores.main[target]]
@@ -376,6 +391,7 @@ def _average_row(scores: Scores, table: ScoreTable, langs: dict[tuple[str, Colum
     common = [t for t in table.rows if all((t, c) in table.cells for c in compared)]
     if not common:
         return
+    table.averaged = common
     official = {t: scores.official(t) for t in common}
     uses_qa_rule = [t for t in common if len(official[t]) > 1]
     table.average_label, note = _average_label(scores, table, common)
@@ -383,18 +399,18 @@ def _average_row(scores: Scores, table: ScoreTable, langs: dict[tuple[str, Colum
         table.notes.append(note)
     for column in table.columns:
         baseline = baseline_of(column, table.columns)
-        base_seeds = _average_seeds(scores, table.model, common, baseline, langs, official) if baseline else {}
+        base_seeds = average_seeds(scores, table.model, common, baseline, langs, official) if baseline else {}
         if not all((t, column) in table.cells for t in common):
             have = [t for t in common if (t, column) in table.cells]
             if have and base_seeds:
-                own = _average_seeds(scores, table.model, have, column, langs, official)
-                base = _average_seeds(scores, table.model, have, baseline, langs, official)
+                own = average_seeds(scores, table.model, have, column, langs, official)
+                base = average_seeds(scores, table.model, have, baseline, langs, official)
                 if own and base:
                     table.notes.append(f"{column.label(short)} lacks {len(common) - len(have)} of the averaged tasks; "
                                        f"over the {len(have)} it has: {mean(own.values()):.1f} (baseline on the "
                                        f"same tasks: {mean(base.values()):.1f}).")
             continue
-        seeds = _average_seeds(scores, table.model, common, column, langs, official)
+        seeds = average_seeds(scores, table.model, common, column, langs, official)
         if not seeds:
             continue
         if not base_seeds:
@@ -442,7 +458,7 @@ def _average_label(scores: Scores, table: ScoreTable, common: list[str]) -> tupl
     return f"{bench.title} score ({bench.title} languages)", ""
 
 
-def _average_seeds(scores: Scores, model: str, tasks: list[str], column: Column,
+def average_seeds(scores: Scores, model: str, tasks: list[str], column: Column,
                    langs: dict[tuple[str, Column], list[str]], official: dict[str, list[str]]) -> dict[Any, float]:
     per_task = [scores.per_seed(model, t, column, langs[(t, column)], official[t]) for t in tasks]
     seeds = [s for s in per_task[0] if all(s in p for p in per_task)] if per_task else []
@@ -517,9 +533,13 @@ def build_report(rows: list[dict[str, Any]], examples: dict[tuple[str, str], Exa
     report = Report(title, description, models, seeds, short, paper, zero_shot, languages, chance,
                     numeric_axes(rows), n_resamples, bool(examples), notes, benchmarks=dict(scores.benchmarks),
                     main_metric=dict(scores.main), reference=references.pop() if len(references) == 1 else None)
+    from xstilts.reports.pairs import paired_comparisons
+    from xstilts.reports.palette import assign_palette
     from xstilts.reports.published import comparisons
 
     report.published, report.published_notes = comparisons(report, report.reference)
+    report.pairs = paired_comparisons(scores, report.paper)
+    report.palette = assign_palette(report)
     return report
 
 

@@ -3,117 +3,26 @@
 A plot whose data is absent (one model only, no numeric grid axis, no language with a known distance) is not
 drawn; its :class:`PlotEntry` says why, and the report prints that line instead. SVG text is kept as text
 (not paths), so the files are searchable and the tests can read their labels.
+
+Every plot takes a condition's colour from the report's palette (:mod:`xstilts.reports.palette`), so the same
+intermediate training has the same colour in every figure; models differ by hatch or line style, target tasks
+by marker.
 """
 
 from __future__ import annotations
 
-import io
-import math
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from xstilts.atomic import write_bytes_atomic
+from xstilts.reports.gain_maps import heatmap, language_heatmap
 from xstilts.reports.model import PlotEntry, Report, ScoreTable, model_gains, scaling_points
-
-PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974",
-           "#64b5cd"]
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "xstilts", "font.size": 9,
-                         "axes.spines.top": False, "axes.spines.right": False, "errorbar.capsize": 2,
-                         "lines.linewidth": 1.4})
-    return plt
-
-
-ERRORS = {"ecolor": "0.35", "elinewidth": 0.8}
-
-
-def _legend(fig, axes, title: str | None = None) -> None:
-    """One legend above the subplots with every series of every subplot (a subplot may lack one)."""
-    seen: dict[str, object] = {}
-    for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            seen.setdefault(label, handle)
-    if "chance level" in seen:  # a reference line, listed after the series
-        seen["chance level"] = seen.pop("chance level")
-    if seen:
-        fig.legend(list(seen.values()), list(seen), loc="outside upper center", ncols=min(len(seen), 5),
-                   frameon=False, title=title)
-
-
-def _save(fig, folder: Path, name: str) -> list[str]:
-    files = []
-    for fmt, options in (("png", {"dpi": 150}), ("svg", {"metadata": {"Date": None}})):
-        buffer = io.BytesIO()
-        # A constrained layout already fits the figure; "tight" would lay it out (draw it) once more.
-        tight = None if fig.get_layout_engine() is not None else "tight"
-        fig.savefig(buffer, format=fmt, bbox_inches=tight, **options)
-        write_bytes_atomic(folder / f"{name}.{fmt}", buffer.getvalue())
-        files.append(f"plots/{name}.{fmt}")
-    _pyplot().close(fig)
-    return files
-
-
-def _grid(count: int, columns: int = 3) -> tuple[int, int]:
-    cols = min(columns, count)
-    return math.ceil(count / cols), cols
-
-
-def _suffix(report: Report, model: str) -> str:
-    return "" if len(report.models) == 1 else "-" + "".join(ch if ch.isalnum() else "_" for ch in model)
-
-
-def heatmap(report: Report, folder: Path) -> list[PlotEntry]:
-    plt = _pyplot()
-    tables = [t for t in report.paper if any(s.delta is not None for s in t.cells.values())]
-    if not tables:
-        return [PlotEntry("heatmap", "Gain over the baseline, per target and intermediate task",
-                          skipped="no intermediate column with a baseline to compare against")]
-    entries = []
-    for table in tables:
-        columns = [c for c in table.columns if not c.is_baseline]
-        data = [[table.cells[(t, c)].delta if (t, c) in table.cells and table.cells[(t, c)].delta is not None
-                 else math.nan for c in columns] for t in table.rows]
-        finite = [abs(v) for row in data for v in row if not math.isnan(v)]
-        limit = max(finite) if finite and max(finite) > 0 else 1.0
-        fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(columns), 0.9 + 0.45 * len(table.rows)))
-        image = ax.imshow(data, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
-        ax.set_xticks(range(len(columns)), [c.label(report.short) for c in columns], rotation=30, ha="right")
-        ax.set_yticks(range(len(table.rows)), [report.name(t) for t in table.rows])
-        for i, target in enumerate(table.rows):
-            for j, column in enumerate(columns):
-                value = data[i][j]
-                if math.isnan(value):  # no score for this cell: grey, unlike a gain of 0 (white)
-                    ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, color="0.88", lw=0))
-                    ax.text(j, i, "n/a", ha="center", va="center", fontsize=7, color="0.45")
-                    continue
-                marks = table.cells[(target, column)].marks
-                ax.text(j, i, f"{value:+.1f}{marks}", ha="center", va="center", fontsize=8,
-                        color="white" if abs(value) > 0.6 * limit else "black")
-        ax.set_xlabel("intermediate task")
-        ax.set_ylabel("target task")
-        ax.spines[:].set_visible(False)
-        fig.colorbar(image, ax=ax, label="gain over baseline (points)", shrink=0.9)
-        ax.set_title("Gain over the baseline" + (f" ({table.model})" if len(report.models) > 1 else ""))
-        name = "heatmap" + _suffix(report, table.model)
-        entries.append(PlotEntry(name, f"Gain over the baseline (main metric, mean over languages and seeds) "
-                                       f"for {table.model}; {report_marks()}", _save(fig, folder, name)))
-    return entries
-
-
-def report_marks() -> str:
-    return "† p < 0.05 over test examples, ‡ over seeds"
+from xstilts.reports.palette import MODEL_LINES
+from xstilts.reports.plotting import ERRORS, grid, hide_unused, legend, pyplot, save, suffix
 
 
 def language_bars(report: Report, folder: Path) -> list[PlotEntry]:
-    plt = _pyplot()
+    plt = pyplot()
     by_model: dict[str, list[ScoreTable]] = defaultdict(list)
     for table in report.languages:
         by_model[table.model].append(table)
@@ -121,9 +30,8 @@ def language_bars(report: Report, folder: Path) -> list[PlotEntry]:
         return [PlotEntry("languages", "Score per language", skipped="no per-language scores")]
     entries = []
     for model, tables in by_model.items():
-        rows, cols = _grid(len(tables), 2)
+        rows, cols = grid(len(tables), 2)
         fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 2.6 * rows), squeeze=False)
-        columns = list(dict.fromkeys(c for t in tables for c in t.columns))
         for ax, table in zip(axes.flat, tables, strict=False):
             width = 0.8 / max(1, len(table.columns))
             for k, column in enumerate(table.columns):
@@ -132,7 +40,7 @@ def language_bars(report: Report, folder: Path) -> list[PlotEntry]:
                 heights = [s.mean if s else 0.0 for s in stats]
                 errors = [(s.ci.half_width or 0.0) if s else 0.0 for s in stats]
                 ax.bar(xs, heights, width, yerr=errors if any(errors) else None, error_kw=ERRORS,
-                       color=PALETTE[columns.index(column) % len(PALETTE)], label=column.label(report.short))
+                       color=report.palette.colour(column), label=column.label(report.short))
             ax.set_xticks(range(len(table.rows)), table.rows)
             ax.set_title(report.name(table.target))
             ax.set_ylabel(_metric(report, table.target))
@@ -141,13 +49,12 @@ def language_bars(report: Report, folder: Path) -> list[PlotEntry]:
             if table.target in report.chance:
                 ax.axhline(report.chance[table.target][1], color="0.2", lw=0.9, ls=":", label="chance level",
                            zorder=3)
-        for ax in list(axes.flat)[len(tables):]:
-            ax.set_visible(False)
-        _legend(fig, axes.flat)
+        hide_unused(axes, len(tables))
+        legend(fig, axes.flat)
         fig.set_layout_engine("constrained")
-        name = "languages" + _suffix(report, model)
+        name = "languages" + suffix(report, model)
         entries.append(PlotEntry(name, f"Score per test language and intermediate task ({model}); bars: mean over "
-                                       "seeds, whiskers: 95% CI over seeds", _save(fig, folder, name)))
+                                       "seeds, whiskers: 95% CI over seeds", save(fig, folder, name)))
     return entries
 
 
@@ -157,7 +64,7 @@ def _metric(report: Report, target: str) -> str:
 
 
 def scaling(report: Report, folder: Path) -> list[PlotEntry]:
-    plt = _pyplot()
+    plt = pyplot()
     if not report.numeric_axes:
         return [PlotEntry("scaling", "Gain over the baseline as a function of a numeric grid axis",
                           skipped="no numeric grid axis, such as a data fraction, varies in these results")]
@@ -169,7 +76,7 @@ def scaling(report: Report, folder: Path) -> list[PlotEntry]:
             entries.append(PlotEntry(f"scaling-{axis}", f"Gain over the baseline by {axis}",
                                      skipped=f"no baseline to compare the {axis} points against"))
             continue
-        rows, cols = _grid(len(targets))
+        rows, cols = grid(len(targets))
         fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False)
         lines = list(dict.fromkeys((p.model, p.line) for p in points))
         several_models = len({m for m, _ in lines}) > 1
@@ -184,7 +91,7 @@ def scaling(report: Report, folder: Path) -> list[PlotEntry]:
                 dodge = (k - (len(lines) - 1) / 2) * 0.012 * span
                 ax.errorbar([p.x + dodge for p in chosen], [p.score.mean - p.baseline for p in chosen],
                             yerr=[p.score.ci.half_width or 0.0 for p in chosen], marker="o", elinewidth=0.8,
-                            color=PALETTE[k % len(PALETTE)], label=label)
+                            color=report.palette.colour(line), ls=report.palette.line(model), label=label)
             ax.axhline(0, color="grey", lw=0.8, ls="--")
             ax.set_title(report.name(target))
             ax.set_xlabel(axis)
@@ -193,18 +100,17 @@ def scaling(report: Report, folder: Path) -> list[PlotEntry]:
             if xs and xs[0] > 0 and xs[-1] / xs[0] >= 20:
                 ax.set_xscale("log")
             ax.grid(alpha=0.3)
-        for ax in list(axes.flat)[len(targets):]:
-            ax.set_visible(False)
-        _legend(fig, axes.flat)
+        hide_unused(axes, len(targets))
+        legend(fig, axes.flat)
         fig.set_layout_engine("constrained")
         name = f"scaling-{axis}"
         entries.append(PlotEntry(name, f"Gain over the baseline (same model) by {axis}, one line per intermediate "
-                                       "task; whiskers: 95% CI over seeds", _save(fig, folder, name)))
+                                       "task; whiskers: 95% CI over seeds", save(fig, folder, name)))
     return entries
 
 
 def model_sizes(report: Report, folder: Path) -> list[PlotEntry]:
-    plt = _pyplot()
+    plt = pyplot()
     if len(report.models) < 2:
         return [PlotEntry("models", "Gain over the baseline per model", skipped="one model only")]
     gains = model_gains(report)
@@ -212,7 +118,7 @@ def model_sizes(report: Report, folder: Path) -> list[PlotEntry]:
     if not columns:
         return [PlotEntry("models", "Gain over the baseline per model",
                           skipped="no intermediate column is shared by two models")]
-    rows, cols = _grid(len(columns), 2)
+    rows, cols = grid(len(columns), 2)
     fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 3.0 * rows), squeeze=False)
     for ax, column in zip(axes.flat, columns, strict=False):
         targets = [t for c, t in gains if c == column]
@@ -221,7 +127,8 @@ def model_sizes(report: Report, folder: Path) -> list[PlotEntry]:
             stats = [gains[(column, t)].get(model) for t in targets]
             xs = [i + (k - (len(report.models) - 1) / 2) * width for i in range(len(targets))]
             errors = [(s.seed_test.half_width or 0.0) if s and s.seed_test else 0.0 for s in stats]
-            ax.bar(xs, [s.delta if s else 0.0 for s in stats], width, color=PALETTE[k % len(PALETTE)], label=model,
+            ax.bar(xs, [s.delta if s else 0.0 for s in stats], width, color=report.palette.colour(column),
+                   hatch=report.palette.hatch(model), edgecolor="white", label=model,
                    yerr=errors if any(errors) else None, error_kw=ERRORS)
         ax.axhline(0, color="grey", lw=0.8)
         names = [report.name(t) for t in targets]
@@ -230,16 +137,19 @@ def model_sizes(report: Report, folder: Path) -> list[PlotEntry]:
         ax.set_title(f"intermediate: {column.label(report.short)}")
         ax.set_ylabel("gain over baseline")
         ax.grid(axis="y", alpha=0.3)
-    for ax in list(axes.flat)[len(columns):]:
-        ax.set_visible(False)
-    _legend(fig, axes.flat, title="model")
+    hide_unused(axes, len(columns))
+    from matplotlib.patches import Patch
+
+    # Models by hatch on a neutral swatch: the bars' colour is the intermediate column's, the same in every plot.
+    handles = [Patch(facecolor="0.7", edgecolor="white", hatch=report.palette.hatch(m), label=m) for m in report.models]
+    fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 5), frameon=False, title="model")
     fig.set_layout_engine("constrained")
     return [PlotEntry("models", "Gain over each model's own baseline, per target task and model (in the order "
-                                "the results list them); whiskers: 95% CI over seeds", _save(fig, folder, "models"))]
+                                "the results list them); whiskers: 95% CI over seeds", save(fig, folder, "models"))]
 
 
 def typology(report: Report, folder: Path) -> list[PlotEntry]:
-    plt = _pyplot()
+    plt = pyplot()
     caption = "Transfer versus typological distance from English"
     far = [lg for lg in report.distances if lg != "en"]
     if len(far) < 2:
@@ -256,16 +166,17 @@ def typology(report: Report, folder: Path) -> list[PlotEntry]:
             points = sorted((report.distances[lg][0], table.cells[(lg, baseline)].mean) for lg in table.rows
                             if lg in report.distances and (lg, baseline) in table.cells)
             if points:
-                left.plot(*zip(*points, strict=True), marker="o", color=PALETTE[k % len(PALETTE)],
+                left.plot(*zip(*points, strict=True), marker=report.palette.marker(table.target),
+                          color=report.palette.colour(baseline), ls=MODEL_LINES[k % len(MODEL_LINES)],
                           label=report.name(table.target))
         gains: dict = defaultdict(lambda: defaultdict(list))
         for table in tables:
             for (language, column), stat in table.cells.items():
                 if stat.delta is not None and not column.control and language in report.distances:
                     gains[column][language].append(stat.delta)
-        for k, (column, per_language) in enumerate(gains.items()):
+        for column, per_language in gains.items():
             points = sorted((report.distances[lg][0], sum(v) / len(v)) for lg, v in per_language.items())
-            right.plot(*zip(*points, strict=True), marker="o", color=PALETTE[k % len(PALETTE)],
+            right.plot(*zip(*points, strict=True), marker="o", color=report.palette.colour(column),
                        label=column.label(report.short))
         right.axhline(0, color="grey", lw=0.8, ls="--")
         source = ", ".join(sorted({s for _, s in report.distances.values()}))
@@ -281,14 +192,14 @@ def typology(report: Report, folder: Path) -> list[PlotEntry]:
             top.set_xticks([d for _, (d, _) in codes], [lg for lg, _ in codes], fontsize=7, color="0.35")
             top.tick_params(length=2)
         fig.set_layout_engine("constrained")
-        name = "typology" + _suffix(report, model)
+        name = "typology" + suffix(report, model)
         entries.append(PlotEntry(name, f"{caption} ({model}): left, the baseline's score per target task; right, "
                                        "the gain of each intermediate task averaged over target tasks",
-                                 _save(fig, folder, name)))
+                                 save(fig, folder, name)))
     return entries
 
 
-PLOTS: list[Callable[[Report, Path], list[PlotEntry]]] = [heatmap, language_bars, scaling, model_sizes, typology]
+PLOTS: list[Callable[[Report, Path], list[PlotEntry]]] = [heatmap, language_heatmap, language_bars, scaling, model_sizes, typology]
 
 
 def draw_plots(report: Report, out_dir: Path) -> list[PlotEntry]:

@@ -89,3 +89,40 @@ def language_distances(languages: Iterable[str]) -> tuple[dict[str, tuple[float,
 
 def _has_lang2vec() -> bool:
     return importlib.util.find_spec("lang2vec") is not None
+
+
+def _uriel_families(languages: list[str]) -> dict[str, list[str]] | None:
+    """Each language's URIEL family features (FAM: Glottolog's tree, where an ancestor's feature comes before its
+    descendants'), from lang2vec's data file; None without lang2vec. Only the requested rows are kept."""
+    if not _has_lang2vec():
+        return None
+    from importlib import resources
+
+    data = resources.files("lang2vec") / "data"
+    letter_codes = json.loads((data / "letter_codes.json").read_text())
+    with resources.as_file(data / "family_features.npz") as path, np.load(path) as database:
+        names = [str(name).removeprefix("F_") for name in database["feats"]]
+        rows = {str(code): i for i, code in enumerate(database["langs"])}
+        wanted = {lg: rows[code] for lg in languages if (code := letter_codes.get(lg, lg)) in rows}
+        values = database["data"][list(wanted.values()), :, 0] if wanted else np.zeros((0, len(names)))
+    return {lg: [names[j] for j in np.flatnonzero(values[k] > 0)] for k, lg in enumerate(wanted)}
+
+
+def language_families(languages: Iterable[str]) -> dict[str, str]:
+    """language -> its family: the micro-benchmark's languages are "synthetic (micro)" (English, among them:
+    "English"); a real language's is URIEL's top family and first branch ("Indo-European / Germanic") where
+    lang2vec is installed and knows the code; other languages are left out."""
+    from xstilts.micro.languages import LANGUAGES as MICRO
+
+    languages = list(dict.fromkeys(languages))
+    out = {lg: "synthetic (micro)" for lg in languages if lg in MICRO and lg != ENGLISH}
+    real = [lg for lg in languages if lg not in out]
+    found = _uriel_families(real) if any(lg != ENGLISH for lg in real) else None
+    if found is None:
+        if ENGLISH in real and out:
+            out[ENGLISH] = "English"
+        return out
+    for language, features in found.items():
+        if features:
+            out[language] = " / ".join(features[:2])
+    return out
