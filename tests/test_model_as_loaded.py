@@ -153,7 +153,7 @@ def test_study_task_files_can_live_in_the_data_root(model_folder, tmp_path):
     assert len(build_plan(study, tmp_path / "data").evaluations) == 2
     assert get_task("my-task").load("test", "de", tmp_path / "data")[0]["text"] == "test de"
     bad = DATA_ROOT_STUDY.replace("{data_root}/my-task/", "{root}/")
-    with pytest.raises(ConfigError, match=r"only the fields \{split\}, \{language\} and \{data_root\}"):
+    with pytest.raises(ConfigError, match=r"has the field \{root\}; a template may hold only \{split\}, \{language\} and \{data_root\}"):
         parse_study(study_data(model_folder, tmp_path, bad))
 
 

@@ -44,7 +44,8 @@ def average_line(text: str) -> str:
 
 def test_terminal_summary_and_report_agree(capsys):
     report = to_markdown(build_report([normalise_row(r) for r in ROWS], n_resamples=0))
-    study = SimpleNamespace(name="s", variant=None, description="", seeds=[0], model_configs=lambda: {"m": None},
+    study = SimpleNamespace(name="s", variant=None, is_smoke_test=lambda: False, description="", seeds=[0],
+                            model_configs=lambda: {"m": None},
                             model_label=lambda name: name)
     summary = summary_markdown(study, ROWS)
     _print_summary(ROWS)

@@ -351,7 +351,7 @@ def test_provenance_names_version_commit_date_machine_hyperparameters_and_recipe
         assert re.search(r"\| git commit \| " + head.stdout.strip() + r"( \+ local changes)? \|", section)
     assert re.search(r"\| libraries \| numpy \d", section) and "| Python |" in section
     # the resolved hyperparameters of each stage the pipelines train, as study.yaml has them
-    for name in ("mlm", "intermediate", "target"):
+    for name in ("mlm", "intermediate", "ner", "pos"):
         stage = study["stages"][name]
         line = next(x for x in section.splitlines() if x.startswith(f"| {name} |"))
         cells = [c.strip() for c in line.strip("|").split("|")]

@@ -292,7 +292,7 @@ def test_summary_after_a_run_uses_the_report_tables(tmp_path):
 
     write_results(tmp_path, with_examples=False)
     rows = read_results_csv(tmp_path / "results.csv")
-    study = SimpleNamespace(name="hand", variant=None, description="", seeds=[0, 1],
+    study = SimpleNamespace(name="hand", variant=None, is_smoke_test=lambda: False, description="", seeds=[0, 1],
                             model_configs=lambda: {"base": None, "large": None}, model_label=lambda name: name)
     text = summary_markdown(study, rows)
     csv_only = csv_rows(tmp_path)

@@ -37,7 +37,8 @@ def test_tiny_run_header_finish_lines_stdout_and_quiet(tmp_path):
     assert '"stages"' not in done.stderr and "name: tiny" not in done.stderr  # no config dump
     assert "study tiny: tiny-xlmr; seeds 0; results -> xstilts-out/tiny" in done.stderr
     finished = [line for line in done.stderr.splitlines() if line.startswith("xstilts: done: stage")]
-    assert len(finished) == 4  # mlm, intermediate and the two target stages: each once
+    assert len(finished) == 6  # mlm, intermediate and each target (ner, pos) with and without it: each once
+    assert "a smoke test at toy size" in done.stderr  # the preset says so (smoke_test: true)
     assert any("dev " in line and " at step " in line for line in finished)
     assert "All test languages" in done.stdout and "All test languages" not in done.stderr  # results on stdout
     again = xstilts("run", "tiny", "--quiet", "--show-config", home=tmp_path / "home", cwd=tmp_path)

@@ -64,10 +64,11 @@ def test_tiny_study_end_to_end(tiny_run):
     assert list(table[0].keys()) == RESULT_COLUMNS
     assert len(table) == len(rows) > 0
     seen = {(r["pipeline"], r["task"], r["language"]) for r in table if r["main"] == "True"}
-    # every target task evaluated in every test language, for both pipelines; retrieval in qad only
-    for pipeline in ("baseline", "intermediate"):
-        for task in ("mock-ner", "mock-pos"):
-            assert {(pipeline, task, "en"), (pipeline, task, "qad")} <= seen
+    # every target task evaluated in every test language, with and without the intermediate stage; retrieval in
+    # qad only
+    for intermediate in ("none", "intermediate"):
+        for task in ("ner", "pos"):
+            assert {(f"{intermediate}/{task}", f"mock-{task}", "en"), (f"{intermediate}/{task}", f"mock-{task}", "qad")} <= seen
     assert ("retrieval", "mock-retrieval", "qad") in seen
     pos_chance = [float(r["chance"]) for r in table if r["task"] == "mock-pos" and r["metric"] == "accuracy"]
     assert len(pos_chance) == 4 and all(abs(c - 100 / 14) < 1e-3 for c in pos_chance)  # 14 tags: a uniform guess
@@ -94,8 +95,8 @@ def test_shared_stage_trained_once_and_rerun_skips_everything(tiny_run, monkeypa
 
     context = make_context(study)
     names = sorted(n.name for n in context.plan.stages)
-    # mlm is shared by all three pipelines, intermediate by two: 4 distinct stages, not 7
-    assert names == ["intermediate", "mlm", "target", "target"]
+    # mlm is shared by all five pipelines, intermediate by three: 6 distinct stages, not 13
+    assert names == ["intermediate", "mlm", "ner", "ner", "pos", "pos"]
     folders = [context.store.path(n.key) for n in context.plan.stages]
 
     def trained(folder: Path) -> tuple:

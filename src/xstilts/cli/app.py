@@ -34,7 +34,8 @@ def _say(message: str) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[dim]xstilts:[/] {escape(message)}")
+    # Soft wrap: the terminal folds long lines itself, and a command in a message stays whole in a log file.
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[dim]xstilts:[/] {escape(message)}")
 
 
 def _version(value: bool) -> None:

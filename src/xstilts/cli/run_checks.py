@@ -56,9 +56,9 @@ def run_header(study: Any, out: Path) -> list[str]:
     models = ", ".join(study.model_label(name) for name in study.model_configs())
     size = f" ({study.variant})" if study.variant else ""
     lines = [f"study {study.name}{size}: {models}; seeds {', '.join(map(str, study.seeds))}; results -> {out}"]
-    if study.variant == "tiny":
-        lines.append("a smoke test at toy size: its numbers show that every step runs, not what the method does "
-                     "(run without --size for the real study)")
+    if study.is_smoke_test():
+        lines.append("a smoke test at toy size: its numbers show that every step runs, not what the method does"
+                     + (" (run without --size for the real study)" if study.variant else ""))
     return lines
 
 

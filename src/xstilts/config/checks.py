@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xstilts.config.evaluations import evaluation_languages
 from xstilts.config.load import format_key_path
 from xstilts.config.schema import StudyConfig
 from xstilts.families import FAMILY_MODULES, family_spec
@@ -477,8 +478,6 @@ def evaluated_tasks(config: StudyConfig, name: str) -> list[str]:
 def _evaluations(config: StudyConfig) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """(each evaluated task -> the languages `languages: all` evaluates it in, each pipeline -> its evaluated
     tasks), over the tasks that are known and have the evaluated split (the others are reported elsewhere)."""
-    from xstilts.studies.evaluations import evaluation_languages
-
     split = config.evaluate.split
     every = config.model_copy(update={"evaluate": config.evaluate.model_copy(update={"languages": "all"})})
     offered: dict[str, list[str]] = {}
@@ -495,8 +494,6 @@ def _evaluations(config: StudyConfig) -> tuple[dict[str, list[str]], dict[str, l
 def _evaluation_problems(config: StudyConfig) -> list[Problem]:
     """Every pipeline that evaluates tasks evaluates at least one language of them: ``evaluate.languages`` (or
     the benchmark's official languages) must keep some; otherwise the study would quietly run no evaluation."""
-    from xstilts.studies.evaluations import evaluation_languages
-
     split, wanted = config.evaluate.split, config.evaluate.languages
     offered, by_pipeline = _evaluations(config)
     if not offered:

@@ -463,6 +463,8 @@ class StudyConfig(Strict):
     variants: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="named partial configs merged in by `xstilts run --size NAME`")
     variant: str | None = Field(None, description="the variant applied (set by --size)")
+    smoke_test: Bool = Field(False, description="a study at toy size whose numbers only show that every step "
+                             "runs: the run and its summary say so (always true with --size tiny)")
     benchmark: Literal["xtreme", "xtreme-r", "xglue"] | None = Field(
         None, description="the benchmark version the study is evaluated on: every evaluation uses exactly its "
         "official languages, and averages follow its aggregation and say so (default: none; each task's "
@@ -515,6 +517,9 @@ class StudyConfig(Strict):
             return dict(self.models)
         assert self.model is not None  # the validator guarantees one of the two
         return {self.model.display_name: self.model}
+
+    def is_smoke_test(self) -> bool:
+        return self.smoke_test or self.variant == "tiny"
 
     def model_label(self, name: str) -> str:
         """The name of a model in results: its ``label``, else its key in ``models`` (or, for a single

@@ -42,7 +42,7 @@ every query, with its (correct, extracted, gold) pairs: precision ``correct / ex
 
 ``forward`` only sees the batch, so featurize copies ``layer`` (as index and ``layer_of``, 0 for an absolute
 index) and the pooling (as a code) into every feature and collate passes them on as per-row tensors. A study's
-``evaluate.retrieval`` settings reach the family as the task's settings (``studies.evaluations``), and
+``evaluate.retrieval`` settings reach the family as the task's settings (``config.evaluations``), and
 :meth:`RetrievalFamily.evaluation_recipe` says what an evaluation actually used, for its result rows. Settings enter the feature-cache key through
 ``Task.describe``, so cached features never carry stale values.
 """

@@ -13,9 +13,9 @@ from xstilts.atomic import write_text_atomic
 
 def summary_markdown(study: Any, rows: list[dict[str, Any]]) -> str:
     parts = [f"# {study.name}" + (f" ({study.variant})" if getattr(study, "variant", None) else ""), ""]
-    if getattr(study, "variant", None) == "tiny":
-        parts += ["**A smoke test at toy size**: its numbers show that every step runs, not what the method does "
-                  "(run the study without `--size` for that).", ""]
+    if study.is_smoke_test():
+        parts += ["**A smoke test at toy size**: its numbers show that every step runs, not what the method does"
+                  + (" (run the study without `--size` for that)." if study.variant else "."), ""]
     if study.description:
         parts += [study.description.strip(), ""]
     models = [study.model_label(name) for name in study.model_configs()]

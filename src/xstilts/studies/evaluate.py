@@ -10,7 +10,7 @@ from pathlib import Path
 
 from xstilts.scoring.example_scores import write_units
 from xstilts.studies.context import Context, Say, ensure_tokenizer, featurize
-from xstilts.studies.evaluations import eval_max_length, evaluated_task
+from xstilts.config.evaluations import eval_max_length, evaluated_task
 from xstilts.studies.example_scores import units_path
 from xstilts.studies.plan import EvalNode
 from xstilts.studies.store import write_json_atomic, write_text_atomic

@@ -21,7 +21,7 @@ from xstilts import MAJOR_VERSION
 from xstilts.config.checks import default_evaluate_tasks, selection_task_names
 from xstilts.config.schema import ModelConfig, StageConfig, StudyConfig
 from xstilts.errors import XstiltsError
-from xstilts.studies.evaluations import (
+from xstilts.config.evaluations import (
     eval_max_length,
     evaluated_task,
     evaluation_languages,

@@ -33,7 +33,7 @@ from xstilts.errors import XstiltsError
 from xstilts.studies import estimate
 from xstilts.studies.context import Context
 from xstilts.studies.evaluate import is_evaluated
-from xstilts.studies.evaluations import eval_max_length, evaluated_task
+from xstilts.config.evaluations import eval_max_length, evaluated_task
 from xstilts.tasks import get_task
 
 
