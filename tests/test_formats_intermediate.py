@@ -338,7 +338,7 @@ def test_ccgbank_errors(tmp_path):
     with pytest.raises(DataError, match=r"noheader\.auto:1: expected a sentence header"):
         list(ccgbank.read_auto_file(no_header))
     no_tree = write(tmp_path / "notree.auto", "ID=wsj_0201.1 PARSER=GOLD NUMPARSE=1\n")
-    with pytest.raises(DataError, match=r"notree\.auto:2: sentence wsj_0201\.1: the header must be followed"):
+    with pytest.raises(DataError, match=r"notree\.auto:1: sentence wsj_0201\.1: the file ends after its header"):
         list(ccgbank.read_auto_file(no_tree))
 
 

@@ -71,7 +71,11 @@ def read_auto_file(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         if sentence_id in seen:
             raise DataError(path, f"sentence id {sentence_id} occurs twice (first at line {seen[sentence_id]})", number)
         seen[sentence_id] = number
-        number, tree = next(lines, (number + 1, ""))
+        following = next(lines, None)
+        if following is None:
+            raise DataError(path, f"sentence {sentence_id}: the file ends after its header, without the derivation "
+                                  "(is the file cut short?)", number)
+        number, tree = following
         if not tree.startswith("(<"):
             raise DataError(path, f"sentence {sentence_id}: the header must be followed by its derivation "
                             "'(<T ...' or '(<L ...' on the next line", number)

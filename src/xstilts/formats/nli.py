@@ -43,15 +43,16 @@ def read_snli_style_jsonl(path: Path, split: str = "", language: str = "") -> It
 
 def _snli_style_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, record in json_lines(path):
-        gold = _text(path, number, record, "gold_label")
-        if gold == NO_CONSENSUS:
-            continue
-        yield number, {
+        # Every record is checked, also those left out below: a damaged one is an error wherever it is.
+        example = {
             "id": _text(path, number, record, "pairID"),
             "text": _text(path, number, record, "sentence1"),
             "text_pair": _text(path, number, record, "sentence2"),
-            "label": map_label(path, number, gold, NLI_LABELS),
         }
+        gold = _text(path, number, record, "gold_label")
+        if gold == NO_CONSENSUS:
+            continue
+        yield number, {**example, "label": map_label(path, number, gold, NLI_LABELS)}
 
 
 def read_mnli(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, dict[str, Any]]]:

@@ -33,9 +33,10 @@ def read_xcopa(path: Path, split: str, language: str) -> Iterator[tuple[int, dic
         label = row.get("label")
         if label not in (0, 1) or isinstance(label, bool):
             raise DataError(path, f"label must be 0 or 1 (the index of the right choice), found {label!r:.60}", number)
-        idx = row.get("idx", number - 1)
+        idx = row.get("idx")
         if not isinstance(idx, int) or isinstance(idx, bool):
-            raise DataError(path, f"idx must be an integer, found {idx!r:.40}", number)
+            raise DataError(path, f"idx must be an integer (the item's number in both releases), found {idx!r:.40}",
+                            number)
         example_id = f"{split}-{language}-{idx}"
         if example_id in seen:
             raise DataError(path, f"idx {idx} occurs twice (first at line {seen[example_id]})", number)
