@@ -164,8 +164,28 @@ class Mutator:
             return self.same("final-newline", data)
         raise Declined("a blank last line removed from a file whose every line counts")
 
+    def huge_json(self) -> Mutation:
+        """A SQuAD-style file whose articles are repeated (question ids made unique): the same questions, many
+        times over."""
+        if not self.spec.record_path or not self.spec.droppable:
+            raise Declined("no repeatable records")
+        value = json.loads(self.data.decode("utf-8"))
+        questions = len(json_paths(value, self.spec.record_path + "[*]"))
+        copies = max(2, 3000 // max(questions, 1))
+        articles = []
+        for k in range(copies):
+            for article in copy.deepcopy(value["data"]):
+                for path in json_paths({"data": [article]}, self.spec.record_path + "[*].id"):
+                    qa = get_path({"data": [article]}, path[:-1])
+                    qa["id"] = f"{qa['id']}~{k}"
+                articles.append(article)
+        value["data"] = articles
+        return self.edited("huge", json.dumps(value).encode(), copies=copies)
+
     def huge(self) -> Mutation:
-        if self.spec.kind == "json" or not self.records:
+        if self.spec.kind == "json":
+            return self.huge_json()
+        if not self.records:
             raise Declined("no line records")
         copies = max(2, 5000 // max(len(self.records), 1))
         order = list(range(len(self.records))) * copies
@@ -770,7 +790,7 @@ OPERATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "empty": ("empty", LINE_KINDS + ("json",)),
     "blank-only": ("blank_only", LINE_KINDS + ("json",)),
     "huge-blank": ("huge_blank", LINE_KINDS + ("json",)),
-    "huge": ("huge", LINE_KINDS),
+    "huge": ("huge", LINE_KINDS + ("json",)),
     "truncate": ("truncate", LINE_KINDS + ("json",)),
     "truncate-multibyte": ("truncate_multibyte", LINE_KINDS + ("json",)),
     "truncate-line-end": ("truncate_line_end", LINE_KINDS),

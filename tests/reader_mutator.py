@@ -92,6 +92,7 @@ class Edit:
     extra_empty: int = 0  # PAN-X: empty sentences added at the end
     swap_ids: tuple[str, str] | None = None  # JSON: the examples with these ids trade places
     drop_ids: tuple[str, ...] = ()  # JSON: the examples with these ids go
+    copies: int = 0  # JSON: the examples repeated this many times, the k-th copy's ids suffixed "~k"
 
 
 @dataclass

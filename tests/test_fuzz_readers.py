@@ -8,7 +8,7 @@ A traceback, another exception type, or any other parse fails. Examples are also
 family, as ``Task.load`` does.
 
 Budgets: the default slice (``slow``: CI runs it) draws ``SLOW_BUDGET`` mutations per subject; ``-m heavy``
-draws ``XSTILTS_FUZZ_MUTATIONS`` (default 1500) per subject (``XSTILTS_FUZZ_SUBJECTS``: a comma-separated
+draws ``XSTILTS_FUZZ_MUTATIONS`` (default 1000) per subject (``XSTILTS_FUZZ_SUBJECTS``: a comma-separated
 selection of subjects). Set ``XSTILTS_FUZZ_REPORT`` to a path to get
 the counts (mutations per subject, operation and class, and how many cleared their check) as JSON; they
 are printed with ``-s`` too.
@@ -34,7 +34,7 @@ from xstilts.errors import DataError
 
 SEED = 20240611
 SLOW_BUDGET = 60
-HEAVY_BUDGET = int(os.environ.get("XSTILTS_FUZZ_MUTATIONS", "1500"))
+HEAVY_BUDGET = int(os.environ.get("XSTILTS_FUZZ_MUTATIONS", "1000"))
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="needs the shared real-format samples")
 
 
@@ -93,6 +93,8 @@ def expected_examples(subject: Subject, mutation: Mutation, original: list[tuple
         return examples
     mine = [i for i, example in enumerate(examples) if subject.origin_of(example) == edit.file]
     result = list(examples)
+    if edit.copies:
+        return [dict(examples[i], id=f"{examples[i]['id']}~{k}") for k in range(edit.copies) for i in mine]
     if edit.swap_ids or edit.drop_ids:
         ids = [examples[i]["id"] for i in mine]
         if edit.swap_ids and set(edit.swap_ids) <= set(ids):
@@ -173,11 +175,11 @@ def names_file(subject: Subject, folder: Path, file: str, result: Any, status: s
 
 def draw(subject: Subject, index: int, counts: Counter) -> Mutation | None:
     """Mutation ``index`` of a subject (seeded); operations in turn, a declined draw replaced by another."""
-    operations = list(OPERATIONS)
     for attempt in range(12):
         rng = random.Random(f"{SEED}:{subject.name}:{index}:{attempt}")
-        op = operations[(index + attempt * 7) % len(operations)]
         name = rng.choice(sorted(subject.specs))
+        operations = [op for op, (_, kinds) in OPERATIONS.items() if subject.specs[name].kind in kinds]
+        op = operations[(index + attempt * 7) % len(operations)]
         try:
             mutation = mutate(subject.context, name, op, rng)
             if subject.refine is not None:

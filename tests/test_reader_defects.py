@@ -64,6 +64,30 @@ def test_bom_crlf_and_cr_read_as_the_plain_file(tmp_path):
         assert list(common.text_lines(path)) == list(common.text_lines(plain)) == [(1, "a\tb"), (2, "c\td")]
 
 
+def test_lines_do_not_depend_on_how_the_file_is_read_in_blocks(tmp_path, monkeypatch):
+    import random
+
+    rng = random.Random(7)
+    pieces = ["a", "bc", "ä", "日本", "\t", " ", "\n", "\r\n", "\r", "😀"]
+    path = tmp_path / "f.txt"
+    for _ in range(60):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        path.write_bytes(text.encode("utf-8"))
+        reference = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        reference = reference[:-1] if reference[-1] == "" else reference
+        bad = rng.randint(0, len(text))
+        broken = text[:bad].encode() + b"\xff" + text[bad:].encode()
+        bad_line = len(text[:bad].replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+        for size in (1, 2, 3, 5, 8, 1 << 20):
+            monkeypatch.setattr(common, "_BLOCK", size)
+            path.write_bytes(text.encode("utf-8"))
+            assert [line for _, line in common.text_lines(path)] == reference
+            path.write_bytes(broken)
+            with pytest.raises(DataError) as error:
+                list(common.text_lines(path))
+            assert error.value.line == bad_line
+
+
 @pytest.mark.parametrize("data, line, message", [
     (b"ok\nbad \xff byte\n", 2, r"not UTF-8 text at byte 5 of the line: byte 0xff"),
     ("ok\ncut 日".encode()[:-1], 2, r"the line ends inside a multi-byte character \(is the file cut short\?\)"),

@@ -31,46 +31,57 @@ def text_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without its line end) of a UTF-8 text file.
 
     - A byte order mark at the start of the file is dropped (it is an encoding mark, not text).
-    - ``\\n``, ``\\r\\n`` and a lone ``\\r`` end a line, as Python's text mode (and so the official
+    - ``\n``, ``\r\n`` and a lone ``\r`` end a line, as Python's text mode (and so the official
       preprocessing scripts) reads them.
     - Bytes that are not UTF-8 (an encoded surrogate, a file cut inside a multi-byte character, ...) and NUL
       characters (a binary or zero-filled file) are a DataError with the line.
     """
     number = 0
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below; binary: decoding is done per line here
+        handle = open(path, "rb")  # noqa: SIM115 - closed below; binary: decoded here, with line numbers
     except IsADirectoryError:
         raise DataError(path, "is a folder, expected a file") from None
     except FileNotFoundError:
         raise DataError(path, "missing file") from None
     with handle:
-        for raw in handle:
-            body = raw[:-1] if raw.endswith(b"\n") else raw
-            if body.endswith(b"\r"):
-                body = body[:-1]
-            # A lone CR inside the binary line is a line end too (old Mac files, or a stray CR in a row).
-            for part in body.split(b"\r"):
+        while block := handle.read(_BLOCK):
+            block += handle.readline()  # blocks end at a line end, so no character is split between two
+            text = _decode(path, number, block)
+            if number == 0:
+                text = text.removeprefix(BOM)
+            lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            if lines[-1] == "":
+                lines.pop()  # after the block's last line end
+            for line in lines:
                 number += 1
-                yield number, _decode(path, number, part)
+                yield number, line
 
 
-def _decode(path: Path, number: int, data: bytes) -> str:
+_BLOCK = 1 << 20
+_LINE_ENDS = re.compile(rb"\r\n|\r|\n")
+
+
+def _decode(path: Path, before: int, block: bytes) -> str:
+    """A block of whole lines as text; ``before`` lines precede it (for the line number of an error)."""
     try:
-        line = data.decode("utf-8")
+        text = block.decode("utf-8")
     except UnicodeDecodeError as error:
-        bad = data[error.start : error.start + 3]
+        ends = list(_LINE_ENDS.finditer(block, 0, error.start))
+        line_start = ends[-1].end() if ends else 0
+        bad = block[error.start : error.start + 3]
         if error.reason == "unexpected end of data":
             why = "the line ends inside a multi-byte character (is the file cut short?)"
         elif bad[:1] == b"\xed" and len(bad) > 1 and bad[1] >= 0xA0:
             why = f"bytes {bad.hex(' ')} encode a lone UTF-16 surrogate, which is not text"
         else:
-            why = f"byte {data[error.start]:#04x} ({error.reason})"
-        raise DataError(path, f"not UTF-8 text at byte {error.start + 1} of the line: {why}", number) from None
-    if number == 1 and line.startswith(BOM):
-        line = line[1:]
-    if "\x00" in line:
-        raise DataError(path, "NUL character in the text: the file is binary or damaged (zero-filled?)", number)
-    return line
+            why = f"byte {block[error.start]:#04x} ({error.reason})"
+        raise DataError(path, f"not UTF-8 text at byte {error.start - line_start + 1} of the line: {why}",
+                        before + len(ends) + 1) from None
+    nul = text.find("\x00")
+    if nul != -1:
+        line = before + len(_LINE_ENDS.findall(text[:nul].encode("utf-8"))) + 1
+        raise DataError(path, "NUL character in the text: the file is binary or damaged (zero-filled?)", line)
+    return text
 
 
 def is_blank(line: str) -> bool:
