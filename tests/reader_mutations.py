@@ -454,6 +454,9 @@ class Mutator:
     def _cut_inside(self, op: str, data: bytes, number: int, position: int) -> Mutation:
         """A cut inside the text of line ``number``."""
         kind = self.spec.kind
+        end = line_spans(self.data)[number - 1][1]
+        if kind == "ccg" and not self.data[position:end].strip() and self._record_at(number).last == number:
+            return self._cut_between(op, data, number)  # only the derivation's trailing space cut: it is whole
         if kind in ("jsonl", "ccg", "conllu"):
             return self.breaking(op, data, number)
         record = self._record_at(number)

@@ -217,8 +217,7 @@ def refine_tatoeba(subject: Subject, mutation: Mutation, original: Pairs) -> Mut
 
 def xcopa_subject() -> Subject:
     keys = (("premise", (str,)), ("choice1", (str,)), ("choice2", (str,)), ("question", (str,)), ("idx", (int,)))
-    spec = FileSpec("jsonl", required=keys, labels=(("label", (0, 1)), ("question", ("cause", "effect"))),
-                    unique=True)
+    spec = FileSpec("jsonl", required=keys, labels=(("label", (0, 1)), ("question", ("cause", "effect"))))
     return Subject("xcopa-et", {"val.et.jsonl": sample("xcopa/hf_xcopa/val.et.jsonl")}, {"val.et.jsonl": spec},
                    lambda d: xcopa.read_xcopa(d / "val.et.jsonl", "dev", "et"), task="xcopa", positional=())
 

@@ -299,3 +299,13 @@ def test_lone_surrogate_escapes_in_json_readers(tmp_path):
     jsonl.write_text('{"uid": "u", "context": "ok"}\n{"uid": "u\\udfff", "context": "x"}\n')
     with raises_at(jsonl, 2, r"uid: a lone UTF-16 surrogate escape"):
         list(common.json_lines(jsonl))
+
+
+def test_a_float_is_no_xcopa_label(tmp_path):
+    from xstilts.formats import xcopa
+
+    path = tmp_path / "val.et.jsonl"
+    path.write_text(json.dumps({"premise": "p", "choice1": "a", "choice2": "b", "question": "effect", "label": 1.0,
+                                "idx": 0}) + "\n")
+    with raises_at(path, 1, "label must be 0 or 1"):
+        read(xcopa.read_xcopa, path, "dev", "et")

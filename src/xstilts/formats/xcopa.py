@@ -23,7 +23,6 @@ SPLIT_FILES = {"train": "train", "dev": "val", "test": "test"}
 
 def read_xcopa(path: Path, split: str, language: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """Examples ``{"id", "context", "choices": [choice1, choice2], "label"}``."""
-    seen: dict[str, int] = {}
     for number, row in at_least_one(path, json_lines(path), "examples"):
         for key in ("premise", "choice1", "choice2", "question"):
             if not isinstance(row.get(key), str):
@@ -31,18 +30,14 @@ def read_xcopa(path: Path, split: str, language: str) -> Iterator[tuple[int, dic
         if row["question"] not in QUESTIONS:
             raise DataError(path, f"question must be 'cause' or 'effect', found {row['question']!r:.60}", number)
         label = row.get("label")
-        if label not in (0, 1) or isinstance(label, bool):
+        if isinstance(label, bool) or not isinstance(label, int) or label not in (0, 1):  # 1.0 == 1: not a label
             raise DataError(path, f"label must be 0 or 1 (the index of the right choice), found {label!r:.60}", number)
         idx = row.get("idx")
         if not isinstance(idx, int) or isinstance(idx, bool):
             raise DataError(path, f"idx must be an integer (the item's number in both releases), found {idx!r:.40}",
                             number)
-        example_id = f"{split}-{language}-{idx}"
-        if example_id in seen:
-            raise DataError(path, f"idx {idx} occurs twice (first at line {seen[example_id]})", number)
-        seen[example_id] = number
         yield number, {
-            "id": example_id,
+            "id": f"{split}-{language}-{idx}",
             "context": f"{row['premise']} What was the {row['question']}?",
             "choices": [row["choice1"], row["choice2"]],
             "label": label,
