@@ -31,7 +31,7 @@ def text_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without its line end) of a UTF-8 text file.
 
     - A byte order mark at the start of the file is dropped (it is an encoding mark, not text).
-    - ``\n``, ``\r\n`` and a lone ``\r`` end a line, as Python's text mode (and so the official
+    - ``\\n``, ``\\r\\n`` and a lone ``\\r`` end a line, as Python's text mode (and so the official
       preprocessing scripts) reads them.
     - Bytes that are not UTF-8 (an encoded surrogate, a file cut inside a multi-byte character, ...) and NUL
       characters (a binary or zero-filled file) are a DataError with the line.
@@ -99,7 +99,7 @@ def rows_without_gaps(path: Path, lines: Iterable[tuple[int, str]]) -> Iterator[
             continue
         if gap is not None:
             raise DataError(path, f"blank line {gap} between records: these files have one record per line and no "
-                                  "blank lines (was a line break inserted, e.g. a stray CR inside a row?)", gap)
+                                  "blank lines (was a line break inserted, or a record removed?)", gap)
         yield number, line
 
 
