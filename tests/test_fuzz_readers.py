@@ -33,7 +33,7 @@ from reader_subjects import SAMPLES, Breaks, Subject, all_subjects
 from xstilts.errors import DataError
 
 SEED = 20240611
-SLOW_BUDGET = 60
+SLOW_BUDGET = 100
 HEAVY_BUDGET = int(os.environ.get("XSTILTS_FUZZ_MUTATIONS", "1000"))
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="needs the shared real-format samples")
 
