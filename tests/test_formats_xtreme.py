@@ -61,7 +61,7 @@ def test_mnli_training_data_and_contradictory(tmp_path):
 @pytest.mark.parametrize("body, message", [
     ("premise\thypo\tlabel\na\tb\n", "expected 3 tab-separated columns.*found 2"),
     ("premise\thypo\tlabel\na\tb\tmaybe\n", "unknown label 'maybe'"),
-    ("language\tgold_label\tx\nde\tneutral\n", "at least 8 tab-separated columns"),
+    ("language\tgold_label\tx\nde\tneutral\n", "XNLI-1.0 header without 'sentence1' as column 7"),
     ("sentence\tlabel\n", "unknown header"),
 ])
 def test_xnli_bad_files(tmp_path, body, message):
@@ -216,7 +216,7 @@ def test_udpos_reader_concatenates_treebanks_in_file_order(tmp_path):
     ("1\ta\tb\n", "expected 10 tab-separated CoNLL-U columns"),
     (word(2, "a", "NOUN", 0) + "\n", "word ID 2 out of order"),
     (word(1, "a", "NOUN", 0) + "\n\n" + word(1, "b", "NONSENSE", 0) + "\n", "UPOS 'NONSENSE'"),
-    ("1-3\tx\t_\t_\t_\t_\t_\t_\t_\t_\n" + word(1, "a", "NOUN", 0) + "\n", "does not cover words"),
+    ("1-3\tx\t_\t_\t_\t_\t_\t_\t_\t_\n" + word(1, "a", "NOUN", 0) + "\n\n", "does not cover words"),
 ])
 def test_conllu_bad_files(tmp_path, body, message):
     release = tmp_path / "rel" / "UD_X"
@@ -277,8 +277,9 @@ def test_mlqa_and_tydiqa():
     [row] = examples(squad.read_squad, SAMPLES / "mlqa/hf_xtreme_MLQA/MLQA_V1/dev/dev-context-en-question-en.json")
     assert row["id"] == "569666f4dc3983dab5624e989212c1d9d0cd1798"
     train = SAMPLES / "tydiqa/hf_xtreme_tydiqa/tydiqa-goldp-v1.1-train.json"
-    # The sample train file holds two Finnish questions and no English one.
-    assert examples(squad.read_tydiqa, train, "train", "en") == []
+    # The sample train file holds two Finnish questions and no English one: an error, not an empty split.
+    with pytest.raises(DataError, match=r"holds no questions of language 'en' \(ids starting with 'english-'\)"):
+        examples(squad.read_tydiqa, train, "train", "en")
     assert [r["id"] for r in examples(squad.read_tydiqa, train, "train", "fi")] == [
         "finnish--7633091408814529542-0", "finnish-8742325368463988542-0"]
 
@@ -364,7 +365,7 @@ def test_tatoeba_pairs(tmp_path):
                                                                   ("2", "same", "z2")]
     (tmp_path / "tatoeba.deu-eng.deu").write_text("a\nb\n")
     (tmp_path / "tatoeba.deu-eng.eng").write_text("a\n")
-    with pytest.raises(DataError, match="2 lines but tatoeba.deu-eng.eng has 1"):
+    with pytest.raises(DataError, match=r"tatoeba\.deu-eng\.eng:2: has 1 lines but tatoeba\.deu-eng\.deu has 2"):
         examples(tatoeba.read_tatoeba, tmp_path / "tatoeba.deu-eng.deu", "test", "de")
 
 

@@ -174,7 +174,12 @@ def test_mewslix_on_the_sample(tmp_path):
     entities = [{"entity_id": "Q1757", "title": "Helsinki", "description": "Helsinki is the capital of Finland.",
                  "sentence_spans": [{"start": 0, "end": 35}]},
                 {"entity_id": "Q90", "title": "Paris", "description": "Paris is the capital of France.",
-                 "sentence_spans": [{"start": 0, "end": 31}]}]
+                 "sentence_spans": [{"start": 0, "end": 31}]},
+                # the gold entities of the sample's two ar mentions: every gold entity must be a candidate
+                {"entity_id": "Q167217", "title": "Abu Musa", "description": "Abu Musa is an island.",
+                 "sentence_spans": [{"start": 0, "end": 22}]},
+                {"entity_id": "Q3447452", "title": "Lesser Tunb", "description": "Lesser Tunb is an island.",
+                 "sentence_spans": [{"start": 0, "end": 25}]}]
     (tmp_path / mewslix.CANDIDATES_FILE).write_text("".join(json.dumps(e) + "\n" for e in entities))
     rows = [example for _, example in mewslix.read_mewslix(tmp_path / "wikinews_mentions-test.jsonl", "test", "en")]
     # The en mention "Helsinki" [50, 58) lies in sentence [47, 187), marked with braces (the exact strings are
@@ -182,7 +187,7 @@ def test_mewslix_on_the_sample(tmp_path):
     assert rows[0] == {"id": "c79595350cc2d5c7f2b095e2cb785212", "target": None, "gold_targets": ["Q1757"],
                        "source": "Helsinki: In { Helsinki } , the Finnish trade union for bus and truck drivers has "
                                  "gone on strike on Sunday evening, mainly over the use of part-time labor."}
-    assert [r["id"] for r in rows[1:]] == ["Q1757", "Q90"]
+    assert [r["id"] for r in rows[1:]] == ["Q1757", "Q90", "Q167217", "Q3447452"]
     ar = [example for _, example in mewslix.read_mewslix(tmp_path / "wikinews_mentions-test.jsonl", "test", "ar")]
     assert [r["gold_targets"] for r in ar[:2]] == [["Q167217"], ["Q3447452"]]
     with pytest.raises(DataError, match="no mention in language 'pl'"):

@@ -122,9 +122,12 @@ def test_mewslix_candidate_needs_sentence_spans(tmp_path):
 def test_mewslix_queries_of_the_official_sample(tmp_path):
     sample = SAMPLES / "mewslix/google-research_testdata/example_mentions.jsonl"
     shutil.copy(sample, tmp_path / "wikinews_mentions-test.jsonl")
-    helsinki = entity("Q1757", "Helsinki is the capital of Finland.", ["Helsinki is the capital of Finland."])
-    (tmp_path / mewslix.CANDIDATES_FILE).write_text(json.dumps(helsinki) + "\n")
-    [en, _] = [row for _, row in mewslix.read_mewslix(tmp_path / "wikinews_mentions-test.jsonl", "test", "en")]
+    # The gold entities of the sample's mentions (en: Helsinki; ar: Abu Musa, Lesser Tunb) must be candidates.
+    entities = [entity("Q1757", "Helsinki is the capital of Finland.", ["Helsinki is the capital of Finland."]),
+                entity("Q167217", "Abu Musa is an island.", ["Abu Musa is an island."]),
+                entity("Q3447452", "Lesser Tunb is an island.", ["Lesser Tunb is an island."])]
+    (tmp_path / mewslix.CANDIDATES_FILE).write_text("".join(json.dumps(e) + "\n" for e in entities))
+    en = next(row for _, row in mewslix.read_mewslix(tmp_path / "wikinews_mentions-test.jsonl", "test", "en"))
     # "Helsinki" [50, 58) in the sentence [47, 187) "In Helsinki, the Finnish ... labor.": left "In ", right
     # ", the ...": "Helsinki: In  { Helsinki } , the ..." -> the two double spaces become single.
     assert en["source"] == ("Helsinki: In { Helsinki } , the Finnish trade union for bus and truck drivers has gone on "
@@ -147,10 +150,12 @@ def test_mewslix_queries_of_the_official_sample(tmp_path):
 
 
 def xquad_r(paragraphs: list[tuple[str, list[list[int]], list[tuple[str, int]]]]) -> str:
-    """A SQuAD-format XQuAD-R file: (context, sentence_breaks, [(question id, answer start)]) per paragraph."""
+    """A SQuAD-format XQuAD-R file: (context, sentence_breaks, [(question id, answer start)]) per paragraph; each
+    answer is the context's character at its start (the reader checks answer texts against the context)."""
     return json.dumps({"data": [{"title": "t", "paragraphs": [
         {"context": context, "sentence_breaks": breaks,
-         "qas": [{"id": qid, "question": f"question {qid}?", "answers": [{"text": "x", "answer_start": start}]}
+         "qas": [{"id": qid, "question": f"question {qid}?",
+                  "answers": [{"text": context[start], "answer_start": start}]}
                  for qid, start in questions]}
         for context, breaks, questions in paragraphs]}]})
 
@@ -159,8 +164,9 @@ def test_lareqa_candidate_is_sentence_then_paragraph_without_newlines(tmp_path):
     (tmp_path / "en.json").write_text(xquad_r([
         # "Alpha one." [0, 10), "\n", "Beta two." [11, 20), " "; q1's answer starts at 12, in the second sentence.
         ("Alpha one.\nBeta two. ", [[0, 10], [11, 20]], [("q1", 12)]),
-        # q2's answer starts at 6, in no sentence: the question is dropped, and with it the paragraph's sentences.
-        ("Gamma.", [[0, 6]], [("q2", 6)]),
+        # q2's answer starts at 6 (the space after the sentence), in no sentence: the question is dropped, and
+        # with it the paragraph's sentences.
+        ("Gamma. ", [[0, 6]], [("q2", 6)]),
         # The sentence holds a leading space: the text is stripped, as the official script reads it back.
         (" Delta three.", [[0, 13]], [("q3", 1)]),
     ]), encoding="utf-8")

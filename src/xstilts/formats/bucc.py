@@ -10,12 +10,13 @@ a ``target`` only. Ids are the release's own, so mined pairs print as the offici
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from xstilts.errors import DataError
-from xstilts.formats.common import tab_fields, text_lines
+from xstilts.formats.common import at_least_one, rows_without_gaps, tab_fields, text_lines
 
 PARTS = {"dev": "sample", "test": "training"}
 
@@ -31,48 +32,51 @@ def part_files(folder: Path, split: str, language: str) -> tuple[Path, Path, Pat
 def _sentences(path: Path, prefix: str) -> Iterator[tuple[int, str, str]]:
     if not path.exists():
         raise DataError(path, "missing BUCC file: extract the official bucc2018-<l>-en.{sample,training}-gold archives here")
-    seen: set[str] = set()
-    for number, line in text_lines(path):
-        if not line.strip():
-            continue
+    pattern = re.compile(re.escape(prefix) + "[0-9]{9}")
+    seen: dict[str, int] = {}
+    for number, line in at_least_one(path, rows_without_gaps(path, text_lines(path)), "sentences"):
         ident, sentence = tab_fields(path, number, line, 2, "sentence id, sentence")
         ident = ident.strip()
-        if not ident.startswith(prefix):
-            raise DataError(path, f"sentence id {ident!r} does not start with {prefix!r}", number)
+        if not pattern.fullmatch(ident):
+            raise DataError(path, f"sentence id {ident[:40]!r} is not {prefix}<9 digits>", number)
         if ident in seen:
-            raise DataError(path, f"sentence id {ident!r} occurs twice", number)
-        seen.add(ident)
+            raise DataError(path, f"sentence id {ident!r} occurs twice (first at line {seen[ident]})", number)
+        seen[ident] = number
+        if not sentence.strip():
+            raise DataError(path, f"sentence {ident} is empty", number)
         yield number, ident, sentence.strip()
 
 
-def read_gold(path: Path) -> list[tuple[str, str]]:
+def read_gold(path: Path) -> list[tuple[int, str, str]]:
+    """(line, source id, English id) of every gold pair; a pair listed twice is an error."""
     if not path.exists():
         raise DataError(path, "missing BUCC gold file (src_id<TAB>en_id lines)")
     pairs = []
-    for number, line in text_lines(path):
-        if line.strip():
-            source, target = tab_fields(path, number, line.strip(), 2, "source id, English id")
-            pairs.append((source.strip(), target.strip()))
+    seen: dict[tuple[str, str], int] = {}
+    for number, line in at_least_one(path, rows_without_gaps(path, text_lines(path)), "gold pairs"):
+        source, target = (field.strip() for field in tab_fields(path, number, line.strip(), 2, "source id, English id"))
+        if (source, target) in seen:
+            raise DataError(path, f"gold pair {source} -> {target} occurs twice (first at line {seen[source, target]})",
+                            number)
+        seen[source, target] = number
+        pairs.append((number, source, target))
     return pairs
 
 
 def read_bucc(path: Path, split: str, language: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """``path`` is the ``<l>-en`` folder. Sources first (file order), then English sentences."""
     source_file, english_file, gold_file = part_files(path, split, language)
-    gold: dict[str, list[str]] = {}
-    for source, target in read_gold(gold_file):
-        gold.setdefault(source, []).append(target)
     sources = list(_sentences(source_file, f"{language}-"))
     targets = list(_sentences(english_file, "en-"))
     known_sources = {ident for _, ident, _ in sources}
     known_targets = {ident for _, ident, _ in targets}
-    for source, found in gold.items():
-        missing = [target for target in found if target not in known_targets]
-        if source not in known_sources or missing:
-            raise DataError(
-                gold_file, f"gold pair {source} -> {', '.join(found)} names a sentence that is not in "
-                f"{source_file.name if source not in known_sources else english_file.name}",
-            )
+    gold: dict[str, list[str]] = {}
+    for number, source, target in read_gold(gold_file):
+        if source not in known_sources or target not in known_targets:
+            missing, where = (source, source_file) if source not in known_sources else (target, english_file)
+            raise DataError(gold_file, f"gold pair {source} -> {target}: {missing} is not in {where.name}",
+                            number)
+        gold.setdefault(source, []).append(target)
     for number, ident, sentence in sources:
         yield number, {"id": ident, "source": sentence, "target": None, "gold_targets": gold.get(ident, [])}
     for number, ident, sentence in targets:

@@ -13,7 +13,6 @@ train = 00-18, dev = 19-21, test = 22-24 (:data:`JIANT_SECTIONS`, read by :func:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from functools import partial
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.errors import DataError
+from xstilts.formats.common import is_blank, text_lines
 
 
 def _sections(first: int, last: int) -> tuple[str, ...]:
@@ -33,8 +33,6 @@ WHERE_TO_PUT = (
     "CCGbank needs an LDC licence (LDC2005T13) and is never downloaded: copy the release's data/AUTO folder "
     "(sections 00..24 of wsj_*.auto files) to <data_root>/ccg/ccgbank_1_1/data/AUTO"
 )
-# A leaf: category, modified POS, original POS, word, predicate-argument category; none contains a space.
-_LEAF = re.compile(r"\(<L (\S+) (\S+) (\S+) (\S+) (\S+)>\)")
 
 
 def auto_files(path: Path, split: str, sections: Mapping[str, tuple[str, ...]] = SECTIONS) -> list[Path]:
@@ -57,42 +55,90 @@ def auto_files(path: Path, split: str, sections: Mapping[str, tuple[str, ...]] =
 
 
 def read_auto_file(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line of the derivation, {"id", "tokens", "tags"}) for each sentence of one AUTO file."""
-    with open(path, encoding="utf-8", errors="strict") as handle:
-        lines = [line.rstrip("\r\n") for line in handle]
-    number = 0
-    while number < len(lines):
-        header = lines[number]
-        number += 1
-        if not header.strip():
+    """(line of the derivation, {"id", "tokens", "tags"}) for each sentence of one AUTO file. Each derivation is
+    parsed as a tree (not searched for leaves), so a leaf without its five fields, a node with another number of
+    daughters than it declares or a cut line is an error, never a sentence with a word less."""
+    lines = text_lines(path)
+    seen: dict[str, int] = {}
+    for number, header in lines:
+        if is_blank(header):
             continue
-        if not header.startswith("ID="):
+        fields = header.split()
+        if not fields[0].startswith("ID=") or len(fields[0]) == len("ID="):
             raise DataError(path, f"expected a sentence header 'ID=... PARSER=... NUMPARSE=...', found {header[:120]!r}",
                             number)
-        sentence_id = header.split()[0][len("ID="):]
-        if number >= len(lines) or not lines[number].startswith("(<"):
+        sentence_id = fields[0][len("ID="):]
+        if sentence_id in seen:
+            raise DataError(path, f"sentence id {sentence_id} occurs twice (first at line {seen[sentence_id]})", number)
+        seen[sentence_id] = number
+        following = next(lines, None)
+        if following is None:
+            raise DataError(path, f"sentence {sentence_id}: the file ends after its header, without the derivation "
+                                  "(is the file cut short?)", number)
+        number, tree = following
+        if not tree.startswith("(<"):
             raise DataError(path, f"sentence {sentence_id}: the header must be followed by its derivation "
-                            "'(<T ...' or '(<L ...' on the next line", number + 1)
-        tree = lines[number]
-        number += 1
-        leaves = _LEAF.findall(tree)
-        if not leaves:
-            raise DataError(path, f"sentence {sentence_id}: the derivation has no leaves '(<L cat pos pos word cat>)'",
-                            number)
-        if tree.count("(") != tree.count(")") - _unbalanced_in_leaves(leaves):
-            raise DataError(path, f"sentence {sentence_id}: unbalanced brackets in the derivation (truncated line?)",
-                            number)
+                            "'(<T ...' or '(<L ...' on the next line", number)
+        leaves = derivation_leaves(path, number, sentence_id, tree)
         yield number, {
             "id": sentence_id,
             "tokens": [leaf[3] for leaf in leaves],
             "tags": [leaf[0] for leaf in leaves],
         }
+    if not seen:
+        raise DataError(path, "holds no sentences: is the AUTO file empty or cut short?")
 
 
-def _unbalanced_in_leaves(leaves: list[tuple[str, ...]]) -> int:
-    """Closing minus opening brackets inside the leaves' fields (categories such as (S\\NP)/NP balance; a
-    word or tag like '-RRB-' has none, but a raw ')' word would). Used to check the tree's own brackets."""
-    return sum(field.count(")") - field.count("(") for leaf in leaves for field in leaf)
+def derivation_leaves(path: Path, number: int, sentence_id: str, tree: str) -> list[list[str]]:
+    """The leaves (category, modified POS, original POS, word, predicate-argument category) of a derivation,
+    in order. Inner nodes ``(<T category head daughters> child ... )`` must have the declared number of
+    daughters (1 or 2); the whole line must be one tree. Iterative, so a deep tree cannot overflow the stack."""
+    def fail(problem: str) -> DataError:
+        return DataError(path, f"sentence {sentence_id}: {problem} in the derivation (truncated or edited line?)",
+                         number)
+
+    leaves: list[list[str]] = []
+    open_nodes: list[int] = []  # daughters still expected by each open inner node
+    position = 0
+    while True:
+        if tree.startswith("(<L ", position):
+            end = tree.find(">)", position)
+            if end == -1:
+                raise fail(f"an unclosed leaf at character {position + 1}")
+            leaf = tree[position + len("(<L "):end].split(" ")
+            if len(leaf) != 5 or not all(leaf):
+                raise fail(f"a leaf with {len(leaf)} fields (expected '(<L category POS POS word category>)') at "
+                           f"character {position + 1}")
+            leaves.append(leaf)
+            position = end + len(">)")
+            if open_nodes:
+                open_nodes[-1] -= 1
+        elif tree.startswith("(<T ", position):
+            end = tree.find(">", position)
+            node = tree[position + len("(<T "):end].split(" ") if end != -1 else []
+            if len(node) != 3 or node[2] not in ("1", "2") or node[1] not in ("0", "1") or not node[0]:
+                raise fail(f"an inner node that is not '(<T category head daughters>' at character {position + 1}")
+            if open_nodes:
+                open_nodes[-1] -= 1
+            open_nodes.append(int(node[2]))
+            position = end + 1
+        else:
+            raise fail(f"{tree[position:position + 20]!r} where a node '(<T' or a leaf '(<L' must start, at "
+                       f"character {position + 1}")
+        # Close every node whose daughters are all read: " )" after its last daughter.
+        while open_nodes and open_nodes[-1] == 0:
+            if not tree.startswith(" )", position):
+                raise fail(f"no ' )' after the last daughter of a node, at character {position + 1}")
+            open_nodes.pop()
+            position += len(" )")
+        if not open_nodes:
+            break
+        if open_nodes[-1] < 0 or not tree.startswith(" (<", position):
+            raise fail(f"a node with more or fewer daughters than it declares, at character {position + 1}")
+        position += 1
+    if tree[position:].strip():
+        raise fail(f"text after the end of the tree at character {position + 1}")
+    return leaves
 
 
 def read_ccgbank(path: Path, split: str, language: str = "en",

@@ -8,37 +8,32 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from xstilts.errors import DataError
-from xstilts.formats.common import text_lines
+from xstilts.formats.common import at_least_one, rows_without_gaps, text_lines
 
 
 def tab_rows(
     path: Path, columns: Sequence[int], header: Sequence[str] | None = None, what: str = "columns"
 ) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) of each non-blank line, whose number of tab-separated fields must be one of
-    ``columns``. With ``header`` the first line must be that header (checked, then skipped).
+    """(line number, fields) of each row, whose number of tab-separated fields must be one of ``columns``.
+    With ``header`` the first line must be that header (checked, then skipped).
 
-    Only the line break is stripped: a field's own leading or trailing spaces are data. Blank lines are
-    skipped (the files of the releases end with or without a newline, some with a blank last line)."""
-    for number, line in text_lines(path):
-        if number == 1 and header is not None:
-            found = line.lstrip("\ufeff").split("\t")
-            if found != list(header):
-                raise DataError(
-                    path,
-                    f"expected the header {chr(9).join(header)!r}, found {line[:200]!r}: is this the right file?",
-                    number,
-                )
-            continue
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) not in columns:
-            allowed = " or ".join(str(c) for c in columns)
+    Only the line break is stripped: a field's own leading or trailing spaces are data. Blank lines at the end
+    are ignored (the files of the releases end with or without a newline, some with a blank last line); one
+    between rows is an error, and so is a file without rows."""
+    lines = text_lines(path)
+    if header is not None:
+        number, line = next(lines, (1, ""))
+        if line.split("\t") != list(header):
             raise DataError(
-                path,
-                f"expected {allowed} tab-separated {what}, found {len(fields)}: {line[:200]!r}",
+                path, f"expected the header {chr(9).join(header)!r}, found {line[:200]!r}: is this the right file?",
                 number,
             )
+    allowed = " or ".join(str(c) for c in columns)
+    for number, line in at_least_one(path, rows_without_gaps(path, lines), "rows"):
+        fields = line.split("\t")
+        if len(fields) not in columns:
+            raise DataError(path, f"expected {allowed} tab-separated {what}, found {len(fields)}: {line[:200]!r}",
+                            number)
         yield number, fields
 
 
@@ -54,7 +49,7 @@ def map_label(path: Path, line: int, value: str, allowed: Mapping[str, str] | Se
         if value in allowed:
             return value
         known = list(allowed)
-    raise DataError(path, f"unknown label {value!r}; the file's labels are: {', '.join(known)}", line)
+    raise DataError(path, f"unknown label {value[:60]!r}; the file's labels are: {', '.join(known)}", line)
 
 
 def header_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -63,18 +58,19 @@ def header_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict
     dev) read alike; every line must have as many fields as the header."""
     lines = text_lines(path)
     _, first = next(lines, (1, ""))
-    header = first.lstrip("\ufeff").split("\t")
+    header = first.split("\t")
     missing = [name for name in required if name not in header]
     if missing:
         raise DataError(
             path,
-            f"the header has no column {', '.join(repr(m) for m in missing)} (found: {', '.join(header)}); "
+            f"the header has no column {', '.join(repr(m) for m in missing)} (found: {', '.join(header)[:200]}); "
             "is this the right file? (test files of GLUE have no label column)",
             1,
         )
-    for number, line in lines:
-        if not line.strip():
-            continue
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if twice:
+        raise DataError(path, f"the header names the column(s) {', '.join(twice)} twice: which one is meant?", 1)
+    for number, line in at_least_one(path, rows_without_gaps(path, lines), "rows below the header"):
         fields = line.split("\t")
         if len(fields) != len(header):
             raise DataError(

@@ -56,41 +56,77 @@ def _read_language(path: Path, language: str, pool: Pool) -> None:
     document = load_json(path)
     articles = require(path, document, "data", list, "top level")
     questions = pool.questions.setdefault(language, [])
+    seen: set[str] = set()
     paragraph_number = 0
     for a, article in enumerate(articles):
         for p, paragraph in enumerate(require(path, article, "paragraphs", list, f"data[{a}]")):
-            where = f"data[{a}].paragraphs[{p}]"
             paragraph_number += 1
-            context = require(path, paragraph, "context", str, where)
-            breaks = require(path, paragraph, "sentence_breaks", list, where)
-            sentences = []
-            for b, pair in enumerate(breaks):
-                if (not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(x, int) for x in pair)
-                        or not 0 <= pair[0] < pair[1] <= len(context)):
-                    raise DataError(path, f"{where}.sentence_breaks[{b}]: expected [start, end] offsets into the "
-                                          f"context ({len(context)} characters), got {pair!r:.60}")
-                sentences.append((pair[0], pair[1], context[pair[0]:pair[1]]))
-            ids = [f"{language}_{paragraph_number}_{position}" for position in range(len(sentences))]
-            kept = 0
-            for q, qa in enumerate(require(path, paragraph, "qas", list, where)):
-                question_where = f"{where}.qas[{q}]"
-                question_id = require(path, qa, "id", str, question_where)
-                answers = require(path, qa, "answers", list, question_where)
-                if len(answers) != 1:
-                    raise DataError(path, f"{question_where}: XQuAD-R has one answer per question, found "
-                                          f"{len(answers)}")
-                start = require(path, answers[0], "answer_start", int, f"{question_where}.answers[0]")
-                answer = next((text for begin, end, text in sentences if begin <= start < end), None)
-                if answer is None:
-                    continue  # no sentence holds the answer start: LAReQA's loader drops the question
-                kept += 1
-                questions.append((question_id, require(path, qa, "question", str, question_where)))
-                relevant = pool.relevant.setdefault(question_id, [])
-                relevant.extend(i for i, (_, _, text) in zip(ids, sentences, strict=True)
-                                if text == answer and i not in relevant)
-            if kept:
-                pool.candidates.extend((i, candidate_text(text, context))
-                                       for i, (_, _, text) in zip(ids, sentences, strict=True))
+            _read_paragraph(path, f"data[{a}].paragraphs[{p}]", paragraph, f"{language}_{paragraph_number}", pool,
+                            questions, seen)
+    if not questions:
+        raise DataError(path, "holds no question whose answer lies in a sentence: the language would silently "
+                              "leave the pool (an empty or damaged file?)")
+
+
+def _sentences(path: Path, where: str, paragraph: dict[str, Any], context: str) -> list[tuple[int, int, str]]:
+    """(start, end, text) of each sentence: ``sentence_breaks`` must be ordered, non-overlapping, non-empty
+    spans of the context, and the ``sentences`` the file may carry beside them must be those spans' text."""
+    breaks = require(path, paragraph, "sentence_breaks", list, where)
+    if not breaks:
+        raise DataError(path, f"{where}.sentence_breaks: empty; every paragraph has at least one sentence")
+    sentences = []
+    previous_end = 0
+    for b, pair in enumerate(breaks):
+        if (not isinstance(pair, list) or len(pair) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in pair)
+                or not previous_end <= pair[0] < pair[1] <= len(context)):
+            raise DataError(path, f"{where}.sentence_breaks[{b}]: expected [start, end] offsets into the context "
+                                  f"({len(context)} characters) after the previous sentence's end {previous_end}, "
+                                  f"got {pair!r:.60}")
+        previous_end = pair[1]
+        sentences.append((pair[0], pair[1], context[pair[0]:pair[1]]))
+    if "sentences" in paragraph:
+        texts = require(path, paragraph, "sentences", list, where)
+        if texts != [text for _, _, text in sentences]:
+            raise DataError(path, f"{where}.sentences: not the text of the sentence_breaks spans of the context "
+                                  f"({len(texts)} sentences for {len(sentences)} spans)")
+    return sentences
+
+
+def _read_paragraph(path: Path, where: str, paragraph: dict[str, Any], prefix: str, pool: Pool,
+                    questions: list[tuple[str, str]], seen: set[str]) -> None:
+    context = require(path, paragraph, "context", str, where)
+    sentences = _sentences(path, where, paragraph, context)
+    ids = [f"{prefix}_{position}" for position in range(len(sentences))]
+    kept = 0
+    for q, qa in enumerate(require(path, paragraph, "qas", list, where)):
+        question_where = f"{where}.qas[{q}]"
+        question_id = require(path, qa, "id", str, question_where)
+        question = require(path, qa, "question", str, question_where)
+        answers = require(path, qa, "answers", list, question_where)
+        if len(answers) != 1:
+            raise DataError(path, f"{question_where}: XQuAD-R has one answer per question, found {len(answers)}")
+        answer_where = f"{question_where}.answers[0]"
+        start = require(path, answers[0], "answer_start", int, answer_where)
+        text = require(path, answers[0], "text", str, answer_where)
+        if not text or not 0 <= start < len(context) or context[start:start + len(text)] != text:
+            raise DataError(path, f"{answer_where} (question {question_id!r}): answer {text[:40]!r} is not at offset "
+                                  f"{start} of the context ({len(context)} characters, found "
+                                  f"{context[max(start, 0):max(start, 0) + len(text)][:40]!r})")
+        answer = next((sentence for begin, end, sentence in sentences if begin <= start < end), None)
+        if answer is None:
+            continue  # no sentence holds the answer start: LAReQA's loader drops the question
+        if question_id in seen:
+            raise DataError(path, f"{question_where}: question id {question_id!r} occurs twice in the file")
+        kept += 1
+        seen.add(question_id)
+        questions.append((question_id, question))
+        relevant = pool.relevant.setdefault(question_id, [])
+        relevant.extend(i for i, (_, _, sentence) in zip(ids, sentences, strict=True)
+                        if sentence == answer and i not in relevant)
+    if kept:
+        pool.candidates.extend((i, candidate_text(sentence, context))
+                               for i, (_, _, sentence) in zip(ids, sentences, strict=True))
 
 
 def read_pool(folder: Path, languages: Sequence[str] = POOL_LANGUAGES) -> Pool:

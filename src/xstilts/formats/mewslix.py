@@ -67,9 +67,10 @@ def _query(path: Path, line: int, context: dict[str, Any], mention: dict[str, An
     span = require(path, mention, "mention_span", dict, "mention", line)
     start = require(path, span, "start", int, "mention_span", line)
     end = require(path, span, "end", int, "mention_span", line)
+    surface = require(path, span, "text", str, "mention_span", line)
     name = f"mention {mention.get('example_id')!r}"
-    if not 0 <= start < end <= len(text) or text[start:end] != span.get("text"):
-        raise DataError(path, f"{name}: span [{start}, {end}) does not hold its text {span.get('text')!r:.40} in "
+    if not 0 <= start < end <= len(text) or text[start:end] != surface:
+        raise DataError(path, f"{name}: span [{start}, {end}) does not hold its text {surface!r:.40} in "
                               "the context", line)
     spans = _spans(path, line, context, text, "context")
     # The first sentence that wholly holds the mention (ends may coincide), as the official locate_in.
@@ -91,35 +92,63 @@ def candidate_text(path: Path, line: int, entity: dict[str, Any]) -> str:
     return normalized(" ".join(description[start:end] for start, end in spans))
 
 
-def read_candidates(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_candidates(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """Every entity of the candidate set (none at all, or one entity twice, is an error)."""
     if not path.exists():
         raise DataError(path, "missing Mewsli-X candidate set: copy candidate_set_entities.jsonl from "
                               "mewsli_x/output/dataset/ (get-mewsli-x.sh) beside the mention files")
+    candidates = []
+    seen: dict[str, int] = {}
     for line, entity in json_lines(path):
         entity_id = require(path, entity, "entity_id", str, "entity", line)
+        if entity_id in seen:
+            raise DataError(path, f"entity {entity_id!r} occurs twice (first at line {seen[entity_id]})", line)
+        seen[entity_id] = line
         text = candidate_text(path, line, entity)
         if not text:
             # The official code would encode an empty string; an example here needs a text to embed.
             raise DataError(path, f"entity {entity_id!r}: its sentences (sentence_spans over the description) "
                                   "give an empty text", line)
-        yield line, {"id": entity_id, "source": None, "target": text}
+        candidates.append((line, {"id": entity_id, "source": None, "target": text}))
+    if not candidates:
+        raise DataError(path, "holds no entities: the candidate set is empty (is the file empty or cut short?)")
+    return candidates
 
 
 def read_mewslix(path: Path, split: str, language: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``path`` is ``wikinews_mentions-<split>.jsonl``; the candidates come from the file beside it."""
+    """``path`` is ``wikinews_mentions-<split>.jsonl``; the candidates come from the file beside it. Every
+    mention of the file is checked (its language, span, sentence and gold entity, which must be in the
+    candidate set), also those of the other languages."""
     if not path.exists():
         raise DataError(path, "missing Mewsli-X mention file (wikinews_mentions-{dev,test}.jsonl of get-mewsli-x.sh)")
-    queries = 0
+    candidates_path = path.with_name(CANDIDATES_FILE)
+    candidates = read_candidates(candidates_path)
+    known = {example["id"] for _, example in candidates}
+    queries = []
+    seen: dict[str, int] = {}
     for line, row in json_lines(path):
         context = require(path, row, "context", dict, "line", line)
-        if require(path, context, "language", str, "context", line) != language:
-            continue
-        for mention in require(path, row, "mentions", list, "line", line):
-            example_id = require(path, mention, "example_id", str, "mention", line)
-            entity_id = require(path, mention, "entity_id", str, "mention", line)
-            queries += 1
-            yield line, {"id": example_id, "source": _query(path, line, context, mention), "target": None,
-                         "gold_targets": [entity_id]}
+        row_language = require(path, context, "language", str, "context", line)
+        if row_language not in LANGUAGES:
+            raise DataError(path, f"context.language {row_language[:20]!r} is not a Mewsli-X language "
+                                  f"({', '.join(LANGUAGES)})", line)
+        for m, mention in enumerate(require(path, row, "mentions", list, "line", line)):
+            where = f"mentions[{m}]"
+            example_id = require(path, mention, "example_id", str, where, line)
+            entity_id = require(path, mention, "entity_id", str, where, line)
+            if example_id in seen:
+                raise DataError(path, f"{where}: example_id {example_id!r} occurs twice (first at line "
+                                      f"{seen[example_id]})", line)
+            seen[example_id] = line
+            if entity_id not in known:
+                raise DataError(path, f"{where}: the gold entity {entity_id!r} of mention {example_id!r} is not in the "
+                                      f"candidate set {candidates_path.name} ({len(known)} entities): it could never "
+                                      "be retrieved", line)
+            query = _query(path, line, context, mention)
+            if row_language == language:
+                queries.append((line, {"id": example_id, "source": query, "target": None,
+                                       "gold_targets": [entity_id]}))
     if not queries:
         raise DataError(path, f"no mention in language {language!r}")
-    yield from read_candidates(path.with_name(CANDIDATES_FILE))
+    yield from queries
+    yield from candidates

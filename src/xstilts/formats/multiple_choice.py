@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.errors import DataError
-from xstilts.formats.common import json_lines, require
+from xstilts.formats.common import (
+    at_least_one,
+    is_ascii_int,
+    json_lines,
+    require,
+    rows_without_gaps,
+    text_lines,
+)
 
 Example = dict[str, Any]
 
@@ -32,15 +39,16 @@ def _field(path: Path, number: int, record: dict[str, Any], key: str, kind: Any 
 
 
 def _label(path: Path, number: int, value: Any, count: int, hint: str) -> int:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
+    # ASCII digits only: str.isdigit() also takes digits such as "²", which int() then rejects.
+    if isinstance(value, str) and is_ascii_int(value.strip()):
+        value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < count:
         raise DataError(path, f"label {value!r} is not one of 0..{count - 1} ({hint})", number)
     return value
 
 
 def read_hellaswag(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, Example]]:
-    for number, record in json_lines(path):
+    for number, record in at_least_one(path, json_lines(path), "examples"):
         endings = _field(path, number, record, "endings", list)
         if not all(isinstance(e, str) for e in endings):
             raise DataError(path, "field 'endings' must be a list of strings", number)
@@ -56,7 +64,7 @@ def read_hellaswag(path: Path, split: str = "", language: str = "") -> Iterator[
 
 
 def read_commonsenseqa(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, Example]]:
-    for number, record in json_lines(path):
+    for number, record in at_least_one(path, json_lines(path), "examples"):
         question = _field(path, number, record, "question", dict)
         choices = _field(path, number, question, "choices", list)
         letters, texts = [], []
@@ -65,6 +73,8 @@ def read_commonsenseqa(path: Path, split: str = "", language: str = "") -> Itera
                 raise DataError(path, "each of question.choices must be an object with label and text", number)
             letters.append(_field(path, number, choice, "label"))
             texts.append(_field(path, number, choice, "text"))
+        if len(set(letters)) != len(letters):
+            raise DataError(path, f"the choice labels {', '.join(letters)} are not distinct", number)
         if "answerKey" not in record:
             raise DataError(path, "no 'answerKey': the test file of CommonsenseQA is unlabelled", number)
         key = record["answerKey"]
@@ -85,28 +95,36 @@ def _cosmos_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if path.suffix == ".jsonl":
         yield from json_lines(path)
         return
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
+    # Quoted fields hold commas and line breaks: the csv module reads records from the shared text lines (line
+    # ends given back as "\n"); strict, so an unterminated quote (a cut file) is an error, not a short field.
+    reader = csv.reader((line + "\n" for _, line in text_lines(path)), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise DataError(path, f"the file is empty: expected the header {','.join(COSMOS_COLUMNS)}", 1)
         missing = [c for c in COSMOS_COLUMNS if c not in header]
         if missing:
-            raise DataError(path, f"the header has no column {', '.join(missing)} (found: {', '.join(header)})", 1)
+            raise DataError(path, f"the header has no column {', '.join(missing)} (found: {', '.join(header)[:200]})", 1)
+        if len(set(header)) != len(header):
+            raise DataError(path, "the header names a column twice", 1)
         start = reader.line_num + 1
-        try:
-            for row in reader:
-                if len(row) != len(header):
-                    raise DataError(path, f"expected {len(header)} columns as in the header, found {len(row)}", start)
+        gap: int | None = None
+        for row in reader:
+            if not row:  # a blank line: allowed at the end only
+                gap = start if gap is None else gap
+            elif gap is not None:
+                raise DataError(path, "a blank line between records", gap)
+            elif len(row) != len(header):
+                raise DataError(path, f"expected {len(header)} columns as in the header, found {len(row)}", start)
+            else:
                 yield start, dict(zip(header, row, strict=True))
-                start = reader.line_num + 1
-        except csv.Error as error:
-            raise DataError(path, f"bad CSV ({error})", start) from None
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise DataError(path, f"bad CSV ({error}); is the file cut short?", reader.line_num) from None
 
 
 def read_cosmosqa(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, Example]]:
-    for number, record in _cosmos_records(path):
+    for number, record in at_least_one(path, _cosmos_records(path), "examples"):
         if "label" not in record:
             raise DataError(path, "no 'label': the test file of Cosmos QA is unlabelled; use train or valid", number)
         choices = [_field(path, number, record, f"answer{i}") for i in range(4)]
@@ -127,17 +145,19 @@ def read_socialiqa(path: Path, split: str = "", language: str = "") -> Iterator[
     labels_path = socialiqa_labels_file(path)
     if not labels_path.exists():
         raise DataError(labels_path, f"missing: SocialIQA keeps the labels of {path.name} in this file")
-    with open(labels_path, encoding="utf-8") as handle:
-        labels = [(number, line.strip()) for number, line in enumerate(handle, start=1) if line.strip()]
+    labels = [(number, line.strip()) for number, line in rows_without_gaps(labels_path, text_lines(labels_path))]
     records = list(json_lines(path))
+    if not records:
+        raise DataError(path, "holds no examples: is the file empty or cut short?")
     if len(records) != len(labels):
+        extra = (labels_path, labels[len(records)][0]) if len(labels) > len(records) else (path, records[len(labels)][0])
         raise DataError(
             labels_path, f"has {len(labels)} labels but {path.name} has {len(records)} examples; they must be "
-            "line-aligned",
+            f"line-aligned (first without a partner: {extra[0].name} line {extra[1]})",
         )
     for (number, record), (label_line, label) in zip(records, labels, strict=True):
         if label not in ("1", "2", "3"):
-            raise DataError(labels_path, f"label {label!r} is not one of 1, 2, 3", label_line)
+            raise DataError(labels_path, f"label {label[:20]!r} is not one of 1, 2, 3", label_line)
         yield number, {
             "id": f"{split or path.stem}-{number}",
             "context": f"{_field(path, number, record, 'context')} {_field(path, number, record, 'question')}",

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from xstilts.formats.common import json_lines, require
+from xstilts.formats.common import at_least_one, json_lines, require
 from xstilts.formats.delimited import header_rows, map_label
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
@@ -27,7 +27,7 @@ def _text(path: Path, number: int, record: dict[str, Any], key: str) -> str:
 
 def read_anli(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
     """ANLI ``R<n>/{train,dev,test}.jsonl``: ``uid``, ``context`` (premise), ``hypothesis``, ``label`` e/n/c."""
-    for number, record in json_lines(path):
+    for number, record in at_least_one(path, json_lines(path), "examples"):
         yield number, {
             "id": _text(path, number, record, "uid"),
             "text": _text(path, number, record, "context"),
@@ -38,16 +38,21 @@ def read_anli(path: Path, split: str = "", language: str = "") -> Iterator[tuple
 
 def read_snli_style_jsonl(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
     """SNLI and MultiNLI jsonl: ``pairID``, ``sentence1``, ``sentence2``, ``gold_label`` (``-`` dropped)."""
+    return at_least_one(path, _snli_style_rows(path), "labelled examples")
+
+
+def _snli_style_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, record in json_lines(path):
-        gold = _text(path, number, record, "gold_label")
-        if gold == NO_CONSENSUS:
-            continue
-        yield number, {
+        # Every record is checked, also those left out below: a damaged one is an error wherever it is.
+        example = {
             "id": _text(path, number, record, "pairID"),
             "text": _text(path, number, record, "sentence1"),
             "text_pair": _text(path, number, record, "sentence2"),
-            "label": map_label(path, number, gold, NLI_LABELS),
         }
+        gold = _text(path, number, record, "gold_label")
+        if gold == NO_CONSENSUS:
+            continue
+        yield number, {**example, "label": map_label(path, number, gold, NLI_LABELS)}
 
 
 def read_mnli(path: Path, split: str = "", language: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
@@ -56,16 +61,18 @@ def read_mnli(path: Path, split: str = "", language: str = "") -> Iterator[tuple
     if path.suffix == ".jsonl":
         yield from read_snli_style_jsonl(path, split, language)
         return
-    for number, row in header_rows(path, ("pairID", "sentence1", "sentence2", "gold_label")):
-        gold = row["gold_label"]
-        if gold == NO_CONSENSUS:
-            continue
+    rows = header_rows(path, ("pairID", "sentence1", "sentence2", "gold_label"))
+    for number, row in at_least_one(path, _labelled(rows), "labelled examples"):
         yield number, {
             "id": row["pairID"],
             "text": row["sentence1"],
             "text_pair": row["sentence2"],
-            "label": map_label(path, number, gold, NLI_LABELS),
+            "label": map_label(path, number, row["gold_label"], NLI_LABELS),
         }
+
+
+def _labelled(rows: Iterator[tuple[int, dict[str, str]]]) -> Iterator[tuple[int, dict[str, str]]]:
+    return ((number, row) for number, row in rows if row["gold_label"] != NO_CONSENSUS)
 
 
 read_snli = read_snli_style_jsonl

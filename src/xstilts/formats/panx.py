@@ -39,6 +39,7 @@ def read_panx(path: Path, split: str, language: str) -> Iterator[tuple[int, dict
     # The last blank line read is held back until another line follows: only then is it a sentence break
     # (the official preprocessing drops the file's final line when it is blank).
     held: int | None = None
+    words = 0
     for number, line in text_lines(path):
         if held is not None:
             count += 1
@@ -57,6 +58,9 @@ def read_panx(path: Path, split: str, language: str) -> Iterator[tuple[int, dict
             start = number
         tokens.append(split_token(path, number, fields[0]))
         tags.append(tag)
+        words += 1
+    if not words:
+        raise DataError(path, "holds no '<lang>:<token><TAB><tag>' lines: is the file empty or cut short?")
     if tokens:
         count += 1
         yield start, {"id": f"{split}-{language}-{count}", "tokens": tokens, "tags": tags}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.errors import DataError
-from xstilts.formats.common import tab_fields, text_lines
+from xstilts.formats.common import at_least_one, rows_without_gaps, tab_fields, text_lines
 
 LABELS = ("0", "1")
 HEADER = ("id", "sentence1", "sentence2", "label")
@@ -27,9 +27,8 @@ def pawsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         raise DataError(path, "the file is empty: expected the header 'id<TAB>sentence1<TAB>sentence2<TAB>label'")
     if tuple(field.strip() for field in first[1].split("\t")) != HEADER:
         raise DataError(path, f"expected the header 'id<TAB>sentence1<TAB>sentence2<TAB>label', found {first[1][:80]!r}", 1)
-    for number, line in lines:
-        if not line.strip():
-            continue
+    # As the official preprocessing: the line stripped, then split on tabs.
+    for number, line in at_least_one(path, rows_without_gaps(path, lines), "rows below the header"):
         yield number, tab_fields(path, number, line.strip(), 4, LAYOUT)
 
 

@@ -35,12 +35,16 @@ TYDIQA_LANGUAGES = {
 
 
 def squad_examples(
-    path: Path, language: str = "", keep: Callable[[str], bool] | None = None
+    path: Path, language: str = "", keep: Callable[[str], bool] | None = None, what: str = "questions"
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(position of the question in the file, example) for every question ``keep`` accepts (all by default)."""
+    """(position of the question in the file, example) for every question ``keep`` accepts (all by default).
+    Question ids must be unique in the file (the official scorers key answers by id); a file that gives no
+    question (``what`` names them in the error) is an error."""
     document = load_json(path)
     articles = require(path, document, "data", list, what="a list of articles")
     position = 0
+    seen: dict[str, str] = {}
+    kept = 0
     for a, article in enumerate(articles):
         paragraphs = require(path, article, "paragraphs", list, f"data[{a}]", what="a list of paragraphs")
         for p, paragraph in enumerate(paragraphs):
@@ -52,32 +56,47 @@ def squad_examples(
                 here = f"{where}.qas[{q}]"
                 # SQuAD ids are strings; an integer id (some hand-made files) is kept as its text.
                 qid = str(require(path, qa, "id", (str, int), here, what="the question id"))
+                if qid in seen:
+                    raise DataError(path, f"{here}: question id {qid!r} occurs twice (also at {seen[qid]})")
+                seen[qid] = here
+                question = require(path, qa, "question", str, here, what="the question text")
+                answers = _answers(path, here, qid, qa, context)  # checked also where not kept
                 if keep is not None and not keep(qid):
                     continue
+                kept += 1
                 yield position, {
                     "id": qid,
-                    "question": require(path, qa, "question", str, here, what="the question text"),
+                    "question": question,
                     "context": context,
-                    "answers": _answers(path, here, qid, qa, context),
+                    "answers": answers,
                     "language": language,
                 }
+    if not kept:
+        raise DataError(path, f"holds no {what}: is the file empty or cut short?")
 
 
 def _answers(path: Path, here: str, qid: str, qa: dict[str, Any], context: str) -> list[dict[str, Any]]:
-    if qa.get("is_impossible") is True:
+    impossible = qa.get("is_impossible", False)
+    if not isinstance(impossible, bool):
+        raise DataError(path, f"{here}.is_impossible: expected true or false, found {impossible!r:.40}")
+    listed = require(path, qa, "answers", list, here, what="a list of answers")
+    if impossible:
+        if listed:
+            raise DataError(path, f"{here} (question {qid!r}): is_impossible is true but it has {len(listed)} "
+                                  "answers (SQuAD 2.0 keeps those under plausible_answers)")
         return []
     answers = []
-    for n, answer in enumerate(require(path, qa, "answers", list, here, what="a list of answers")):
+    for n, answer in enumerate(listed):
         spot = f"{here}.answers[{n}]"
         text = require(path, answer, "text", str, spot, what="the answer text")
         start = require(path, answer, "answer_start", int, spot, what="an integer character offset")
-        found = context[start : start + len(text)] if start >= 0 else ""
-        if found != text:
-            elsewhere = context.find(text)
+        found = context[start : start + len(text)] if 0 <= start < len(context) else ""
+        if not text or found != text:
+            elsewhere = context.find(text) if text else -1
             hint = f"the text first occurs at offset {elsewhere}" if elsewhere >= 0 else "the text is not in the context"
             raise DataError(
-                path, f"{spot} (question {qid!r}): answer {text!r} is not at offset {start} of the context (found "
-                f"{found!r}; {hint})",
+                path, f"{spot} (question {qid!r}): answer {text[:60]!r} is not at offset {start} of the context "
+                f"(found {found[:60]!r}; {hint})",
             )
         answers.append({"text": text, "start": start})
     return answers
@@ -95,4 +114,5 @@ def read_tydiqa(path: Path, split: str, language: str) -> Iterator[tuple[int, di
     if language not in TYDIQA_LANGUAGES:
         raise DataError(path, f"TyDiQA-GoldP has no language {language!r}: {', '.join(TYDIQA_LANGUAGES)}")
     prefix = TYDIQA_LANGUAGES[language] + "-"
-    return squad_examples(path, language, keep=lambda qid: qid.startswith(prefix))
+    return squad_examples(path, language, keep=lambda qid: qid.startswith(prefix),
+                          what=f"questions of language {language!r} (ids starting with {prefix!r})")

@@ -48,16 +48,24 @@ def _lines(path: Path) -> list[tuple[int, str]]:
 
 
 def read_tatoeba(path: Path, split: str, language: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``path`` is ``tatoeba.<xxx>-eng.<xxx>``; its English side is read from the ``.eng`` file beside it."""
+    """``path`` is ``tatoeba.<xxx>-eng.<xxx>``; its English side is read from the ``.eng`` file beside it. Every
+    line is a sentence (a blank one is an error, at the end of a file too: the files are line-aligned)."""
+    english = english_file(path)
     sources = _lines(path)
-    targets = _lines(english_file(path))
+    targets = _lines(english)
     if len(sources) != len(targets):
+        shorter, longer = (path, english) if len(sources) < len(targets) else (english, path)
+        count = min(len(sources), len(targets))
         raise DataError(
-            path, f"{len(sources)} lines but {english_file(path).name} has {len(targets)}: the files must be line-aligned"
+            shorter, f"has {count} lines but {longer.name} has {max(len(sources), len(targets))}: the files must be "
+            f"line-aligned (line {count + 1} has no partner here)", count + 1,
         )
-    for (number, other), (_, english) in zip(sources, targets, strict=True):
-        if not other or not english:
-            raise DataError(path if not other else english_file(path), "empty sentence", number)
+    if not sources:
+        raise DataError(path, "the file is empty: expected one sentence per line")
+    for (number, other), (_, sentence) in zip(sources, targets, strict=True):
+        if not other or not sentence:
+            raise DataError(path if not other else english, "empty sentence (every line of the line-aligned files "
+                                                           "is one sentence)", number)
     order = sorted(range(len(targets)), key=lambda row: targets[row][1])  # stable: equal lines keep file order
     for row in order:
         number = sources[row][0]

@@ -79,13 +79,23 @@ def clean_word(word: str) -> str:
 
 
 def file_sentences(path: Path, language: str) -> Iterator[UdSentence]:
-    """The sentences of one treebank file after steps 2, 3 and 5."""
-    for sentence in read_conllu(path):
+    """The sentences of one treebank file after steps 2, 3 and 5. A file without any sentence is an error
+    naming it (an empty or cut file); one whose sentences are all dropped in step 3 is not (withheld text)."""
+    found = False
+    for sentence in read_conllu(path, UPOS_TAGS):
+        found = True
         pairs = [(form.strip(), upos.strip()) for form, upos in collapse_multiword(path, sentence, language)]
         words = [form for form, _ in pairs]
         if mostly_blank(words):
             continue
-        yield UdSentence([clean_word(word) for word in words], [tag for _, tag in pairs], path, sentence.line)
+        cleaned = [clean_word(word) for word in words]
+        if not all(cleaned):
+            position = cleaned.index("")
+            raise DataError(path, f"word {position + 1} of the sentence is empty once spaces and zero-width "
+                                  "non-joiners are removed", sentence.line)
+        yield UdSentence(cleaned, [tag for _, tag in pairs], path, sentence.line)
+    if not found:
+        raise DataError(path, "holds no sentences: is the file empty or cut short?")
 
 
 def language_sentences(root: Path, language: str, split: str) -> Iterator[UdSentence]:
@@ -95,17 +105,19 @@ def language_sentences(root: Path, language: str, split: str) -> Iterator[UdSent
             root, f"no UD-POS {split} file for language {language!r}: expected "
             f"{root}/UD_*/{language}_*-ud-{split}.conllu (the extracted Universal Dependencies release)",
         )
+    kept = 0
     for path in files:
-        yield from file_sentences(path, language)
+        for sentence in file_sentences(path, language):
+            kept += 1
+            yield sentence
+    if not kept:
+        names = ", ".join(str(path) for path in files)
+        raise DataError(files[0], f"every sentence of {names} has its text withheld (its forms are '_'): "
+                                  f"there is no UD-POS {split} data for {language!r}")
 
 
 def read_udpos(path: Path, split: str, language: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Examples ``{"id", "tokens", "tags"}`` of one language and split; ``path`` is the release folder."""
+    """Examples ``{"id", "tokens", "tags"}`` of one language and split; ``path`` is the release folder. UPOS
+    tags are checked at their word's line (:func:`~xstilts.formats.conllu.read_conllu`)."""
     for count, sentence in enumerate(language_sentences(path, language, split), start=1):
-        for position, tag in enumerate(sentence.tags):
-            if tag not in UPOS_TAGS:
-                raise DataError(
-                    sentence.path, f"word {position + 1} of the sentence has UPOS {tag!r}, not one of the 17 "
-                    f"universal tags", sentence.line,
-                )
         yield sentence.line, {"id": f"{split}-{language}-{count}", "tokens": sentence.words, "tags": sentence.tags}

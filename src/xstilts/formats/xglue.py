@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.errors import DataError, XstiltsError
+from xstilts.formats.common import is_blank, text_lines
 from xstilts.formats.delimited import map_label, tab_rows
 
 Example = dict[str, Any]
@@ -71,34 +72,34 @@ def word_label_reader(labels: Sequence[str]) -> Reader:
         tags: list[str] = []
         first = 0
         count = 0
-        with open(path, encoding="utf-8", newline="") as handle:
-            for number, raw in enumerate(handle, start=1):
-                line = raw.rstrip("\r\n")
-                if not line.strip() or line.startswith("-DOCSTART-"):
-                    if tokens:
-                        count += 1
-                        yield first, {"id": f"{split}-{language}-{count}", "tokens": tokens, "tags": tags}
-                        tokens, tags = [], []
-                    continue
-                # One space between word and label; words never contain a plain space in these files, and a
-                # non-breaking space inside a word stays part of the word.
-                fields = line.split(" ")
-                if len(fields) != 2 or not fields[0]:
-                    raise DataError(
-                        path, f"expected 'word label' (one space between them), found {line[:200]!r}", number
-                    )
-                word, tag = fields
-                if tag not in known:
-                    raise DataError(
-                        path, f"unknown tag {tag!r}; the task's tags are: {', '.join(labels)}", number
-                    )
-                if not tokens:
-                    first = number
-                tokens.append(word)
-                tags.append(tag)
+        for number, line in text_lines(path):
+            if is_blank(line) or line.startswith("-DOCSTART-"):
+                if tokens:
+                    count += 1
+                    yield first, {"id": f"{split}-{language}-{count}", "tokens": tokens, "tags": tags}
+                    tokens, tags = [], []
+                continue
+            # One space between word and label; words never contain a plain space in these files, and a
+            # non-breaking space inside a word stays part of the word.
+            fields = line.split(" ")
+            if len(fields) != 2 or not fields[0]:
+                raise DataError(
+                    path, f"expected 'word label' (one space between them), found {line[:200]!r}", number
+                )
+            word, tag = fields
+            if tag not in known:
+                raise DataError(
+                    path, f"unknown tag {tag[:40]!r}; the task's tags are: {', '.join(labels)}", number
+                )
+            if not tokens:
+                first = number
+            tokens.append(word)
+            tags.append(tag)
         if tokens:
             count += 1
             yield first, {"id": f"{split}-{language}-{count}", "tokens": tokens, "tags": tags}
+        if not count:
+            raise DataError(path, "holds no 'word label' lines: is the file empty or cut short?")
 
     return read
 
@@ -224,21 +225,17 @@ def read_generation_pairs(path: Path, split: str, language: str) -> Iterator[tup
     source, target = generation_files(path)
     if not target.exists():
         raise DataError(target, f"missing: the target file that goes with {source.name}")
-    with open(source, encoding="utf-8") as src, open(target, encoding="utf-8") as tgt:
-        number = 0
-        while True:
-            src_line, tgt_line = src.readline(), tgt.readline()
-            number += 1
-            if not src_line and not tgt_line:
-                return
-            if not src_line or not tgt_line:
-                shorter = source if not src_line else target
-                raise DataError(shorter, f"ends at line {number - 1} but its partner file has more lines", number)
-            yield number, {
-                "id": _example_id(split, language, number),
-                "source": src_line.rstrip("\r\n"),
-                "target": tgt_line.rstrip("\r\n"),
-            }
+    sources, targets = text_lines(source), text_lines(target)
+    number = 0
+    for number, src_line in sources:
+        tgt = next(targets, None)
+        if tgt is None:
+            raise DataError(target, f"ends at line {number - 1} but its partner {source.name} has more lines", number)
+        yield number, {"id": _example_id(split, language, number), "source": src_line, "target": tgt[1]}
+    if next(targets, None) is not None:
+        raise DataError(source, f"ends at line {number} but its partner {target.name} has more lines", number + 1)
+    if not number:
+        raise DataError(source, "the file is empty: expected one source text per line")
 
 
 def generation_reader(task: str) -> Reader:
