@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from xstilts.config.evaluations import eval_max_length, evaluated_task
 from xstilts.scoring.example_scores import write_units
 from xstilts.studies.context import Context, Say, ensure_tokenizer, featurize
-from xstilts.config.evaluations import eval_max_length, evaluated_task
 from xstilts.studies.example_scores import units_path
 from xstilts.studies.plan import EvalNode
 from xstilts.studies.store import write_json_atomic, write_text_atomic

@@ -19,14 +19,14 @@ from typing import Any
 
 from xstilts import MAJOR_VERSION
 from xstilts.config.checks import default_evaluate_tasks, selection_task_names
-from xstilts.config.schema import ModelConfig, StageConfig, StudyConfig
-from xstilts.errors import XstiltsError
 from xstilts.config.evaluations import (
     eval_max_length,
     evaluated_task,
     evaluation_languages,
     max_length_is_explicit,
 )
+from xstilts.config.schema import ModelConfig, StageConfig, StudyConfig
+from xstilts.errors import XstiltsError
 from xstilts.tasks import get_task
 from xstilts.tasks.base import file_digest, stable_hash
 

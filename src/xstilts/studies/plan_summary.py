@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from xstilts.config.evaluations import eval_max_length, evaluated_task
 from xstilts.errors import XstiltsError
 from xstilts.studies import estimate
 from xstilts.studies.context import Context
 from xstilts.studies.evaluate import is_evaluated
-from xstilts.config.evaluations import eval_max_length, evaluated_task
 from xstilts.tasks import get_task
 
 

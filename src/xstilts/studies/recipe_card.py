@@ -18,8 +18,8 @@ from typing import Any
 
 from xstilts import __version__
 from xstilts.config.checks import selection_task_names
-from xstilts.config.schema import StageConfig, StudyConfig
 from xstilts.config.evaluations import eval_max_length, evaluated_task
+from xstilts.config.schema import StageConfig, StudyConfig
 from xstilts.studies.plan import Plan
 from xstilts.studies.protocols import (
     DEVIATIONS,
