@@ -173,6 +173,21 @@ def test_store_home_follows_xdg_cache_home(monkeypatch, tmp_path):
         assert xstilts_home() == Path.home() / ".cache" / "xstilts"
 
 
+
+def test_relative_environment_folders_are_read_against_the_working_directory(monkeypatch, tmp_path):
+    """`export XSTILTS_DATA=e5-data` means ./e5-data where it was typed, not a folder beside the study file
+    (config paths are relative to the study file; a preset's folder is inside the installed package)."""
+    from xstilts.config.load import load_study
+    from xstilts.studies.context import resolve_data_root
+    from xstilts.studies.store import default_data_root, xstilts_home
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XSTILTS_DATA", "e5-data")
+    monkeypatch.setenv("XSTILTS_HOME", "home")
+    assert default_data_root() == tmp_path / "e5-data"
+    assert xstilts_home() == tmp_path / "home"
+    assert resolve_data_root(load_study("tiny")) == tmp_path / "e5-data"
+
 # ----- run -> report -----
 
 def test_report_finds_the_size_that_ran(tmp_path, monkeypatch):

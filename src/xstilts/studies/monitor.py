@@ -139,7 +139,9 @@ class StudyMonitor:
 
 def _finish_line(context: Context, node: Node, record: dict[str, Any]) -> str:
     if node.kind == "eval":
-        return f"done: {node.name}, {len(node.payload)} task/language pairs"
+        pipelines = list(dict.fromkeys(evaluation.pipeline for evaluation in node.payload))
+        pairs = f"{len(node.payload)} task/language pair" + ("s" if len(node.payload) != 1 else "")
+        return f"done: {node.name}, {pairs}, {_for_pipelines(pipelines)}"
     run = context.store.run(node.id)
     try:
         metrics = json.loads(run.metrics.read_text(encoding="utf-8"))
@@ -152,10 +154,14 @@ def _finish_line(context: Context, node: Node, record: dict[str, Any]) -> str:
         parts.append(f"resumed from step {record['resumed_from']}")
     if metrics.get("best_score") is not None:
         parts.append(f"dev {metrics['best_score']:.1f} at step {metrics.get('best_step')}")
-    pipelines = node.payload.pipelines
-    if pipelines:
-        parts.append(f"for {pipelines[0]}" + (f" and {len(pipelines) - 1} more" if len(pipelines) > 1 else ""))
+    if node.payload.pipelines:
+        parts.append(_for_pipelines(node.payload.pipelines))
     return ", ".join(parts)
+
+
+def _for_pipelines(pipelines: list[str]) -> str:
+    """Which pipelines a node served: two nodes of the same stage name differ only in this."""
+    return f"for {pipelines[0]}" + (f" and {len(pipelines) - 1} more" if len(pipelines) > 1 else "")
 
 
 def _weights(context: Context, nodes: list[Node]) -> dict[str, float]:

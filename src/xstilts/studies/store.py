@@ -27,14 +27,20 @@ def xstilts_home() -> Path:
     """Where xstilts keeps its store, data and caches: ``$XSTILTS_HOME``; else ``$XDG_CACHE_HOME/xstilts``
     (the XDG base directory spec: only an absolute path counts); else ``~/.cache/xstilts``."""
     if os.environ.get("XSTILTS_HOME"):
-        return Path(os.environ["XSTILTS_HOME"])
+        return _from_environment("XSTILTS_HOME")
     cache = os.environ.get("XDG_CACHE_HOME", "")
     return (Path(cache) if os.path.isabs(cache) else Path.home() / ".cache") / "xstilts"
 
 
 def default_data_root() -> Path:
     """Where task data lives unless a study sets `data_root`: $XSTILTS_DATA, else $XSTILTS_HOME/data."""
-    return Path(os.environ.get("XSTILTS_DATA") or xstilts_home() / "data")
+    return _from_environment("XSTILTS_DATA") if os.environ.get("XSTILTS_DATA") else xstilts_home() / "data"
+
+
+def _from_environment(variable: str) -> Path:
+    """A folder named by an environment variable, made absolute against the working directory where it was set:
+    a relative path must not be read later against a study file's folder (where config paths are relative to)."""
+    return Path(os.environ[variable]).expanduser().absolute()
 
 
 class RunStore:
