@@ -1,0 +1,75 @@
+"""The architecture matrix: every supported multilingual encoder, built tiny from its own config class and saved
+as a hub-style folder (tests/architectures.py), loaded strictly by `name_or_path` and run through a tiny study
+of every family (MLM where the tokenizer has a mask token, classification, tagging, span QA, multiple choice,
+retrieval), resumed after a crash."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import yaml
+
+from architectures import ARCHITECTURES
+from xstilts import faults
+from xstilts.config.load import parse_study
+from xstilts.errors import ConfigError
+from xstilts.studies.runner import run_study
+
+NAMES = list(ARCHITECTURES)
+TASKS = ["mock-nli", "mock-pos", "mock-qa", "mock-choice"]
+
+
+def study_yaml(folder, mlm: bool) -> dict:
+    """MLM on en + qad (for a tokenizer with a mask token), then one stage training the four task families at once (a crash-safe state
+    every 2 steps), evaluated on them and on retrieval in every test language."""
+    stages = {
+        "tasks": {
+            "sources": [{"task": task, "max_examples": 12} for task in TASKS],
+            "steps": 6, "batch_size": 4, "max_length": 64, "checkpoint_every": 2,
+            "selection": {"enabled": False},
+        },
+    }
+    if mlm:
+        stages["mlm"] = {"sources": [{"task": "mock-mlm", "languages": ["en", "qad"], "max_examples": 12}],
+                         "steps": 2, "batch_size": 4, "max_length": 32, "selection": {"enabled": False}}
+    return {
+        "name": "matrix", "model": {"name_or_path": str(folder)}, "stages": stages,
+        "pipelines": {"main": {"stages": (["mlm"] if mlm else []) + ["tasks"], "evaluate": [*TASKS, "mock-retrieval"]}},
+        "evaluate": {"max_examples": 6}, "runtime": {"progress": False, "threads": 1},
+    }
+
+
+# Glot500's 401k-piece vocabulary makes its study (tokenizer loads, MLM) several times slower than the others.
+STUDIED = [pytest.param(n, marks=pytest.mark.slow) if n == "glot500" else n for n in NAMES]
+
+
+@pytest.mark.parametrize("name", STUDIED)
+def test_tiny_study_of_every_family_with_resume(name, architecture_folder, tmp_path):
+    arch = ARCHITECTURES[name]
+    data = study_yaml(architecture_folder(name), mlm=arch.mlm)
+    data["store"] = str(tmp_path / "runs")
+    study = parse_study(data)
+    # Crash after step 5 of the task stage (its state was saved at 4), then run again: it resumes.
+    with faults.armed("train.step@5:raise"), pytest.raises(faults.InjectedFault):
+        run_study(study, tmp_path / "out")
+    run_study(study, tmp_path / "out")
+    with open(tmp_path / "out" / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    seen = {(r["task"], r["language"]) for r in rows}
+    for task in TASKS:
+        assert {(task, "en"), (task, "qad")} <= seen, (task, seen)
+    assert ("mock-retrieval", "qad") in seen
+    assert all(r["model"] == str(architecture_folder(name)) for r in rows)
+    resumed = [json.loads(m.read_text()).get("resumed_from") for m in (tmp_path / "runs").glob("*/metrics.json")]
+    assert 4 in resumed
+
+
+def test_mt5_mlm_stage_is_a_config_error(architecture_folder, tmp_path):
+    data = study_yaml(architecture_folder("mt5"), mlm=True)
+    data["store"] = str(tmp_path / "runs")
+    with pytest.raises(ConfigError, match="mask token") as caught:
+        run_study(parse_study(yaml.safe_load(yaml.safe_dump(data))), tmp_path / "out")
+    assert "stages.mlm" in str(caught.value)
+    assert not list((tmp_path / "runs").glob("*/state"))
