@@ -14,6 +14,9 @@ from xstilts.errors import XstiltsError
 from xstilts.models.encoder import load_encoder, load_encoder_tokenizer
 
 NAMES = list(ARCHITECTURES)
+# Glot500's 401k-piece tokenizer takes seconds to load: the default suite checks it once (its special tokens,
+# its vocabulary against the config), the slow tier in every test.
+GLOT500_SLOW = [pytest.param(n, marks=pytest.mark.slow) if n == "glot500" else n for n in NAMES]
 BASE_CLASSES = {
     "xlm-roberta": "XLMRobertaModel", "xlm-roberta-xl": "XLMRobertaXLModel", "bert": "BertModel",
     "deberta-v2": "DebertaV2Model", "rembert": "RemBertModel", "modernbert": "ModernBertModel",
@@ -21,7 +24,7 @@ BASE_CLASSES = {
 }
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", GLOT500_SLOW)
 def test_every_encoder_weight_comes_from_the_checkpoint(name, architecture_folder):
     folder = architecture_folder(name)
     encoder = load_encoder(str(folder))
@@ -125,7 +128,7 @@ def test_special_tokens_as_the_families_use_them(name, architecture_folder):
         assert tokenizer.mask_token_id in tokenizer.all_special_ids
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", GLOT500_SLOW)
 def test_offsets_find_the_answer_and_word_ids_every_word(name, architecture_folder):
     from xstilts.families import get_family
     from xstilts.tasks import get_task
@@ -158,7 +161,7 @@ def _estimated(folder) -> int:
     return size.parameters
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n != "glot500"] + [pytest.param("glot500", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("name", GLOT500_SLOW)
 def test_plan_counts_the_parameters_of_every_architecture(name, architecture_folder):
     encoder = load_encoder(str(architecture_folder(name)))
     assert _estimated(architecture_folder(name)) == sum(p.numel() for p in encoder.parameters())

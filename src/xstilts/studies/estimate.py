@@ -10,7 +10,10 @@ size H, L layers, feed-forward size I, P position rows and T token types:
 A built encoder has P = max_length + pad id + 1 for XLM-R (its positions start after the pad id) and T = 1,
 P = max_length and T = 2 for BERT; V is the tokenizer's vocabulary: for a tokenizer trained in code, its
 ``vocab_size`` (an upper bound: a small corpus may give a few tokens fewer). A pretrained folder's numbers come
-from its ``config.json``. Any other model (a hub name, another architecture) is "unknown": no guess.
+from its ``config.json``, counted per architecture under its own key names (XLM-R XL, DeBERTa-v2, RemBERT,
+ModernBERT, the encoder of T5/mT5/UMT5: see ``_CONFIG_COUNTERS``); a common hub name's from its published
+values (``KNOWN_HUB_CONFIGS``). Any other model (another hub name, another architecture, a config.json without
+its dimensions) is "unknown": no guess.
 
 FLOPs: 6 x N x tokens to train (forward 2, backward 4 per parameter and token) and 2 x N x tokens to
 evaluate, with N the parameters that multiply: the layers' (embedding lookups are gathers, not matmuls),
