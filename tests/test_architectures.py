@@ -73,3 +73,43 @@ def test_mt5_mlm_stage_is_a_config_error(architecture_folder, tmp_path):
         run_study(parse_study(yaml.safe_load(yaml.safe_dump(data))), tmp_path / "out")
     assert "stages.mlm" in str(caught.value)
     assert not list((tmp_path / "runs").glob("*/state"))
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "glot500"])
+def test_plan_estimates_the_compute_of_every_node(name, architecture_folder, tmp_path):
+    from xstilts.studies.context import make_context
+    from xstilts.studies.plan_summary import plan_summary
+
+    data = study_yaml(architecture_folder(name), mlm=ARCHITECTURES[name].mlm)
+    data["store"] = str(tmp_path / "runs")
+    summary = plan_summary(make_context(parse_study(data)))
+    nodes = summary["nodes"] + summary["evaluation_nodes"]
+    assert nodes and all(n["flops"] and n["seconds"] for n in nodes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["modernbert", "deberta-v2", "mt5", "xlm-roberta-xl"])
+def test_resumed_study_equals_the_uninterrupted_one(name, architecture_folder, tmp_path):
+    import torch
+
+    arch = ARCHITECTURES[name]
+    results = {}
+    for run in ("clean", "crash"):
+        data = study_yaml(architecture_folder(name), mlm=arch.mlm)
+        data["store"] = str(tmp_path / run)
+        study = parse_study(data)
+        if run == "crash":
+            with faults.armed("train.step@5:raise"), pytest.raises(faults.InjectedFault):
+                run_study(study, tmp_path / f"{run}-out")
+        run_study(study, tmp_path / f"{run}-out")
+        with open(tmp_path / f"{run}-out" / "results.csv") as handle:
+            results[run] = list(csv.DictReader(handle))
+    assert results["clean"] == results["crash"]
+    from safetensors.torch import load_file
+
+    # Lineage keys come from content, not from the store: the resumed stage has the same key in both stores.
+    (key,) = [m.parent.name for m in (tmp_path / "crash").glob("*/metrics.json")
+              if json.loads(m.read_text()).get("resumed_from") == 4]
+    clean, resumed = (load_file(tmp_path / run / key / "checkpoint" / "encoder" / "model.safetensors")
+                      for run in ("clean", "crash"))
+    assert clean.keys() == resumed.keys() and all(torch.equal(clean[k], resumed[k]) for k in clean)
