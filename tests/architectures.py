@@ -216,6 +216,13 @@ def build_model(arch: Architecture, tokenizer, seed: int = 0) -> torch.nn.Module
     return getattr(transformers, arch.hf_class)(build_config(arch, tokenizer)).eval()
 
 
+def _set_tokenizer_class(folder: Path, name: str) -> None:
+    import json
+
+    path = folder / "tokenizer_config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "tokenizer_class": name}, indent=2))
+
+
 _BUILT: dict[tuple[str, str], Path] = {}
 
 
@@ -232,5 +239,7 @@ def checkpoint(name: str, home: Path, root: Path) -> Path:
         folder = root / name
         build_model(arch, tokenizer).save_pretrained(folder)
         tokenizer.save_pretrained(folder)
+        if arch.tokenizer == "bpe":  # as ModernBERT's and mmBERT's folders name it (transformers 4's class name)
+            _set_tokenizer_class(folder, "PreTrainedTokenizerFast")
         _BUILT[key] = folder
     return _BUILT[key]

@@ -243,3 +243,17 @@ def test_plan_knows_published_hub_encoders_before_the_download(hub_name, tmp_pat
     assert size.known and "published" in size.how
     estimated, built = _meta_count(AutoConfig.for_model(published.pop("model_type"), **published), tmp_path)
     assert size.parameters == estimated == built
+
+
+@pytest.mark.parametrize("name", ["modernbert", "mt5"])
+def test_encoders_without_segments_ignore_token_type_ids(name, architecture_folder):
+    """A tokenizer may make token_type_ids for an encoder that takes none (ModernBERT, T5's encoder): the
+    families' encoder call leaves them out instead of failing."""
+    from xstilts.families.common import encode
+
+    encoder = load_encoder(str(architecture_folder(name)))
+    ids = torch.tensor([[5, 6, 7, 8]])
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    plain = encode(encoder, batch).last_hidden_state
+    typed = encode(encoder, {**batch, "token_type_ids": torch.tensor([[0, 0, 1, 1]])}).last_hidden_state
+    assert torch.equal(plain, typed)
