@@ -148,6 +148,10 @@ def test_offsets_find_the_answer_and_word_ids_every_word(name, architecture_fold
     task = get_task("mock-pos")
     (feature,) = tagging.featurize(task, [{"id": "t", "tokens": words, "tags": ["NOUN"] * 4}], tokenizer, 64)
     assert sum(label != -100 for label in feature["labels"]) == len(words)  # one label per word, its first subword
+    # each word's subwords as in running text (a byte-level BPE word keeps the space before it)
+    text = tokenizer(" ".join(words), add_special_tokens=False)["input_ids"]
+    inside = [i for i, label in enumerate(feature["labels"]) if label != -100]
+    assert feature["input_ids"][inside[0]:inside[0] + len(text)] == text
 
 
 # ------------------------------------------------------------------------------------------------ xstilts plan
