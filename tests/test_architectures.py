@@ -22,12 +22,12 @@ TASKS = ["mock-nli", "mock-pos", "mock-qa", "mock-choice"]
 
 
 def study_yaml(folder, mlm: bool) -> dict:
-    """MLM on en + qad (for a tokenizer with a mask token), then one stage training the four task families at once (a crash-safe state
-    every 2 steps), evaluated on them and on retrieval in every test language."""
+    """MLM on en + qad (for a tokenizer with a mask token), then one stage training the four task families at
+    once (a crash-safe state every 2 steps), evaluated on them and on retrieval in every test language."""
     stages = {
         "tasks": {
             "sources": [{"task": task, "max_examples": 12} for task in TASKS],
-            "steps": 6, "batch_size": 4, "max_length": 64, "checkpoint_every": 2,
+            "steps": 10, "batch_size": 4, "max_length": 64, "checkpoint_every": 2,
             "selection": {"enabled": False},
         },
     }
@@ -45,9 +45,26 @@ def study_yaml(folder, mlm: bool) -> dict:
 STUDIED = [pytest.param(n, marks=pytest.mark.slow) if n == "glot500" else n for n in NAMES]
 
 
+def trained_families(monkeypatch) -> set[str]:
+    """The families whose loss is computed from now on (each training step computes its source's)."""
+    from xstilts.families import get_family
+
+    seen: set[str] = set()
+    for family in ("mlm", "classification", "tagging", "span_qa", "multiple_choice"):
+        cls = type(get_family(family))
+
+        def loss(self, outputs, batch, _real=cls.loss, _name=family):
+            seen.add(_name)
+            return _real(self, outputs, batch)
+
+        monkeypatch.setattr(cls, "loss", loss)
+    return seen
+
+
 @pytest.mark.parametrize("name", STUDIED)
-def test_tiny_study_of_every_family_with_resume(name, architecture_folder, tmp_path):
+def test_tiny_study_of_every_family_with_resume(name, architecture_folder, tmp_path, monkeypatch):
     arch = ARCHITECTURES[name]
+    trained = trained_families(monkeypatch)
     data = study_yaml(architecture_folder(name), mlm=arch.mlm)
     data["store"] = str(tmp_path / "runs")
     study = parse_study(data)
@@ -61,6 +78,7 @@ def test_tiny_study_of_every_family_with_resume(name, architecture_folder, tmp_p
     for task in TASKS:
         assert {(task, "en"), (task, "qad")} <= seen, (task, seen)
     assert ("mock-retrieval", "qad") in seen
+    assert trained == {"classification", "tagging", "span_qa", "multiple_choice"} | ({"mlm"} if arch.mlm else set())
     assert all(r["model"] == str(architecture_folder(name)) for r in rows)
     resumed = [json.loads(m.read_text()).get("resumed_from") for m in (tmp_path / "runs").glob("*/metrics.json")]
     assert 4 in resumed
