@@ -41,3 +41,13 @@ def xstilts_home(tmp_path_factory):
         os.environ.pop("XSTILTS_HOME", None)
     else:
         os.environ["XSTILTS_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def architecture_folder(xstilts_home, tmp_path_factory):
+    """name -> the tiny hub-style checkpoint folder of that architecture (tests/architectures.py), each built
+    once per session on first use."""
+    from architectures import checkpoint
+
+    root = tmp_path_factory.mktemp("architectures")
+    return lambda name: checkpoint(name, xstilts_home, root)

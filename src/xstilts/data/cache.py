@@ -15,7 +15,7 @@ from xstilts.atomic import publish_folder
 from xstilts.tasks.base import Task, stable_hash
 
 # Bump when featurization code changes in a way that changes features.
-FEATURE_FORMAT = 1
+FEATURE_FORMAT = 2  # 2: byte-level BPE tokenizers: QA offsets without the leading space, tagging words spaced
 
 
 @dataclass

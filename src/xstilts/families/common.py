@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -34,9 +36,17 @@ def attention_mask_for(input_ids: torch.Tensor, pad_token_id: int, lengths: Sequ
 def encode(encoder: torch.nn.Module, batch: dict[str, torch.Tensor], output_hidden_states: bool = False) -> Any:
     """Run the encoder on the batch's ``input_ids``/``attention_mask`` (and ``token_type_ids`` if present)."""
     kwargs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
-    if "token_type_ids" in batch:
+    # Encoders without segment embeddings (ModernBERT, T5's encoder) take no token_type_ids, whatever the
+    # tokenizer made: they would fail on the keyword.
+    if "token_type_ids" in batch and _takes_token_types(type(encoder)):
         kwargs["token_type_ids"] = batch["token_type_ids"]
     return encoder(**kwargs, output_hidden_states=output_hidden_states)
+
+
+@functools.cache
+def _takes_token_types(encoder_class: type) -> bool:
+    # Named, not swallowed by **kwargs (every transformers 5 model has those, passed on to attention).
+    return "token_type_ids" in inspect.signature(encoder_class.forward).parameters
 
 
 def label_index(task: Any) -> dict[str, int]:

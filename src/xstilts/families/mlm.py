@@ -237,7 +237,10 @@ class MaskedLMFamily(Family):
         hidden_size = encoder_config.hidden_size
         return MaskedLMHead(
             hidden_size=hidden_size,
-            embedding_size=getattr(encoder_config, "embedding_size", None) or hidden_size,
+            # The decoder is the input embedding matrix: its width is DeBERTa's embedding_size, RemBERT's
+            # input_embedding_size (narrower than the hidden size), the hidden size elsewhere.
+            embedding_size=getattr(encoder_config, "embedding_size", None)
+            or getattr(encoder_config, "input_embedding_size", None) or hidden_size,
             vocab_size=encoder_config.vocab_size,
             layer_norm_eps=getattr(encoder_config, "layer_norm_eps", 1e-5),
         )

@@ -125,8 +125,9 @@ class SpanQAFamily(Family):
         for row, input_ids in enumerate(encoded["input_ids"]):
             example_index = encoded["overflow_to_sample_mapping"][row]
             sequence_ids = encoded.sequence_ids(row)
+            context = examples[example_index]["context"]
             offsets = [
-                [int(start), int(end)] if sequence_ids[i] == 1 else list(NO_SPAN)
+                _trimmed(context, int(start), int(end)) if sequence_ids[i] == 1 else list(NO_SPAN)
                 for i, (start, end) in enumerate(encoded["offset_mapping"][row])
             ]
             start_position, end_position = _targets(offsets, examples[example_index]["answers"])
@@ -353,6 +354,14 @@ def _window_stride(doc_stride: int, room: int) -> int:
     if doc_stride < room:
         return doc_stride
     return max(room // 2, 0)
+
+
+def _trimmed(context: str, start: int, end: int) -> list[int]:
+    """A token's character span without the white space in front: byte-level BPE tokenizers (ModernBERT's)
+    fold the space before a word into its token ("Ġword"), so an untrimmed answer would start with it."""
+    while start < end and context[start].isspace():
+        start += 1
+    return [start, end]
 
 
 def _targets(offsets: list[list[int]], answers: list[dict[str, Any]]) -> tuple[int, int]:

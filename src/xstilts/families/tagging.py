@@ -6,8 +6,10 @@ Example schema::
 
 ``tokens`` and ``tags`` have the same length and every tag is one of ``task.labels``.
 
-Words are tokenized with ``is_split_into_words=True``; a word's tag is the target at its first subword and
-every other position (special tokens, later subwords) is -100, ignored by the loss.
+Words are tokenized with ``is_split_into_words=True``, into the subwords they have in running text (for a
+byte-level BPE tokenizer, ModernBERT's, each word after the first keeps its space: ``needs_spaces_between_words``);
+a word's tag is the target at its first subword and every other position (special tokens, later subwords) is
+-100, ignored by the loss.
 
 Long sentences: a sentence whose subwords do not fit ``max_length`` is split at word boundaries into several
 features, each a contiguous run of words (``word_offset`` is its first word's index); postprocess joins the
@@ -108,8 +110,9 @@ class TaggingFamily(Family):
         if not worded:
             return []
         # One call for every sentence, without special tokens: each word's subwords as they come in context.
+        spaced = needs_spaces_between_words(tokenizer)
         batch = tokenizer(
-            [examples[index]["tokens"] for index in worded],
+            [with_spaces(examples[index]["tokens"]) if spaced else examples[index]["tokens"] for index in worded],
             is_split_into_words=True,
             add_special_tokens=False,
             return_attention_mask=False,
@@ -232,6 +235,23 @@ class TaggingFamily(Family):
                     totals[metric] += prf[metric]
             out.update({metric: total / CHANCE_DRAWS for metric, total in totals.items()})
         return {metric: out[metric] for metric in task.metrics}
+
+
+def needs_spaces_between_words(tokenizer: Any) -> bool:
+    """Whether words tokenized apart (``is_split_into_words``) must carry the space before them to come out as
+    in running text. Byte-level BPE tokenizers without a prefix space (ModernBERT's, mmBERT's) fold that space
+    into the next word's first token ("Ġword"); split words would lose it and be tokenized as if they started
+    a text, unlike anything the encoder saw. Sentencepiece and WordPiece tokenizers split the same either way."""
+    words = ["a", "b"]
+    text = tokenizer(" ".join(words), add_special_tokens=False)["input_ids"]
+    split = tokenizer(words, is_split_into_words=True, add_special_tokens=False)["input_ids"]
+    if split == text:
+        return False
+    return tokenizer(with_spaces(words), is_split_into_words=True, add_special_tokens=False)["input_ids"] == text
+
+
+def with_spaces(words: list[str]) -> list[str]:
+    return [words[0], *(" " + word for word in words[1:])]
 
 
 def special_tokens_around(tokenizer: Any) -> tuple[list[int], list[int]]:

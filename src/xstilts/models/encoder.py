@@ -5,8 +5,10 @@ Two rules shape this module:
 - **Strict loading.** A checkpoint that lacks an encoder weight, or carries a weight the encoder does not know,
   is an error that names the keys. ``transformers`` only warns and initialises the missing weights at
   random, which silently turns "fine-tune XLM-R" into "train a random transformer" (the original toolkit
-  did exactly that for some XLM-R checkpoints). The only tolerated extras are the task heads of the
-  checkpoint (``lm_head.``, ``cls.``, ...): the base encoder leaves them out on purpose.
+  did exactly that for some XLM-R checkpoints). The only tolerated extras are the checkpoint's heads, the
+  base encoder leaves them out on purpose: exactly the weights that its architecture's head classes (MLM,
+  pre-training, task heads; for mT5 the decoder and LM head, since the method fine-tunes the encoder alone)
+  hold outside the base model, learnt from those classes, plus a pooler that families do not use.
 - **Offline first.** Our machines cannot reach the hub. When offline mode is on, a name that is neither a
   local folder nor in the local hub cache fails at once with a message that says how to fix it, instead of
   the hub client's retries. Weights load from safetensors only (no pickle).
@@ -15,8 +17,10 @@ Two rules shape this module:
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -143,19 +147,25 @@ def _config_value(encoder: torch.nn.Module, names: tuple[str, ...]) -> Any:
 # loading a pretrained encoder
 # ---------------------------------------------------------------------------------------------------------
 
-# Weights of a checkpoint's task heads: a base encoder leaves them out, so they may be "unexpected".
-HEAD_PREFIXES = (
-    "lm_head.",
-    "cls.",
-    "classifier.",
-    "qa_outputs.",
-    "pooler.",
-    "lm_predictions.",
-    "discriminator_predictions.",
-    "mask_predictions.",
+# Where an architecture's head models put their weights: the checkpoint's heads are known from these classes
+# (instantiated on the meta device, so without memory or time), not from one global list of prefixes.
+_HEAD_MAPPINGS = (
+    "MODEL_FOR_MASKED_LM_MAPPING",
+    "MODEL_FOR_PRETRAINING_MAPPING",
+    "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING",
+    "MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING",
+    "MODEL_FOR_QUESTION_ANSWERING_MAPPING",
+    "MODEL_FOR_MULTIPLE_CHOICE_MAPPING",
+    "MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING",  # mT5: the decoder and its LM head (the encoder is loaded alone)
 )
-# The decoder of an encoder-decoder checkpoint (mT5): its encoder is loaded alone.
-DECODER_PREFIXES = ("decoder.", "lm_head.")
+# Head weights of published checkpoints that today's transformers classes name differently: mDeBERTa-v3 was
+# saved by Microsoft's training code with `lm_predictions.lm_head.*` (DebertaV2ForMaskedLM holds `cls.*`
+# unless config.legacy is false) and the RTD discriminator's `mask_predictions.*`.
+_PUBLISHED_HEAD_PREFIXES: dict[str, tuple[str, ...]] = {
+    "deberta-v2": ("lm_predictions.", "mask_predictions."),
+    "deberta": ("lm_predictions.", "mask_predictions."),
+    "electra": ("discriminator_predictions.", "generator_predictions.", "generator_lm_head."),
+}
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 _PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 _TRUE = {"1", "true", "yes", "on"}
@@ -183,7 +193,6 @@ def load_encoder(name_or_path: str, revision: str | None = None) -> torch.nn.Mod
         ) from None
     # mT5 and kin: their encoder alone (a full checkpoint, or the encoder-only one a stage writes).
     encoder_class = _encoder_only_class(model_class)
-    decoder_dropped = encoder_class is not None
     if encoder_class is not None:
         model_class = encoder_class
     elif getattr(config, "is_encoder_decoder", False):
@@ -212,7 +221,7 @@ def load_encoder(name_or_path: str, revision: str | None = None) -> torch.nn.Mod
             hint = f" xstilts loads weights from safetensors only: {_CONVERT_HINT}"
         raise XstiltsError(f"cannot load the encoder {name_or_path!r}: {error}{hint}") from error
     _check_loading_info(model, info, str(name_or_path), tolerate_missing_pooler=not drop_pooler,
-                        tolerate_decoder=decoder_dropped)
+                        pooler_dropped=drop_pooler)
     return model
 
 
@@ -376,24 +385,22 @@ def _quiet_transformers() -> Iterator[None]:
 
 def _check_loading_info(
     model: torch.nn.Module, info: dict[str, Any], name: str, tolerate_missing_pooler: bool,
-    tolerate_decoder: bool = False,
+    pooler_dropped: bool = False,
 ) -> None:
     prefix = f"{getattr(model, 'base_model_prefix', '')}."
     problems = []
     missing = sorted(info.get("missing_keys") or ())
     if tolerate_missing_pooler:
-        missing = [k for k in missing if not k.startswith("pooler.")]
+        missing = [k for k in missing if not k.removeprefix(prefix).startswith("pooler.")]
     if missing:
         problems.append(
             f"{len(missing)} encoder weight(s) missing from the checkpoint (they would be left randomly "
             f"initialised): {name_keys(missing)}"
         )
-    unexpected = sorted(
-        key
-        for key in info.get("unexpected_keys") or ()
-        if not key.removeprefix(prefix).startswith(HEAD_PREFIXES)
-        and not (tolerate_decoder and key.removeprefix(prefix).startswith(DECODER_PREFIXES))
-    )
+    unexpected = sorted(info.get("unexpected_keys") or ())
+    if pooler_dropped:  # loaded without its pooler on purpose: families pool themselves
+        unexpected = [k for k in unexpected if not k.removeprefix(prefix).startswith("pooler.")]
+    unexpected = unexpected_beyond_heads(model.config, unexpected)
     if unexpected:
         problems.append(
             f"{len(unexpected)} weight(s) in the checkpoint that the encoder does not have: {name_keys(unexpected)}"
@@ -409,6 +416,54 @@ def _check_loading_info(
             + "\n".join(f"  - {p}" for p in problems)
             + "\nCheck that the folder holds a complete encoder of the architecture in its config.json."
         )
+
+
+def unexpected_beyond_heads(config: Any, keys: Iterable[str]) -> list[str]:
+    """The ``keys`` (weights a checkpoint has and its base encoder lacks) that are no head weight of the
+    config's architecture: the weights its head classes (MLM, pre-training, classification, QA, multiple
+    choice; the decoder of a sequence-to-sequence model) hold outside the base model, exactly, and the
+    published extras of ``_PUBLISHED_HEAD_PREFIXES``. Head classes are instantiated only until every key is
+    explained, the checkpoint's own ``architectures`` first."""
+    left = [k for k in keys if not k.startswith(_PUBLISHED_HEAD_PREFIXES.get(config.model_type, ()))]
+    for head_class in _head_classes(config):
+        if not left:
+            break
+        names, patterns = _head_weights(head_class, config)
+        left = [k for k in left if k not in names and not any(p.search(k) for p in patterns)]
+    return left
+
+
+def _head_classes(config: Any) -> Iterator[type]:
+    import transformers
+    from transformers.models.auto import modeling_auto
+
+    seen: set[type] = set()
+    named = [getattr(transformers, n, None) for n in getattr(config, "architectures", None) or ()]
+    mapped = [getattr(modeling_auto, m).get(type(config), None) for m in _HEAD_MAPPINGS]
+    for head_class in (*named, *mapped):
+        if isinstance(head_class, type) and head_class not in seen:
+            seen.add(head_class)
+            yield head_class
+
+
+_HEAD_WEIGHTS: dict[tuple[type, str], tuple[frozenset[str], tuple[re.Pattern[str], ...]]] = {}
+
+
+def _head_weights(head_class: type, config: Any) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+    """(names of the weights ``head_class`` holds outside its base model, its ignore-on-load patterns)."""
+    memo = (head_class, config.to_json_string())
+    if memo not in _HEAD_WEIGHTS:
+        prefix = f"{head_class.base_model_prefix}."
+        try:
+            # The meta device allocates nothing: an XLM-R XXL head model costs its module objects only.
+            with torch.device("meta"), _quiet_transformers():
+                state = head_class(copy.deepcopy(config)).state_dict()
+        except (TypeError, ValueError, AttributeError, RuntimeError, NotImplementedError):
+            state = {}  # a head class this config cannot build: it explains nothing (stricter, never laxer)
+        patterns = getattr(head_class, "_keys_to_ignore_on_load_unexpected", None) or ()
+        _HEAD_WEIGHTS[memo] = (frozenset(k for k in state if not k.startswith(prefix)),
+                               tuple(re.compile(p) for p in patterns))
+    return _HEAD_WEIGHTS[memo]
 
 
 def name_keys(keys: Iterable[str], limit: int = 10) -> str:

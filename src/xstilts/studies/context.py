@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.config.schema import StudyConfig
+from xstilts.errors import ConfigError
 from xstilts.studies.plan import Plan, build_plan
 from xstilts.studies.processes import Processes
 from xstilts.studies.store import RunStore, default_data_root, xstilts_home
@@ -77,10 +78,37 @@ def ensure_tokenizer(context: Context, model: str | None = None) -> tuple[Any, s
         from xstilts.models.setup import prepare_tokenizer
 
         with context.processes.main_first():
-            context.tokenizers[model] = prepare_tokenizer(
+            tokenizer, tokenizer_id = prepare_tokenizer(
                 context.study.model_configs()[model], context.data_root, context.home / "tokenizers",
                 context.plan.model_keys[model])
+        # Checked at the first load, so before any of the model's stages trains (the tokenizer is loaded for
+        # the first stage, and this looks at all of them).
+        problems = tokenizer_problems(context.plan, model, tokenizer)
+        if problems:
+            raise ConfigError(problems)
+        context.tokenizers[model] = tokenizer, tokenizer_id
     return context.tokenizers[model]
+
+
+def tokenizer_problems(plan: Plan, model: str, tokenizer: Any) -> list[str]:
+    """What the model's tokenizer cannot do that its stages ask for: masked language modelling needs a mask
+    token, and T5-style tokenizers (mT5's) have none (T5 was pretrained on spans replaced by sentinels)."""
+    if getattr(tokenizer, "mask_token_id", None) is not None:
+        return []
+    from xstilts.tasks import get_task
+
+    problems = {}
+    for node in plan.stages:
+        if node.model != model or node.config is None:
+            continue
+        for number, source in enumerate(node.config.sources):
+            if get_task(source.task).family == "mlm":
+                problems[(node.name, number)] = (
+                    f"stages.{node.name}.sources[{number}]: task {source.task!r} is masked language modelling, "
+                    f"but the tokenizer of model {model!r} has no mask token ({type(tokenizer).__name__}; mT5's "
+                    "encoder has none): leave this stage out of the model's pipelines, or use an encoder whose "
+                    "tokenizer has a mask token")
+    return list(problems.values())
 
 
 def featurize(context: Context, task, split: str, language: str, max_length: int, limit: int | None,

@@ -10,7 +10,10 @@ size H, L layers, feed-forward size I, P position rows and T token types:
 A built encoder has P = max_length + pad id + 1 for XLM-R (its positions start after the pad id) and T = 1,
 P = max_length and T = 2 for BERT; V is the tokenizer's vocabulary: for a tokenizer trained in code, its
 ``vocab_size`` (an upper bound: a small corpus may give a few tokens fewer). A pretrained folder's numbers come
-from its ``config.json``. Any other model (a hub name, another architecture) is "unknown": no guess.
+from its ``config.json``, counted per architecture under its own key names (XLM-R XL, DeBERTa-v2, RemBERT,
+ModernBERT, the encoder of T5/mT5/UMT5: see ``_CONFIG_COUNTERS``); a common hub name's from its published
+values (``KNOWN_HUB_CONFIGS``). Any other model (another hub name, another architecture, a config.json without
+its dimensions) is "unknown": no guess.
 
 FLOPs: 6 x N x tokens to train (forward 2, backward 4 per parameter and token) and 2 x N x tokens to
 evaluate, with N the parameters that multiply: the layers' (embedding lookups are gathers, not matmuls),
@@ -44,8 +47,6 @@ from xstilts.tasks import get_task
 # reaches ~110 GFLOP/s. Set your own with `xstilts plan --flops-per-second` (a GPU in bf16: ~1e14).
 DEFAULT_FLOPS_PER_SECOND = 70e9
 
-# Architectures whose parameters follow the formula above (model_type in a config.json).
-_BERT_LIKE = {"bert", "roberta", "xlm-roberta", "camembert"}
 _TRAINED_TOKENIZER_PAD_ID = 1  # models/tokenizer.py: special tokens <s> <pad> </s> <unk> <mask>
 
 
@@ -72,17 +73,49 @@ def encoder_parameters(vocab_size: int, hidden_size: int, num_layers: int, inter
     return embeddings, num_layers * per_layer
 
 
-# The dimensions in the config.json of hub encoders the presets use, so that a plan made before the download
-# still estimates them (the published values; a local folder's own config.json wins).
-KNOWN_HUB_CONFIGS: dict[str, dict[str, int]] = {
-    "xlm-roberta-base": {"vocab_size": 250002, "hidden_size": 768, "num_hidden_layers": 12,
-                         "intermediate_size": 3072, "max_position_embeddings": 514, "type_vocab_size": 1},
-    "xlm-roberta-large": {"vocab_size": 250002, "hidden_size": 1024, "num_hidden_layers": 24,
-                          "intermediate_size": 4096, "max_position_embeddings": 514, "type_vocab_size": 1},
-    "bert-base-multilingual-cased": {"vocab_size": 119547, "hidden_size": 768, "num_hidden_layers": 12,
-                                     "intermediate_size": 3072, "max_position_embeddings": 512,
-                                     "type_vocab_size": 2},
+# The dimensions in the config.json of common hub encoders, so that a plan made before the download still
+# estimates them (the published values; a local folder's own config.json wins). Keys are the hub names
+# without their organisation.
+_XLMR_BASE = {"model_type": "xlm-roberta", "vocab_size": 250002, "hidden_size": 768, "num_hidden_layers": 12,
+              "intermediate_size": 3072, "max_position_embeddings": 514, "type_vocab_size": 1,
+              "num_attention_heads": 12}
+_XLMR_LARGE = {**_XLMR_BASE, "hidden_size": 1024, "num_hidden_layers": 24, "intermediate_size": 4096,
+               "num_attention_heads": 16}
+_MT5 = {"model_type": "mt5", "vocab_size": 250112, "d_kv": 64, "feed_forward_proj": "gated-gelu"}
+KNOWN_HUB_CONFIGS: dict[str, dict[str, Any]] = {
+    "xlm-roberta-base": _XLMR_BASE,
+    "xlm-roberta-large": _XLMR_LARGE,
+    "xlm-roberta-xl": {**_XLMR_BASE, "model_type": "xlm-roberta-xl", "vocab_size": 250880, "hidden_size": 2560,
+                       "num_hidden_layers": 36, "intermediate_size": 10240, "num_attention_heads": 32},
+    "xlm-roberta-xxl": {**_XLMR_BASE, "model_type": "xlm-roberta-xl", "vocab_size": 250880, "hidden_size": 4096,
+                        "num_hidden_layers": 48, "intermediate_size": 16384, "num_attention_heads": 32},
+    "bert-base-multilingual-cased": {"model_type": "bert", "vocab_size": 119547, "hidden_size": 768,
+                                     "num_hidden_layers": 12, "intermediate_size": 3072,
+                                     "max_position_embeddings": 512, "type_vocab_size": 2,
+                                     "num_attention_heads": 12},
+    "mdeberta-v3-base": {"model_type": "deberta-v2", "vocab_size": 251000, "hidden_size": 768,
+                         "num_hidden_layers": 12, "intermediate_size": 3072, "max_position_embeddings": 512,
+                         "type_vocab_size": 0, "relative_attention": True, "position_buckets": 256,
+                         "norm_rel_ebd": "layer_norm", "share_att_key": True, "pos_att_type": "p2c|c2p",
+                         "position_biased_input": False, "max_relative_positions": -1,
+                         "num_attention_heads": 12},
+    "rembert": {"model_type": "rembert", "vocab_size": 250300, "hidden_size": 1152, "num_hidden_layers": 32,
+                "intermediate_size": 4608, "input_embedding_size": 256, "max_position_embeddings": 512,
+                "type_vocab_size": 2, "num_attention_heads": 18},
+    "mt5-small": {**_MT5, "d_model": 512, "d_ff": 1024, "num_layers": 8, "num_heads": 6},
+    "mt5-base": {**_MT5, "d_model": 768, "d_ff": 2048, "num_layers": 12, "num_heads": 12},
+    "mt5-large": {**_MT5, "d_model": 1024, "d_ff": 2816, "num_layers": 24, "num_heads": 16},
+    "glot500-base": {**_XLMR_BASE, "vocab_size": 401145},
+    "multilingual-e5-base": _XLMR_BASE,
+    "multilingual-e5-large": _XLMR_LARGE,
 }
+
+
+def _hub_config(name_or_path: str | None) -> dict[str, Any] | None:
+    name = name_or_path or ""
+    if name.count("/") > 1 or name.startswith((".", "/", "~")):
+        return None  # a path, not a hub name
+    return KNOWN_HUB_CONFIGS.get(name.rsplit("/", 1)[-1])
 
 
 def model_size(model: ModelConfig) -> ModelSize:
@@ -99,28 +132,154 @@ def model_size(model: ModelConfig) -> ModelSize:
                          f"built {b.architecture}, vocabulary {vocab}")
     folder = Path(model.name_or_path or "")
     config_file = folder / "config.json"
-    hub_name = (model.name_or_path or "").removeprefix("FacebookAI/").removeprefix("google-bert/")
-    if not config_file.is_file() and hub_name in KNOWN_HUB_CONFIGS:
-        config = KNOWN_HUB_CONFIGS[hub_name]
-        embeddings, layers = encoder_parameters(
-            config["vocab_size"], config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"],
-            config["max_position_embeddings"], config["type_vocab_size"])
-        return ModelSize(embeddings + layers, layers, config["vocab_size"] * config["hidden_size"],
-                         f"{model.name_or_path}: its published config.json")
+    published = _hub_config(model.name_or_path)
+    if not config_file.is_file() and published is not None:
+        embeddings, layers, vocab_hidden = _CONFIG_COUNTERS[published["model_type"]](
+            _Keys(published, published["model_type"]))
+        return ModelSize(embeddings + layers, layers, vocab_hidden, f"{model.name_or_path}: its published config.json")
     if not config_file.is_file():
         return ModelSize(None, None, None, f"unknown: {model.name_or_path!r} is not a local folder with config.json")
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
-        if config.get("model_type") not in _BERT_LIKE:
-            return ModelSize(None, None, None, f"unknown: model_type {config.get('model_type')!r} is not BERT-like")
-        h = int(config["hidden_size"])
-        vocab = int(config["vocab_size"])
-        embeddings, layers = encoder_parameters(
-            vocab, h, int(config["num_hidden_layers"]), int(config["intermediate_size"]),
-            int(config["max_position_embeddings"]), int(config.get("type_vocab_size", 2)))
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        model_type = config.get("model_type")
+        counter = _CONFIG_COUNTERS.get(model_type)
+        if counter is None:
+            known = ", ".join(sorted(_CONFIG_COUNTERS))
+            return ModelSize(None, None, None, f"unknown: model_type {model_type!r} is none of {known}")
+        embeddings, layers, vocab_hidden = counter(_Keys(config, model_type))
+    except _MissingKey as error:
+        return ModelSize(None, None, None, f"unknown: {config_file} has no {error.args[0]!r}")
+    except (OSError, ValueError, TypeError) as error:
         return ModelSize(None, None, None, f"unknown: {config_file}: {error}")
-    return ModelSize(embeddings + layers, layers, vocab * h, f"{config_file} ({config['model_type']})")
+    return ModelSize(embeddings + layers, layers, vocab_hidden, f"{config_file} ({model_type})")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# parameters from a config.json, per architecture
+# ---------------------------------------------------------------------------------------------------------
+# Each counter returns (lookup parameters, parameters that multiply every token, the MLM output projection's
+# V x E) of the base encoder that `load_encoder` builds (no pooler, no heads), reading the config under its own
+# key names. The dimensions (vocabulary, width, depth, feed-forward size) must be in the file; secondary keys
+# default to their transformers config class's defaults. tests/test_architecture_loading.py holds each to the
+# parameter count of the model transformers builds.
+
+
+class _MissingKey(KeyError):
+    pass
+
+
+class _Keys:
+    """A config.json: ``need`` a dimension (else the size is unknown), ``get`` a key with its default."""
+
+    def __init__(self, config: dict[str, Any], model_type: str):
+        self.config, self.model_type = config, model_type
+
+    def need(self, *names: str) -> int:
+        for name in names:
+            value = self.config.get(name)
+            if value is not None:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError(f"{name} must be an integer, got {value!r}")
+                return value
+        raise _MissingKey(names[0])
+
+    def get(self, name: str, default: Any) -> Any:
+        value = self.config.get(name)
+        return default if value is None else value
+
+
+def _bert_layers(h: int, i: int, layers: int) -> int:
+    return layers * (4 * h * h + 2 * h * i + 9 * h + i)
+
+
+def _bert_like(c: _Keys) -> tuple[int, int, int]:
+    """BERT, RoBERTa, XLM-R (Glot500, multilingual-e5), CamemBERT: the module docstring's formula."""
+    vocab, h = c.need("vocab_size"), c.need("hidden_size")
+    embeddings, layers = encoder_parameters(vocab, h, c.need("num_hidden_layers"), c.need("intermediate_size"),
+                                            c.get("max_position_embeddings", 512), c.get("type_vocab_size", 2))
+    return embeddings, layers, vocab * h
+
+
+def _xlm_roberta_xl(c: _Keys) -> tuple[int, int, int]:
+    """XLM-R XL/XXL: pre-LayerNorm layers (the same count), no embedding LayerNorm, one after the last layer."""
+    vocab, h = c.need("vocab_size"), c.need("hidden_size")
+    embeddings = (vocab + c.get("max_position_embeddings", 514) + c.get("type_vocab_size", 1)) * h
+    layers = _bert_layers(h, c.need("intermediate_size"), c.need("num_hidden_layers")) + 2 * h
+    return embeddings, layers, vocab * h
+
+
+def _deberta_v2(c: _Keys) -> tuple[int, int, int]:
+    """DeBERTa-v2/v3 (mDeBERTa): embeddings of width E (``embedding_size``, projected to H when it differs),
+    absolute positions only with ``position_biased_input``, relative position embeddings shared by the layers
+    (+ LayerNorm with norm_rel_ebd "layer_norm"), separate position projections unless ``share_att_key``,
+    an optional convolution after the first layer."""
+    vocab, h = c.need("vocab_size"), c.need("hidden_size")
+    e = c.get("embedding_size", h)
+    positions, types = c.get("max_position_embeddings", 512), c.get("type_vocab_size", 0)
+    embeddings = vocab * e + (positions * e if c.get("position_biased_input", True) else 0) + types * e + 2 * h
+    projection = e * h if e != h else 0  # embed_proj, no bias
+    layers = _bert_layers(h, c.need("intermediate_size"), c.need("num_hidden_layers")) + projection
+    if c.get("relative_attention", False):
+        buckets = c.get("position_buckets", -1)
+        span = buckets if buckets > 0 else c.get("max_relative_positions", -1)
+        span = span if span >= 1 else positions
+        embeddings += 2 * span * h
+        if "layer_norm" in [x.strip() for x in str(c.get("norm_rel_ebd", "none")).lower().split("|")]:
+            embeddings += 2 * h
+        kinds = c.get("pos_att_type", None) or []
+        kinds = [x.strip() for x in kinds.lower().split("|")] if isinstance(kinds, str) else list(kinds)
+        if not c.get("share_att_key", True):
+            layers += c.need("num_hidden_layers") * (h * h + h) * (("c2p" in kinds) + ("p2c" in kinds))
+    kernel = c.get("conv_kernel_size", 0)
+    if kernel > 0:
+        layers += h * (h // c.get("conv_groups", 1)) * kernel + h + 2 * h
+    return embeddings, layers, vocab * e
+
+
+def _rembert(c: _Keys) -> tuple[int, int, int]:
+    """RemBERT: narrow input embeddings (``input_embedding_size``) mapped up to H before the layers."""
+    vocab, h = c.need("vocab_size"), c.need("hidden_size")
+    e = c.need("input_embedding_size")
+    embeddings = (vocab + c.get("max_position_embeddings", 512) + c.get("type_vocab_size", 2)) * e + 2 * e
+    layers = e * h + h + _bert_layers(h, c.need("intermediate_size"), c.need("num_hidden_layers"))
+    return embeddings, layers, vocab * e
+
+
+def _modernbert(c: _Keys) -> tuple[int, int, int]:
+    """ModernBERT (mmBERT): rotary positions (no table), fused QKV, GLU feed-forward (Wi is H x 2I),
+    LayerNorms without bias by default, none before the first layer's attention."""
+    vocab, h, i = c.need("vocab_size"), c.need("hidden_size"), c.need("intermediate_size")
+    depth = c.need("num_hidden_layers")
+    norm = h * (2 if c.get("norm_bias", False) else 1)
+    attention_bias, mlp_bias = c.get("attention_bias", False), c.get("mlp_bias", False)
+    per_layer = (h * 3 * h + (3 * h if attention_bias else 0) + h * h + (h if attention_bias else 0)
+                 + h * 2 * i + (2 * i if mlp_bias else 0) + i * h + (h if mlp_bias else 0) + 2 * norm)
+    # The first layer has no attention norm; the norm after the last layer makes up for it.
+    layers = depth * per_layer
+    return vocab * h + norm, layers, vocab * h
+
+
+def _t5_encoder(c: _Keys) -> tuple[int, int, int]:
+    """The encoder of T5, mT5 (gated-GELU feed-forward: two input matrices), UMT5 (relative attention
+    biases in every layer, not the first only): ``d_model``, ``num_layers``, ``d_ff``, ``num_heads`` x ``d_kv``."""
+    vocab, d, ff = c.need("vocab_size"), c.need("d_model"), c.need("d_ff")
+    depth, inner = c.need("num_layers"), c.get("num_heads", 8) * c.get("d_kv", 64)
+    gated = str(c.get("feed_forward_proj", "gated-gelu" if c.model_type in ("mt5", "umt5") else "relu"))
+    ff_inputs = 2 if gated.startswith("gated-") else 1
+    per_layer = 4 * d * inner + ff_inputs * d * ff + ff * d + 2 * d
+    biases = c.get("relative_attention_num_buckets", 32) * c.get("num_heads", 8)
+    embeddings = vocab * d + biases * (depth if c.model_type == "umt5" else 1)
+    return embeddings, depth * per_layer + d, vocab * d
+
+
+_CONFIG_COUNTERS = {
+    **dict.fromkeys(("bert", "roberta", "xlm-roberta", "camembert"), _bert_like),
+    "xlm-roberta-xl": _xlm_roberta_xl,
+    "deberta-v2": _deberta_v2,
+    "rembert": _rembert,
+    "modernbert": _modernbert,
+    **dict.fromkeys(("t5", "mt5", "umt5"), _t5_encoder),
+}
 
 
 def model_depth(model: ModelConfig) -> int | None:
@@ -136,8 +295,8 @@ def model_depth(model: ModelConfig) -> int | None:
             return None
         depth = config.get("num_hidden_layers", config.get("num_layers")) if isinstance(config, dict) else None
         return depth if isinstance(depth, int) and not isinstance(depth, bool) else None
-    hub_name = (model.name_or_path or "").removeprefix("FacebookAI/").removeprefix("google-bert/")
-    return KNOWN_HUB_CONFIGS.get(hub_name, {}).get("num_hidden_layers")
+    published = _hub_config(model.name_or_path) or {}
+    return published.get("num_hidden_layers", published.get("num_layers"))
 
 
 def _tokenizer_vocab(model: ModelConfig) -> tuple[int | None, int]:
