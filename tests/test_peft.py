@@ -271,3 +271,16 @@ def test_lora_checkpoints_are_small_and_resume_is_exact(xstilts_home, tmp_path):
     for part in ("encoder/model.safetensors", "adapter/adapter_model.safetensors", "heads.safetensors"):
         a, b = load_file(clean / "checkpoint" / part), load_file(crashed / "checkpoint" / part)
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), part
+
+
+def test_the_report_pairs_lora_with_full_intermediate_training():
+    from xstilts.reports.columns import Column
+    from xstilts.reports.pairs import condition_pairs
+
+    full, lora = (Column(label, variant=(("training", t),)) for label, t in (("nli", "full"), ("nli~lora", "lora")))
+    other = Column("squad~lora", variant=(("training", "lora"),))
+    assert {(p.a.intermediate, p.b.intermediate, p.differs)
+            for p in condition_pairs([Column("none"), full, lora, other])} == {("nli~lora", "nli", "training")}
+    # hand-written pipelines (no axis): the training mark alone tells them apart
+    (pair,) = condition_pairs([Column("nli"), Column("nli~lora"), Column("squad")])
+    assert {pair.a.intermediate, pair.b.intermediate} == {"nli", "nli~lora"} and pair.differs == "PEFT vs full training"
