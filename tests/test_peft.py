@@ -284,3 +284,20 @@ def test_the_report_pairs_lora_with_full_intermediate_training():
     # hand-written pipelines (no axis): the training mark alone tells them apart
     (pair,) = condition_pairs([Column("nli"), Column("nli~lora"), Column("squad")])
     assert {pair.a.intermediate, pair.b.intermediate} == {"nli", "nli~lora"} and pair.differs == "PEFT vs full training"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_lora_stages_in_bf16_on_gpu(xstilts_home, tmp_path):
+    data = study_data()
+    data["runtime"] = {"device": "cuda", "precision": "bf16", "progress": False}
+    rows = run_study(with_store(data, tmp_path / "store"), tmp_path / "out")
+    assert {r["pipeline"] for r in rows} == {"lora-full", "kept-lora"}
+    kept = stage_folder(tmp_path / "store", "inter-kept") / "checkpoint"
+    unmerged = load_encoder_from_checkpoint(kept, merge_adapter=False).cuda().eval()
+    plain = load_encoder_from_checkpoint(kept).cuda().eval()
+    ids = torch.randint(5, 300, (2, 9), device="cuda")
+    with torch.no_grad():  # fp32 weights on the GPU: merged and unmerged agree as on a CPU
+        a = unmerged(input_ids=ids, attention_mask=torch.ones_like(ids))[0]
+        b = plain(input_ids=ids, attention_mask=torch.ones_like(ids))[0]
+    assert (a - b).abs().max() < 1e-4
