@@ -18,7 +18,6 @@ top (the parent's adapter is not trained further). ``merge`` decides only what t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -156,8 +155,3 @@ def adapter_summary(encoder: torch.nn.Module) -> dict[str, int]:
     trainable = sum(p.numel() for p in encoder.parameters() if p.requires_grad)
     total = sum(p.numel() for p in encoder.parameters())
     return {"trainable": trainable, "total": total}
-
-
-def describe(config: PeftConfig) -> str:
-    """One line for logs and recipe cards."""
-    return json.dumps(config.model_dump(mode="json"), separators=(", ", ": "))
