@@ -17,7 +17,7 @@ from xstilts.config.load import load_study, preset_names
 from xstilts.studies.context import make_context
 
 QUESTIONS = ["phang2020", "rq1-model-scale", "rq2-intermediate-data-size", "rq3-multitask-vs-sequential",
-             "rq4-order-mixed-language", "rq5-xtreme-r-encoders"]
+             "rq4-order-mixed-language", "rq5-xtreme-r-encoders", "lora-intermediate"]
 
 
 def test_every_research_preset_has_a_micro_twin():
@@ -249,3 +249,12 @@ def test_rq5_twin_compares_two_architectures_with_retrieval(twins):
     assert {r["model"] for r in rows} == {"micro-xlmr-tiny", "micro-bert-tiny"}
     assert {r["task"] for r in rows if r["family"] == "retrieval"} == {"micro-tiny-tatoeba"}
     assert "models" in _plots(folder)
+
+
+@pytest.mark.slow
+def test_lora_twin_pairs_lora_with_full_intermediate_training(twins):
+    rows, text, _ = twins["lora-intermediate"]
+    columns = {r["intermediate"] for r in _main(rows)}
+    assert columns == {"none", "micro-tiny-nli", "micro-tiny-nli~lora"}
+    assert {json.loads(r["axes"]).get("training") for r in _main(rows)} == {"full", "lora", None}
+    assert "Paired conditions" in text and "PEFT vs full training" in text.split("Paired conditions")[1]

@@ -31,6 +31,7 @@ def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Pro
     for name in config.stages:
         problems += _placed(config, name, _stage_problems(config, name))
     problems += _max_length_problems(config)
+    problems += _peft_problems(config)
     for name in config.pipelines:
         problems += _pipeline_problems(config, name)
     problems += _evaluate_language_problems(config)
@@ -252,6 +253,51 @@ def _max_length_problems(config: StudyConfig) -> list[Problem]:
                 path, format_key_path(path),
                 f"{length} exceeds the built encoder's {where} {build.max_length}; lower it or raise "
                 "the encoder's")])
+    return problems
+
+
+# The Linear and Embedding modules of a built encoder (``models/encoder.build_encoder``: both architectures
+# have BERT's layout), {layer} for each layer; a test holds this to the built models.
+BUILT_ADAPTABLE_MODULES = (
+    "embeddings.word_embeddings", "embeddings.position_embeddings", "embeddings.token_type_embeddings",
+    "encoder.layer.{layer}.attention.self.query", "encoder.layer.{layer}.attention.self.key",
+    "encoder.layer.{layer}.attention.self.value", "encoder.layer.{layer}.attention.output.dense",
+    "encoder.layer.{layer}.intermediate.dense", "encoder.layer.{layer}.output.dense",
+)
+
+
+def built_adaptable_modules(num_layers: int) -> list[str]:
+    return list(dict.fromkeys(name.format(layer=i) for i in range(num_layers) for name in BUILT_ADAPTABLE_MODULES))
+
+
+def _peft_problems(config: StudyConfig) -> list[Problem]:
+    """A PEFT stage needs the peft library, and its target modules must exist in every built encoder that runs
+    it (a pretrained encoder's are checked when the stage starts: its module names need the model)."""
+    import importlib.util
+
+    problems: list[Problem] = []
+    models = config.model_configs()
+    pairs = {(stage, model) for name in config.pipelines for model in config.pipeline_models(name)
+             for stage in config.pipeline(name).stages if stage in config.stages and model in models}
+    for stage_name in sorted({stage for stage, _ in pairs}):
+        peft = config.stages[stage_name].peft
+        if peft is not None and importlib.util.find_spec("peft") is None:
+            path = ("stages", stage_name, "peft")
+            problems += _placed(config, stage_name, [(path, format_key_path(path), "needs the peft library: pip "
+                                                      "install 'xstilts[peft]' (or pip install peft)")])
+    for stage_name, model_name in sorted(pairs):
+        peft, build = config.stages[stage_name].peft, models[model_name].build
+        if peft is None or build is None:
+            continue
+        modules = built_adaptable_modules(build.num_layers)
+        unknown = [t for t in peft.target_modules if not any(m == t or m.endswith("." + t) for m in modules)]
+        if unknown:
+            path = ("stages", stage_name, "peft", "target_modules")
+            shown = sorted({m.rsplit(".", 1)[-1] for m in modules} | {".".join(m.split(".")[-2:]) for m in modules})
+            problems += _placed(config, stage_name, [(
+                path, format_key_path(path), f"{', '.join(map(repr, unknown))} name(s) no Linear or Embedding "
+                f"module of the built {build.architecture} encoder ({format_key_path(_model_path(config, model_name))}"
+                f"); it has: {', '.join(shown)}")])
     return problems
 
 

@@ -198,6 +198,51 @@ class SelectionConfig(Strict):
     patience: Int | None = Field(None, gt=0, description="stop after this many evaluations without gain")
 
 
+# PEFT methods a stage may train with (through the `peft` library). Bottleneck adapters (Houlsby, Pfeiffer) are
+# not among them: peft has none; they live in the separate `adapters` library.
+PEFT_METHODS = ("lora",)
+# A module name as peft matches it: the full dotted name or a dotted suffix of it ("query", "attention.self.query").
+_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+
+
+class PeftConfig(Strict):
+    """Train the stage's encoder through a parameter-efficient method (``pip install 'xstilts[peft]'``): the
+    encoder's weights stay frozen, the adapter and the task heads train. See ``models/adapters.py``."""
+
+    method: str = Field("lora", description=f"one of {', '.join(PEFT_METHODS)}")
+    r: Int = Field(8, gt=0, description="LoRA rank")
+    alpha: Float = Field(16.0, gt=0.0, description="LoRA scaling numerator: the update is (alpha / r) * B A")
+    dropout: Float = Field(0.0, ge=0.0, lt=1.0, description="dropout on the LoRA input")
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["query", "value"], min_length=1, description="encoder modules (Linear or "
+        "Embedding) that get an adapter: a module's name or a dotted suffix of it, e.g. query, value, dense, "
+        "attention.output.dense; checked against the encoder when it is known")
+    merge: Bool = Field(True, description="at the stage's end, merge the adapter into the encoder's weights "
+                        "(true) or keep it beside the frozen encoder in the checkpoint (false); the next stage "
+                        "starts from base + adapter either way")
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, method: str) -> str:
+        if method not in PEFT_METHODS:
+            why = (" (bottleneck adapters are not in the peft library; use lora)" if "adapter" in method.lower()
+                   else "")
+            raise ValueError(f"unknown PEFT method {method!r}{why}; allowed: {', '.join(PEFT_METHODS)}")
+        return method
+
+    @field_validator("target_modules")
+    @classmethod
+    def _module_names(cls, names: list[str]) -> list[str]:
+        bad = [name for name in names if not _MODULE_NAME.match(name)]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))} is not a module name; give names such as query, value "
+                             "or attention.output.dense")
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(map(repr, repeated))} listed more than once; list each module once")
+        return names
+
+
 class StageConfig(Strict):
     sources: list[SourceConfig] = Field(..., min_length=1)
     sampler: SamplerConfig = Field(default_factory=SamplerConfig)
@@ -217,6 +262,9 @@ class StageConfig(Strict):
         "English COPA for XCOPA): its tasks are not labelled as intermediate training in the results, so the "
         "pipeline without an intermediate stage stays the baseline (`none`)")
     checkpoint_every: Int = Field(200, gt=0, description="steps between resumable training-state saves")
+    peft: PeftConfig | None = Field(
+        None, description="train a parameter-efficient adapter instead of the whole encoder, e.g. {method: lora, "
+        "r: 8, alpha: 16, target_modules: [query, value], merge: true} (default: full fine-tuning)")
 
     @model_validator(mode="after")
     def _length(self) -> StageConfig:

@@ -12,10 +12,17 @@ Layout of a model checkpoint (``save_model``)::
     <dir>/encoder/            config.json + model.safetensors (+ the tokenizer, if given): load_encoder() reads it
     <dir>/heads.safetensors   "<head name>.<parameter>" -> tensor
     <dir>/heads.json          {"format_version": 1, "heads": {"<head name>": {free-form meta}}}
+    <dir>/adapter/            a PEFT stage's adapter (peft's adapter_config.json + adapter_model.safetensors):
+                              alone while the stage trains, beside encoder/ once it ends with `merge: false`
+
+A PEFT stage (``models/adapters.py``) saves only its adapter and heads while it trains (``encoder/`` is the
+frozen encoder it started from, the same at every step); :func:`finish_adapter_checkpoint` writes
+``encoder/`` when the stage ends: the adapter merged into it, or the unchanged encoder with ``adapter/`` kept.
 
 Layout of a training state (``save_training_state``)::
 
-    <dir>/model.safetensors   the model's parameters and buffers
+    <dir>/model.safetensors   the model's parameters and buffers; with frozen parameters (a PEFT stage), only the
+                              trainable ones and the buffers: the frozen ones come back from where the stage began
     <dir>/state.safetensors   every tensor of the state below, under its path ("optimizer.state.0.exp_avg")
     <dir>/state.json          optimizer, scheduler, RNG states and the caller's ``extra``, as tagged JSON
 """
@@ -42,12 +49,13 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 ENCODER_DIR = "encoder"
+ADAPTER_DIR = "adapter"
 HEADS_WEIGHTS = "heads.safetensors"
 HEADS_INDEX = "heads.json"
 STATE_MODEL = "model.safetensors"
 STATE_TENSORS = "state.safetensors"
 STATE_JSON = "state.json"
-_MODEL_ENTRIES = {ENCODER_DIR, HEADS_WEIGHTS, HEADS_INDEX}
+_MODEL_ENTRIES = {ENCODER_DIR, ADAPTER_DIR, HEADS_WEIGHTS, HEADS_INDEX}
 
 # ---------------------------------------------------------------------------------------------------------
 # model checkpoints
@@ -65,8 +73,11 @@ def save_model(
 
     ``head_meta``: per head, a JSON-able dict stored in heads.json (task, family, labels...).
     ``tokenizer``: saved into ``encoder/`` too, so that ``load_encoder_tokenizer(<dir>/encoder)`` works.
-    Other files the caller keeps in ``directory`` are carried over into the new version.
+    Other files the caller keeps in ``directory`` are carried over into the new version. An encoder wrapped
+    by peft saves its adapter alone (``adapter/``): its frozen weights never change during the stage.
     """
+    from xstilts.models.adapters import is_adapted, save_adapter
+
     head_meta = dict(head_meta or {})
     stray = sorted(set(head_meta) - set(heads))
     if stray:
@@ -88,23 +99,54 @@ def save_model(
             for entry in current.iterdir():
                 if entry.name not in _MODEL_ENTRIES:
                     _copy_entry(entry, staging / entry.name)
-        encoder.save_pretrained(staging / ENCODER_DIR)
-        if (
-            not (staging / ENCODER_DIR / "model.safetensors").is_file()
-            and not (staging / ENCODER_DIR / "model.safetensors.index.json").is_file()
-        ):
-            raise RuntimeError(f"{type(encoder).__name__}.save_pretrained wrote no safetensors weights")
-        if tokenizer is not None:
-            tokenizer.save_pretrained(staging / ENCODER_DIR)
+        if is_adapted(encoder):
+            save_adapter(encoder, staging / ADAPTER_DIR)
+        else:
+            _save_encoder(encoder, staging / ENCODER_DIR)
+            if tokenizer is not None:
+                tokenizer.save_pretrained(staging / ENCODER_DIR)
         save_file(_cpu_unshared(tensors), staging / HEADS_WEIGHTS, metadata={"format": "pt"})
         (staging / HEADS_INDEX).write_text(index_text + "\n", encoding="utf-8")
 
 
-def load_encoder_from_checkpoint(directory: str | Path) -> torch.nn.Module:
+def _save_encoder(encoder: torch.nn.Module, folder: Path) -> None:
+    encoder.save_pretrained(folder)
+    if not (folder / "model.safetensors").is_file() and not (folder / "model.safetensors.index.json").is_file():
+        raise RuntimeError(f"{type(encoder).__name__}.save_pretrained wrote no safetensors weights")
+
+
+def finish_adapter_checkpoint(directory: str | Path, encoder: torch.nn.Module, merge: bool) -> None:
+    """End a PEFT stage's checkpoint: load its best adapter (``adapter/``) into ``encoder`` (the stage's
+    wrapped encoder), then write ``encoder/`` as the adapter merged into the base weights (``merge``; the
+    adapter folder goes) or as the unchanged base beside the kept ``adapter/``. A checkpoint that has
+    ``encoder/`` already is finished (a rerun after a crash between this and DONE) and stays as it is.
+    ``encoder`` is unwrapped in place: the stage is over."""
+    from xstilts.models.adapters import base_without_adapter, merged, set_adapter_tensors
+
+    folder = _checkpoint_dir(directory)
+    if (folder / ENCODER_DIR).is_dir():
+        return
+    adapter = folder / ADAPTER_DIR
+    if not adapter.is_dir():
+        raise XstiltsError(f"{folder} has no {ADAPTER_DIR}/ folder: the PEFT stage saved no adapter")
+    from xstilts.models.adapters import ADAPTER_WEIGHTS
+
+    set_adapter_tensors(encoder, _load_tensors(adapter / ADAPTER_WEIGHTS), adapter)
+    plain = merged(encoder) if merge else base_without_adapter(encoder)
+    with publish_folder(Path(directory)) as staging:
+        for entry in folder.iterdir():
+            if entry.name != ENCODER_DIR and not (merge and entry.name == ADAPTER_DIR):
+                _copy_entry(entry, staging / entry.name)
+        _save_encoder(plain, staging / ENCODER_DIR)
+
+
+def load_encoder_from_checkpoint(directory: str | Path, merge_adapter: bool = True) -> torch.nn.Module:
     """The encoder of a ``save_model`` checkpoint, loaded as strictly as ``load_encoder``.
 
     ``directory`` is the checkpoint folder; its ``encoder/`` subfolder is accepted too (and still recovers
-    from a crash that left only ``<checkpoint>.old``).
+    from a crash that left only ``<checkpoint>.old``). A kept adapter (``adapter/`` beside ``encoder/``) is
+    applied: merged into the weights (``merge_adapter``, a plain encoder computing the same function, what
+    evaluations and later stages use), or left as a peft wrapper.
     """
     directory = Path(directory)
     if directory.name == ENCODER_DIR and not _is_model_checkpoint(directory):
@@ -112,8 +154,17 @@ def load_encoder_from_checkpoint(directory: str | Path) -> torch.nn.Module:
     folder = _checkpoint_dir(directory)
     encoder_dir = folder / ENCODER_DIR
     if not encoder_dir.is_dir():
+        if (folder / ADAPTER_DIR).is_dir():
+            raise XstiltsError(f"{folder} holds only a PEFT stage's adapter: the stage did not finish (its "
+                               "encoder is written at the end); run the study again to finish it")
         raise XstiltsError(f"{folder} is not a model checkpoint: it has no {ENCODER_DIR}/ folder")
-    return load_encoder(str(encoder_dir))
+    encoder = load_encoder(str(encoder_dir))
+    if not (folder / ADAPTER_DIR).is_dir():
+        return encoder
+    from xstilts.models.adapters import load_adapter, merged
+
+    wrapped = load_adapter(encoder, folder / ADAPTER_DIR)
+    return merged(wrapped) if merge_adapter else wrapped
 
 
 def read_heads_meta(directory: str | Path) -> dict[str, dict[str, Any]]:
@@ -234,8 +285,13 @@ def save_training_state(
     tensors: dict[str, torch.Tensor] = {}
     skeleton = _encode(state, "", tensors)
     text = json.dumps(skeleton)  # NaN/inf (a "best score" not yet set) are kept: Python's json reads them
+    frozen = _frozen_names(model)
     with publish_folder(Path(directory)) as staging:
-        save_model_weights(model, str(staging / STATE_MODEL), metadata={"format": "pt"})
+        if frozen:  # a PEFT stage: the frozen encoder is not state, it is where the stage began
+            kept = {key: value for key, value in model.state_dict().items() if key not in frozen}
+            save_file(_cpu_unshared(kept), staging / STATE_MODEL, metadata={"format": "pt", "frozen": "left out"})
+        else:
+            save_model_weights(model, str(staging / STATE_MODEL), metadata={"format": "pt"})
         save_file(_cpu_unshared(tensors), staging / STATE_TENSORS, metadata={"format": "pt"})
         (staging / STATE_JSON).write_text(text, encoding="utf-8")
 
@@ -283,10 +339,7 @@ def load_training_state(
             f"{folder} has training-state format {state.get('format_version')!r}, expected {FORMAT_VERSION}"
         )
 
-    try:
-        load_model(model, folder / STATE_MODEL, strict=True)
-    except RuntimeError as error:
-        raise XstiltsError(f"the model saved in {folder} does not fit this model: {error}") from None
+    _load_state_model(model, folder)
     if optimizer is not None and state["optimizer"] is not None:
         try:
             optimizer.load_state_dict(state["optimizer"])
@@ -298,6 +351,32 @@ def load_training_state(
         scheduler.load_state_dict(state["scheduler"])
     _set_rng_state(state["rng"])
     return state["extra"]
+
+
+def _frozen_names(model: torch.nn.Module) -> set[str]:
+    """State-dict names of the parameters that do not train (every alias of a shared one)."""
+    return {name for name, p in model.named_parameters(remove_duplicate=False) if not p.requires_grad}
+
+
+def _load_state_model(model: torch.nn.Module, folder: Path) -> None:
+    """The saved model tensors into ``model``, strictly: all of them, or (frozen parameters) exactly the
+    trainable ones and the buffers."""
+    frozen = _frozen_names(model)
+    if not frozen:
+        try:
+            load_model(model, folder / STATE_MODEL, strict=True)
+        except RuntimeError as error:
+            raise XstiltsError(f"the model saved in {folder} does not fit this model: {error}") from None
+        return
+    saved = _load_tensors(folder / STATE_MODEL)
+    expected = {key: value for key, value in model.state_dict().items() if key not in frozen}
+    missing, unexpected = sorted(set(expected) - set(saved)), sorted(set(saved) - set(expected))
+    wrong = sorted(k for k in set(saved) & set(expected) if saved[k].shape != expected[k].shape)
+    if missing or unexpected or wrong:
+        raise XstiltsError(f"the model saved in {folder} does not fit this model's trainable part: missing "
+                           f"{name_keys(missing) or 'none'}; unexpected {name_keys(unexpected) or 'none'}; of another "
+                           f"shape {name_keys(wrong) or 'none'}")
+    model.load_state_dict(saved, strict=False)
 
 
 def _scheduler_state(scheduler: Any) -> dict[str, Any]:

@@ -9,8 +9,9 @@ in exactly one of:
 - one variant grid axis that both have (a data fraction, a stage order axis, ...); a numeric axis pairs
   neighbouring values only (0.1 with 0.3, 0.3 with 1: the steps of a scaling curve), and the labels may differ
   with it (an order axis reorders the label's sources);
-- without any axis between them, the order of their sources (``nli+nli~cs`` vs ``nli~cs+nli``), or which sources
-  are trained jointly with the target (``nli (joint)`` vs ``nli``: joint vs sequential).
+- without any axis between them, the order of their sources (``nli+nli~cs`` vs ``nli~cs+nli``), which sources
+  are trained jointly with the target (``nli (joint)`` vs ``nli``: joint vs sequential), or how the sources
+  were trained (``nli~lora`` vs ``nli``: a PEFT adapter vs the whole encoder; the same sources otherwise).
 
 Different intermediate tasks never pair: each is compared with the baseline, and the paper table sets them side
 by side. In a pair, B is the column listed first in the paper table (the lower value of a numeric axis, the
@@ -23,10 +24,13 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import combinations
 
+from xstilts.config.schema import PEFT_METHODS
 from xstilts.reports.columns import Column
 from xstilts.reports.model import Scores, ScoreTable, Stat, average_seeds, evaluated_languages
 
 JOINT = " (joint)"
+# How a source's stage trained, when not the whole encoder (``studies/results.describe_lineage``): ``nli~lora``.
+TRAINING_MARKS = tuple(f"~{method}" for method in PEFT_METHODS)
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,19 @@ class PairedComparison:
 
 
 def _sources(column: Column) -> list[tuple[str, bool]]:
-    """(task label, trained jointly with the target) for each intermediate source, in order."""
-    return [(part.removesuffix(JOINT), part.endswith(JOINT)) for part in column.intermediate.split("+")]
+    """(task label, trained jointly with the target) for each intermediate source, in order; the label without
+    its training mark (``~lora``): full and PEFT training of one task are the same source."""
+    return [(_unmarked(part.removesuffix(JOINT)), part.endswith(JOINT)) for part in column.intermediate.split("+")]
+
+
+def _unmarked(label: str) -> str:
+    return next((label.removesuffix(mark) for mark in TRAINING_MARKS if label.endswith(mark)), label)
+
+
+def _marks(column: Column) -> list[str]:
+    """The training mark of each source, in order ("" for full training)."""
+    return [part.removesuffix(JOINT)[len(_unmarked(part.removesuffix(JOINT))):]
+            for part in column.intermediate.split("+")]
 
 
 def _tasks(column: Column) -> Counter:
@@ -77,10 +92,13 @@ def _difference(first: Column, second: Column) -> str | None:
     ours, theirs = _sources(first), _sources(second)
     order = [name for name, _ in ours] != [name for name, _ in theirs]
     joint = sorted(n for n, j in ours if j) != sorted(n for n, j in theirs if j)
+    training = not order and _marks(first) != _marks(second)
     if order and not joint:
         return "source order"
-    if joint and not order:
+    if joint and not order and not training:
         return "joint vs sequential"
+    if training and not joint:
+        return "PEFT vs full training"
     return None
 
 

@@ -17,7 +17,8 @@ from xstilts.reports.model import EXAMPLES_MARK, SEEDS_MARK, SIGNIFICANCE, Repor
 
 PAIRS_RULE = ("Two intermediate columns of one model pair when they train the same intermediate tasks and differ in "
               "one thing only: one grid axis (neighbouring values of a numeric axis), or, with no axis between them, "
-              "the order of their stages or joint vs sequential training with the target. A - B is tested as each "
+              "the order of their stages, joint vs sequential training with the target, or a PEFT adapter (~lora) vs "
+              "the whole encoder. A - B is tested as each "
               "column against the baseline: a paired bootstrap over test examples and a paired t-test over seeds.")
 
 

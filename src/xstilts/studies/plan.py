@@ -152,8 +152,12 @@ def _stage_described(stage: StageConfig) -> dict[str, Any]:
     """The stage config as its key sees it. A source's ``code_switch`` is left out here: ``_stage_data`` holds
     it with its dictionaries' content hashes instead of their paths (moving a study keeps its keys), and a
     source without it keeps the key it had before the option existed. A source's ``max_length`` is left out
-    when it is unset or the stage's own (the same features either way): such a source keeps its old key."""
+    when it is unset or the stage's own (the same features either way): such a source keeps its old key. ``peft``
+    (method, rank, targets, merge) is in the key when set, and left out when not: a LoRA stage is another stage
+    than its full fine-tuning twin, and stages without it keep the keys they had before the option existed."""
     described = stage.model_dump(exclude=_NOT_IN_KEY)
+    if described.get("peft") is None:
+        described.pop("peft", None)
     for source in described["sources"]:
         source.pop("code_switch", None)
         if source.get("max_length") in (None, stage.max_length):

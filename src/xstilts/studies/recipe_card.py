@@ -116,6 +116,11 @@ def stage_lines(stage: StageConfig, kind: str, evaluated: list[str], reference: 
         Line("gradient clipping", stage.optimizer.max_grad_norm, refs.get("gradient clipping")),
         Line("heads", "kept" if stage.keep_heads else "new", refs.get("heads")),
     ]
+    if stage.peft is not None:  # only then: full fine-tuning, the reference's way, adds no line
+        peft = stage.peft
+        lines.append(Line("trained weights", f"{peft.method} r {peft.r}, alpha {peft.alpha:g}, dropout "
+                          f"{peft.dropout:g} on {', '.join(peft.target_modules)}; "
+                          f"{'merged' if peft.merge else 'kept as adapter'} at the end", None))
     if select.enabled:
         chosen = selection_task_names(stage)
         data = f"{'+'.join(chosen)} {select.split}" + ("" if select.languages == ["en"] else

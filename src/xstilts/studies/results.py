@@ -42,8 +42,9 @@ def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> di
     ``+``, except stages marked ``target_recipe`` (part of the target task's own recipe, as SocialIQa is of
     XCOPA's in XTREME-R); then the other tasks trained in that same stage, marked `` (joint)``. A source is labelled by its
     task, with ``@split`` when it is not the train split (``xnli@translate-train``) and ``~cs`` when it is
-    code-switched, so that sequential, joint, translated, code-switched and MLM-auxiliary variants of one task
-    never share a column."""
+    code-switched, and ``~lora`` when its stage trained a PEFT adapter rather than the whole encoder, so that
+    sequential, joint, translated, code-switched, MLM-auxiliary and LoRA variants of one task never share a
+    column."""
     from xstilts.tasks import get_task
 
     evaluated = get_task(task_name)
@@ -59,7 +60,8 @@ def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> di
     labels: list[str] = []
     for node in chain[:last]:
         if not mlm_only(node) and not node.config.target_recipe:
-            labels += [source_label(source) for source in node.config.sources]
+            mark = f"~{node.config.peft.method}" if node.config.peft is not None else ""
+            labels += [source_label(source) + mark for source in node.config.sources]
     if last < len(chain):
         labels += [f"{source_label(source)} (joint)" for source in chain[last].config.sources
                    if get_task(source.task).head_name != evaluated.head_name]

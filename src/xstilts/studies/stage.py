@@ -28,7 +28,12 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
     from xstilts.data.code_switch import with_code_switch
     from xstilts.families import get_family
     from xstilts.models.bundle import EncoderWithHeads
-    from xstilts.models.checkpoint import load_encoder_from_checkpoint, load_heads, read_heads_meta
+    from xstilts.models.checkpoint import (
+        finish_adapter_checkpoint,
+        load_encoder_from_checkpoint,
+        load_heads,
+        read_heads_meta,
+    )
     from xstilts.models.setup import initial_encoder
     from xstilts.tasks import get_task
     from xstilts.training.loop import DevSet, TrainSource, seed_int, train_stage
@@ -70,6 +75,9 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
         parent_heads = read_heads_meta(parent_checkpoint)
         kept = [name for name in heads if name in parent_heads]
         load_heads(parent_checkpoint, heads, names=kept)
+    if stage.peft is not None:
+        # After the heads, so that a PEFT stage and its full fine-tuning twin start with the same heads.
+        encoder = _with_adapter(encoder, stage.peft, node.name, say)
 
     sources = []
     for source in stage.sources:
@@ -92,8 +100,9 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
                                   stage.selection.max_examples, node.model)
                 dev_sets.append(DevSet(task, task.head_name, data))
 
+    bundle = EncoderWithHeads(encoder, heads)
     outcome = train_stage(
-        folder, config=stage, seed=node.seed, bundle=EncoderWithHeads(encoder, heads), sources=sources,
+        folder, config=stage, seed=node.seed, bundle=bundle, sources=sources,
         dev_sets=dev_sets, pad_token_id=tokenizer.pad_token_id, runtime=study.runtime,
         title=f"{node.name} (seed {node.seed})", head_meta=head_meta,
         on_progress=_progress_reporter(store.root, main, node.name, say),
@@ -103,12 +112,27 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
             params={"stage": node.name, "seed": node.seed, "key": node.key, **flat_params(stage.model_dump(mode="json"))},
             store_root=store.root),
     )
+    if main and stage.peft is not None:
+        # The checkpoint held the best adapter alone; now merged into the encoder, or kept beside it.
+        finish_adapter_checkpoint(run.checkpoint, bundle.encoder, merge=stage.peft.merge)
     if main:
         write_json_atomic(run.metrics, {"stage": node.name, "key": node.key, **outcome.as_dict()})
         # DONE before the state goes: a crash between the two leaves a finished stage with a stale state folder
         # (disk only), never a finished stage that looks unfinished and would be trained again
         store.mark_done(node.key)
         remove_published_folder(run.state)
+
+
+def _with_adapter(encoder, config, stage_name: str, say: Say):
+    """The stage's encoder wrapped with a fresh adapter (its own weights frozen), and a line saying how much
+    of it trains."""
+    from xstilts.models.adapters import adapter_summary, add_adapter
+
+    wrapped = add_adapter(encoder, config, where=f"stages.{stage_name}.peft")
+    counts = adapter_summary(wrapped)
+    say(f"stage {stage_name!r}: {config.method} (r {config.r}) on {', '.join(config.target_modules)}: "
+        f"{counts['trainable']:,} of {counts['total']:,} encoder parameters train")
+    return wrapped
 
 
 def _progress_reporter(store_root: Path, main: bool, name: str, say: Say):
