@@ -195,7 +195,7 @@ class RetrievalFamily(Family):
             return predictions
         (queries, query_vectors), (candidates, candidate_vectors) = sides
         ids = [example["id"] for example in examples]
-        search = {"chunk_size": settings.chunk_size, "backend": settings.backend}
+        search = _search(settings)
         if settings.protocol == "ranking":
             found = retrieval_metrics.rank_candidates(query_vectors, candidate_vectors, TOP_K, **search)
             for query, rows in zip(queries, found.tolist(), strict=True):
@@ -239,7 +239,7 @@ class RetrievalFamily(Family):
             rows = [(data.examples[i]["id"], data.examples[i]["source"]) for i in queries]
             target_rows = [(data.examples[i]["id"], data.examples[i]["target"]) for i in targets]
             return mining.candidate_pairs(rows, query_vectors, target_rows, target_vectors, settings.margin_k,
-                                          settings.chunk_size, backend=settings.backend)
+                                          **_search(settings))
 
         reference = candidates_of(threshold_set)
         gold = _gold_pairs(threshold_set.examples)
@@ -368,3 +368,11 @@ def _random_ranking(metric: str, relevant: int, candidates: int) -> float:
 
 
 FAMILY = RetrievalFamily()
+
+
+def _search(settings: RetrievalSettings) -> dict[str, Any]:
+    """How the exact search runs: the settings' block size, backend and precision, on a GPU where there is one
+    (the blocks are matrix products: the GPU path of mining and ranking)."""
+    device = "cuda" if settings.backend == "exact" and torch.cuda.is_available() else None
+    return {"chunk_size": settings.chunk_size, "backend": settings.backend, "precision": settings.search_precision,
+            "device": device}

@@ -18,6 +18,7 @@ from xstilts.scoring.retrieval import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_MARGIN_K,
     POOLINGS,
+    SEARCH_PRECISIONS,
     SIMILARITIES,
     parse_layer,
     resolve_layer,
@@ -52,6 +53,9 @@ class RetrievalSettings(Settings):
     prefix: str = text("", doc="text put before every sentence")
     backend: str = choice("exact", BACKENDS, doc="exact (chunked matrix products) or faiss (optional package; "
                           "same neighbours)")
+    search_precision: str = choice("fp32", SEARCH_PRECISIONS, doc="exact search's similarity blocks: fp32, or bf16 "
+                                   "(fast where the device has native bf16) with the candidates re-scored in fp32: "
+                                   "the same neighbours")
     protocol: str = choice("nearest", tuple(PROTOCOLS), doc="nearest (Tatoeba), mining (BUCC) or ranking "
                            "(LAReQA, Mewsli-X)")
     threshold_split: str = text("dev", nonempty=True, doc="mining: the split whose gold sets the margin "
@@ -60,6 +64,9 @@ class RetrievalSettings(Settings):
                                  "(official: XTREME's driver; change-points: scoring.mining)")
 
     def combined_problems(self) -> list[SettingProblem]:
+        if self.search_precision != "fp32" and self.backend != "exact":
+            return [("search_precision", "bf16 similarity blocks are the exact backend's: drop search_precision or "
+                     "use backend: exact")]
         if self.protocol == "mining" and self.similarity != "margin":
             return [("similarity", "the mining protocol scores pairs by ratio margin: set similarity: margin")]
         if self.protocol == "ranking" and self.similarity != "cosine":

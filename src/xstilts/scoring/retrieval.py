@@ -8,7 +8,8 @@ Two halves:
   :func:`nearest`. Exact search walks the similarity matrix in blocks of ``chunk_size`` queries x
   ``key_block`` keys and keeps only the best ``k`` per row (and per column, for both directions at once), so
   the full ``queries x keys`` matrix never exists: memory is one block, whatever the sizes (BUCC's test sets
-  have about 400k sentences a side). The blocks are torch matrix products (on ``device``, CPU by default);
+  have about 400k sentences a side). The blocks are torch matrix products (on ``device``, CPU by default), and
+  the selection costs about one comparison per entry (:mod:`xstilts.scoring.exact_search`);
   ``backend="faiss"`` uses a flat faiss index instead when that optional package is installed.
 
 Nothing here imports torch at module level, so a scorer working on stored embeddings stays light.
@@ -33,6 +34,8 @@ DEFAULT_CHUNK_SIZE = 1024
 # Keys per similarity block: 1024 x 16384 float32 = 64 MiB, whatever the sizes of the two sets.
 DEFAULT_KEY_BLOCK = 16384
 BACKENDS = ("exact", "faiss")
+# The exact backend's similarity blocks (xstilts.scoring.exact_search): bf16 candidates are re-scored in fp32.
+SEARCH_PRECISIONS = ("fp32", "bf16")
 # LASER and XTREME use 4 neighbours on each side for the ratio margin.
 DEFAULT_MARGIN_K = 4
 
@@ -126,68 +129,19 @@ def _check_backend(backend: str) -> None:
             ) from None
 
 
-def _block_best(sims, k: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` best columns of every row of the torch block ``sims``: (scores, column + offset), exact.
-
-    torch.topk is an order of magnitude faster than numpy's argpartition, but it breaks ties arbitrarily. Rows
-    whose k-th best score is tied with a column outside the top k are redone with a stable sort, so the result
-    is always "score descending, then column ascending" (the order the merge across blocks relies on).
-    """
-    import torch
-
-    k = min(k, sims.shape[1])
-    values, columns = torch.topk(sims, k, dim=1, sorted=True)
-    tied_rows = torch.nonzero((sims >= values[:, -1:]).sum(dim=1) > k).flatten().tolist()
-    values, columns = values.cpu().numpy(), columns.cpu().numpy()
-    for row in tied_rows:
-        line = sims[row].cpu().numpy()
-        order = np.argsort(-line, kind="stable")[:k]
-        values[row], columns[row] = line[order], order
-    return values, columns + offset
-
-
-def _merge(best: tuple[np.ndarray, np.ndarray] | None, new: tuple[np.ndarray, np.ndarray], k: int):
-    """Keep the k best of two candidate lists per row, ordered by score descending then index ascending."""
-    if best is None:
-        scores, indices = new
-    else:
-        scores = np.concatenate([best[0], new[0]], axis=1)
-        indices = np.concatenate([best[1], new[1]], axis=1)
-    order = np.lexsort((indices, -scores), axis=1)[:, :k]  # last key is the primary one
-    return np.take_along_axis(scores, order, axis=1), np.take_along_axis(indices, order, axis=1)
-
-
-def _blocked_search(
-    queries: np.ndarray, keys: np.ndarray, k: int, chunk_size: int, key_block: int, both: bool, device: str | None
-):
+def _blocked_search(queries: np.ndarray, keys: np.ndarray, k: int, chunk_size: int, key_block: int, both: bool,
+                    device: str | None, precision: str):
     """Top-k of queries against keys (and, if ``both``, of keys against queries) from one pass over the
-    similarity blocks: each ``chunk_size x key_block`` block is computed once and read along both axes."""
+    similarity blocks (:mod:`xstilts.scoring.exact_search`), as numpy arrays."""
     import torch
+
+    from xstilts.scoring.exact_search import blocked_search
 
     target = torch.device(device or "cpu")
-    query_tensor = torch.from_numpy(queries).to(target)
-    key_tensor = torch.from_numpy(keys).to(target)
-    forward_scores = np.empty((len(queries), min(k, len(keys))), dtype=np.float32)
-    forward_indices = np.empty(forward_scores.shape, dtype=np.int64)
-    backward: list = [None] * ((len(keys) + key_block - 1) // key_block)
-    with torch.no_grad():
-        for q_start in range(0, len(queries), chunk_size):
-            q_chunk = query_tensor[q_start : q_start + chunk_size]
-            best = None
-            for block_number, k_start in enumerate(range(0, len(keys), key_block)):
-                sims = q_chunk @ key_tensor[k_start : k_start + key_block].T
-                best = _merge(best, _block_best(sims, k, k_start), k)
-                if both:
-                    backward[block_number] = _merge(backward[block_number], _block_best(sims.T, k, q_start), k)
-            forward_scores[q_start : q_start + len(q_chunk)], forward_indices[q_start : q_start + len(q_chunk)] = best
-    if not both:
-        return forward_scores, forward_indices, None, None
-    return (
-        forward_scores,
-        forward_indices,
-        np.concatenate([b[0] for b in backward]),
-        np.concatenate([b[1] for b in backward]),
-    )
+    forward, backward = blocked_search(torch.from_numpy(queries).to(target), torch.from_numpy(keys).to(target), k,
+                                       chunk_size=chunk_size, key_block=key_block, both=both, precision=precision)
+    arrays = [forward.scores, forward.indices] + ([backward.scores, backward.indices] if backward else [None, None])
+    return tuple(None if a is None else a.cpu().numpy() for a in arrays)
 
 
 def _faiss_search(queries: np.ndarray, keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -208,6 +162,7 @@ def top_k(
     key_block: int = DEFAULT_KEY_BLOCK,
     backend: str = "exact",
     device: str | None = None,
+    precision: str = "fp32",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` keys with the largest dot product per query (cosine when both sides are L2-normalised).
 
@@ -215,7 +170,8 @@ def top_k(
     ``backend="exact"``, equal scores are ordered by key index. Memory is one ``chunk_size x key_block`` block
     of similarities, whatever the sizes. ``backend="faiss"`` (optional package) searches a flat inner-product
     index: the same neighbours up to float rounding and the order of ties. ``device`` (e.g. "cuda") runs the
-    exact backend's blocks there.
+    exact backend's blocks there; ``precision="bf16"`` computes them in bfloat16 and re-scores the candidates in
+    float32 (the same neighbours; see :mod:`xstilts.scoring.exact_search`).
     """
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     keys = np.ascontiguousarray(keys, dtype=np.float32)
@@ -223,7 +179,8 @@ def top_k(
     _check_backend(backend)
     if backend == "faiss":
         return _faiss_search(queries, keys, k)
-    scores, indices, _, _ = _blocked_search(queries, keys, k, chunk_size, key_block, both=False, device=device)
+    scores, indices, _, _ = _blocked_search(queries, keys, k, chunk_size, key_block, both=False, device=device,
+                                            precision=precision)
     return scores, indices
 
 
@@ -236,6 +193,7 @@ def mutual_top_k(
     key_block: int = DEFAULT_KEY_BLOCK,
     backend: str = "exact",
     device: str | None = None,
+    precision: str = "fp32",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`top_k` in both directions: (source->target scores, indices, target->source scores, indices).
 
@@ -248,7 +206,7 @@ def mutual_top_k(
     _check_backend(backend)
     if backend == "faiss":
         return (*_faiss_search(sources, targets, k), *_faiss_search(targets, sources, k))
-    return _blocked_search(sources, targets, k, chunk_size, key_block, both=True, device=device)
+    return _blocked_search(sources, targets, k, chunk_size, key_block, both=True, device=device, precision=precision)
 
 
 def nearest_cosine(
