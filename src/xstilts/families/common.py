@@ -32,10 +32,12 @@ def attention_mask_for(input_ids: torch.Tensor, pad_token_id: int, lengths: Sequ
 
 
 def encode(encoder: torch.nn.Module, batch: dict[str, torch.Tensor], output_hidden_states: bool = False) -> Any:
-    """Run the encoder on the batch's ``input_ids``/``attention_mask`` (and ``token_type_ids`` if present)."""
+    """Run the encoder on the batch's ``input_ids``/``attention_mask`` (and ``token_type_ids`` and
+    ``position_ids`` if present: a packed batch, ``models/packing.py``, numbers positions per sequence)."""
     kwargs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
-    if "token_type_ids" in batch:
-        kwargs["token_type_ids"] = batch["token_type_ids"]
+    for key in ("token_type_ids", "position_ids"):
+        if key in batch:
+            kwargs[key] = batch[key]
     return encoder(**kwargs, output_hidden_states=output_hidden_states)
 
 
