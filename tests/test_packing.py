@@ -196,6 +196,23 @@ def test_packed_mlm_loss_and_gradients_equal_padded(architecture):
     assert max((a - b).abs().max() for a, b in zip(packed_grads, padded_grads, strict=True)) <= 1e-5
 
 
+def test_packed_tagging_loss_equals_padded():
+    from xstilts.families.tagging import FAMILY as TAGGING
+
+    model = tiny("bert")
+    head = TAGGING.build_head(type("T", (), {"labels": ("A", "B", "C")})(), model.config).eval()
+    generator = torch.Generator().manual_seed(5)
+    features = [{"input_ids": torch.randint(3, VOCAB, (n,), generator=generator).tolist(),
+                 "labels": [IGNORE_INDEX] + torch.randint(0, 3, (n - 1,), generator=generator).tolist()}
+                for n in LENGTHS]
+    batch = TAGGING.collate(features, 0)
+    packed = BatchPacker(True, model, 0)(batch, TAGGING.packed_token_keys, "tagging")
+    assert packed["input_ids"].shape[0] < len(LENGTHS)
+    with torch.no_grad():
+        losses = [TAGGING.loss(TAGGING.forward(model, head, b), b) for b in (batch, packed)]
+    assert abs(losses[0] - losses[1]) <= 1e-5
+
+
 def test_auto_packs_only_batches_with_enough_padding():
     model = tiny("xlm-roberta")
     packer = BatchPacker("auto", model, 1)
@@ -239,11 +256,11 @@ def test_runtime_packing_setting():
     assert RuntimeConfig(packing=True).packing is True and RuntimeConfig(packing=False).packing is False
 
 
-def mlm_study(store, packing) -> dict:
+def mlm_study(store, packing, dropout: float = 0.0, checkpoint_every: int = 100) -> dict:
     text = f"""\
 name: packing
 model:
-  build: {{hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, max_length: 64, dropout: 0.0}}
+  build: {{hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, max_length: 64, dropout: {dropout}}}
   tokenizer: {{train: {{corpus: [mock-mlm], vocab_size: 400}}}}
 stages:
   mlm:
@@ -251,6 +268,7 @@ stages:
     steps: 6
     batch_size: 8
     max_length: 24
+    checkpoint_every: {checkpoint_every}
 pipelines:
   only: [mlm]
 evaluate: {{max_examples: 8, split: dev}}
@@ -283,9 +301,29 @@ def test_mlm_stage_losses_equal_with_and_without_packing(xstilts_home, tmp_path,
     for packing in (False, True):
         store = tmp_path / f"runs-{packing}"
         run_study(parse_study(mlm_study(store, packing)), tmp_path / f"out-{packing}")
-        (stage,) = [p for p in store.iterdir() if p.is_dir() and (p / "log.jsonl").exists()]
-        log = [json.loads(line) for line in (stage / "log.jsonl").read_text().splitlines()]
-        losses[packing] = [r["loss"] for r in log if "loss" in r]
+        losses[packing] = stage_losses(store)
     assert len(losses[True]) == 6 and len(packed_shapes) == 6  # every training batch of the packed run
     # Same batches, same masks, no dropout: the same training within fp32 rounding.
     assert losses[True] == pytest.approx(losses[False], rel=1e-4)
+
+
+def stage_losses(store) -> list[float]:
+    (stage,) = [p for p in store.iterdir() if p.is_dir() and (p / "log.jsonl").exists()]
+    log = [json.loads(line) for line in (stage / "log.jsonl").read_text().splitlines()]
+    return [r["loss"] for r in log if "loss" in r]
+
+
+@pytest.mark.slow
+def test_packed_mlm_stage_resumes_exactly(xstilts_home, tmp_path):
+    """With dropout on: a packed run killed after its state at step 2 resumes into the uninterrupted run."""
+    from xstilts import faults
+    from xstilts.studies.runner import run_study
+
+    run_study(parse_study(mlm_study(tmp_path / "clean", True, dropout=0.1, checkpoint_every=2)), tmp_path / "o1")
+    study = parse_study(mlm_study(tmp_path / "crash", True, dropout=0.1, checkpoint_every=2))
+    with faults.armed("train.step@3:raise"), pytest.raises(faults.InjectedFault):
+        run_study(study, tmp_path / "o2")
+    run_study(study, tmp_path / "o2")
+    (stage,) = [p for p in (tmp_path / "crash").iterdir() if (p / "metrics.json").exists()]
+    assert json.loads((stage / "metrics.json").read_text())["resumed_from"] == 2
+    assert stage_losses(tmp_path / "crash") == stage_losses(tmp_path / "clean")
