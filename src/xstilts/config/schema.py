@@ -361,7 +361,7 @@ class RuntimeConfig(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     packing: Literal["auto"] | Bool = Field(
-        "auto", description="padding-free packing of training batches (MLM): true packs every batch, false none, "
+        "auto", description="padding-free packing of training batches (MLM, tagging): true packs every batch, false none, "
         "auto the batches where it saves enough padding to win; an encoder that cannot pack trains padded and "
         "says so. Results equal the padded ones within fp32 rounding, so it is no part of a lineage key")
     threads: Int | None = Field(None, gt=0, description="torch threads of the run (default: torch's own choice); "
