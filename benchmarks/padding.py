@@ -1,19 +1,25 @@
-"""Length-grouped dynamic padding vs. padding every batch to max_length, on the same model and data.
+"""Length-grouped dynamic padding vs. packing vs. padding every batch to max_length, on the same model and data.
 
 Usage: ``python benchmarks/padding.py [--quick]``
 
 Trains one small XLM-R-architecture classifier (random weights, built from a config) on synthetic
-classification data whose lengths follow an XNLI-like long-tailed distribution, twice from the same seed:
+classification data whose lengths follow an XNLI-like long-tailed distribution, four times from the same seed:
 
 a) ours: ``length_grouped_batches`` + padding to the longest feature of each batch;
-b) baseline: random batches padded to max_length 128, as the original X-STILTs code and the usual reference
+b) packed: the same length-grouped batches packed padding-free (``xstilts.models.packing``: rows as wide as
+   the longest feature, per-sequence position ids, a block-diagonal SDPA mask; the first token of each
+   sequence is pooled), what ``runtime.packing: true`` does;
+c) packed-random: plain random batches (no length grouping) packed the same way: padding-free batching
+   without length grouping;
+d) baseline: random batches padded to max_length 128, as the original X-STILTs code and the usual reference
    fine-tuning scripts do.
 
-Both loops run the same forward + backward + AdamW step on the same examples and the same collate; only the
-batch composition and the padding width differ. The two ways step alternately and a step's time is its
-best over a few passes, so that other load on the machine cannot favour one way. It prints examples/s of
-each, a matmul peak measured in the same process, the model FLOPs utilisation of each loop relative to
-that peak and, on the last line, ``ratio <ours/baseline examples per second>``.
+Every loop runs the same forward + backward + AdamW step on the same examples and the same collate; only the
+batch composition and the layout differ. The ways step alternately and a step's time is its best over a few
+passes, so that other load on the machine cannot favour one way. It prints examples/s of each, the share of
+padding (free slots) in what the encoder computed, a matmul peak measured in the same process, the model FLOPs
+utilisation of each loop relative to that peak, ``ratio`` lines and, on the last line,
+``ratio <ours/baseline examples per second>``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification  
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # run from a checkout without install
 
 from xstilts.families.common import attention_mask_for, pad_sequences  # noqa: E402
+from xstilts.models.packing import pack_batch, packing_support  # noqa: E402
 from xstilts.training.batching import length_grouped_batches  # noqa: E402
 
 MAX_LENGTH = 128
@@ -181,25 +188,41 @@ class Run:
     """One way of batching: its own model and optimizer, stepping through a fixed list of batches."""
 
     def __init__(
-        self, features: list[dict[str, Any]], batches: list[list[int]], collate: Collate, fixed_width: bool
+        self, features: list[dict[str, Any]], batches: list[list[int]], collate: Collate, fixed_width: bool,
+        packed: bool = False,
     ):
-        self.model = build_model()  # same seed -> same initial weights in both runs
+        self.model = build_model()  # same seed -> same initial weights in every run
         self.model.train()
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=5e-5, weight_decay=0.01)
         self.features, self.batches, self.collate, self.fixed_width = features, batches, collate, fixed_width
+        self.packed = packed
+        self.support = packing_support(self.model.roberta)
 
     def step(self, k: int) -> tuple[float, tuple[int, int]]:
-        """Collate + forward + backward + AdamW step on batch ``k``; returns (seconds, padded batch shape)."""
+        """Collate + forward + backward + AdamW step on batch ``k``; returns (seconds, computed batch shape)."""
         start = time.perf_counter()
         batch = self.collate([self.features[i] for i in self.batches[k]])
         if self.fixed_width:
             batch = pad_to_max_length(batch)
-        loss = self.model(**batch).loss
+        if self.packed:
+            loss, shape = self.packed_loss(batch)
+        else:
+            loss, shape = self.model(**batch).loss, tuple(batch["input_ids"].shape)
         loss.backward()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         loss.item()  # wait for the step to finish (a no-op sync on CPU, kept for honesty on other devices)
-        return time.perf_counter() - start, tuple(batch["input_ids"].shape)
+        return time.perf_counter() - start, shape
+
+    def packed_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, tuple[int, int]]:
+        """The classifier's loss on the packed batch: the encoder on packed rows, then the head on the first
+        token of each sequence (what the padded model pools), the same cross-entropy."""
+        labels = batch.pop("labels")
+        packed, layout = pack_batch(batch, self.support, PAD_ID)
+        hidden = self.model.roberta(**packed).last_hidden_state
+        first = hidden[layout.rows, layout.starts].unsqueeze(1)  # (sequences, 1, hidden)
+        logits = self.model.classifier(first)
+        return torch.nn.functional.cross_entropy(logits, labels), tuple(packed["input_ids"].shape)
 
 
 def main() -> None:
@@ -234,19 +257,16 @@ def main() -> None:
     peaks = [matmul_peak()]
     n_params = non_embedding_params(build_model())
 
+    grouped = length_grouped_batches(lengths, BATCH_SIZE, seed=SEED, epoch=0)
+    random_batches = length_grouped_batches(lengths, BATCH_SIZE, seed=SEED, epoch=0, group_factor=0)
     runs = {
-        "ours": Run(
-            features, length_grouped_batches(lengths, BATCH_SIZE, seed=SEED, epoch=0), collate, False
-        ),
-        "baseline": Run(
-            features,
-            length_grouped_batches(lengths, BATCH_SIZE, seed=SEED, epoch=0, group_factor=0),
-            collate,
-            True,
-        ),
+        "ours": Run(features, grouped, collate, False),
+        "packed": Run(features, grouped, collate, False, packed=True),
+        "packed-random": Run(features, random_batches, collate, False, packed=True),
+        "baseline": Run(features, random_batches, collate, True),
     }
-    steps = len(runs["ours"].batches)
-    assert steps == len(runs["baseline"].batches)
+    steps = len(grouped)
+    assert all(len(run.batches) == steps for run in runs.values())
     # Warm-up (thread pool, allocator, AdamW state): a few untimed steps of each way's own batches.
     for run in runs.values():
         for k in range(warmup_steps):
@@ -284,11 +304,15 @@ def main() -> None:
         flops = training_flops(n_params, shapes[name])
         useful = training_flops(n_params, [(1, length) for length in lengths])
         print(
-            f"{name:9s} {rates[name]:7.1f} examples/s  ({seconds:.2f} s: sum of per-step best of {passes} passes; "
+            f"{name:13s} {rates[name]:7.1f} examples/s  ({seconds:.2f} s: sum of per-step best of {passes} passes; "
             f"median pass {statistics.median(pass_totals[name]):.2f} s; {steps} steps; padding "
             f"{1 - real_tokens / padded:5.1%} of {padded} tokens; MFU {flops / seconds / 1e9 / peak:5.1%}, "
             f"useful-token MFU {useful / seconds / 1e9 / peak:5.1%})"
         )
+    print("(a shared, noisy machine: per-step best of the passes; compare ratios, not absolute rates)")
+    print(f"ratio packed/ours {rates['packed'] / rates['ours']:.2f}")
+    print(f"ratio packed-random/ours {rates['packed-random'] / rates['ours']:.2f}")
+    print(f"ratio packed-random/baseline {rates['packed-random'] / rates['baseline']:.2f}")
     print(f"ratio {rates['ours'] / rates['baseline']:.2f}")
 
 

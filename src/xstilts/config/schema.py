@@ -408,6 +408,10 @@ class SlurmConfig(Strict):
 class RuntimeConfig(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16"] = "auto"
+    packing: Literal["auto"] | Bool = Field(
+        "auto", description="padding-free packing of training batches (MLM, tagging): true packs every batch, false none, "
+        "auto the batches where it saves enough padding to win; an encoder that cannot pack trains padded and "
+        "says so. Results equal the padded ones within fp32 rounding, so it is no part of a lineage key")
     threads: Int | None = Field(None, gt=0, description="torch threads of the run (default: torch's own choice); "
                                  "with parallel workers, the budget they share (default: every core)")
     workers: Int = Field(1, gt=0, description="local worker processes that run independent stages and "

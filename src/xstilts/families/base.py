@@ -73,6 +73,10 @@ class Family(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     trainable: ClassVar[bool]
+    # Training batches may be packed (``models/packing.py``) when every batch key but ``input_ids`` and
+    # ``attention_mask`` is per token and the loss is a mean over tokens that ignores the free slots: these
+    # keys, each with the value of a free slot. None: never packed.
+    packed_token_keys: ClassVar[dict[str, int] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

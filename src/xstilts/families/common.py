@@ -34,12 +34,15 @@ def attention_mask_for(input_ids: torch.Tensor, pad_token_id: int, lengths: Sequ
 
 
 def encode(encoder: torch.nn.Module, batch: dict[str, torch.Tensor], output_hidden_states: bool = False) -> Any:
-    """Run the encoder on the batch's ``input_ids``/``attention_mask`` (and ``token_type_ids`` if present)."""
+    """Run the encoder on the batch's ``input_ids``/``attention_mask`` (and ``token_type_ids`` and
+    ``position_ids`` if present: a packed batch, ``models/packing.py``, numbers positions per sequence)."""
     kwargs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
     # Encoders without segment embeddings (ModernBERT, T5's encoder) take no token_type_ids, whatever the
     # tokenizer made: they would fail on the keyword.
     if "token_type_ids" in batch and _takes_token_types(type(encoder)):
         kwargs["token_type_ids"] = batch["token_type_ids"]
+    if "position_ids" in batch:
+        kwargs["position_ids"] = batch["position_ids"]
     return encoder(**kwargs, output_hidden_states=output_hidden_states)
 
 

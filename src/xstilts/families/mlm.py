@@ -144,6 +144,8 @@ class MaskedLMHead(nn.Module):
 
 class MaskedLMFamily(Family):
     spec = SPEC
+    # Masks are drawn on the padded batch first, so a packed batch holds the same masked tokens.
+    packed_token_keys = {"labels": IGNORE_INDEX}
 
     def __init__(self) -> None:
         # Vocabulary size per task name, noted when features pass through featurize/postprocess: chance()

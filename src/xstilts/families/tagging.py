@@ -69,6 +69,8 @@ NO_POSITION = -1
 
 class TaggingFamily(Family):
     spec = SPEC
+    # Per-token labels and a per-token head: a packed batch has the same loss (``models/packing.py``).
+    packed_token_keys = {"labels": IGNORE_INDEX}
 
     # ----- data -----
     def validate_example(self, task: Any, example: dict[str, Any]) -> str | None:

@@ -32,6 +32,7 @@ from xstilts.evaluation.predict import evaluate_features, move
 from xstilts.families import get_family
 from xstilts.models.bundle import EncoderWithHeads
 from xstilts.models.checkpoint import load_training_state, save_model, save_training_state
+from xstilts.models.packing import BatchPacker
 from xstilts.run_folder import RunFolder
 from xstilts.tasks.base import Task, stable_hash
 from xstilts.training.batching import MixtureStream, mixture_weights, steps_for_epochs
@@ -155,6 +156,10 @@ def train_stage(
     device = accelerator.device
     rank, world = accelerator.process_index, accelerator.num_processes
     families = [get_family(s.task.family) for s in sources]
+    # Packing moves the tokens of a collated batch into fewer rows (same tokens, same MLM masks): the loss
+    # equals the padded one within fp32 rounding (dropout draws differ with the layout). Deterministic, so a
+    # resumed run packs its batches exactly as the uninterrupted one would.
+    packer = BatchPacker(runtime.packing, bundle.encoder, pad_token_id)
 
     def evaluate_dev(step: int) -> float:
         scores = {}
@@ -178,7 +183,7 @@ def train_stage(
     log_every = max(1, total // 50)
     window_loss, window_examples, window_steps, window_start = 0.0, 0, 0, time.perf_counter()
     stopped_early = False
-    with progress, tracking.session(accelerator, resumed_step=bookkeeping["step"]):
+    with progress, tracking.session(accelerator, resumed_step=bookkeeping["step"]), packer.session():
         progress.advance_to(bookkeeping["step"])
         for step in range(bookkeeping["step"], total):
             wrapped.train()
@@ -189,6 +194,7 @@ def train_stage(
                 features = [sources[source_index].features[i] for i in indices[rank::world]]
                 generator = torch.Generator().manual_seed(seed_int(seed, step, micro))
                 batch = move(family.collate(features, pad_token_id, generator=generator), device)
+                batch = packer(batch, family.packed_token_keys, family.name)
                 sync = micro == config.grad_accumulation - 1
                 with contextlib.nullcontext() if sync else accelerator.no_sync(wrapped):
                     with accelerator.autocast():
