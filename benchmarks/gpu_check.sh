@@ -132,7 +132,7 @@ elif '$cpu' != '1':
 
 run_pytest() {
     # On a CPU the gpu tests are skipped: the dry run checks that they are collected and import.
-    "$python" -m pytest -p no:cacheprovider -m gpu -q -rs tests/test_gpu.py tests/test_gpu_path.py
+    "$python" -m pytest -p no:cacheprovider -m gpu -rs tests/test_gpu.py tests/test_gpu_path.py
 }
 
 run_pipeline() {
@@ -152,14 +152,14 @@ stages:
     steps: ${intermediate_steps}
     batch_size: 32
     max_length: 128
-    optimizer: {lr: 2.0e-5}
+    optimizer: {lr: 5.0e-5}
     selection: {max_examples: ${eval_examples}}
   xnli:
     sources: [{task: ${prefix}xnli}]
     steps: ${target_steps}
     batch_size: 32
     max_length: 128
-    optimizer: {lr: 2.0e-5}
+    optimizer: {lr: 5.0e-5}
     selection: {max_examples: ${eval_examples}}
 pipelines:
   nli-xnli: [nli, xnli]
@@ -206,7 +206,7 @@ for i in "${!names[@]}"; do
     [[ "${verdicts[$i]}" == passed* ]] || failed=1
 done
 grep -h -E "^[A-Z].*(H200|H100|A100|GiB)" "$logs/gpu.log" 2>/dev/null | tail -1
-tail -1 "$logs/pytest.log" 2>/dev/null | sed 's/^/pytest: /'
+grep -E "(passed|failed|skipped|error)" "$logs/pytest.log" 2>/dev/null | tail -1 | sed 's/^/pytest: /'
 grep -h -E "^(model|precision|matmul peak):|MFU|^ratio" "$logs/throughput.log" 2>/dev/null
 grep -h "^pipeline:" "$logs/pipeline.log" 2>/dev/null
 rm -rf "${work:?}/store" "${work:?}/home"  # checkpoints at large size are gigabytes; the logs stay

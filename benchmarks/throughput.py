@@ -220,6 +220,7 @@ class Prepared:
     encoder: torch.nn.Module  # initial weights, shared by both sides
     head: torch.nn.Module | None
     num_labels: int
+    hf_template: Any = None  # HF's model of the workload with the initial weights, made on first use
 
     @property
     def steps(self) -> int:
@@ -389,6 +390,14 @@ def run_xstilts(item: Prepared, study, tokenizer, device: str, work: Path, steps
 
 
 def hf_model(item: Prepared):
+    """A fresh copy of the workload's HF model with xstilts' initial encoder weights (built once: random
+    initialisation of a large model takes longer than its training run here)."""
+    if item.hf_template is None:
+        item.hf_template = build_hf_model(item)
+    return copy.deepcopy(item.hf_template)
+
+
+def build_hf_model(item: Prepared):
     import transformers
 
     config = copy.deepcopy(item.encoder.config)

@@ -77,7 +77,7 @@ def test_fused_adamw_gives_the_updates_of_the_toolkit_optimizer():
     ours = build_optimizer(model, config)
     groups = [{"params": g["params"], "weight_decay": g["weight_decay"]} for g in build_optimizer(twin, config).param_groups]
     fused = torch.optim.AdamW(groups, lr=config.lr, betas=tuple(config.betas), eps=config.eps, fused=True)
-    for step in range(3):
+    for _ in range(3):
         for network, optimizer in ((model, ours), (twin, fused)):
             inputs = batch()
             loss = network(**inputs).last_hidden_state.pow(2).mean()
