@@ -1,7 +1,7 @@
 """xstilts' training loop against HF Trainer set up as a careful user would, side by side in one run.
 
 Usage: ``python benchmarks/throughput.py [--quick] [--size tiny|small|base|large] [--device cpu|cuda]
-[--precision auto|fp32|bf16] [--set KEY=VALUE ...]``
+[--precision auto|fp32|bf16] [--batch-size N] [--set KEY=VALUE ...]`` (docs/speed.md)
 
 Four workloads on the micro-benchmark's English training data (the toolkit's own data path: its tasks,
 tokenizer trained in code and featurization), each trained for the same steps with the same batch size,
@@ -23,11 +23,14 @@ c) ``hf-flat``: for token-level workloads (tagging, MLM), HF's padding-free ``Da
    where the installed transformers packs this architecture (checked at run time: a flattened forward pass
    must equal the padded one).
 
-Both train on exactly one pass over the same features (``steps * batch_size`` of them), so each side does
-the same work; a run's time is from the start of training to the end of its last step. The sides run
-alternately (xstilts, hf, hf-flat, then the next round in the reverse order), so load from anything else on
-the machine hits all alike, and each keeps its best round. An untimed short run of each goes first (thread
-pools, allocator, kernels).
+Both train on exactly one pass over the same features (``steps * batch_size`` of them, the data repeated
+when it is smaller), so each side does the same work. Time runs from the start of training to the end of
+its last step, marked at the loop's logged steps (CUDA events on a GPU, so the host never waits). The sides
+run alternately (xstilts, hf, hf-flat, then the next round in the reverse order), so load from anything
+else on the machine hits all alike; every round trains the same batches in the same order, and each
+stretch between marks keeps its best time over the rounds. An untimed short run of each goes first (thread
+pools, allocator, kernels). The loop's final checkpoint write, after its last step, is skipped (HF saves
+nothing either).
 
 Printed per workload and side: examples/s, tokens/s (real tokens, padding excluded), padding share of the
 tokens the model saw, and MFU: useful FLOPs (6 x non-embedding encoder parameters x real tokens + attention
@@ -40,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import os
 import shutil
 import sys
@@ -359,7 +363,7 @@ def run_xstilts(item: Prepared, study, tokenizer, device: str, work: Path, steps
     stage = item.stage if steps is None else item.stage.model_copy(update={"steps": steps})
     features = item.features[: stage.steps * item.batch_size]
     heads = {item.task.head_name: copy.deepcopy(item.head)} if item.head is not None else {}
-    bundle = EncoderWithHeads(copy.deepcopy(item.encoder), heads).to(device)  # moved before the clock starts
+    bundle = EncoderWithHeads(copy.deepcopy(item.encoder), heads).to(device)  # on the device before the clock
     seen: list[int] = []
 
     def count(module, args, kwargs):  # the shape the encoder ran on: padding (or packing) as it happened
@@ -389,11 +393,11 @@ def run_xstilts(item: Prepared, study, tokenizer, device: str, work: Path, steps
                   "bf16" if precision == "bf16" else "fp32")
 
 
-def hf_model(item: Prepared):
-    """A fresh copy of the workload's HF model with xstilts' initial encoder weights (built once: random
-    initialisation of a large model takes longer than its training run here)."""
+def hf_model(item: Prepared, device: str):
+    """A fresh copy of the workload's HF model with xstilts' initial encoder weights (built once and kept on
+    the device: random initialisation of a large model on the CPU takes longer than its training run)."""
     if item.hf_template is None:
-        item.hf_template = build_hf_model(item)
+        item.hf_template = build_hf_model(item).to(device)
     return copy.deepcopy(item.hf_template)
 
 
@@ -472,6 +476,7 @@ def flattening_supported(item: Prepared) -> bool:
     from transformers import DataCollatorWithFlattening
 
     encoder = copy.deepcopy(item.encoder).eval()
+    device = next(encoder.parameters()).device
     rows = [{"input_ids": list(f["input_ids"])} for f in item.features[:2]]
     if len(rows) < 2:
         return False
@@ -480,9 +485,10 @@ def flattening_supported(item: Prepared) -> bool:
     ids = torch.tensor([r["input_ids"] + [pad] * (width - len(r["input_ids"])) for r in rows])
     mask = (torch.arange(width)[None, :] < torch.tensor([len(r["input_ids"]) for r in rows])[:, None]).long()
     packed = DataCollatorWithFlattening(position_ids_start=position_start(encoder.config))(rows)
-    with torch.no_grad():
-        padded = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        flat = encoder(input_ids=packed["input_ids"], position_ids=packed["position_ids"]).last_hidden_state[0]
+    with torch.no_grad():  # fp32 (no autocast): the comparison is exact up to float rounding
+        padded = encoder(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
+        flat = encoder(input_ids=packed["input_ids"].to(device),
+                       position_ids=packed["position_ids"].to(device)).last_hidden_state[0]
     reference = torch.cat([padded[i, : len(r["input_ids"])] for i, r in enumerate(rows)])
     return flat.shape == reference.shape and float((flat - reference).abs().max()) < 1e-4
 
@@ -537,7 +543,7 @@ def run_hf(item: Prepared, tokenizer, device: str, bf16: bool, flat: bool, work:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            trainer = Trainer(model=hf_model(item), args=training_arguments(output_dir, item, steps, device, bf16),
+            trainer = Trainer(model=hf_model(item, device), args=training_arguments(output_dir, item, steps, device, bf16),
                               train_dataset=rows, data_collator=counting, processing_class=tokenizer,
                               callbacks=[Clock()])
             trainer.remove_callback(PrinterCallback)  # its log lines would bury the results
@@ -594,6 +600,11 @@ def main() -> None:
     try:
         study, tokenizer, prepared = prepare(args, steps, work / "store")
         prepared = [p for p in prepared if not args.workloads or p.workload.name in args.workloads]
+        if args.device == "cuda":  # initial weights on the GPU once: each run copies them there, not from the host
+            prepared[0].encoder.to(args.device)
+            for item in prepared:
+                if item.head is not None:
+                    item.head.to(args.device)
         layers, hidden, heads, intermediate = SIZES[args.size]
         device_name = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
         print(f"model: XLM-R {args.size} ({layers} layers, hidden {hidden}, {heads} heads, intermediate "
@@ -617,12 +628,17 @@ def main() -> None:
 
         def run(item: Prepared, name: str, steps: int | None = None) -> Timing:
             if name == "xstilts":
-                return run_xstilts(item, study, tokenizer, args.device, work, steps)
-            return run_hf(item, tokenizer, args.device, hf_bf16, name == "hf-flat", work, steps)
+                timing = run_xstilts(item, study, tokenizer, args.device, work, steps)
+            else:
+                timing = run_hf(item, tokenizer, args.device, hf_bf16, name == "hf-flat", work, steps)
+            gc.collect()  # the last run's model and optimizer state, before the next one allocates its own
+            if args.device == "cuda":
+                torch.cuda.empty_cache()
+            return timing
 
         for item, sides in plans:  # untimed warm-up of every side
             for name in sides:
-                run(item, name, steps=min(3, item.steps))
+                run(item, name, steps=min(2, item.steps))
         for r in range(rounds):
             for item, sides in plans:
                 order = list(sides) if r % 2 == 0 else list(sides)[::-1]
