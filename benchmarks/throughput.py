@@ -242,7 +242,7 @@ class Prepared:
 
 
 def prepare(args: argparse.Namespace, steps: int, store: Path):
-    """The parsed study, its tokenizer and one Prepared per workload (features cut to whole batches)."""
+    """The parsed study, its tokenizer and one Prepared per workload (``steps x batch_size`` features)."""
     from xstilts.config.load import parse_study
     from xstilts.families import get_family
     from xstilts.models.setup import initial_encoder
@@ -263,7 +263,7 @@ def prepare(args: argparse.Namespace, steps: int, store: Path):
         data = featurize(context, task, "train", "en", workload.max_length, stage.sources[0].max_examples)
         # Exactly steps x batch_size features, one pass: the data repeated when it is smaller than that
         # (large batches on a GPU), so that both sides train on the same list.
-        needed = steps * stage.batch_size
+        needed = stage.steps * stage.batch_size
         features = [data.features[i % len(data.features)] for i in range(needed)]
         torch.manual_seed(1)
         head = family.build_head(task, encoder.config)
@@ -367,8 +367,9 @@ def run_xstilts(item: Prepared, study, tokenizer, device: str, work: Path, steps
     seen: list[int] = []
 
     def count(module, args, kwargs):  # the shape the encoder ran on: padding (or packing) as it happened
-        ids = kwargs.get("input_ids") if "input_ids" in kwargs else args[0]
-        seen.append(ids.numel())
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        if ids is not None:
+            seen.append(ids.numel())
 
     hook = bundle.encoder.register_forward_pre_hook(count, with_kwargs=True)
     clock = StepClock(device)
@@ -564,7 +565,7 @@ def report(item: Prepared, sides: dict[str, Side], peaks: Peaks) -> None:
         last, seconds = side.timings[-1], side.seconds()
         rounds = ", ".join(f"{t.seconds:.2f}" for t in side.timings)
         print(f"  {side.name:8s} {last.examples / seconds:9.1f} examples/s {last.real_tokens / seconds:11,.0f} "
-              f"tokens/s  padding {1 - last.real_tokens / last.seen_tokens:5.1%}  {last.precision}  MFU "
+              f"tokens/s  padding {1 - last.real_tokens / max(last.seen_tokens, 1):5.1%}  {last.precision}  MFU "
               f"{flops / seconds / 1e9 / peaks.peak(last.precision):5.1%}  ({seconds:.2f} s: per-stretch best of "
               f"rounds of [{rounds}] s)", flush=True)
 

@@ -107,3 +107,12 @@ def test_hf_collators_pad_or_flatten_the_rows(bench):
     tagged = bench.hf_collator(tags, tokenizer, flat=False, device="cpu")(tag_rows)
     assert tagged["labels"].shape == tagged["input_ids"].shape
     assert (tagged["labels"][0, len(rows[0]["input_ids"]):] == -100).all()  # padded labels are ignored
+
+
+@pytest.mark.parametrize("script", ["gpu_check.sh", "gpu_wheels.sh"])
+def test_the_gpu_scripts_parse(script):
+    import subprocess
+
+    path = PATH.parent / script
+    result = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
