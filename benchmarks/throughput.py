@@ -654,7 +654,8 @@ def main() -> None:
             hf = min((s for name, s in sides.items() if name != "xstilts"), key=Side.seconds)
             ratios.append((item.workload.name, hf.seconds() / sides["xstilts"].seconds(), hf.name))
         for name, ratio, against in ratios:
-            print(f"ratio {name}: {ratio:.2f}x faster (vs {against})")
+            verdict = "faster" if ratio >= 1 else "(xstilts slower)"
+            print(f"ratio {name}: {ratio:.2f}x {verdict} (vs {against})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
