@@ -29,8 +29,10 @@ its last step, marked at the loop's logged steps (CUDA events on a GPU, so the h
 run alternately (xstilts, hf, hf-flat, then the next round in the reverse order), so load from anything
 else on the machine hits all alike; every round trains the same batches in the same order, and each
 stretch between marks keeps its best time over the rounds. An untimed short run of each goes first (thread
-pools, allocator, kernels). The loop's final checkpoint write, after its last step, is skipped (HF saves
-nothing either).
+pools, allocator, kernels). bf16 on a CPU builds oneDNN kernels for each batch width the first time it
+meets it, which makes the first round of a side slower than the next: hence two rounds at least (a long
+training run meets each width many times). The loop's final checkpoint write, after its last step, is
+skipped (HF saves nothing either).
 
 Printed per workload and side: examples/s, tokens/s (real tokens, padding excluded), padding share of the
 tokens the model saw, and MFU: useful FLOPs (6 x non-embedding encoder parameters x real tokens + attention
@@ -595,6 +597,9 @@ def main() -> None:
     hf_logging.disable_progress_bar()
     steps = args.steps or (12 if args.quick else 40)
     rounds = args.rounds or (2 if args.quick else 3)
+    if rounds < 2:
+        print("note: one round keeps the first meeting of each batch width (bf16 kernel builds on CPUs): "
+              "the times are not steady state", flush=True)
     hf_bf16 = args.precision == "bf16" or (args.precision == "auto" and native_bf16(args.device))
 
     work = Path(tempfile.mkdtemp(prefix="xstilts-throughput-"))
