@@ -476,8 +476,13 @@ def hf_collator(item: Prepared, tokenizer, flat: bool, device: str):
 def flattening_supported(item: Prepared) -> bool:
     """Whether the installed transformers packs this architecture: the flattened forward pass of two
     sequences (position ids restarting per sequence, no attention mask) must equal their padded pass."""
+    import inspect
+
     from transformers import DataCollatorWithFlattening
 
+    if position_start(item.encoder.config) and "position_ids_start" not in inspect.signature(
+            DataCollatorWithFlattening.__init__).parameters:
+        return False  # positions would start at 0 where the model counts from padding_idx + 1
     encoder = copy.deepcopy(item.encoder).eval()
     device = next(encoder.parameters()).device
     rows = [{"input_ids": list(f["input_ids"])} for f in item.features[:2]]
@@ -493,7 +498,9 @@ def flattening_supported(item: Prepared) -> bool:
         flat = encoder(input_ids=packed["input_ids"].to(device),
                        position_ids=packed["position_ids"].to(device)).last_hidden_state[0]
     reference = torch.cat([padded[i, : len(r["input_ids"])] for i, r in enumerate(rows)])
-    return flat.shape == reference.shape and float((flat - reference).abs().max()) < 1e-4
+    # Leaking attention across sequences moves hidden states by tenths; float rounding over 24 layers, by
+    # far less than 1e-3.
+    return flat.shape == reference.shape and float((flat - reference).abs().max()) < 1e-3
 
 
 def training_arguments(output_dir: Path, item: Prepared, steps: int, device: str, bf16: bool):
