@@ -42,7 +42,7 @@ python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3
     -d "$folder" "${specs[@]}"
 
 size_kib=$(du -sk "$folder" | cut -f1)
-echo "wheels: $(ls "$folder" | wc -l) files, $((size_kib / 1024)) MiB in $folder"
+echo "wheels: $(find "$folder" -name "*.whl" | wc -l) files, $((size_kib / 1024)) MiB in $folder"
 ls -1 "$folder"
 if (( size_kib > limit_mib * 1024 )); then
     echo "too big: the wheels take more than $limit_mib MiB of the 64 MiB that travel; remove old versions" >&2
