@@ -86,7 +86,8 @@ def run_fresh(args: list[str], folder: Path, *, env: dict[str, str] | None = Non
     home = folder / "home"
     home.mkdir(parents=True, exist_ok=True)
     environment = {key: value for key, value in os.environ.items()
-                   if key not in ("XSTILTS_HOME", "XDG_CACHE_HOME", "XSTILTS_DATA", "COLUMNS", "LINES")}
+                   if key not in ("XSTILTS_HOME", "XDG_CACHE_HOME", "XSTILTS_DATA", "COLUMNS", "LINES",
+                                  "XSTILTS_NATIVE_BF16")}  # the suite's fp32 stand-in: a new user detects
     environment.update(HOME=str(home), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", **(env or {}))
     command = [sys.executable, "-m", "xstilts", *args]
     if nice:
@@ -435,6 +436,33 @@ def e5_questions() -> str:
         stamp("e5-questions", "seed 0, fine-tuned on English tatoeba-questions"), ""])
 
 
+# ------------------------------------------------------------------ the memory plan (docs/running.md)
+
+
+def memory_plan() -> str:
+    """XLM-R XL fine-tuning on one 80 GB GPU: computed by xstilts.training.memory (an estimate, not measured)."""
+    from xstilts.training.memory import XLMR_XL, training_memory
+
+    static = training_memory(XLMR_XL, 1, 1).gib()
+    lines = [f"{XLMR_XL.parameters / 1e9:.3f}B parameters.", "",
+             "| part | GiB |", "|---|---:|",
+             *(f"| {label} | {static[key]:.1f} |" for key, label in (
+                 ("weights", "weights (fp32)"), ("gradients", "gradients (fp32)"),
+                 ("optimizer", "AdamW moments (fp32)"), ("autocast_copies", "autocast's bf16 weight copies"))),
+             f"| **static total** | **{static['total'] - static['activations']:.1f}** |", "",
+             "| batch x length | activations | total | with checkpointing: activations | total | "
+             "eager attention, no checkpointing: total | MLM logits (not in total) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for batch, length in ((32, 128), (32, 256), (16, 512), (32, 512), (64, 512)):
+        plain = training_memory(XLMR_XL, batch, length).gib()
+        checkpointed = training_memory(XLMR_XL, batch, length, checkpointing=True).gib()
+        eager = training_memory(XLMR_XL, batch, length, sdpa=False).gib()
+        lines.append(f"| {batch} x {length} | {plain['activations']:.1f} | {plain['total']:.1f} | "
+                     f"{checkpointed['activations']:.1f} | {checkpointed['total']:.1f} | {eager['total']:.1f} | "
+                     f"{plain['mlm_logits']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 # ------------------------------------------------------------------ the registry
 
 
@@ -448,6 +476,7 @@ class Producer:
 PRODUCERS: dict[str, Producer] = {
     "quickstart": Producer(quickstart, "quick"),
     "micro-languages": Producer(micro_languages, "code"),
+    "memory-plan": Producer(memory_plan, "code"),
     "micro-time": Producer(micro_time, "long", timing=True),
     "throughput": Producer(throughput, "long", timing=True),
     "micro-baseline": Producer(micro_baseline_table, "long"),

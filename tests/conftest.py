@@ -11,6 +11,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_EVALUATE_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The suite plays a CPU without native bf16, so that `runtime.precision: auto` means fp32 and pinned numbers are
+# the same on every machine; tests of the bf16 path set the precision (or this variable) themselves.
+os.environ.setdefault("XSTILTS_NATIVE_BF16", "0")
 
 
 @pytest.fixture(autouse=True)

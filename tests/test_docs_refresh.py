@@ -126,3 +126,7 @@ def test_the_real_encoder_numbers_are_current(name):
     if missing:
         pytest.skip(missing)
     assert_current(name)
+
+
+def test_the_memory_plan_is_current():
+    assert_current("memory-plan")

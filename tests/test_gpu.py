@@ -29,6 +29,24 @@ runtime: {device: cuda, precision: bf16, progress: false}
 """)
 
 
+def test_auto_picks_bf16_and_fused_adamw_on_a_gpu(xstilts_home, tmp_path):
+    """precision: auto on a CUDA device of compute capability 8+ trains in bf16 with fused AdamW and SDPA, and
+    says so in metrics.json and in every result row."""
+    if not torch.cuda.is_bf16_supported(including_emulation=False):
+        pytest.skip("this GPU has no native bf16 (compute capability < 8)")
+    data = json.loads(json.dumps(STUDY))
+    data.update(store=str(tmp_path / "runs"), pipelines={"only": ["target"]})
+    data["runtime"] = {"device": "cuda", "precision": "auto", "progress": False}
+    data["stages"]["target"].update(epochs=1)
+    run_study(parse_study(data), tmp_path / "out")
+    (stage,) = [folder for folder in (tmp_path / "runs").iterdir() if folder.is_dir()]
+    metrics = json.loads((stage / "metrics.json").read_text())
+    assert (metrics["precision"], metrics["device"]) == ("bf16", "cuda")
+    assert metrics["runtime"]["fused_optimizer"] is True and metrics["runtime"]["attention"] == "sdpa"
+    with open(tmp_path / "out" / "results.csv") as handle:
+        assert {row["precision"] for row in csv.DictReader(handle)} == {"bf16"}
+
+
 def test_bf16_study_on_gpu(xstilts_home, tmp_path):
     data = dict(STUDY, store=str(tmp_path / "runs"))
     run_study(parse_study(data), tmp_path / "out")

@@ -407,7 +407,21 @@ class SlurmConfig(Strict):
 
 class RuntimeConfig(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="auto: bf16 autocast where the device computes bf16 natively (CUDA compute capability "
+        ">= 8; CPUs with AMX or AVX512-BF16, detected at run time), fp32 elsewhere; bf16 on a CPU without it runs "
+        "emulated (slow, warned). Not in lineage keys: results record the precision used (column `precision`)")
+    attention: Literal["auto", "sdpa", "eager"] = Field(
+        "auto", description="attention kernel: sdpa (torch's scaled_dot_product_attention: flash or "
+        "memory-efficient kernels on a GPU) where the encoder supports it, else its default (auto); eager: the "
+        "plain matmul-softmax path")
+    compile: Bool = Field(False, description="torch.compile the encoder (a C++ compiler on CPUs, Triton on GPUs); "
+                          "the first steps are slow while it compiles")
+    gradient_checkpointing: Bool = Field(
+        False, description="recompute each layer's activations in the backward pass instead of keeping them: "
+        "much less memory for about a third more compute (large encoders on one GPU); same numbers")
+    fused_optimizer: Bool = Field(True, description="fused AdamW (one kernel for all parameters) on CUDA; CPUs "
+                                  "keep torch's default AdamW")
     packing: Literal["auto"] | Bool = Field(
         "auto", description="padding-free packing of training batches (MLM, tagging): true packs every batch, false none, "
         "auto the batches where it saves enough padding to win; an encoder that cannot pack trains padded and "

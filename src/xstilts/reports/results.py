@@ -81,7 +81,7 @@ def normalise_row(row: dict[str, Any], where: str = "result row") -> dict[str, A
     out["seed"] = _seed(row["seed"])
     out["axes"] = _axes(row.get("axes"), where)
     for key in ("model", "intermediate", "pretraining", "family", "pipeline", "eval_key", "stage_key", "benchmark",
-                "reference", "recipe"):
+                "reference", "recipe", "precision"):
         out[key] = "" if row.get(key) is None else str(row.get(key))
     weight = row.get("weight")
     try:

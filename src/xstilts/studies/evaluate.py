@@ -36,6 +36,16 @@ def is_evaluated(context: Context, evaluation: EvalNode) -> bool:
     return eval_path(context, evaluation).exists()
 
 
+def trained_precision(context: Context, stage_key: str) -> str:
+    """The precision a stage was trained in, from its metrics.json ("unrecorded": trained before precisions were
+    recorded)."""
+    path = context.store.run(stage_key).metrics
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("precision") or "unrecorded"
+    except (OSError, ValueError):
+        return "unrecorded"
+
+
 def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> None:
     todo = [e for e in evaluations if not eval_path(context, e).exists()]
     if not todo:
@@ -46,14 +56,20 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
     from xstilts.families import get_family
     from xstilts.models.checkpoint import load_encoder_from_checkpoint, load_heads
     from xstilts.tasks import get_task
-    from xstilts.training.loop import make_accelerator
+    from xstilts.training.acceleration import set_attention
+    from xstilts.training.loop import make_accelerator, run_precision
+    from xstilts.training.precision import precision_label
 
     stage = todo[0].stage
     checkpoint = context.store.run(stage.key).checkpoint
     what = "the model as loaded (no stages)" if stage.untrained else f"stage {stage.name!r}"
     say(f"evaluate {len(todo)} task/language pairs on {what} (seed {stage.seed})")
     tokenizer, _ = ensure_tokenizer(context, stage.model)
-    accelerator = make_accelerator(context.study.runtime)
+    precision = run_precision(context.study.runtime)
+    accelerator = make_accelerator(context.study.runtime, precision=precision)
+    # The row reports the stage's precision, and says so when this machine evaluates in another.
+    precision_text = precision_label(None if stage.untrained else trained_precision(context, stage.key),
+                                     precision.name)
     if stage.untrained:
         from xstilts.models.setup import initial_encoder
         from xstilts.training.loop import seed_int
@@ -62,6 +78,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
         encoder = initial_encoder(context.study.model_configs()[stage.model], tokenizer).to(accelerator.device)
     else:
         encoder = load_encoder_from_checkpoint(checkpoint).to(accelerator.device)
+    set_attention(encoder, context.study.runtime.attention)
     heads: dict[str, torch.nn.Module] = {}
     for evaluation in todo:
         task = get_task(evaluation.task).with_data(context.data_root)
@@ -104,7 +121,8 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
             {"task": task.name, "family": task.family, "language": evaluation.language, "split": evaluation.split,
              "metric": metric, "value": value, "chance": chance.get(metric), "main": metric == task.main_metric,
              "n_examples": len(data.examples), "recipe": recipe, "constant": constant_prediction(predictions, per_word=task.family == "tagging"),
-             "weight": sum(evaluated.units[metric].den) if metric in evaluated.units else None}
+             "weight": sum(evaluated.units[metric].den) if metric in evaluated.units else None,
+             "precision": precision_text}
             for metric, value in scores.items()
         ]
         # Units first: the .json marks the evaluation done, so a done evaluation of this version has its units.

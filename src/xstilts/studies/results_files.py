@@ -25,6 +25,9 @@ RESULT_COLUMNS = [
     "benchmark", "reference", "weight", "recipe",
     # True when the model gave every example the same output (one class, one tag, one answer)
     "constant",
+    # What the evaluated stage was trained in: fp32 or bf16, "bf16 (evaluated in fp32)" when the evaluation ran
+    # on a machine that picked another (runtime.precision: auto); a runtime setting, in no lineage key
+    "precision",
 ]
 
 

@@ -35,8 +35,10 @@ from xstilts.models.checkpoint import load_training_state, save_model, save_trai
 from xstilts.models.packing import BatchPacker
 from xstilts.run_folder import RunFolder
 from xstilts.tasks.base import Task, stable_hash
+from xstilts.training.acceleration import configure_encoder
 from xstilts.training.batching import MixtureStream, mixture_weights, steps_for_epochs
 from xstilts.training.optim import build_optimizer, build_schedule
+from xstilts.training.precision import Precision, resolve_precision
 from xstilts.training.tracking import StageRun, StageTracking, run_name
 
 
@@ -63,6 +65,11 @@ class StageOutcome:
     resumed_from: int | None
     history: list[dict[str, Any]] = field(default_factory=list)
     train_examples_per_s: float = 0.0
+    # What it ran in: "fp32" or "bf16" ("fp32+bf16" when resumed on a machine that picked another), the device
+    # type and the GPU path's switches (runtime settings, recorded here and in results, never in lineage keys).
+    precision: str = ""
+    device: str = ""
+    runtime: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -72,18 +79,38 @@ def seed_int(*parts: Any) -> int:
     return int(stable_hash(list(parts), 8), 16)
 
 
-def make_accelerator(runtime: RuntimeConfig, trackers: list | None = None, project_dir: Path | None = None):
-    """The Accelerator of a stage or an evaluation; ``trackers`` (accelerate tracker objects) to log to."""
+def run_precision(runtime: RuntimeConfig) -> Precision:
+    """The device and precision a stage or evaluation runs in on this machine (``runtime.device``,
+    ``runtime.precision``; see training/precision.py)."""
+    use_cuda = runtime.device == "cuda" or (runtime.device == "auto" and torch.cuda.is_available())
+    return resolve_precision(runtime.precision, "cuda" if use_cuda else "cpu")
+
+
+def make_accelerator(runtime: RuntimeConfig, trackers: list | None = None, project_dir: Path | None = None,
+                     precision: Precision | None = None):
+    """The Accelerator of a stage or an evaluation; ``trackers`` (accelerate tracker objects) to log to;
+    ``precision`` as resolved by ``run_precision`` (default: resolved here)."""
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs
 
-    use_cuda = runtime.device == "cuda" or (runtime.device == "auto" and torch.cuda.is_available())
-    # bf16 is emulated (~200x slower) on CPUs: default to fp32 there, bf16 autocast on a GPU.
-    precision = "bf16" if runtime.precision == "bf16" or (runtime.precision == "auto" and use_cuda) else "no"
+    precision = precision or run_precision(runtime)
+    _allow_precision(precision.accelerate_name)
     # Multi-task steps leave the other tasks' heads unused; DDP must be told.
     ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
-    return Accelerator(cpu=not use_cuda, mixed_precision=precision, kwargs_handlers=[ddp],
-                       log_with=trackers or None, project_dir=str(project_dir) if project_dir else None)
+    return Accelerator(cpu=precision.device != "cuda", mixed_precision=precision.accelerate_name,
+                       kwargs_handlers=[ddp], log_with=trackers or None,
+                       project_dir=str(project_dir) if project_dir else None)
+
+
+def _allow_precision(mixed_precision: str) -> None:
+    """accelerate keeps one AcceleratorState per process and refuses a second Accelerator of another precision;
+    a process that runs stages of studies with different precisions (tests, the Python API) starts the state
+    afresh. The process group (PartialState) is kept."""
+    from accelerate.state import AcceleratorState
+
+    current = AcceleratorState._shared_state.get("_mixed_precision")
+    if current is not None and current != mixed_precision:
+        AcceleratorState._reset_state()
 
 
 class _Forward(torch.nn.Module):
@@ -119,7 +146,9 @@ def train_stage(
     called once when training starts (``resumed_from``: the step a saved state resumed at, else None) and at
     every logged step (the run's live display reads it)."""
     tracking = StageTracking(stage_dir, runtime, tracking_run or StageRun(run_name(title, seed, stage_dir.name)))
-    accelerator = make_accelerator(runtime, tracking.trackers, stage_dir)
+    precision = run_precision(runtime)
+    accelerator = make_accelerator(runtime, tracking.trackers, stage_dir, precision)
+    switches = configure_encoder(bundle.encoder, runtime, training=True, device=precision.device)
     sizes = [len(s.features) for s in sources]
     per_step = config.batch_size * config.grad_accumulation
     total = config.steps or steps_for_epochs(sizes, per_step, config.epochs)
@@ -127,12 +156,13 @@ def train_stage(
     selection = config.selection
     eval_every = (selection.every or one_epoch) if selection.enabled and dev_sets else None
 
-    optimizer = build_optimizer(bundle, config.optimizer)
+    fused = runtime.fused_optimizer and precision.device == "cuda"
+    optimizer = build_optimizer(bundle, config.optimizer, fused=fused)
     scheduler = build_schedule(optimizer, config.schedule, total)
     weights = mixture_weights(sizes, config.sampler.kind, config.sampler.temperature, config.sampler.cap)
     stream = MixtureStream([[f["length"] for f in s.features] for s in sources], config.batch_size, weights, seed)
     bookkeeping: dict[str, Any] = {"step": 0, "best_score": None, "best_step": None, "evals_without_gain": 0,
-                                   "history": [], "examples": 0, "train_seconds": 0.0}
+                                   "history": [], "examples": 0, "train_seconds": 0.0, "precisions": []}
 
     folder = RunFolder(stage_dir)
     state_dir = folder.state
@@ -148,6 +178,8 @@ def train_stage(
         # Lines after the resumed step (all of them when no state was saved) will be written again.
         _trim_log(folder.log, bookkeeping["step"])
     resumed_from = bookkeeping["step"] if restored is not None else None
+    if precision.name not in bookkeeping["precisions"]:  # every precision the stage has run in, in order
+        bookkeeping["precisions"] = [*bookkeeping["precisions"], precision.name]
     if on_progress is not None:
         on_progress(bookkeeping["step"], total, None, resumed_from)
 
@@ -263,6 +295,8 @@ def train_stage(
         steps=bookkeeping["step"], best_step=bookkeeping["best_step"], best_score=bookkeeping["best_score"],
         stopped_early=stopped_early, resumed_from=resumed_from, history=bookkeeping["history"],
         train_examples_per_s=bookkeeping["examples"] / seconds if seconds else 0.0,
+        precision="+".join(bookkeeping["precisions"]), device=precision.device,
+        runtime={**switches, "fused_optimizer": fused, "precision_reason": precision.reason},
     )
 
 

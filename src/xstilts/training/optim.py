@@ -7,7 +7,9 @@ import torch
 from xstilts.config.schema import OptimizerConfig, ScheduleConfig
 
 
-def build_optimizer(model: torch.nn.Module, config: OptimizerConfig) -> torch.optim.Optimizer:
+def build_optimizer(model: torch.nn.Module, config: OptimizerConfig, *, fused: bool = False) -> torch.optim.Optimizer:
+    """AdamW over ``model``'s trainable parameters; ``fused``: one kernel per step for all of them (CUDA; the
+    parameters must be on a device torch has fused AdamW for when the first step runs)."""
     decay, no_decay = [], []
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
@@ -18,7 +20,8 @@ def build_optimizer(model: torch.nn.Module, config: OptimizerConfig) -> torch.op
         {"params": decay, "weight_decay": config.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
-    return torch.optim.AdamW(groups, lr=config.lr, betas=tuple(config.betas), eps=config.eps)
+    # fused=None (not False) otherwise: torch then picks its own default (foreach), as before the option existed.
+    return torch.optim.AdamW(groups, lr=config.lr, betas=tuple(config.betas), eps=config.eps, fused=fused or None)
 
 
 def build_schedule(optimizer: torch.optim.Optimizer, config: ScheduleConfig, total_steps: int):
