@@ -77,7 +77,7 @@ class Ran:
     seconds: float
     folder: Path  # the working directory (results under xstilts-out/)
     home: Path
-    load: float  # the 1-minute load average when it started: other work that shared the cores with it
+    others: float  # the share of the cores other work used just before it started (0 on an idle machine)
 
 
 def run_fresh(args: list[str], folder: Path, *, env: dict[str, str] | None = None, nice: bool = False) -> Ran:
@@ -94,20 +94,44 @@ def run_fresh(args: list[str], folder: Path, *, env: dict[str, str] | None = Non
     command = [sys.executable, "-m", "xstilts", *args]
     if nice:
         command = ["nice", "-n", "19", *command]
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    others = other_work()
     start = time.perf_counter()
     done = subprocess.run(command, cwd=folder, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"`xstilts {' '.join(args)}` failed ({done.returncode}):\n{done.stdout}")
-    return Ran(done.stdout.replace(str(home), "~"), seconds, folder, home, load)
+    return Ran(done.stdout.replace(str(home), "~"), seconds, folder, home, others)
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (Linux /proc/stat; 0 elsewhere, where no share is told)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, *rest = (int(f) for f in fields)
+    steal = rest[0] if rest else 0
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def other_work(seconds: float = 2.0) -> float:
+    """The share of the cores busy while nothing of ours runs, over a short window just before a command (the
+    load average would still count our previous command; CPU time of a command's worker processes is not all
+    reported back to us, so measuring during the command cannot tell theirs from others')."""
+    before = busy_seconds()
+    time.sleep(seconds)
+    return (busy_seconds() - before) / (seconds * cores())
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def load_note(*runs: Ran) -> str:
-    """Times depend on what else ran: say so where other work shared the cores (load above 0.5)."""
-    load = max(run.load for run in runs)
-    return f"; other work shared the cores (load average {load:.1f} at the start)" if load > 0.5 else ""
+    """Times depend on what else ran: say so where other work used more than a tenth of the cores."""
+    share = max(run.others for run in runs)
+    return f"; other work used {share:.0%} of the cores when it started" if share > 0.1 else ""
 
 
 def duration(seconds: float) -> str:
@@ -125,10 +149,9 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     from importlib.metadata import version
 
-    return f"{model}, {cores} cores, {platform.system()}, torch {version('torch')}, fp32"
+    return f"{model}, {cores()} cores, {platform.system()}, torch {version('torch')}, fp32"
 
 
 def commit() -> str:

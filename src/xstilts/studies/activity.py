@@ -57,7 +57,8 @@ def finish(store_root: Path) -> None:
         pass
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this id runs on this machine (one we may not signal counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -79,7 +80,7 @@ def read_all(store_root: Path) -> list[dict[str, Any]]:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue  # being replaced, or torn by a crash
-        if record.get("host") == here and not _alive(int(record.get("pid", 0))):
+        if record.get("host") == here and not process_alive(int(record.get("pid", 0))):
             path.unlink(missing_ok=True)
             continue
         records.append(record)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from xstilts.errors import XstiltsError
+from xstilts.studies.activity import process_alive
 from xstilts.threads import share
 
 Drain = Callable[[Callable[[], bool]], None]  # drain(should_stop)
@@ -80,7 +81,7 @@ def _worker(spec: dict[str, Any], stop, budget: int, workers: int, main_pid: int
         transformers.utils.logging.set_verbosity_error()
         context = context_from_spec(spec)
         # Silent: the main process's live display shows what every worker does (from their activity files).
-        drain(context, lambda message: None, lambda: stop.is_set() or not _alive(main_pid))
+        drain(context, lambda message: None, lambda: stop.is_set() or not process_alive(main_pid))
     except KeyboardInterrupt:
         sys.exit(130)  # Ctrl-C reached the whole process group: the main process says what was kept
     except XstiltsError as error:
@@ -91,13 +92,3 @@ def _worker(spec: dict[str, Any], stop, budget: int, workers: int, main_pid: int
         traceback.print_exc()
         sys.stderr.flush()
         sys.exit(1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
