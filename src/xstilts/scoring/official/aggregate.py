@@ -17,7 +17,6 @@ pools them, so a language with more questions weighs more (``scorers.POOLED``).
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -141,12 +140,7 @@ def evaluate(benchmark: str, predictions: Path, labels: Path, partial: bool = Fa
     layout.check_benchmark(benchmark)
     with layout.collecting_notes() as collected:
         report = _evaluate(benchmark, Path(predictions), Path(labels), partial)
-    lines = collected.lines()
-    if notes is None:
-        for line in lines:
-            warnings.warn(line, stacklevel=2)
-    else:
-        notes.extend(lines)
+    layout.deliver_notes(collected, notes)
     return report
 
 

@@ -182,6 +182,16 @@ def collecting_notes() -> Iterator[Notes]:
         _NOTES.reset(token)
 
 
+def deliver_notes(collected: Notes, notes: list[str] | None) -> None:
+    """The notes a scoring call collected: appended to the caller's ``notes``, or Python warnings without one."""
+    lines = collected.lines()
+    if notes is None:
+        for line in lines:
+            warnings.warn(line, stacklevel=3)
+    else:
+        notes.extend(lines)
+
+
 def note(path: Path | str, message: str, line: int | None = None, group: str | None = None) -> None:
     """Record a note about ``path`` (for the command to print on stderr); outside :func:`collecting_notes` it
     becomes a Python warning."""

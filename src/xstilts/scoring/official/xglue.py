@@ -12,7 +12,6 @@ P/R/F1 and the MLQA normalisation are ``xstilts.scoring.metrics``'s, the code th
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -161,12 +160,7 @@ def evaluate(predictions: Path, truth: Path, split: str = "test", notes: list[st
     folders, byte order marks) are appended to ``notes``, or become Python warnings without it."""
     with layout.collecting_notes() as collected:
         report = _evaluate(Path(predictions), Path(truth), split)
-    lines = collected.lines()
-    if notes is None:
-        for line in lines:
-            warnings.warn(line, stacklevel=2)
-    else:
-        notes.extend(lines)
+    layout.deliver_notes(collected, notes)
     return report
 
 
