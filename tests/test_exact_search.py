@@ -72,3 +72,14 @@ def test_the_bf16_error_bound_holds_for_unit_vectors():
 def test_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="precision 'fp16'"):
         blocked_search(torch.eye(2), torch.eye(2), 1, chunk_size=1, key_block=1, both=False, precision="fp16")
+
+
+def test_embeddings_that_are_not_finite_are_refused_by_name():
+    from xstilts.errors import XstiltsError
+    from xstilts.scoring.retrieval import mutual_top_k
+
+    good = np.eye(3, dtype=np.float32)
+    bad = good.copy()
+    bad[1, 0] = np.nan
+    with pytest.raises(XstiltsError, match=r"1 key embedding\(s\) hold NaN or infinity \(first: row 1\)"):
+        mutual_top_k(good, bad, 2)

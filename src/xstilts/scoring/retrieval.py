@@ -114,6 +114,13 @@ def _check_search(queries: np.ndarray, keys: np.ndarray, k: int, chunk_size: int
         raise ValueError("there are no keys to search")
     if k < 1 or chunk_size < 1:
         raise ValueError(f"k ({k}) and chunk_size ({chunk_size}) must be at least 1")
+    for name, vectors in (("query", queries), ("key", keys)):
+        # A NaN compares false with every threshold: the search would leave its row without neighbours.
+        bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+        if len(bad):
+            raise XstiltsError(f"{len(bad)} {name} embedding(s) hold NaN or infinity (first: row {bad[0]}): the "
+                               "encoder's outputs are not finite (a diverged stage, or fp16 overflow); retrain it "
+                               "or evaluate in fp32/bf16")
 
 
 def _check_backend(backend: str) -> None:
