@@ -31,7 +31,6 @@ from xstilts.families.classification_settings import SPEC
 from xstilts.families.common import (
     IGNORE_INDEX,
     attention_mask_for,
-    encode,
     example_ids,
     label_index,
     labels_hint,
@@ -40,7 +39,8 @@ from xstilts.families.common import (
     string_fields_problem,
     type_name,
 )
-from xstilts.families.heads import PooledClassifierHead, first_token_states
+from xstilts.families.first_token import first_token_output
+from xstilts.families.heads import PooledClassifierHead
 from xstilts.scoring import metrics
 from xstilts.scoring.units import Units, scores_from_units
 
@@ -143,7 +143,7 @@ class ClassificationFamily(Family):
     def forward(
         self, encoder: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]
     ) -> Any:
-        return head(first_token_states(encode(encoder, batch)))
+        return head(first_token_output(encoder, batch))
 
     def loss(self, outputs: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         # float(): a bf16 softmax over a few labels loses precision the optimizer then sees.

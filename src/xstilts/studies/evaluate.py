@@ -56,7 +56,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
     from xstilts.families import get_family
     from xstilts.models.checkpoint import load_encoder_from_checkpoint, load_heads
     from xstilts.tasks import get_task
-    from xstilts.training.acceleration import set_attention
+    from xstilts.training.acceleration import configure_encoder
     from xstilts.training.loop import make_accelerator, run_precision
     from xstilts.training.precision import precision_label
 
@@ -78,7 +78,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
         encoder = initial_encoder(context.study.model_configs()[stage.model], tokenizer).to(accelerator.device)
     else:
         encoder = load_encoder_from_checkpoint(checkpoint).to(accelerator.device)
-    set_attention(encoder, context.study.runtime.attention)
+    configure_encoder(encoder, context.study.runtime, training=False)
     heads: dict[str, torch.nn.Module] = {}
     for evaluation in todo:
         task = get_task(evaluation.task).with_data(context.data_root)

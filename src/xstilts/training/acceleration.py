@@ -1,4 +1,5 @@
-"""The GPU path's switches on an encoder: attention kernel, gradient checkpointing, torch.compile.
+"""The GPU path's switches on an encoder: attention kernel, gradient checkpointing, torch.compile, and the
+first-token-only last layer of sentence-level heads (families/first_token.py).
 
 Each is a ``runtime`` setting (never part of a lineage key): they change speed and memory, not what a stage
 learns, up to floating-point rounding (and, under ``compile``, the random stream of dropout). Fused AdamW is
@@ -16,6 +17,7 @@ import torch
 
 from xstilts.config.schema import RuntimeConfig
 from xstilts.errors import ConfigError, XstiltsError
+from xstilts.families import first_token
 
 
 def configure_encoder(encoder: torch.nn.Module, runtime: RuntimeConfig, *, training: bool,
@@ -23,6 +25,12 @@ def configure_encoder(encoder: torch.nn.Module, runtime: RuntimeConfig, *, train
     """Apply ``runtime.attention`` (always), ``gradient_checkpointing`` and ``compile`` (when ``training``) to
     ``encoder`` in place; returns what it runs with (recorded in the stage's metrics.json)."""
     applied: dict[str, Any] = {"attention": set_attention(encoder, runtime.attention)}
+    # A first-token-only last layer swaps the layer for one call, which a compiled graph or a checkpointed
+    # layer would not see through; they keep the whole last layer.
+    swapped_away = training and (runtime.compile or runtime.gradient_checkpointing)
+    first_token_only = runtime.first_token_only and not swapped_away
+    setattr(encoder, first_token.SWITCH, first_token_only)
+    applied["first_token_only"] = first_token_only
     if training:
         applied["gradient_checkpointing"] = runtime.gradient_checkpointing
         if runtime.gradient_checkpointing:

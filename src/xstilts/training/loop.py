@@ -37,7 +37,7 @@ from xstilts.run_folder import RunFolder
 from xstilts.tasks.base import Task, stable_hash
 from xstilts.training.acceleration import configure_encoder
 from xstilts.training.batching import MixtureStream, mixture_weights, steps_for_epochs
-from xstilts.training.optim import build_optimizer, build_schedule
+from xstilts.training.optim import build_optimizer, build_schedule, fused_adamw_available
 from xstilts.training.precision import Precision, resolve_precision
 from xstilts.training.tracking import StageRun, StageTracking, run_name
 
@@ -156,7 +156,7 @@ def train_stage(
     selection = config.selection
     eval_every = (selection.every or one_epoch) if selection.enabled and dev_sets else None
 
-    fused = runtime.fused_optimizer and precision.device == "cuda"
+    fused = runtime.fused_optimizer and fused_adamw_available(precision.device)
     optimizer = build_optimizer(bundle, config.optimizer, fused=fused)
     scheduler = build_schedule(optimizer, config.schedule, total)
     weights = mixture_weights(sizes, config.sampler.kind, config.sampler.temperature, config.sampler.cap)
