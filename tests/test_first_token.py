@@ -11,7 +11,6 @@ import transformers
 
 from xstilts.families.common import encode
 from xstilts.families.first_token import SWITCH, first_token_output, prunable_layers
-from xstilts.families.heads import first_token_states
 
 SMALL = dict(vocab_size=60, hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=48,
              max_position_embeddings=40, pad_token_id=1)
@@ -39,7 +38,7 @@ def batch(padded: bool) -> dict[str, torch.Tensor]:
 def whole(encoder, inputs):
     setattr(encoder, SWITCH, False)
     try:
-        return first_token_states(encode(encoder, inputs))
+        return encode(encoder, inputs).last_hidden_state[:, 0]
     finally:
         setattr(encoder, SWITCH, True)
 
@@ -125,3 +124,30 @@ def test_switched_off():
     encoder = build(*HANDLED["bert"])
     setattr(encoder, SWITCH, False)
     assert prunable_layers(encoder) is None
+
+
+def test_t5_style_encoders_are_mean_pooled_over_real_tokens():
+    """mT5 has no CLS token: its sentence vector is the mean of the real tokens' last states."""
+    from xstilts.families.heads import sentence_states, t5_style
+
+    torch.manual_seed(0)
+    config = transformers.MT5Config(vocab_size=60, d_model=16, d_kv=4, d_ff=32, num_layers=2, num_heads=4,
+                                    pad_token_id=0, decoder_start_token_id=0)
+    encoder = transformers.MT5EncoderModel(config).eval()
+    assert t5_style(encoder)
+    inputs = batch(padded=True)
+    with torch.no_grad():
+        states = encoder(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).last_hidden_state
+        got = sentence_states(encoder, inputs)
+    for row, length in enumerate((9, 6, 3, 1)):  # the real lengths batch() made
+        torch.testing.assert_close(got[row], states[row, :length].mean(0))
+
+
+def test_cls_style_encoders_read_the_first_token():
+    from xstilts.families.heads import sentence_states, t5_style
+
+    encoder = build(*HANDLED["xlm-roberta"]).eval()
+    assert not t5_style(encoder)
+    inputs = batch(padded=True)
+    with torch.no_grad():
+        torch.testing.assert_close(sentence_states(encoder, inputs), whole(encoder, inputs), atol=1e-5, rtol=0)

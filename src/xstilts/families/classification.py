@@ -39,8 +39,7 @@ from xstilts.families.common import (
     string_fields_problem,
     type_name,
 )
-from xstilts.families.first_token import first_token_output
-from xstilts.families.heads import PooledClassifierHead
+from xstilts.families.heads import PooledClassifierHead, sentence_states
 from xstilts.scoring import metrics
 from xstilts.scoring.units import Units, scores_from_units
 
@@ -143,7 +142,7 @@ class ClassificationFamily(Family):
     def forward(
         self, encoder: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]
     ) -> Any:
-        return head(first_token_output(encoder, batch))
+        return head(sentence_states(encoder, batch))
 
     def loss(self, outputs: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         # float(): a bf16 softmax over a few labels loses precision the optimizer then sees.

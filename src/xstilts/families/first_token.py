@@ -23,7 +23,6 @@ import torch
 import torch.nn.functional as F
 
 from xstilts.families.common import encode
-from xstilts.families.heads import first_token_states
 
 # Layer classes with BERT's post-LayerNorm structure: attention.self.{query,key,value}, attention.output
 # (dense, dropout, LayerNorm of the sum with the input), intermediate (dense + activation), output (dense,
@@ -34,11 +33,11 @@ SWITCH = "xstilts_first_token_only"
 
 
 def first_token_output(encoder: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """``first_token_states(encode(encoder, batch))``, shape [rows, hidden], computed with a first-token-only
-    last layer where the encoder's layers allow it."""
+    """The last layer's state at position 0, shape [rows, hidden], computed with a first-token-only last layer
+    where the encoder's layers allow it."""
     layers = prunable_layers(encoder)
     if layers is None:
-        return first_token_states(encode(encoder, batch))
+        return encode(encoder, batch).last_hidden_state[:, 0]
     last = layers[-1]
     layers[-1] = _FirstTokenLayer(last)
     try:

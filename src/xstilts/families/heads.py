@@ -11,6 +11,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from xstilts.families.common import encode
+from xstilts.families.first_token import first_token_output
+
 
 def head_dropout(encoder_config: Any) -> float:
     """The encoder's hidden dropout, used for the head as XLM-R's own heads do.
@@ -64,6 +67,22 @@ class TokenClassifierHead(nn.Module):
         return cls(encoder_config.hidden_size, num_labels, head_dropout(encoder_config))
 
 
-def first_token_states(encoder_output: Any) -> torch.Tensor:
-    """The last layer's hidden state at position 0 (<s> for XLM-R, [CLS] for BERT), shape [rows, hidden]."""
-    return encoder_output.last_hidden_state[:, 0]
+def sentence_states(encoder: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """What a sentence-level head reads, shape [rows, hidden]: the last layer's state at position 0 (<s> for
+    XLM-R, [CLS] for BERT: pre-trained to summarise the input), or, for T5-style encoders, which have no such
+    token (mT5's input starts with its first word), the mean over the real tokens, as sentence encoders built
+    on T5 pool it."""
+    if t5_style(encoder):
+        hidden = encode(encoder, batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+    return first_token_output(encoder, batch)
+
+
+def t5_style(encoder: torch.nn.Module) -> bool:
+    """Whether the encoder is T5's kind (T5, mT5, UMT5, or the encoder of any encoder-decoder): no CLS token."""
+    config = getattr(encoder, "config", None)
+    return getattr(config, "model_type", "") in T5_STYLE or bool(getattr(config, "is_encoder_decoder", False))
+
+
+T5_STYLE = frozenset({"t5", "mt5", "umt5", "byt5"})

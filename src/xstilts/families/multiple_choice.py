@@ -32,8 +32,7 @@ from xstilts.families.common import (
     string_fields_problem,
     type_name,
 )
-from xstilts.families.first_token import first_token_output
-from xstilts.families.heads import PooledClassifierHead
+from xstilts.families.heads import PooledClassifierHead, sentence_states
 from xstilts.families.multiple_choice_settings import SPEC
 from xstilts.scoring import metrics
 from xstilts.scoring.units import Units, scores_from_units
@@ -144,7 +143,7 @@ class MultipleChoiceFamily(Family):
         flat = {
             key: batch[key][real] for key in ("input_ids", "attention_mask", "token_type_ids") if key in batch
         }
-        row_scores = head(first_token_output(encoder, flat)).squeeze(-1)
+        row_scores = head(sentence_states(encoder, flat)).squeeze(-1)
         scores = row_scores.new_full(real.shape, float("-inf"))
         scores[real] = row_scores
         return scores
