@@ -301,3 +301,17 @@ def test_lora_stages_in_bf16_on_gpu(xstilts_home, tmp_path):
         a = unmerged(input_ids=ids, attention_mask=torch.ones_like(ids))[0]
         b = plain(input_ids=ids, attention_mask=torch.ones_like(ids))[0]
     assert (a - b).abs().max() < 1e-4
+
+
+def test_the_plan_counts_no_weight_gradients_for_frozen_weights(xstilts_home):
+    """A LoRA stage's backward pass computes activation gradients through the frozen weights (2 FLOPs per
+    parameter and token) but not their weight gradients: 4 per parameter and token in all, against 6."""
+    from xstilts.config.load import load_study
+    from xstilts.studies.context import make_context
+    from xstilts.studies.plan_summary import plan_summary
+
+    summary = plan_summary(make_context(load_study("micro-lora-intermediate"), provisional=True))
+    layers = next(iter(summary["models"].values()))["layer_parameters"]
+    per_token = {node["stage"]: node["flops_per_token"] for node in summary["nodes"]}
+    assert per_token["nli-lora"] == 4 * layers
+    assert per_token["nli-full"] == 6 * layers

@@ -384,10 +384,15 @@ def has_mlm(stage: StageConfig) -> bool:
     return any(get_task(s.task).family == "mlm" for s in stage.sources)
 
 
-def flops(parameters: int | None, tokens: int | None, training: bool) -> float | None:
+def flops(parameters: int | None, tokens: int | None, training: bool, frozen: bool = False) -> float | None:
+    """Forward 2 FLOPs per parameter and token; training adds the backward pass: 2 for the gradient of the
+    activations, 2 for that of the weights, which ``frozen`` weights (a PEFT stage: LoRA trains small matrices
+    beside them) skip. LoRA's own matrices (r x (d_in + d_out) per adapted module, ~2% of the layer at r = 8
+    and hidden 768) are left out."""
     if parameters is None or tokens is None:
         return None
-    return float((6 if training else 2) * parameters * tokens)
+    factor = (4 if frozen else 6) if training else 2
+    return float(factor * parameters * tokens)
 
 
 def describe_size(size: ModelSize) -> dict[str, Any]:

@@ -43,11 +43,12 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
     sizes = {name: estimate.model_size(model) for name, model in study.model_configs().items()}
     depths = {name: estimate.model_depth(model) for name, model in study.model_configs().items()}
 
-    def timed(entry: dict[str, Any], parameters: int | None, tokens: int | None, training: bool) -> dict[str, Any]:
-        work = estimate.flops(parameters, tokens, training)
+    def timed(entry: dict[str, Any], parameters: int | None, tokens: int | None, training: bool,
+              frozen: bool = False) -> dict[str, Any]:
+        work = estimate.flops(parameters, tokens, training, frozen)
         return {**entry, "tokens": tokens, "flops": work,
                 "seconds": None if work is None else work / flops_per_second,
-                "flops_per_token": estimate.flops(parameters, 1, training)}
+                "flops_per_token": estimate.flops(parameters, 1, training, frozen)}
 
     stages = []
     for node in plan.stages:
@@ -56,7 +57,8 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
             "kind": node.kind, "key": node.key, "stage": node.name, "seed": node.seed, "model": node.model,
             "parent": node.parent.key if node.parent else None, "pipelines": node.pipelines,
             "zero_shot": node.zero_shot, "done": store.is_done(node.key),
-        }, parameters, _known(lambda n=node: estimate.stage_tokens(n.config, context.data_root)), training=True))
+        }, parameters, _known(lambda n=node: estimate.stage_tokens(n.config, context.data_root)), training=True,
+            frozen=node.config.peft is not None))
 
     evaluations, seen = [], {}
     for evaluation in plan.evaluations:
