@@ -139,7 +139,7 @@ def duration(seconds: float) -> str:
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
 
 
-def machine() -> str:
+def machine(precision: str = "fp32") -> str:
     """What the numbers were measured on: the CPU and its cores as this process sees them, and torch."""
     model = platform.processor() or platform.machine()
     try:
@@ -151,7 +151,7 @@ def machine() -> str:
         pass
     from importlib.metadata import version
 
-    return f"{model}, {cores()} cores, {platform.system()}, torch {version('torch')}, fp32"
+    return f"{model}, {cores()} cores, {platform.system()}, torch {version('torch')}, {precision}"
 
 
 def commit() -> str:
@@ -159,9 +159,9 @@ def commit() -> str:
     return done.stdout.strip() if done.returncode == 0 else "unknown"
 
 
-def stamp(name: str, what: str) -> str:
+def stamp(name: str, what: str, precision: str = "fp32") -> str:
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    return (f"{STAMP_PREFIX} {today} on {machine()}, commit {commit()}: {what}. "
+    return (f"{STAMP_PREFIX} {today} on {machine(precision)}, commit {commit()}: {what}. "
             f"`python docs/refresh.py {name}` measures it again.</sub>")
 
 
@@ -464,6 +464,26 @@ def e5_questions() -> str:
 # ------------------------------------------------------------------ the memory plan (docs/running.md)
 
 
+def speed_ratios() -> str:
+    """benchmarks/throughput.py --quick: xstilts' loop against HF Trainer, each side's line and the ratios."""
+    command = [sys.executable, str(ROOT / "benchmarks" / "throughput.py"), "--quick"]
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    environment.pop("XSTILTS_NATIVE_BF16", None)  # the benchmark's own rule: bf16 on both sides where native
+    others = other_work()
+    done = subprocess.run(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"benchmarks/throughput.py --quick failed ({done.returncode}):\n{done.stdout}")
+    lines = done.stdout.splitlines()
+    kept = [line for line in lines if line.startswith(("model:", "precision:", "matmul peak:", "ratio "))
+            or re.match(r"^(classification|tagging|qa|mlm):$", line) or re.match(r"^  (xstilts|hf|hf-flat) ", line)]
+    bf16 = any(line.startswith("precision:") and "HF bf16=True" in line for line in lines)
+    note = load_note(Ran("", 0.0, ROOT, ROOT, others))
+    return "\n".join(["```", *kept, "```", "",
+                      stamp("speed-ratios", f"`python benchmarks/throughput.py --quick`{note}",
+                            "bf16 (native)" if bf16 else "fp32"), ""])
+
+
 def memory_plan() -> str:
     """XLM-R XL fine-tuning on one 80 GB GPU: computed by xstilts.training.memory (an estimate, not measured)."""
     from xstilts.training.memory import XLMR_XL, training_memory
@@ -502,6 +522,7 @@ PRODUCERS: dict[str, Producer] = {
     "quickstart": Producer(quickstart, "quick"),
     "micro-languages": Producer(micro_languages, "code"),
     "memory-plan": Producer(memory_plan, "code"),
+    "speed-ratios": Producer(speed_ratios, "long", timing=True),
     "micro-time": Producer(micro_time, "long", timing=True),
     "throughput": Producer(throughput, "long", timing=True),
     "micro-baseline": Producer(micro_baseline_table, "long"),
