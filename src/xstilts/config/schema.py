@@ -425,7 +425,7 @@ class RuntimeConfig(Strict):
     first_token_only: Bool = Field(
         True, description="classification and multiple-choice heads read the first token only: the last layer "
         "computes its output for that token alone (keys and values of all); the same vectors within rounding, "
-        "~7% less work per step on a base encoder; off under compile and gradient_checkpointing")
+        "7% fewer layer FLOPs on a 12-layer encoder; off under compile and gradient_checkpointing")
     packing: Literal["auto"] | Bool = Field(
         "auto", description="padding-free packing of training batches (MLM, tagging): true packs every batch, false none, "
         "auto the batches where it saves enough padding to win; an encoder that cannot pack trains padded and "
