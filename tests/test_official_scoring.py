@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from xstilts.cli import app, main
-from xstilts.errors import DataError, XstiltsError
+from xstilts.errors import DataError
 from xstilts.scoring.official import layout, qa, xglue
 from xstilts.scoring.official.aggregate import evaluate
 from xstilts.scoring.official.scorers import SCORERS
