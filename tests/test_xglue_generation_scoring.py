@@ -183,3 +183,55 @@ def test_a_prediction_that_is_not_text_is_refused(tmp_path):
     with pytest.raises(DataError, match="needs the generated text") as caught:
         export([Source("xglue-qg", path.parent)], tmp_path / "sub", "xglue", {})
     assert caught.value.line == 1
+
+
+# ------------------------------------------------------------------------------------ against the official code
+
+
+def official_bleu(prediction: Path, label: Path) -> float:
+    """xglue_evaluate.py's load_qg_ntg_data + its QG/NTG score, restated (lists instead of its numpy arrays,
+    which sacreBLEU 2.x refuses; x100, this scorer's scale)."""
+    import sacrebleu
+
+    with open(prediction, encoding="utf8") as handle:
+        predictions = [item.strip() for item in handle]
+    with open(label, encoding="utf8") as handle:
+        labels = [item.split("\t")[-1].strip() for item in handle]
+    return sacrebleu.corpus_bleu(predictions, [labels], lowercase=True).score
+
+
+WORDS = ["Wie", "weit", "ist", "es", "nach", "Köln", "¿cuánto", "cuesta?", "l'été", "arrivé", "новости", "дня",
+         "the", "The", "cat", "sat", "on", "mat", "2019", "U.S.", "-", "(a)", "don't", "naïve", "e-mail", "日本"]
+
+
+def random_text(rng) -> str:
+    words = rng.choices(WORDS, k=rng.randint(0, 9))
+    return rng.choice(["", " ", "  "]) + " ".join(words) + rng.choice(["", " ", "\t"])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_agrees_with_the_official_formula_on_random_submissions(tmp_path, seed):
+    """Random line-aligned files (mixed scripts, case, punctuation, blank lines, tabs and extra fields in the
+    label lines, CRLF or CR line ends, a missing final newline): this scorer gives the official number."""
+    import random
+
+    rng = random.Random(seed)
+    truth, pred = tmp_path / "truth", tmp_path / "pred"
+    for language in xglue.XGLUE_LANGUAGES["NTG"]:
+        n = rng.randint(1, 12)
+        references = [random_text(rng) for _ in range(n)]
+        labels = [(f"id{i}\t" * rng.randint(0, 2)) + ref for i, ref in enumerate(references)]
+        hypotheses = [random_text(rng) if rng.random() < 0.6 else ref.upper() for ref in references]
+        # An empty last line without a line end is no line at all (for both readers): keep the counts equal.
+        labels[-1], hypotheses[-1] = labels[-1] or "x", hypotheses[-1] or "y"
+        end = rng.choice(["\n", "\r\n", "\r"])
+        final = rng.choice(["", end])
+        write(truth / "NTG" / f"xglue.ntg.{language}.tgt.test", end.join(labels) + final)
+        write(pred / "NTG" / f"{language}.prediction", end.join(hypotheses) + rng.choice(["", end]))
+    report = xglue.evaluate(pred, truth, notes=[])
+    for language in xglue.XGLUE_LANGUAGES["NTG"]:
+        expected = official_bleu(pred / "NTG" / f"{language}.prediction",
+                                 truth / "NTG" / f"xglue.ntg.{language}.tgt.test")
+        assert report["NTG"][language] == pytest.approx(expected, abs=1e-9), language
+    languages = xglue.XGLUE_LANGUAGES["NTG"]
+    assert report["NTG"]["avg"] == pytest.approx(sum(report["NTG"][lang] for lang in languages) / len(languages))
