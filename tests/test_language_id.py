@@ -53,6 +53,7 @@ def test_answering_in_english_empty_and_letterless_outputs():
     assert result.percent == pytest.approx(100 * 4 / 6)
     assert result.identified == {"de": 2, "en": 2, "": 2}
     assert result.as_json()["off_target"] == pytest.approx(100 * 4 / 6)
+    assert result.as_json()["identifier"].startswith("py3langid 0.")
     units = off_target_units([f"x{i}" for i in range(6)], outputs, "de")
     assert units.ids == ["x0", "x1", "x2", "x3", "x4", "x5"]
     assert units.num == [0.0, 0.0, 1.0, 1.0, 1.0, 1.0] and units.den == [1.0] * 6

@@ -7,7 +7,7 @@ naive Bayes model; its model file ships inside the wheel, so nothing is download
 
 Decisions, and why:
 
-- **Every language of the identifier is a candidate** (140 in py3langid 0.4, 97 in earlier releases). The
+- **Every language of the identifier is a candidate** (140 in py3langid 0.4; 0.3 had another model of 97). The
   share answers "is it in the target language?", so no other language is assumed: restricting the
   candidates to, say, the benchmark's languages would force an output in a third language onto one of them,
   and English, the failure that matters most, is always a candidate. ``candidates`` restricts the set for a
@@ -66,7 +66,7 @@ class OffTarget:
 
     def as_json(self) -> dict[str, Any]:
         return {"language": self.language, "off_target": self.percent, "outputs": self.total, "off": self.off,
-                "letterless": self.letterless, "identified": dict(self.identified)}
+                "letterless": self.letterless, "identified": dict(self.identified), "identifier": identifier_name()}
 
 
 @lru_cache(maxsize=8)
@@ -74,13 +74,17 @@ def _identifier(candidates: tuple[str, ...] | None) -> Any:
     """A py3langid identifier of its own (the module-level one is shared and ``set_languages`` mutates it)."""
     from py3langid import langid
 
-    if hasattr(langid.LanguageIdentifier, "from_model_file"):  # py3langid >= 0.4
-        identifier = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE)
-    else:  # earlier releases ship the model in their own pickled format
-        identifier = langid.LanguageIdentifier.from_pickled_model(langid.MODEL_FILE)
+    identifier = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE)
     if candidates is not None:
         identifier.set_languages(list(candidates))
     return identifier
+
+
+def identifier_name() -> str:
+    """The identifier and its version, recorded with every share (another model gives other numbers)."""
+    from importlib.metadata import version
+
+    return f"py3langid {version('py3langid')}"
 
 
 def identifier_languages() -> frozenset[str]:
