@@ -143,7 +143,9 @@ def test_every_registered_metric_that_decomposes_has_units_in_some_case():
     if "generation" not in FAMILY_MODULES:  # off_target's units come from the generation family, where it exists
         decomposing.discard("off_target")
     assert covered == decomposing
-    assert [name for name in METRICS.names() if not METRICS.get(name).decomposes] == ["bleu", "perplexity"]
+    # BLEU (a corpus statistic) is registered with the generation family, where the build has it.
+    assert [name for name in METRICS.names() if not METRICS.get(name).decomposes] in (["perplexity"],
+                                                                                       ["bleu", "perplexity"])
 
 
 # ---------------------------------------------------------------- units by hand

@@ -2,8 +2,7 @@
 
 ``decomposes``: the metric is a ratio of sums over the examples (or queries) of a set, so every evaluation
 writes its per-example units (``scoring/units.py``) and paired tests can resample examples. Perplexity (the
-exp of a mean) and BLEU (a corpus statistic: clipped n-gram counts and one brevity penalty over the whole set)
-do not.
+exp of a mean) does not, nor does BLEU (a corpus statistic), which the generation family registers with itself.
 """
 
 from __future__ import annotations
@@ -38,8 +37,6 @@ for _info in [
                "the official scorer calls it map@20)"),
     MetricInfo("perplexity", "exp of the mean masked-token loss (MLM); no per-example units (not a ratio of sums)",
                higher_is_better=False, decomposes=False),
-    MetricInfo("bleu", "corpus BLEU-4 of generated text as XGLUE scores QG and NTG: sacreBLEU, lower-cased, stripped "
-               "lines, 0-100 (scoring/generation.py)", decomposes=False),
     MetricInfo("off_target", "percent of generated outputs whose identified language is not the target language "
                "(py3langid; scoring/language_id.py): zero-shot generation's answering in English", higher_is_better=False),
 ]:
