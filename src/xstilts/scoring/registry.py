@@ -1,8 +1,8 @@
 """Metric names tasks may list, with what each means (implementations: ``scoring/metrics.py``).
 
 ``decomposes``: the metric is a ratio of sums over the examples (or queries) of a set, so every evaluation
-writes its per-example units (``scoring/units.py``) and paired tests can resample examples. Perplexity (the
-exp of a mean) does not, nor does BLEU (a corpus statistic), which the generation family registers with itself.
+writes its per-example units (``scoring/units.py``) and paired tests can resample examples. Only
+perplexity (the exp of a mean) does not.
 """
 
 from __future__ import annotations
