@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reader_mutator import KEY, LABEL, TEXT, UNUSED, Col, Context, FileSpec, Mutation, decoded, is_blank
+from xstilts.families import FAMILY_MODULES
 from xstilts.formats import (
     bucc,
     ccgbank,
@@ -331,7 +332,8 @@ def xglue_subjects() -> list[Subject]:
                       xglue.POS_LABELS),
         squad_subject("xglue-mlqa-de", f"{XGLUE}/MLQA/MLQA_V1/dev/dev-context-de-question-de.json", squad.read_squad,
                       "de", "xglue-mlqa"),
-        generation_subject(),
+        generation_subject("xglue-qg", "en"),
+        generation_subject("xglue-ntg", "ru"),
     ]
 
 
@@ -343,24 +345,45 @@ def xglue_tagging(name: str, reader: Callable, paths: tuple[str, ...], labels: t
                    task=name)
 
 
-def generation_subject() -> Subject:
-    names = ("xglue.qg.en.src.dev", "xglue.qg.en.tgt.dev")
-    files = {name: sample(f"{XGLUE}/QG/{name}") for name in names}
-    specs = {names[0]: FileSpec("lines", columns=(text_col("source"),), trailing_blank="breaking"),
-             names[1]: FileSpec("lines", columns=(text_col("target"),), trailing_blank="breaking")}
-    return Subject("xglue-qg-pairs", files, specs,
-                   lambda d: xglue.read_generation_pairs(d / names[0], "dev", "en"), refine=refine_generation)
+def generation_subject(task: str, language: str) -> Subject:
+    """XGLUE QG or NTG: a sample's .src and .tgt files, line-aligned (NTG ru: Cyrillic text)."""
+    folder = task.removeprefix("xglue-").upper()
+    names = tuple(f"xglue.{folder.lower()}.{language}.{kind}.dev" for kind in ("src", "tgt"))
+    files = {name: sample(f"{XGLUE}/{folder}/{name}") for name in names}
+    specs = {names[0]: FileSpec("lines", columns=(text_col("source", strip=True),), trailing_blank="breaking"),
+             names[1]: FileSpec("lines", columns=(text_col("target", strip=True),), trailing_blank="breaking")}
+    reader = xglue.read_xglue_qg if task == "xglue-qg" else xglue.read_xglue_ntg
+    # Validated by the generation family where this build has it (the family is not part of every build).
+    validating = task if "generation" in FAMILY_MODULES else None
+    return Subject(f"{task}-{language}", files, specs, lambda d: reader(d / names[0], "dev", language),
+                   task=validating, refine=refine_generation)
 
 
 def refine_generation(subject: Subject, mutation: Mutation, original: Pairs) -> Mutation:
+    """An edit of one file of the pair: the examples the two files now make, or where they first disagree
+    (the reader walks both files line by line: a missing partner line, then a blank source, then a blank
+    target; after the last source line, a target file with more lines)."""
     if mutation.kind != "edit":
         return mutation
+    source_name, target_name = subject.specs
     files = {**subject.files, **mutation.files}
-    sources, targets = (decoded(files[name]) for name in subject.specs)
-    if len(sources) != len(targets) or not sources:
-        raise Breaks("")
-    mutation.expected = [{"id": f"dev-en-{n}", "source": s, "target": t}
-                         for n, (s, t) in enumerate(zip(sources, targets, strict=True), 1)]
+    sources, targets = decoded(files[source_name]), decoded(files[target_name])
+    language = source_name.split(".")[2]
+    expected = []
+    for number, source in enumerate(sources, 1):
+        if number > len(targets):
+            raise Breaks(target_name, number)
+        if not source.strip():
+            raise Breaks(source_name, number)
+        reference = xglue.reference_text(targets[number - 1])
+        if not reference:
+            raise Breaks(target_name, number)
+        expected.append({"id": f"dev-{language}-{number}", "source": source.strip(), "target": reference})
+    if len(targets) > len(sources):
+        raise Breaks(source_name, len(sources) + 1)
+    if not sources:
+        raise Breaks(source_name)
+    mutation.expected = expected
     return mutation
 
 

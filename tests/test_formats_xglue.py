@@ -1,6 +1,7 @@
 """XGLUE readers on the real-format samples (huggingface/datasets' xglue dummy data, see
 /work/shared/samples/xglue/SOURCES.md) and on hand-written fixtures for quirks and bad input; the XGLUE
-declarations against the official layout; nDCG as XGLUE's scorer computes it (sklearn's ndcg_score)."""
+declarations against the official layout; nDCG as XGLUE's scorer computes it (sklearn's ndcg_score). The
+generation tasks (QG, NTG) are tested in test_xglue_generation.py."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from xstilts.errors import DataError, XstiltsError
 from xstilts.formats import xglue as fmt
 from xstilts.formats.squad import read_squad
 from xstilts.scoring import metrics
-from xstilts.tasks import get_task, task_names
-from xstilts.tasks.xglue import ALL_LANGUAGES, GENERATION_TASKS, LANGUAGES, XGLUE_TASKS
+from xstilts.tasks import get_task
+from xstilts.tasks.xglue import ALL_LANGUAGES, LANGUAGES, XGLUE_TASKS
 
 SAMPLES = Path(os.environ.get("XSTILTS_SAMPLES", "/work/shared/samples"))
 XGLUE = SAMPLES / "xglue" / "hf_xglue" / "xglue_full_dataset"
@@ -122,21 +123,6 @@ def test_mlqa_sample_question_counts():
     assert len(read(read_squad, XGLUE / "MLQA/squad1.1/train-v1.1.json", "train")) == 1027
 
 
-@needs_samples
-def test_generation_pairs_and_the_generation_error(tmp_path):
-    pairs = [ex for _, ex in read(fmt.read_generation_pairs, XGLUE / "QG/xglue.qg.en.src.train", "train")]
-    assert [p["target"] for p in pairs] == ["when was francis scott key born", "what kind of antidepressant is paxil"]
-    with pytest.raises(XstiltsError, match="encoder-decoder"):
-        read(fmt.read_xglue_qg, XGLUE / "QG/xglue.qg.en.src.train", "train")
-    with pytest.raises(XstiltsError, match="encoder-decoder"):
-        read(fmt.read_xglue_ntg, XGLUE / "NTG/xglue.ntg.en.src.train", "train")
-    src = write(tmp_path, "xglue.ntg.de.src.dev", "body one\nbody two\n")
-    write(tmp_path, "xglue.ntg.de.tgt.dev", "title one\n")
-    with pytest.raises(DataError, match=r"xglue\.ntg\.de\.tgt\.dev:2: ends at line 1"):
-        read(fmt.read_generation_pairs, src)
-    assert set(GENERATION_TASKS) == {"xglue-qg", "xglue-ntg"}
-
-
 # ------------------------------------------------------------------- declarations vs the layout
 
 
@@ -184,10 +170,6 @@ def test_missing_file_names_the_expected_path(tmp_path):
         get_task("xglue-wpr").load("test", "it", tmp_path)
     with pytest.raises(XstiltsError, match=r"xglue_full_dataset/PAWSX/fr/translated_train\.tsv"):
         get_task("xglue-pawsx").load("translate-train", "fr", tmp_path)
-
-
-def test_generation_tasks_are_not_registered():
-    assert not {"xglue-qg", "xglue-ntg"} & set(task_names())
 
 
 # --------------------------------------------------------------------------- quirks and bad files

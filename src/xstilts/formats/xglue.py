@@ -13,8 +13,10 @@
   ``contradiction``).
 - PAWS-X: header ``id sentence1 sentence2 label``; labels 0/1.
 - MLQA: SQuAD JSON (``formats.squad``).
-- QG, NTG: line-aligned ``.src``/``.tgt`` files; generation needs an encoder-decoder (not built yet), so the
-  task readers stop with that explanation (``read_generation_pairs`` parses the files for when it comes).
+- QG, NTG: line-aligned ``xglue.<task>.<lang>.src.<split>`` / ``.tgt.<split>`` files (``read_generation_pairs``):
+  QG's source is the answer passage alone (a web passage that answers a search query; there is no separate
+  answer span) and its target the user's query as a question; NTG's source is the news body, its target the
+  title. A target is the last tab-separated field of its line, stripped, as XGLUE's scorer reads references.
 
 Test files of the leaderboard release have no label column; ``xglue_full_dataset`` has labels, and scoring
 needs them, so a missing label is an error that says so.
@@ -28,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from xstilts.errors import DataError, XstiltsError
+from xstilts.errors import DataError
 from xstilts.formats.common import is_blank, text_lines
 from xstilts.formats.delimited import map_label, tab_rows
 
@@ -219,37 +221,47 @@ def generation_files(path: Path) -> tuple[Path, Path]:
     return path, target
 
 
+def reference_text(label_line: str) -> str:
+    """The reference of one QG/NTG label line as XGLUE's scorer takes it: the last tab-separated field,
+    stripped (the released files hold one field; the scorer allows more and keeps the last)."""
+    return label_line.split("\t")[-1].strip()
+
+
 def read_generation_pairs(path: Path, split: str, language: str) -> Iterator[tuple[int, Example]]:
-    """Line-aligned (source, target) pairs of XGLUE's QG and NTG files; a different number of lines is an
-    error naming the first line that has no partner."""
+    """QG and NTG: line ``n`` of ``<...>.src.<split>`` (the passage, or the news body) and line ``n`` of its
+    ``<...>.tgt.<split>`` (the question, or the title) make example ``n``, ``{"id", "source", "target"}``.
+
+    Every line counts, as in XGLUE's scorer (a prediction file has one line per label line): a blank source or
+    target line is an error, not a skipped example, and so is a different number of lines in the two files
+    (naming the file that ends first and its partner). The source is the stripped line (a tab in it is text);
+    the target is :func:`reference_text` of its line, the reference the official BLEU compares with.
+    """
     source, target = generation_files(path)
     if not target.exists():
-        raise DataError(target, f"missing: the target file that goes with {source.name}")
+        raise DataError(target, f"missing: the target file that goes with {source.name} (xglue_full_dataset "
+                                "ships a .tgt file beside every .src file, test included)")
     sources, targets = text_lines(source), text_lines(target)
     number = 0
-    for number, src_line in sources:
-        tgt = next(targets, None)
-        if tgt is None:
-            raise DataError(target, f"ends at line {number - 1} but its partner {source.name} has more lines", number)
-        yield number, {"id": _example_id(split, language, number), "source": src_line, "target": tgt[1]}
+    for number, source_line in sources:
+        target_line = next(targets, None)
+        if target_line is None:
+            raise DataError(target, f"ends at line {number - 1} but its partner {source} has more lines: the two "
+                                    "files are line-aligned (one target per source line)", number)
+        text = source_line.strip()
+        if not text:
+            raise DataError(source, "blank source line: every line holds one input text (a passage, or a news "
+                                    "body) and its partner file's line the same example's target", number)
+        reference = reference_text(target_line[1])
+        if not reference:
+            raise DataError(target, "blank target: every line holds the reference text (its last tab-separated "
+                                    "field) of the same line of " + source.name, number)
+        yield number, {"id": _example_id(split, language, number), "source": text, "target": reference}
     if next(targets, None) is not None:
-        raise DataError(source, f"ends at line {number} but its partner {target.name} has more lines", number + 1)
+        raise DataError(source, f"ends at line {number} but its partner {target} has more lines: the two files "
+                                "are line-aligned (one target per source line)", number + 1)
     if not number:
         raise DataError(source, "the file is empty: expected one source text per line")
 
 
-def generation_reader(task: str) -> Reader:
-    """The reader of a generation task: it says plainly that the toolkit cannot train or score it yet."""
-
-    def read(path: Path, split: str, language: str) -> Iterator[tuple[int, Example]]:
-        raise XstiltsError(
-            f"XGLUE {task} is a generation task (scored with lower-cased BLEU-4): it needs an encoder-decoder "
-            "model, which xstilts does not support yet (its families are encoder-only). Leave it out of the "
-            "study for now; read_generation_pairs in xstilts.formats.xglue already parses its files."
-        )
-
-    return read
-
-
-read_xglue_qg = generation_reader("QG (question generation)")
-read_xglue_ntg = generation_reader("NTG (news title generation)")
+read_xglue_qg = read_generation_pairs  # passage -> question
+read_xglue_ntg = read_generation_pairs  # news body -> title

@@ -37,5 +37,7 @@ for _info in [
                "the official scorer calls it map@20)"),
     MetricInfo("perplexity", "exp of the mean masked-token loss (MLM); no per-example units (not a ratio of sums)",
                higher_is_better=False, decomposes=False),
+    MetricInfo("off_target", "percent of generated outputs whose identified language is not the target language "
+               "(py3langid; scoring/language_id.py): zero-shot generation's answering in English", higher_is_better=False),
 ]:
     METRICS.register(_info.name, _info)

@@ -15,9 +15,11 @@ MLQA: XGLUE reports the MLQA script's F1, which normalises answers per language 
 language's articles, CJK characters as tokens for zh); ``xglue-mlqa`` reports ``mlqa_f1`` (main) and
 ``mlqa_exact_match``, computed with that normalisation (the same code as ``xstilts score --benchmark xglue``).
 
-Not declared: QG and NTG (generation, lower-cased BLEU-4). They need an encoder-decoder, which the toolkit
-does not have yet; ``xstilts.formats.xglue`` has their readers (``read_generation_pairs``) and
-``GENERATION_TASKS`` below keeps their facts for when it comes.
+QG and NTG (``xglue-qg``, ``xglue-ntg``): the ``generation`` family on an encoder-decoder; English training
+(``en`` train split), zero-shot generation in every dev/test language; ``bleu`` as XGLUE's scorer computes it
+(``xstilts.scoring.generation.corpus_bleu``: lower-cased corpus BLEU on stripped lines, x100 like every score
+here). Their declarations are registered once the ``generation`` family exists in this build
+(``families.FAMILY_MODULES``); until then the names say why they cannot be used (``TASKS.declare_unsupported``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from xstilts.families import FAMILY_MODULES
 from xstilts.formats import xglue as formats
 from xstilts.formats.squad import read_squad
 from xstilts.scoring.official.xglue import XGLUE_LANGUAGES
@@ -38,11 +41,6 @@ ROOT = "xglue/xglue_full_dataset"  # below the data root
 # xglue_evaluate.py's task2lg (dev and test languages), kept with the official scorer.
 LANGUAGES: dict[str, tuple[str, ...]] = XGLUE_LANGUAGES
 ALL_LANGUAGES = tuple(sorted({lang for langs in LANGUAGES.values() for lang in langs}))
-
-GENERATION_TASKS = {
-    "xglue-qg": "question generation: answer passage -> question; QG/xglue.qg.<lang>.{src,tgt}.<split>",
-    "xglue-ntg": "news title generation: news body -> title; NTG/xglue.ntg.<lang>.{src,tgt}.<split>",
-}
 
 FileFor = Callable[[Task, str, str, Path], Path]
 
@@ -152,7 +150,39 @@ XGLUE_TASKS: tuple[Task, ...] = (
     ),
 )
 
-for _name, _what in GENERATION_TASKS.items():
-    TASKS.declare_unsupported(
-        _name, f"XGLUE {_what}. It is a generation task (scored with BLEU-4) and needs an encoder-decoder, which "
-        "xstilts does not have yet; xstilts.formats.xglue.read_generation_pairs reads its files.")
+# The generation tasks: declared here, registered only where the family that runs them exists (a build
+# without it keeps the names known, with the reason, instead of "unknown task").
+GENERATION_FAMILY = "generation"
+GENERATION_TASKS: tuple[Task, ...] = tuple(
+    Task(
+        name=name,
+        family=GENERATION_FAMILY,
+        description=description,
+        file_for=_files(pattern),
+        data_folder=ROOT,
+        version="1",
+        benchmark=BENCHMARK,
+        splits=_splits(key),
+        reader=reader,
+        metrics=("bleu",),
+    )
+    for name, key, description, pattern, reader in (
+        ("xglue-qg", "QG",
+         "XGLUE question generation: QG/xglue.qg.<lang>.{src,tgt}.<split>, the answer passage (src line) -> the "
+         "question a user asked (tgt line). Scored with XGLUE's BLEU (lower-cased, stripped).",
+         "QG/xglue.qg.{lang}.src.{split}", formats.read_xglue_qg),
+        ("xglue-ntg", "NTG",
+         "XGLUE news title generation: NTG/xglue.ntg.<lang>.{src,tgt}.<split>, the news body (src line) -> its "
+         "title (tgt line). Scored with XGLUE's BLEU (lower-cased, stripped).",
+         "NTG/xglue.ntg.{lang}.src.{split}", formats.read_xglue_ntg),
+    )
+)
+
+if GENERATION_FAMILY in FAMILY_MODULES:
+    for _task in GENERATION_TASKS:
+        register_task(_task)
+else:
+    for _task in GENERATION_TASKS:
+        TASKS.declare_unsupported(
+            _task.name, f"{_task.description} It needs the {GENERATION_FAMILY!r} family (an encoder-decoder "
+            "model), which this build of xstilts does not have.")

@@ -21,12 +21,16 @@ OFFICIAL_TASKS (the real XTREME declarations are named like the folders) or an e
 
 XGLUE (the understanding tasks ``xglue-*``, as ``scoring/official/xglue.py`` reads them): NER and POS as the
 tagging files above, MLQA as ``{question_id: answer_text}``, NC, XNLI, PAWS-X, QADSM, QAM and WPR one predicted
-label per line (WPR: the predicted relevance grade, which the scorer ranks by). QG and NTG are not supported.
+label per line (WPR: the predicted relevance grade, which the scorer ranks by); QG and NTG one generated text per
+line (the question, the title), in the order of the source file. A line break inside a generated text (``\n``,
+``\r\n`` or ``\r``: where the official reader's text mode ends a line) becomes one space, and the text is
+stripped (the scorer strips it anyway), so line ``n`` is always example ``n``'s output.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,9 +38,9 @@ from typing import Any
 from xstilts.atomic import write_text_atomic
 from xstilts.errors import DataError, XstiltsError
 from xstilts.scoring.official import layout
-from xstilts.scoring.official.xglue import UNSUPPORTED, XGLUE_LANGUAGES
+from xstilts.scoring.official.xglue import GENERATION, XGLUE_LANGUAGES
 
-XGLUE_FOLDERS: dict[str, tuple[str, ...]] = {k: v for k, v in XGLUE_LANGUAGES.items() if k not in UNSUPPORTED}
+XGLUE_FOLDERS: dict[str, tuple[str, ...]] = dict(XGLUE_LANGUAGES)
 # Declared task name -> official folder, per benchmark (the declarations are named after the folders).
 OFFICIAL_TASKS: dict[str, dict[str, str]] = {
     "xtreme": {name: name for name in layout.ALL_TASK_DIRS},
@@ -45,7 +49,14 @@ OFFICIAL_TASKS: dict[str, dict[str, str]] = {
 }
 # An XGLUE folder's file holds what the XTREME folder named here holds.
 _XGLUE_RENDER_AS = {"NER": "panx", "POS": "udpos", "MLQA": "mlqa", "NC": "xnli", "XNLI": "xnli", "PAWSX": "xnli",
-                    "QADSM": "xnli", "QAM": "xnli", "WPR": "xnli"}
+                    "QADSM": "xnli", "QAM": "xnli", "WPR": "xnli", **{folder: "generation" for folder in GENERATION}}
+# What Python's text mode (the official reader) ends a line at.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def one_line(text: str) -> str:
+    """A generated text as one prediction line: line breaks become spaces, ends stripped."""
+    return _LINE_BREAK.sub(" ", text).strip()
 
 
 def official_languages(benchmark: str) -> dict[str, tuple[str, ...]]:
@@ -107,6 +118,9 @@ def render(folder: str, path: Path, rows: list[tuple[int, str, Any]]) -> str:
     if folder in ("xnli", "pawsx"):
         need(str, "a label string")
         return "".join(f"{value}\n" for _, _, value in rows)
+    if folder == "generation":
+        need(str, "the generated text")
+        return "".join(f"{one_line(value)}\n" for _, _, value in rows)
     if folder in ("udpos", "panx"):
         need(list, "a list of tags")
         return "".join("".join(f"{tag}\n" for tag in value) + "\n" for _, _, value in rows)

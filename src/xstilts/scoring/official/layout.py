@@ -242,9 +242,11 @@ def _split_lines(text: str) -> list[str]:
     return lines
 
 
-def read_lines(path: Path) -> list[tuple[int, str]]:
-    """(line number, stripped line) for every line, as the official reader keeps them (blank ones too)."""
-    return [(number, line.strip()) for number, line in enumerate(_split_lines(_text(path)), start=1)]
+def read_lines(path: Path, strip: bool = True) -> list[tuple[int, str]]:
+    """(line number, line) for every line, as the official reader keeps them (blank ones too): stripped, or
+    with ``strip=False`` as read (without the line end), for a reader that splits before it strips."""
+    lines = enumerate(_split_lines(_text(path)), start=1)
+    return [(number, line.strip() if strip else line) for number, line in lines]
 
 
 def read_sentences(path: Path) -> list[tuple[int, list[str]]]:

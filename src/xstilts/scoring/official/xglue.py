@@ -5,8 +5,14 @@ the XGLUE data folder itself (``xglue_full_dataset``), read for ``split`` test o
 seqeval F1, POS seqeval chunk *precision* on the raw UPOS tags (the official script calls it accuracy), MLQA
 F1 (MLQA normalisation), NC / XNLI / PAWS-X / QADSM / QAM accuracy, WPR nDCG per query (sklearn's
 ndcg_score: linear gains, log2 discounts, tied scores averaged; queries with one document skipped).
-Per task the plain mean over languages ("avg"). QG and NTG (sacreBLEU) are not supported yet. nDCG, chunk
-P/R/F1 and the MLQA normalisation are ``xstilts.scoring.metrics``'s, the code the engine scores with.
+QG and NTG: sacreBLEU's corpus BLEU with ``lowercase=True`` of the stripped prediction lines against the
+references, each the last tab-separated field of its label line (``xglue.<task>.<lang>.tgt.<split>``),
+stripped: ``xstilts.scoring.generation.corpus_bleu``. The official script divides BLEU by 100 (0-1, like its
+accuracies); this scorer reports every XGLUE score x100, so BLEU stays on its usual 0-100 scale here, and a
+task's "avg" is comparable with the official one times 100 for every task alike. A blank prediction line is an
+empty hypothesis and a blank reference an empty reference, as in the official script (a note says so).
+Per task the plain mean over languages ("avg"). nDCG, chunk P/R/F1, BLEU and the MLQA normalisation are the
+code the engine scores with (``xstilts.scoring.metrics``, ``xstilts.scoring.generation``).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from xstilts.errors import DataError, XstiltsError
 from xstilts.scoring.metrics import chunk_prf, grouped_ndcg, ndcg
 from xstilts.scoring.official import layout, qa
 
-__all__ = ["UNSUPPORTED", "XGLUE_LANGUAGES", "evaluate", "ndcg"]
+__all__ = ["GENERATION", "XGLUE_LANGUAGES", "evaluate", "ndcg"]
 
 XGLUE_LANGUAGES: dict[str, tuple[str, ...]] = {
     "NER": ("de", "en", "es", "nl"),
@@ -34,7 +40,8 @@ XGLUE_LANGUAGES: dict[str, tuple[str, ...]] = {
     "QG": ("de", "en", "es", "fr", "it", "pt"),
     "NTG": ("de", "en", "es", "fr", "ru"),
 }
-UNSUPPORTED = ("QG", "NTG")
+# The generation tasks (scored with BLEU; their predictions are generated text, not labels).
+GENERATION = ("QG", "NTG")
 
 
 def _prediction_lines(path: Path) -> list[tuple[int, str]]:
@@ -133,7 +140,33 @@ def _wpr(prediction: Path, label: Path) -> float:
         raise DataError(label, "no query with two or more documents") from None
 
 
+def _bleu(prediction: Path, label: Path) -> float:
+    """XGLUE's BLEU (x100) of one language: every line of both files counts, blank ones too."""
+    from xstilts.scoring.generation import corpus_bleu
+
+    references = [(line, value.split("\t")[-1].strip()) for line, value in layout.read_lines(label, strip=False)]
+    if not references:
+        raise DataError(label, "the label file is empty: it needs one reference text per line, one line per "
+                               "example of the source file")
+    hypotheses = _prediction_lines(prediction)
+    if len(hypotheses) != len(references):
+        raise DataError(prediction, f"{len(hypotheses)} prediction lines for {len(references)} reference lines in "
+                                    f"{label}: a prediction file holds one generated text per line of the label "
+                                    "file, in order (a line break inside a generated text must be replaced)",
+                        min(len(hypotheses), len(references)) + 1)
+    blank = [line for line, value in references if not value]
+    if blank:
+        layout.note(label, f"{len(blank)} of {len(references)} references are blank (first at line {blank[0]}); the "
+                           "official scorer scores them as empty references, and so does this one")
+    if all(not value for _, value in hypotheses):
+        layout.note(prediction, "every prediction line is blank: BLEU 0 (is it the right file?)")
+    return corpus_bleu([value for _, value in hypotheses], [value for _, value in references])
+
+
 def _score(task: str, language: str, prediction: Path, truth: Path, split: str) -> float:
+    if task in GENERATION:
+        label = layout.require(truth / task / f"xglue.{task.lower()}.{language}.tgt.{split}")
+        return _bleu(prediction, label)
     if task == "MLQA":
         label = truth / "MLQA" / "MLQA_V1" / split / f"{split}-context-{language}-question-{language}.json"
         articles, root = layout.squad_articles(label)
@@ -178,10 +211,6 @@ def _evaluate(predictions: Path, truth: Path, split: str) -> dict[str, Any]:
                                f"{layout.folder_hint(entry.name, XGLUE_LANGUAGES)}")
     if not tasks:
         raise XstiltsError(f"no XGLUE task folder ({', '.join(XGLUE_LANGUAGES)}) in {predictions}")
-    unsupported = [t for t in tasks if t in UNSUPPORTED]
-    if unsupported:
-        raise XstiltsError(f"XGLUE {' and '.join(unsupported)} (generation, sacreBLEU) is not supported yet: "
-                           f"remove the folder(s) from {predictions} to score the other tasks")
     report: dict[str, Any] = {}
     for task in tasks:
         scores: dict[str, float] = {}
