@@ -232,3 +232,14 @@ def test_copying_the_first_words_is_a_weak_baseline_on_the_micro_tasks(data_root
     for key in KEYS:
         english = copy_baseline_bleu(tiny(key), data_root)["en"][1]
         assert math.isfinite(english) and english < 5.0, (key, english)
+
+
+def test_micro_generate_writes_the_generation_tasks_too():
+    # `xstilts micro generate` goes through the declarations, so tasks waiting for their family are written too
+    from xstilts.cli.micro import _size_tasks
+
+    names = [task.name for task in _size_tasks("tiny")]
+    assert {"micro-tiny-qg", "micro-tiny-ntg", "micro-tiny-denoise", "micro-tiny-xnli"} <= set(names)
+    assert all(name.startswith("micro-tiny-") for name in names) and len(names) == len(set(names))
+    with pytest.raises(XstiltsError, match="unknown micro-benchmark size 'huge'"):
+        _size_tasks("huge")
