@@ -205,6 +205,24 @@ def micro_languages() -> str:
     return "\n".join(lines) + "\n"
 
 
+def micro_copy_baseline() -> str:
+    from xstilts.micro.languages import LANGUAGE_CODES
+    from xstilts.tasks.micro import MICRO_TASK_DECLARATIONS, copy_baseline_bleu
+
+    data = Path(tempfile.mkdtemp(prefix="xstilts-refresh-copy-"))
+    lines = ["| task | " + " | ".join(LANGUAGE_CODES) + " |", "|---|" + "---:|" * len(LANGUAGE_CODES)]
+    try:
+        for name in ("micro-qg", "micro-ntg"):
+            task = next(task for task in MICRO_TASK_DECLARATIONS if task.name == name)
+            task.ensure_files(data)
+            scores = copy_baseline_bleu(task, data)
+            cells = [f"{scores[code][1]:.1f} ({scores[code][0]})" for code in LANGUAGE_CODES]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    return "\n".join(lines) + "\n\nBLEU of the first words of each source (in brackets: how many words).\n"
+
+
 @dataclass
 class MicroRun:
     first: Ran  # from an empty cache
@@ -521,6 +539,7 @@ class Producer:
 PRODUCERS: dict[str, Producer] = {
     "quickstart": Producer(quickstart, "quick"),
     "micro-languages": Producer(micro_languages, "code"),
+    "micro-copy-baseline": Producer(micro_copy_baseline, "code"),
     "memory-plan": Producer(memory_plan, "code"),
     "speed-ratios": Producer(speed_ratios, "long", timing=True),
     "micro-time": Producer(micro_time, "long", timing=True),

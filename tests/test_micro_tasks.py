@@ -56,7 +56,11 @@ def digests(root: Path) -> dict[str, str]:
 
 
 def test_both_sizes_are_registered_with_their_benchmark_and_folder():
-    assert set(TASKS) == set(KEYS)
+    # the generation tasks (qg, ntg) are declared too (tests/test_micro_generation.py), and denoise, which reads
+    # the mlm corpora (tests/test_family_denoising.py)
+    assert set(TASKS) == set(KEYS) | {"qg", "ntg", "denoise"}
+    denoise = REGISTRY.get("micro-tiny-denoise")
+    assert (denoise.family, denoise.data_dir, denoise.splits) == ("denoising", "micro/tiny/mlm", tiny("mlm").splits)
     for key in KEYS:
         for name, size, benchmark in ((f"micro-{key}", "default", "micro"), (f"micro-tiny-{key}", "tiny", "micro-tiny")):
             task = REGISTRY.get(name)
@@ -66,7 +70,7 @@ def test_both_sizes_are_registered_with_their_benchmark_and_folder():
             # micro SocialIQa trains micro-copa's head (as SocialIQa trains XCOPA's); every other task its own
             assert task.head_name == (name.replace("socialiqa", "copa") if key == "socialiqa" else name)
             assert task.description
-    assert len(micro_tasks.MICRO_TASK_DECLARATIONS) == 2 * len(KEYS)
+    assert len(micro_tasks.MICRO_TASK_DECLARATIONS) == 2 * len(TASKS)
 
 
 def test_declared_metrics_labels_settings_and_splits():

@@ -2,9 +2,10 @@
 
 Intermediate tasks (English only, train and dev) mirror MNLI, QQP, SQuAD 1.1/2.0, HellaSwag/CosmosQA,
 SocialIQa (which shares micro-copa's head, as SocialIQa shares XCOPA's) and CCGbank; target tasks (English
-train, dev and test in every language, parallel) mirror XNLI, PAWS-X, UD-POS, PAN-X, XQuAD and XCOPA;
+train, dev and test in every language, parallel) mirror XNLI, PAWS-X, UD-POS, PAN-X, XQuAD and XCOPA, and
+XGLUE's generation tasks QG and NTG (``{"source", "target"}`` texts; ``micro.generation``);
 retrieval tasks (Tatoeba, BUCC) are test sets in the synthetic languages, and ``mlm`` holds the monolingual,
-non-parallel corpora.
+non-parallel corpora, which ``denoise`` (span corruption for an encoder-decoder) reads too.
 
 ``build(key, size, seed)`` returns every file of a task as ``{(split, language): [example, ...]}``. Items
 are drawn once and rendered in each language, so parallel files share ids and meaning; no dev or test item
@@ -27,6 +28,7 @@ from typing import Any
 from xstilts.errors import XstiltsError
 from xstilts.micro.choice import copa_meaning, story_meaning
 from xstilts.micro.corpora import corpus, derived_seed
+from xstilts.micro.generation import asks_for_a_person, news_meaning
 from xstilts.micro.grammar import Sentence, join, realize, surface
 from xstilts.micro.languages import LANGUAGE_CODES, get_language
 from xstilts.micro.pairs import PAWS_LABELS, QQP_LABELS, nli_meaning, paraphrase_meaning
@@ -121,6 +123,41 @@ def _qa_maker(negatives: bool) -> Maker:
     return make
 
 
+# Between the answer and the passage of a question-generation source: a sign no language of the world writes.
+ANSWER_SEPARATOR = " | "
+
+
+def headline(sentence: Sentence, language: str) -> str:
+    """A sentence without its final full stop, as titles are written."""
+    tokens = realize(sentence, get_language(language))
+    if tokens[-1][0] == ".":
+        tokens = tokens[:-1]
+    return surface(tokens)
+
+
+def _qg_make(rng: random.Random, slot: int, langs: tuple[str, ...]) -> Parallel:
+    while True:
+        sentences, question, _ = qa_meaning(rng, slot, negatives=False)
+        passage, span = text_with_answer(sentences, "en")
+        if span is None:
+            raise AssertionError("QG item: qa_meaning without negatives marked no answer")
+        # A value the passage states twice (home and workplace in one city) would make two questions right.
+        if asks_for_a_person(question) or passage.count(passage[span[0]:span[1]]) == 1:
+            break
+    out = {}
+    for lang in langs:
+        context, span = text_with_answer(sentences, lang)
+        if span is None:
+            raise AssertionError(f"QG item in {lang}: the answer is not marked")
+        out[lang] = {"source": context[span[0]:span[1]] + ANSWER_SEPARATOR + context, "target": text(question, lang)}
+    return out
+
+
+def _ntg_make(rng: random.Random, slot: int, langs: tuple[str, ...]) -> Parallel:
+    sentences, title = news_meaning(rng, slot)
+    return {lang: {"source": text(sentences, lang), "target": headline(title, lang)} for lang in langs}
+
+
 _TAG_COLUMN = {"pos": 1, "ner": 2, "ccg": 3}
 
 
@@ -175,6 +212,8 @@ class MicroTask:
     translatable: bool = True
     # The key of the micro task whose head this one trains (as SocialIQa trains XCOPA's); None: its own.
     head: str | None = None
+    # The key of the micro task whose files this one reads (denoising reads the MLM corpora); None: its own.
+    files: str | None = None
 
     def splits(self, languages: tuple[str, ...] = LANGUAGE_CODES) -> dict[str, tuple[str, ...]]:
         synthetic = tuple(code for code in languages if code != "en")
@@ -242,6 +281,14 @@ TASKS: dict[str, MicroTask] = {task.key: task for task in (
     MicroTask("copa", "multiple_choice", "target",
               "Micro XCOPA: the cause or the result of an event, between 2 choices.",
               _choice_maker(lambda rng, slot: copa_meaning(rng, slot, 2)), settings={"num_choices": 2}),
+    MicroTask("qg", "generation", "target",
+              "Micro XGLUE QG: the question that an answer of a short passage answers (source: the answer, ' | ', "
+              "the passage), in the passage's language.",
+              _qg_make, metrics=("bleu",)),
+    MicroTask("ntg", "generation", "target",
+              "Micro XGLUE NTG: the title of a short news text: its one event among background facts, as a "
+              "headline (present tense, no articles, no time, full names).",
+              _ntg_make, metrics=("bleu",)),
     MicroTask("tatoeba", "retrieval", "retrieval",
               "Micro Tatoeba: find the English rendering of each sentence of a synthetic language.",
               settings=_RETRIEVAL_SETTINGS),
@@ -251,6 +298,9 @@ TASKS: dict[str, MicroTask] = {task.key: task for task in (
     MicroTask("mlm", "mlm", "mlm",
               "Micro monolingual corpora (every language, not parallel) for masked language modelling.",
               metrics=("accuracy",)),
+    MicroTask("denoise", "denoising", "mlm",
+              "The micro MLM corpora for T5-style span-corruption pretraining of an encoder-decoder.",
+              metrics=("accuracy",), files="mlm"),
 )}
 
 

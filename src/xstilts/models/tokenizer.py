@@ -3,6 +3,12 @@
 The shape follows XLM-R: a sentencepiece-style subword model over Metaspace pre-tokenization, with the
 special tokens ``<s> <pad> </s> <unk> <mask>`` and the pair template ``<s> A </s></s> B </s>``, wrapped as a
 ``PreTrainedTokenizerFast`` so that families use one API (offsets, word ids, overflow) for every tokenizer.
+
+For an encoder-decoder pretrained by span corruption (``families.denoising``), ``sentinels=N`` adds T5's sentinel
+tokens ``<extra_id_0>`` ... ``<extra_id_{N-1}>`` as special tokens after the learnt vocabulary, in T5's layout:
+``<extra_id_0>`` is the last id, the others go down from it. Added tokens are never split and are dropped when
+decoding, and they do not take part in training the subword model, so the learnt pieces are those of the same
+tokenizer without sentinels. Without them (the default) the tokenizer is exactly what it was before.
 """
 
 from __future__ import annotations
@@ -13,19 +19,23 @@ from pathlib import Path
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000, lowercase: bool = False, algorithm: str = "bpe"):
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000, lowercase: bool = False, algorithm: str = "bpe",
+                    sentinels: int = 0):
     """Train a tokenizer on ``texts`` and return it as a ``PreTrainedTokenizerFast``.
 
     ``algorithm`` is "bpe" (default) or "unigram". BPE fills the requested vocabulary on small corpora; the
     Unigram trainer (XLM-R's algorithm) prunes to a near-character vocabulary when the corpus has few
     distinct words, which makes sequences several times longer. Both are deterministic for the same texts
-    and settings, so the result can be cached by a hash of its corpus and settings.
+    and settings, so the result can be cached by a hash of its corpus and settings. ``sentinels``: how many
+    of T5's ``<extra_id_i>`` to add (T5 and mT5 have 100).
     """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     if algorithm not in ("bpe", "unigram"):
         raise ValueError(f"unknown tokenizer algorithm {algorithm!r}: choose 'bpe' or 'unigram'")
+    if sentinels < 0:
+        raise ValueError(f"sentinels must be 0 or more, got {sentinels}")
     tokenizer = Tokenizer(models.BPE(unk_token="<unk>") if algorithm == "bpe" else models.Unigram())
     steps = [normalizers.NFKC()]
     if lowercase:
@@ -48,7 +58,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000, lowercase: boo
         pair="<s> $A </s> </s> $B </s>",
         special_tokens=[("<s>", bos), ("</s>", eos)],
     )
-    return PreTrainedTokenizerFast(
+    fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         bos_token="<s>",
         eos_token="</s>",
@@ -59,6 +69,10 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000, lowercase: boo
         mask_token="<mask>",
         model_max_length=512,
     )
+    if sentinels:
+        # Highest first, so that <extra_id_0> lands on the last id, as in T5's vocabulary.
+        fast.add_special_tokens({"additional_special_tokens": [f"<extra_id_{i}>" for i in reversed(range(sentinels))]})
+    return fast
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
