@@ -17,9 +17,6 @@ from xstilts.tasks import check_task, get_task
 
 Problem = tuple[tuple, str, str]
 
-# The model kinds a study builds or loads (``models/``: encoders only); a family that needs another kind
-# (an encoder-decoder for generation) cannot run in a study yet.
-STUDY_MODEL_KINDS = ("encoder",)
 
 
 def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Problem]:
@@ -32,6 +29,7 @@ def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Pro
         problems += _placed(config, name, _stage_problems(config, name))
     problems += _max_length_problems(config)
     problems += _peft_problems(config)
+    problems += _model_kind_problems(config)
     for name in config.pipelines:
         problems += _pipeline_problems(config, name)
     problems += _evaluate_language_problems(config)
@@ -114,7 +112,7 @@ def declaration_problems_of(data: dict) -> list[Problem]:
 def _declaration_problems(task, path: tuple, key: str) -> list[Problem]:
     """A declared task against its family's spec: family, settings, metrics, labels, file kind, model kind."""
     from xstilts.scoring.registry import METRICS
-    from xstilts.tasks.custom import declared_metrics, reads_text
+    from xstilts.tasks.custom import declared_metrics, reads_text, reads_tsv
 
     if task.family not in FAMILY_MODULES:
         problems = [(path + ("family",), key + ".family",
@@ -132,16 +130,12 @@ def _declaration_problems(task, path: tuple, key: str) -> list[Problem]:
                          f"a {task.family} task needs JSON lines (.jsonl) in the family's schema"))
     if spec.needs_labels and len(task.labels) < 2:
         problems.append((path + ("labels",), key + ".labels", f"a {task.family} task needs `labels` (2 or more)"))
-    if (message := _model_kind_problem(spec)) is not None:
-        problems.append((path + ("family",), key + ".family", message))
+    if reads_tsv(task.files) and not spec.reads_tsv_pairs:
+        readers = [name for name in FAMILY_MODULES if family_spec(name).reads_tsv_pairs]
+        problems.append((path + ("files",), key + ".files",
+                         f"only {' or '.join(readers)} tasks read source<TAB>target lines ({task.files!r}); a "
+                         f"{task.family} task needs JSON lines (.jsonl) in the family's schema"))
     return problems
-
-
-def _model_kind_problem(spec) -> str | None:
-    if spec.model_kind in STUDY_MODEL_KINDS:
-        return None
-    return (f"the {spec.name} family needs an {spec.model_kind} model, but a study's models are "
-            f"{' or '.join(STUDY_MODEL_KINDS)}s")
 
 
 def _used_task_problems(config: StudyConfig) -> list[Problem]:
@@ -154,7 +148,6 @@ def _used_task_problems(config: StudyConfig) -> list[Problem]:
         task = get_task(name)
         spec = family_spec(task.family)
         messages = [message for _, message in spec.problems(task.settings, task.metrics)]
-        messages += [message] if (message := _model_kind_problem(spec)) is not None else []
         problems += [(path, key, f"task {name!r}: {message}") for message in messages]
     return problems
 
@@ -213,6 +206,44 @@ def _model_problems(config: StudyConfig) -> list[Problem]:
                              "make another model)"))
         seen.setdefault(same, name)
     return problems
+
+
+def _model_kind_problems(config: StudyConfig) -> list[Problem]:
+    """Every task a pipeline trains or evaluates against the kind of each model it runs with: a generation task
+    needs an encoder-decoder, an encoder family's task an encoder (``families/text_to_text.py``); a PEFT stage
+    needs an encoder. A model whose kind cannot be known here (a hub name offline, not cached) is not checked."""
+    from xstilts.config.model_kinds import model_kind
+    from xstilts.families.text_to_text import model_kind_problem
+
+    models = config.model_configs()
+    kinds = {name: model_kind(model) for name, model in models.items()}
+    problems: dict[tuple, Problem] = {}
+    for pipeline_name in config.pipelines:
+        pipeline = config.pipeline(pipeline_name)
+        for model_name in config.pipeline_models(pipeline_name):
+            if model_name not in models:
+                continue
+            shown = f"model {format_key_path(_model_path(config, model_name))}"
+            uses = [(("stages", stage, "sources", i, "task"), source.task)
+                    for stage in pipeline.stages if stage in config.stages
+                    for i, source in enumerate(config.stages[stage].sources)]
+            uses += [(("pipelines", pipeline_name, "evaluate", i), task)
+                     for i, task in enumerate(evaluated_tasks(config, pipeline_name))]
+            for path, task_name in uses:
+                if check_task(task_name) is not None:
+                    continue  # unknown: reported where it is used
+                message = model_kind_problem(family_spec(get_task(task_name).family), kinds[model_name], shown)
+                if message is not None:
+                    problems.setdefault((path, model_name), (path, format_key_path(path),
+                                                             f"task {task_name!r}: {message}"))
+            if kinds[model_name] == "encoder-decoder":
+                for stage in pipeline.stages:
+                    if stage in config.stages and config.stages[stage].peft is not None:
+                        path = ("stages", stage, "peft")
+                        problems.setdefault((path, model_name), (path, format_key_path(path), (
+                            f"PEFT stages train encoders; {shown} is an encoder-decoder (not supported yet): "
+                            "remove `peft` or run the stage on an encoder")))
+    return list(problems.values())
 
 
 def _placed(config: StudyConfig, name: str, problems: list[Problem]) -> list[Problem]:

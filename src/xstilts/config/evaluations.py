@@ -1,5 +1,5 @@
 """What one evaluation of a study is: the languages it runs in, the token limit, and the task as evaluated
-(a retrieval task with the study's layer and pooling).
+(a retrieval task with the study's layer and pooling, a generation task with the study's decoding settings).
 
 Kept apart from the plan so that the plan (its keys), the runner (what it runs) and ``xstilts plan`` (what it
 shows) derive these from one place.
@@ -38,10 +38,21 @@ def retrieval_recipe(study: StudyConfig, task_name: str) -> RetrievalRecipe:
     return RetrievalRecipe(**merged)
 
 
+def decoding_recipe(study: StudyConfig, task_name: str) -> dict[str, Any]:
+    """The decoding settings the study sets for one generation task: ``evaluate.decoding`` with the task's entry
+    of ``evaluate.decoding_by_task`` laid over it (only the settings given)."""
+    chosen = study.evaluate.decoding.chosen()
+    override = study.evaluate.decoding_by_task.get(task_name)
+    return {**chosen, **(override.chosen() if override is not None else {})}
+
+
 def evaluated_task(study: StudyConfig, task: Task) -> Task:
-    """The task as the study evaluates it: a retrieval task with the study's layer and pooling in its settings
-    (so they enter its feature-cache and evaluation keys); any other task, and a retrieval task the study sets
-    nothing for, as declared."""
+    """The task as the study evaluates it: a retrieval task with the study's layer and pooling in its settings,
+    a generation task with the study's decoding settings (so they enter its feature-cache and evaluation keys,
+    never a stage's); any other task, and one the study sets nothing for, as declared."""
+    if task.family == "generation":
+        decoding = decoding_recipe(study, task.name)
+        return replace(task, settings={**task.settings, **decoding}) if decoding else task
     if task.family != "retrieval":
         return task
     recipe = retrieval_recipe(study, task.name)

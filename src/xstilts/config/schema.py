@@ -69,12 +69,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
 
 
-class BuildConfig(Strict):
-    """A randomly initialised encoder built from a config (tiny test and micro encoders)."""
+# Architectures a study can build from a config: encoders, and encoder-decoders (``models/seq2seq.py``).
+ENCODER_ARCHITECTURES = ("xlm-roberta", "bert")
+SEQ2SEQ_ARCHITECTURES = ("t5", "mt5", "mbart")
 
-    architecture: Literal["xlm-roberta", "bert"] = "xlm-roberta"
+
+class BuildConfig(Strict):
+    """A randomly initialised model built from a config (tiny test and micro models): an encoder (xlm-roberta,
+    bert) or an encoder-decoder (t5, mt5, mbart; ``num_layers`` deep on both sides unless
+    ``num_decoder_layers`` says otherwise)."""
+
+    architecture: Literal["xlm-roberta", "bert", "t5", "mt5", "mbart"] = "xlm-roberta"
     hidden_size: Int = Field(64, gt=0)
     num_layers: Int = Field(2, gt=0)
+    num_decoder_layers: Int | None = Field(None, gt=0, description="decoder layers of an encoder-decoder "
+                                           "(default: num_layers)")
     num_heads: Int = Field(2, gt=0)
     intermediate_size: Int = Field(256, gt=0)
     max_length: Int = Field(512, gt=0)
@@ -88,6 +97,17 @@ class BuildConfig(Strict):
                 "choose num_heads that divides hidden_size"
             )
         return self
+
+    @model_validator(mode="after")
+    def _decoder_layers_of_seq2seq(self) -> BuildConfig:
+        if self.num_decoder_layers is not None and self.architecture not in SEQ2SEQ_ARCHITECTURES:
+            raise ValueError(f"num_decoder_layers is for encoder-decoders ({', '.join(SEQ2SEQ_ARCHITECTURES)}); "
+                             f"a {self.architecture} encoder has no decoder: leave it out")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "encoder-decoder" if self.architecture in SEQ2SEQ_ARCHITECTURES else "encoder"
 
 
 class TrainTokenizerConfig(Strict):
@@ -114,6 +134,10 @@ class ModelConfig(Strict):
     build: BuildConfig | None = None
     tokenizer: TokenizerConfig | None = None
     label: Text | None = Field(None, description="name shown in results (default: name_or_path or 'built')")
+    kind: Literal["encoder", "encoder-decoder"] | None = Field(
+        None, description="what the study runs: the model's encoder, or the whole encoder-decoder (generation "
+        "tasks); default: what the checkpoint is (config.json's is_encoder_decoder) or the built architecture. "
+        "`kind: encoder` on an mT5 checkpoint fine-tunes its encoder alone under task heads")
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
@@ -121,6 +145,9 @@ class ModelConfig(Strict):
             raise ValueError("give exactly one of `name_or_path` (a pretrained encoder) or `build` (random init)")
         if self.build is not None and self.tokenizer is None:
             raise ValueError("a built encoder needs `tokenizer` (`train: {corpus: [...]}` or `path`)")
+        if self.build is not None and self.kind is not None and self.kind != self.build.kind:
+            raise ValueError(f"kind {self.kind!r} does not fit the built architecture {self.build.architecture!r} "
+                             f"(a {self.build.kind}); leave `kind` out for a built model")
         return self
 
     @property
@@ -350,6 +377,20 @@ class RetrievalRecipe(Strict):
         return any(value is not None for value in (self.layer, self.pooling, self.max_length))
 
 
+class DecodingConfig(Strict):
+    """How a generation evaluation decodes (``families/generation.py``). Unset fields keep the task's settings
+    (greedy, 64 new tokens, length penalty 1). They enter the evaluation's key, never a stage's: changing the
+    beam size evaluates again without training again."""
+
+    num_beams: Int | None = Field(None, ge=1, le=64, description="1: greedy search; more: beam search")
+    max_new_tokens: Int | None = Field(None, ge=1, le=4096, description="longest generated output, in tokens")
+    length_penalty: Float | None = Field(None, ge=-10.0, le=10.0, description="beam search: scores are divided by "
+                                         "length ** length_penalty (above 0 favours longer outputs)")
+
+    def chosen(self) -> dict[str, Any]:
+        return {key: value for key, value in self.model_dump().items() if value is not None}
+
+
 class EvaluateConfig(Strict):
     split: Text = "test"
     languages: Literal["all"] | list[str] = "all"
@@ -365,6 +406,11 @@ class EvaluateConfig(Strict):
     retrieval_by_task: dict[str, RetrievalRecipe] = Field(
         default_factory=dict, description="per retrieval task, settings that replace those of `retrieval`, "
         "e.g. {mewslix: {max_length: 64}}")
+    decoding: DecodingConfig = Field(
+        default_factory=DecodingConfig, description="decoding of every generation evaluation, e.g. {num_beams: 4, "
+        "max_new_tokens: 32, length_penalty: 1.0}; in evaluation keys only, so a change re-evaluates, never retrains")
+    decoding_by_task: dict[str, DecodingConfig] = Field(
+        default_factory=dict, description="per generation task, settings that replace those of `decoding`")
 
 
 class TrackingConfig(Strict):

@@ -13,7 +13,8 @@ from xstilts.registry import Registry
 # name -> the family's module. A test checks this table against the modules on disk.
 FAMILY_MODULES: dict[str, str] = {
     name: f"xstilts.families.{name}"
-    for name in ("classification", "multiple_choice", "span_qa", "tagging", "retrieval", "mlm", "denoising")
+    for name in ("classification", "multiple_choice", "span_qa", "tagging", "retrieval", "mlm", "denoising",
+                 "generation")
 }
 SPEC_SUFFIX = "_settings"
 

@@ -22,8 +22,8 @@ from typing import Any, ClassVar, Literal
 from xstilts.errors import XstiltsError
 from xstilts.registry import did_you_mean
 
-# The model a family needs: every family today runs on an encoder; a generation (seq2seq) family will need
-# an encoder-decoder, which a runner must check before it loads a model.
+# The model a family needs: an encoder (under task heads) or an encoder-decoder (the generation family), which
+# `xstilts validate` checks against each study model's kind (``config/model_kinds.py``) before any is loaded.
 ModelKind = Literal["encoder", "encoder-decoder"]
 MODEL_KINDS: tuple[str, ...] = ("encoder", "encoder-decoder")
 
@@ -186,6 +186,8 @@ class FamilySpec:
     needs_labels: bool = False
     # A study-declared task may read plain text files (one text per line) instead of JSON lines.
     reads_plain_text: bool = False
+    # A study-declared task may read source<TAB>target lines (``.tsv``) instead of JSON lines.
+    reads_tsv_pairs: bool = False
     # An auxiliary objective (MLM next to a task): not selected on, not evaluated by default.
     auxiliary: bool = False
     # The raw texts of one example of the family's schema (a tokenizer trained on a task's data reads them).

@@ -9,7 +9,9 @@ through :func:`xstilts.atomic.published_folder`: a crash at any moment leaves a 
 
 Layout of a model checkpoint (``save_model``)::
 
-    <dir>/encoder/            config.json + model.safetensors (+ the tokenizer, if given): load_encoder() reads it
+    <dir>/encoder/            config.json + model.safetensors (+ the tokenizer, if given): load_encoder() reads it;
+                              for an encoder-decoder the whole model, decoder and LM head included
+                              (load_model_from_checkpoint with kind "encoder-decoder" reads it back whole)
     <dir>/heads.safetensors   "<head name>.<parameter>" -> tensor
     <dir>/heads.json          {"format_version": 1, "heads": {"<head name>": {free-form meta}}}
     <dir>/adapter/            a PEFT stage's adapter (peft's adapter_config.json + adapter_model.safetensors):
@@ -165,6 +167,23 @@ def load_encoder_from_checkpoint(directory: str | Path, merge_adapter: bool = Tr
 
     wrapped = load_adapter(encoder, folder / ADAPTER_DIR)
     return merged(wrapped) if merge_adapter else wrapped
+
+
+def load_model_from_checkpoint(directory: str | Path, kind: str, tokenizer: Any = None) -> torch.nn.Module:
+    """The model of a ``save_model`` checkpoint as a stage of ``kind`` holds it: the encoder
+    (:func:`load_encoder_from_checkpoint`), or the whole encoder-decoder, strictly, carrying ``tokenizer`` to
+    decode its outputs."""
+    if kind != "encoder-decoder":
+        return load_encoder_from_checkpoint(directory)
+    from xstilts.models.seq2seq import load_seq2seq, with_tokenizer
+
+    directory = Path(directory)
+    if directory.name == ENCODER_DIR and not _is_model_checkpoint(directory):
+        directory = directory.parent
+    folder = _checkpoint_dir(directory)
+    if not (folder / ENCODER_DIR).is_dir():
+        raise XstiltsError(f"{folder} is not a model checkpoint: it has no {ENCODER_DIR}/ folder")
+    return with_tokenizer(load_seq2seq(str(folder / ENCODER_DIR)), tokenizer)
 
 
 def read_heads_meta(directory: str | Path) -> dict[str, dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""The starting point of a study: its tokenizer and initial encoder (pretrained, or built from a config)."""
+"""The starting point of a study: its tokenizer and initial model (pretrained, or built from a config): an encoder,
+or a whole encoder-decoder."""
 
 from __future__ import annotations
 
@@ -53,10 +54,19 @@ def _corpus(task_names: list[str], data_root: Path):
                     yield from example_texts(task.family, example)
 
 
-def initial_encoder(model: ModelConfig, tokenizer):
-    """A pretrained encoder, or a randomly initialised one (the caller seeds torch first)."""
+def initial_encoder(model: ModelConfig, tokenizer, kind: str = "encoder"):
+    """The model a study starts from (the caller seeds torch first): a pretrained encoder or a randomly
+    initialised one; for ``kind`` "encoder-decoder" the whole sequence-to-sequence model, carrying the
+    tokenizer that decodes its outputs."""
     from xstilts.models.encoder import build_encoder, load_encoder
 
+    if kind == "encoder-decoder":
+        from xstilts.models.seq2seq import build_seq2seq, load_seq2seq, with_tokenizer
+
+        built = (build_seq2seq(model.build.model_dump(), tokenizer) if model.build is not None
+                 else load_seq2seq(model.name_or_path, model.revision))
+        return with_tokenizer(built, tokenizer)
     if model.build is not None:
-        return build_encoder(model.build.model_dump(), vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id)
+        return build_encoder(model.build.model_dump(exclude={"num_decoder_layers"}), vocab_size=len(tokenizer),
+                             pad_token_id=tokenizer.pad_token_id)
     return load_encoder(model.name_or_path, model.revision)

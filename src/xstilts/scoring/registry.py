@@ -1,8 +1,8 @@
 """Metric names tasks may list, with what each means (implementations: ``scoring/metrics.py``).
 
 ``decomposes``: the metric is a ratio of sums over the examples (or queries) of a set, so every evaluation
-writes its per-example units (``scoring/units.py``) and paired tests can resample examples. Only
-perplexity (the exp of a mean) does not.
+writes its per-example units (``scoring/units.py``) and paired tests can resample examples. Perplexity
+(the exp of a mean) and BLEU (a corpus statistic) do not.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ for _info in [
                "all languages' answer sentences)"),
     MetricInfo("mrr@20", "mean reciprocal rank of the gold within the 20 best candidates, 0 if absent (Mewsli-X; "
                "the official scorer calls it map@20)"),
+    MetricInfo("bleu", "corpus BLEU-4 of generated text, lower-cased, as XGLUE scores QG and NTG (0-100); a corpus "
+               "statistic: no per-example units", decomposes=False),
     MetricInfo("perplexity", "exp of the mean masked-token loss (MLM); no per-example units (not a ratio of sums)",
                higher_is_better=False, decomposes=False),
     MetricInfo("off_target", "percent of generated outputs whose identified language is not the target language "

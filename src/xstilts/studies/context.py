@@ -111,6 +111,15 @@ def tokenizer_problems(plan: Plan, model: str, tokenizer: Any) -> list[str]:
     return list(problems.values())
 
 
+def model_kind_of(context: Context, model: str) -> str:
+    """What the runner builds or loads for a model of the study: "encoder" or "encoder-decoder"
+    (``config/model_kinds.py``; a kind that cannot be read before loading is taken as an encoder, as before
+    encoder-decoders existed, and loading then says what is wrong)."""
+    from xstilts.config.model_kinds import model_kind
+
+    return model_kind(context.study.model_configs()[model]) or "encoder"
+
+
 def featurize(context: Context, task, split: str, language: str, max_length: int, limit: int | None,
                model: str | None = None):
     from xstilts.data.cache import featurize_cached

@@ -1,4 +1,4 @@
-"""Run the evaluations of one stage: load its encoder and heads once, then for each (task, split, language)
+"""Run the evaluations of one stage: load its encoder (or encoder-decoder) and heads once, then for each (task, split, language)
 featurize, predict, score and write predictions, per-example score units and result rows (``eval/<key>.json``,
 which marks the evaluation done).
 """
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from xstilts.config.evaluations import eval_max_length, evaluated_task
 from xstilts.scoring.example_scores import write_units
-from xstilts.studies.context import Context, Say, ensure_tokenizer, featurize
+from xstilts.studies.context import Context, Say, ensure_tokenizer, featurize, model_kind_of
 from xstilts.studies.example_scores import units_path
 from xstilts.studies.plan import EvalNode
 from xstilts.studies.store import write_json_atomic, write_text_atomic
@@ -54,7 +54,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
 
     from xstilts.evaluation.predict import evaluate_features
     from xstilts.families import get_family
-    from xstilts.models.checkpoint import load_encoder_from_checkpoint, load_heads
+    from xstilts.models.checkpoint import load_heads, load_model_from_checkpoint
     from xstilts.tasks import get_task
     from xstilts.training.acceleration import configure_encoder
     from xstilts.training.loop import make_accelerator, run_precision
@@ -62,6 +62,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
 
     stage = todo[0].stage
     checkpoint = context.store.run(stage.key).checkpoint
+    kind = model_kind_of(context, stage.model)
     what = "the model as loaded (no stages)" if stage.untrained else f"stage {stage.name!r}"
     say(f"evaluate {len(todo)} task/language pairs on {what} (seed {stage.seed})")
     tokenizer, _ = ensure_tokenizer(context, stage.model)
@@ -75,16 +76,18 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
         from xstilts.training.loop import seed_int
 
         torch.manual_seed(seed_int(stage.seed, "init", stage.key))  # matters only for a built (random) encoder
-        encoder = initial_encoder(context.study.model_configs()[stage.model], tokenizer).to(accelerator.device)
+        encoder = initial_encoder(context.study.model_configs()[stage.model], tokenizer, kind).to(accelerator.device)
     else:
-        encoder = load_encoder_from_checkpoint(checkpoint).to(accelerator.device)
+        encoder = load_model_from_checkpoint(checkpoint, kind, tokenizer).to(accelerator.device)
     configure_encoder(encoder, context.study.runtime, training=False)
     heads: dict[str, torch.nn.Module] = {}
     for evaluation in todo:
         task = get_task(evaluation.task).with_data(context.data_root)
         family = get_family(task.family)
         if family.trainable and task.head_name not in heads:
-            heads[task.head_name] = family.build_head(task, encoder.config)
+            head = family.build_head(task, encoder.config)
+            if head is not None:  # generation has none: the LM head is the model's
+                heads[task.head_name] = head
     if heads:
         load_heads(checkpoint, heads, names=list(heads))
     for head in heads.values():
@@ -101,8 +104,10 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
             reference = featurize(context, task, split, evaluation.language, max_length, settings.max_examples,
                                    stage.model)
             references[split] = (reference.examples, reference.features)
+        # Retrieval on an encoder-decoder embeds with its encoder alone.
+        model = encoder.get_encoder() if kind == "encoder-decoder" and family.spec.model_kind == "encoder" else encoder
         evaluated = evaluate_features(
-            encoder, heads.get(task.head_name) if family.trainable else None, family, task, data.examples,
+            model, heads.get(task.head_name) if family.trainable else None, family, task, data.examples,
             data.features, split=evaluation.split, references=references,
             pad_token_id=tokenizer.pad_token_id, batch_size=settings.batch_size,
             device=accelerator.device, autocast=accelerator.autocast,

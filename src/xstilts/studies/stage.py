@@ -1,4 +1,5 @@
-"""Train one stage node: build its encoder and heads (from the model, or from the parent stage's checkpoint),
+"""Train one stage node: build its encoder (or encoder-decoder) and heads (from the model, or from the parent stage's
+checkpoint),
 featurize its sources and dev sets, run the one training loop, and mark it done. Resuming is the loop's job
 (``state/``); this module only decides what the loop gets.
 """
@@ -16,7 +17,7 @@ from xstilts import __version__
 from xstilts.atomic import published_folder, remove_published_folder
 from xstilts.run_folder import RunFolder
 from xstilts.studies import activity
-from xstilts.studies.context import Context, Say, ensure_tokenizer, featurize
+from xstilts.studies.context import Context, Say, ensure_tokenizer, featurize, model_kind_of
 from xstilts.studies.plan import StageNode
 from xstilts.studies.store import write_json_atomic, write_yaml_atomic
 
@@ -30,8 +31,8 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
     from xstilts.models.bundle import EncoderWithHeads
     from xstilts.models.checkpoint import (
         finish_adapter_checkpoint,
-        load_encoder_from_checkpoint,
         load_heads,
+        load_model_from_checkpoint,
         read_heads_meta,
     )
     from xstilts.models.setup import initial_encoder
@@ -60,16 +61,20 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
     stage = node.config
 
     torch.manual_seed(seed_int(node.seed, "init", node.key))
+    # An encoder, or a whole encoder-decoder (its decoder and LM head train and are checkpointed with it).
+    kind = model_kind_of(context, node.model)
     if node.parent is None:
-        encoder = initial_encoder(model, tokenizer)
+        encoder = initial_encoder(model, tokenizer, kind)
     else:
-        encoder = load_encoder_from_checkpoint(store.run(node.parent.key).checkpoint)
+        encoder = load_model_from_checkpoint(store.run(node.parent.key).checkpoint, kind, tokenizer)
     tasks = {s.task: get_task(s.task).with_data(context.data_root) for s in stage.sources}
     heads, head_meta = {}, {}
     for task in tasks.values():
         if task.head_name not in heads:
-            heads[task.head_name] = get_family(task.family).build_head(task, encoder.config)
-            head_meta[task.head_name] = {"task": task.name, "family": task.family}
+            head = get_family(task.family).build_head(task, encoder.config)
+            if head is not None:  # a generation task trains the model's own LM head
+                heads[task.head_name] = head
+                head_meta[task.head_name] = {"task": task.name, "family": task.family}
     if stage.keep_heads and node.parent is not None:
         parent_checkpoint = store.run(node.parent.key).checkpoint
         parent_heads = read_heads_meta(parent_checkpoint)

@@ -7,15 +7,21 @@ from pathlib import Path
 
 from xstilts.tasks import TASKS, register_task
 from xstilts.tasks.base import Task
-from xstilts.tasks.readers import read_jsonl, read_text_lines
+from xstilts.tasks.readers import read_jsonl, read_text_lines, read_tsv_pairs
 
 DATA_ROOT_FIELD = "{data_root}"
-# Plain text files (one text per line) hold an MLM corpus; every other file is JSON lines.
+# Plain text files (one text per line) hold an MLM corpus; source<TAB>target files a generation task; every other
+# file is JSON lines.
 TEXT_SUFFIX = ".txt"
+TSV_SUFFIX = ".tsv"
 
 
 def reads_text(template: str) -> bool:
     return template.endswith(TEXT_SUFFIX)
+
+
+def reads_tsv(template: str) -> bool:
+    return template.endswith(TSV_SUFFIX)
 
 
 def in_data_root(template: str) -> bool:
@@ -48,7 +54,8 @@ def declare(name: str, config, base: Path | None) -> Task:
         family=config.family,
         description=config.description or f"declared in a study ({config.files})",
         splits={split: tuple(languages) for split, languages in config.splits.items()},
-        reader=read_text_lines if reads_text(config.files) else read_jsonl,
+        reader=(read_text_lines if reads_text(config.files) else read_tsv_pairs if reads_tsv(config.files)
+                else read_jsonl),
         metrics=declared_metrics(config),
         labels=tuple(config.labels),
         version=config.version,
