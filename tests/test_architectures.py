@@ -34,8 +34,10 @@ def study_yaml(folder, mlm: bool) -> dict:
     if mlm:
         stages["mlm"] = {"sources": [{"task": "mock-mlm", "languages": ["en", "qad"], "max_examples": 12}],
                          "steps": 2, "batch_size": 4, "max_length": 32, "selection": {"enabled": False}}
+    # mT5 runs here as its encoder alone, under the encoder families' heads (the encoder-only variant)
+    model = {"name_or_path": str(folder), **({"kind": "encoder"} if folder.name == "mt5" else {})}
     return {
-        "name": "matrix", "model": {"name_or_path": str(folder)}, "stages": stages,
+        "name": "matrix", "model": model, "stages": stages,
         "pipelines": {"main": {"stages": (["mlm"] if mlm else []) + ["tasks"], "evaluate": [*TASKS, "mock-retrieval"]}},
         "evaluate": {"max_examples": 6}, "runtime": {"progress": False, "threads": 1},
     }

@@ -36,6 +36,7 @@ def semantic_problems(config: StudyConfig, base: Path | None = None) -> list[Pro
     problems += _evaluation_problems(config)
     problems += _used_task_problems(config)
     problems += _retrieval_recipe_problems(config)
+    problems += _decoding_problems(config)
     problems += _twin_problems(config)
     return problems
 
@@ -501,7 +502,9 @@ def _pipeline_problems(config: StudyConfig, name: str) -> list[Problem]:
             )
         if config.benchmark is not None:
             problems += _benchmark_task_problems(config, task.name, path, key)
-        if family_spec(task.family).trainable and task.head_name not in heads:
+        # An encoder-decoder's generation needs no head: the model itself generates, trained or not.
+        spec = family_spec(task.family)
+        if spec.trainable and spec.model_kind == "encoder" and task.head_name not in heads:
             problems.append(
                 (path, key,
                  f"task {task.name!r} needs the head {task.head_name!r}, which no stage of pipeline {name!r} "
@@ -532,6 +535,17 @@ def _retrieval_recipe_problems(config: StudyConfig) -> list[Problem]:
         if task is not None and task.family != "retrieval":
             problems.append((path, key, f"task {name!r} is a {task.family} task; retrieval settings apply to "
                              "retrieval tasks only (bucc2018, tatoeba, lareqa, mewslix, ...)"))
+    return problems
+
+
+def _decoding_problems(config: StudyConfig) -> list[Problem]:
+    problems: list[Problem] = []
+    for name in config.evaluate.decoding_by_task:
+        path, key = ("evaluate", "decoding_by_task", name), f"evaluate.decoding_by_task.{name}"
+        task = _task_or_problem(name, path, key, problems)
+        if task is not None and task.family != "generation":
+            problems.append((path, key, f"task {name!r} is a {task.family} task; decoding settings apply to "
+                             "generation tasks only"))
     return problems
 
 

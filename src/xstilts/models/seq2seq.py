@@ -58,9 +58,8 @@ def build_seq2seq(spec: dict[str, Any], tokenizer: Any) -> torch.nn.Module:
         config = config_class(
             vocab_size=vocab, d_model=hidden, d_kv=hidden // heads, d_ff=spec.get("intermediate_size", 4 * hidden),
             num_layers=layers, num_decoder_layers=decoder_layers, num_heads=heads, dropout_rate=dropout,
-            # T5 is relu; mT5 (T5 1.1) gated GELU with an untied LM head
+            # T5 is relu, mT5 (T5 1.1) gated GELU; transformers ties the LM head to the shared embedding in both
             feed_forward_proj="relu" if architecture == "t5" else "gated-gelu",
-            tie_word_embeddings=architecture == "t5",
             pad_token_id=pad, eos_token_id=eos, decoder_start_token_id=pad)
         return model_class(config)
     bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else eos

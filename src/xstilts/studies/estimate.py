@@ -20,6 +20,12 @@ evaluate, with N the parameters that multiply: the layers' (embedding lookups ar
 plus V x H for a stage with an mlm source (the output projection over the vocabulary is a matmul). Attention
 scores (~ seq^2) and the small task heads are left out.
 
+An encoder-decoder run whole (T5, mT5, UMT5, mBART; ``_SEQ2SEQ_COUNTERS``) counts its encoder layers per source
+token and its decoder layers plus the LM head (V x H, a matmul) per target token: a generation stage trains on
+``target_max_length`` target tokens per example, a generation evaluation decodes ``max_new_tokens`` steps of
+``num_beams`` beams per example (upper bounds; generation stops at the end token). Retrieval on an encoder-decoder
+runs its encoder alone.
+
 Tokens are upper bounds: every example counts its source's ``max_length`` tokens (batches are padded to their
 longest example only, and most are shorter). A stage with ``steps`` trains steps x batch_size x grad_accumulation
 examples; one with ``epochs`` covers its sources' examples (after ``max_examples`` / ``fraction``; counted by
@@ -52,12 +58,14 @@ _TRAINED_TOKENIZER_PAD_ID = 1  # models/tokenizer.py: special tokens <s> <pad> <
 
 @dataclass(frozen=True)
 class ModelSize:
-    """Parameter counts of an encoder (None when unknown) and how they were found."""
+    """Parameter counts of an encoder or an encoder-decoder (None when unknown) and how they were found."""
 
-    parameters: int | None  # embeddings + layers: what a built or loaded encoder holds
-    layer_parameters: int | None  # the layers alone: what multiplies every token
-    vocab_hidden: int | None  # V x H: the MLM output projection
+    parameters: int | None  # embeddings + layers: what a built or loaded model holds
+    layer_parameters: int | None  # the (encoder's) layers alone: what multiplies every (source) token
+    vocab_hidden: int | None  # V x H: the MLM output projection (an encoder-decoder's LM head)
     how: str
+    # An encoder-decoder: its decoder layers plus the LM head, what multiplies every target token (None: an encoder)
+    decoder_parameters: int | None = None
 
     @property
     def known(self) -> bool:
@@ -119,6 +127,10 @@ def _hub_config(name_or_path: str | None) -> dict[str, Any] | None:
 
 
 def model_size(model: ModelConfig) -> ModelSize:
+    from xstilts.config.model_kinds import ENCODER_DECODER, model_kind
+
+    if model_kind(model) == ENCODER_DECODER:
+        return seq2seq_size(model)
     if model.build is not None:
         vocab, pad_id = _tokenizer_vocab(model)
         if vocab is None:
@@ -272,6 +284,85 @@ def _t5_encoder(c: _Keys) -> tuple[int, int, int]:
     return embeddings, depth * per_layer + d, vocab * d
 
 
+def _t5_seq2seq(c: _Keys) -> tuple[int, int, int, int, bool]:
+    """T5, mT5, UMT5 whole: the encoder as ``_t5_encoder``; each decoder layer adds cross-attention and a third
+    RMSNorm; the LM head is V x d, tied to the shared embedding unless config.json says otherwise (published mT5
+    and UMT5 configs do; transformers 5 ties mT5's anyway, so those totals may count V x d more than it holds)."""
+    embeddings, encoder_layers, vocab_hidden = _t5_encoder(c)
+    d, ff = c.need("d_model"), c.need("d_ff")
+    inner, heads = c.get("num_heads", 8) * c.get("d_kv", 64), c.get("num_heads", 8)
+    depth = c.get("num_decoder_layers", None) or c.need("num_layers")
+    gated = str(c.get("feed_forward_proj", "gated-gelu" if c.model_type in ("mt5", "umt5") else "relu"))
+    ff_inputs = 2 if gated.startswith("gated-") else 1
+    per_layer = 8 * d * inner + ff_inputs * d * ff + ff * d + 3 * d
+    biases = c.get("relative_attention_num_buckets", 32) * heads * (depth if c.model_type == "umt5" else 1)
+    tied = bool(c.get("tie_word_embeddings", c.model_type == "t5"))
+    return embeddings + biases, encoder_layers, depth * per_layer + d, vocab_hidden, tied
+
+
+def _mbart(c: _Keys) -> tuple[int, int, int, int, bool]:
+    """mBART: learned positions (2 offset rows) and a LayerNorm on the embeddings of each side, post-attention
+    LayerNorms with bias, a LayerNorm after each stack; LM head tied to the shared embedding."""
+    vocab, d = c.need("vocab_size"), c.need("d_model")
+    positions = c.get("max_position_embeddings", 1024) + 2
+    embeddings = vocab * d + 2 * (positions * d + 2 * d)
+    attention = 4 * (d * d + d) + 2 * d
+    encoder_layer = attention + d * c.need("encoder_ffn_dim") + c.need("encoder_ffn_dim") + c.need("encoder_ffn_dim") * d + d + 2 * d
+    decoder_ffn = c.need("decoder_ffn_dim")
+    decoder_layer = 2 * attention + d * decoder_ffn + decoder_ffn + decoder_ffn * d + d + 2 * d
+    return (embeddings, c.need("encoder_layers") * encoder_layer + 2 * d,
+            c.need("decoder_layers") * decoder_layer + 2 * d, vocab * d, True)
+
+
+# model_type -> (lookups, encoder layers, decoder layers, V x H of the LM head, whether the head is tied)
+_SEQ2SEQ_COUNTERS = {**dict.fromkeys(("t5", "mt5", "umt5"), _t5_seq2seq), "mbart": _mbart}
+
+
+def seq2seq_size(model: ModelConfig) -> ModelSize:
+    """The size of an encoder-decoder run whole: a built one's from its build spec, a pretrained one's from its
+    config.json (the local folder's, the hub cache's, or a common hub model's published one)."""
+    from xstilts.config.model_kinds import checkpoint_config
+
+    if model.build is not None:
+        vocab, _ = _tokenizer_vocab(model)
+        if vocab is None:
+            return ModelSize(None, None, None, "unknown: cannot read the tokenizer's vocabulary size")
+        config, how = _built_seq2seq_config(model.build, vocab), f"built {model.build.architecture}, vocabulary {vocab}"
+    else:
+        config = checkpoint_config(model.name_or_path or "", model.revision) or _hub_config(model.name_or_path)
+        how = f"{model.name_or_path}: its config.json"
+    if config is None:
+        return ModelSize(None, None, None, f"unknown: the config.json of {model.name_or_path!r} is not readable here")
+    model_type = config.get("model_type")
+    counter = _SEQ2SEQ_COUNTERS.get(model_type)
+    if counter is None:
+        return ModelSize(None, None, None, f"unknown: encoder-decoder model_type {model_type!r} is none of "
+                         f"{', '.join(sorted(_SEQ2SEQ_COUNTERS))}")
+    try:
+        lookups, encoder, decoder, vocab_hidden, tied = counter(_Keys(config, model_type))
+    except _MissingKey as error:
+        return ModelSize(None, None, None, f"unknown: {model.name_or_path}'s config has no {error.args[0]!r}")
+    except (ValueError, TypeError) as error:
+        return ModelSize(None, None, None, f"unknown: {error}")
+    total = lookups + encoder + decoder + (0 if tied else vocab_hidden)
+    return ModelSize(total, encoder, vocab_hidden, f"{how} (encoder-decoder)", decoder + vocab_hidden)
+
+
+def _built_seq2seq_config(build: Any, vocab: int) -> dict[str, Any]:
+    """The config.json of a built encoder-decoder (``models/seq2seq.build_seq2seq`` makes the same)."""
+    decoder_layers = build.num_decoder_layers or build.num_layers
+    if build.architecture == "mbart":
+        return {"model_type": "mbart", "vocab_size": vocab, "d_model": build.hidden_size,
+                "encoder_layers": build.num_layers, "decoder_layers": decoder_layers,
+                "encoder_ffn_dim": build.intermediate_size, "decoder_ffn_dim": build.intermediate_size,
+                "max_position_embeddings": build.max_length}
+    return {"model_type": build.architecture, "vocab_size": vocab, "d_model": build.hidden_size,
+            "d_kv": build.hidden_size // build.num_heads, "d_ff": build.intermediate_size,
+            "num_layers": build.num_layers, "num_decoder_layers": decoder_layers, "num_heads": build.num_heads,
+            "feed_forward_proj": "relu" if build.architecture == "t5" else "gated-gelu",
+            "tie_word_embeddings": True}  # transformers ties mT5's LM head too (MT5Config forces it)
+
+
 _CONFIG_COUNTERS = {
     **dict.fromkeys(("bert", "roberta", "xlm-roberta", "camembert"), _bert_like),
     "xlm-roberta-xl": _xlm_roberta_xl,
@@ -348,12 +439,37 @@ def source_examples(source: SourceConfig, data_root: Path) -> int:
 
 def stage_tokens(stage: StageConfig, data_root: Path) -> int:
     """Training tokens of a stage (an upper bound; see the module docstring)."""
+    return _stage_tokens(stage, data_root, [stage.source_max_length(source) for source in stage.sources])
+
+
+def stage_target_tokens(stage: StageConfig, data_root: Path) -> int:
+    """Target tokens an encoder-decoder's decoder reads in a stage: ``target_max_length`` per example of a
+    generation source (an upper bound), none for other sources."""
+    return _stage_tokens(stage, data_root, [target_max_length(get_task(source.task)) for source in stage.sources])
+
+
+def target_max_length(task: Any) -> int:
+    if task.family != "generation":
+        return 0
+    from xstilts.families.generation_settings import GenerationSettings
+
+    return GenerationSettings.of(task).target_max_length
+
+
+def generated_tokens(task: Any) -> int:
+    """Decoder steps x beams of one generated example (its ``max_new_tokens``: an upper bound)."""
+    from xstilts.families.generation_settings import GenerationSettings
+
+    settings = GenerationSettings.of(task)
+    return settings.max_new_tokens * settings.num_beams
+
+
+def _stage_tokens(stage: StageConfig, data_root: Path, lengths: list[int]) -> int:
     # Here, not at the top: batching imports numpy, and `xstilts score` (which loads this module through the
     # CLI) stays free of it.
     from xstilts.training.batching import mixture_weights, steps_for_epochs
 
     per_step = stage.batch_size * stage.grad_accumulation
-    lengths = [stage.source_max_length(source) for source in stage.sources]
     if stage.steps is not None and len(set(lengths)) == 1:
         return stage.steps * per_step * lengths[0]  # nothing to count in the data
     sizes = [source_examples(source, data_root) for source in stage.sources]
@@ -384,6 +500,17 @@ def has_mlm(stage: StageConfig) -> bool:
     return any(get_task(s.task).family == "mlm" for s in stage.sources)
 
 
+def seq2seq_flops(size: ModelSize, encoder_tokens: int | None, decoder_tokens: int | None,
+                  training: bool) -> float | None:
+    """An encoder-decoder's FLOPs: encoder tokens x encoder layer parameters + decoder tokens x (decoder layer
+    parameters + LM head), 6 per parameter and token to train, 2 to evaluate (PEFT does not train
+    encoder-decoders)."""
+    if not size.known or size.decoder_parameters is None or encoder_tokens is None or decoder_tokens is None:
+        return None
+    return float((6 if training else 2) * (size.layer_parameters * encoder_tokens
+                                           + size.decoder_parameters * decoder_tokens))
+
+
 def flops(parameters: int | None, tokens: int | None, training: bool, frozen: bool = False) -> float | None:
     """Forward 2 FLOPs per parameter and token; training adds the backward pass: 2 for the gradient of the
     activations, 2 for that of the weights, which ``frozen`` weights (a PEFT stage: LoRA trains small matrices
@@ -397,4 +524,4 @@ def flops(parameters: int | None, tokens: int | None, training: bool, frozen: bo
 
 def describe_size(size: ModelSize) -> dict[str, Any]:
     return {"parameters": size.parameters, "layer_parameters": size.layer_parameters,
-            "vocab_hidden": size.vocab_hidden, "how": size.how}
+            "vocab_hidden": size.vocab_hidden, "how": size.how, "decoder_parameters": size.decoder_parameters}

@@ -44,11 +44,17 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
     depths = {name: estimate.model_depth(model) for name, model in study.model_configs().items()}
 
     def timed(entry: dict[str, Any], parameters: int | None, tokens: int | None, training: bool,
-              frozen: bool = False) -> dict[str, Any]:
-        work = estimate.flops(parameters, tokens, training, frozen)
+              frozen: bool = False, decoder_tokens: int | None = None,
+              size: estimate.ModelSize | None = None) -> dict[str, Any]:
+        if size is not None and size.decoder_parameters is not None:  # an encoder-decoder's two halves
+            work = estimate.seq2seq_flops(size, tokens, decoder_tokens, training)
+            tokens = None if tokens is None or decoder_tokens is None else tokens + decoder_tokens
+            per_token = None if work is None or not tokens else work / tokens
+        else:
+            work = estimate.flops(parameters, tokens, training, frozen)
+            per_token = estimate.flops(parameters, 1, training, frozen)
         return {**entry, "tokens": tokens, "flops": work,
-                "seconds": None if work is None else work / flops_per_second,
-                "flops_per_token": estimate.flops(parameters, 1, training, frozen)}
+                "seconds": None if work is None else work / flops_per_second, "flops_per_token": per_token}
 
     stages = []
     for node in plan.stages:
@@ -58,7 +64,9 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
             "parent": node.parent.key if node.parent else None, "pipelines": node.pipelines,
             "zero_shot": node.zero_shot, "done": store.is_done(node.key),
         }, parameters, _known(lambda n=node: estimate.stage_tokens(n.config, context.data_root)), training=True,
-            frozen=node.config.peft is not None))
+            frozen=node.config.peft is not None,
+            decoder_tokens=_known(lambda n=node: estimate.stage_target_tokens(n.config, context.data_root)),
+            size=sizes[node.model]))
 
     evaluations, seen = [], {}
     for evaluation in plan.evaluations:
@@ -80,8 +88,14 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
         }
         if task.family == "retrieval":
             entry["recipe"] = _retrieval_recipe(task, max_length, depths[stage.model])
+        size = sizes[stage.model]
+        if size.decoder_parameters is not None and task.family != "generation":
+            size = None  # retrieval on an encoder-decoder runs its encoder alone
+        decoder_tokens = _known(lambda e=evaluation, t=task: estimate.evaluation_tokens(
+            study, e.task, e.split, e.language, estimate.generated_tokens(t), context.data_root)
+            if t.family == "generation" else 0)
         entry = timed(entry, estimate.compute_parameters(sizes[stage.model], task.family == "mlm"), tokens,
-                      training=False)
+                      training=False, decoder_tokens=decoder_tokens, size=size)
         seen[(stage.key, evaluation.key)] = entry
         evaluations.append(entry)
 

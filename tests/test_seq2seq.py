@@ -1,0 +1,403 @@
+"""Encoder-decoders (models/seq2seq.py) and the generation family: built and loaded whole and strictly, their kind
+checked against the study's families at validate time, decoded by hand-set weights to known outputs, planned,
+and run end to end in tiny studies (training, resume, decoding settings in evaluation keys only)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers import empty_task
+from xstilts import MAJOR_VERSION, faults
+from xstilts.config.load import parse_study
+from xstilts.config.model_kinds import model_kind
+from xstilts.config.schema import ModelConfig
+from xstilts.errors import ConfigError, DataError, XstiltsError
+from xstilts.families import get_family
+from xstilts.families.common import IGNORE_INDEX
+from xstilts.models.tokenizer import train_tokenizer
+from xstilts.studies.runner import run_study
+from xstilts.studies.stage import training_starts
+from xstilts.tasks.base import stable_hash
+
+WORDS = "red blue green cat dog sun moon tree fish bird star rock".split()
+GENERATION = get_family("generation")
+
+
+def generation_task(**fields):
+    return empty_task("generation", **{"metrics": ("bleu",), **fields})
+
+
+def project_tokenizer():
+    """The project's own trained tokenizer kind (<s> A </s>; pad 1, eos 2) on the copy task's words."""
+    return train_tokenizer([" ".join(WORDS)] * 20, vocab_size=100)
+
+
+def build(architecture: str, tokenizer, **spec):
+    from xstilts.models.seq2seq import build_seq2seq, with_tokenizer
+
+    torch.manual_seed(0)
+    settings = dict(architecture=architecture, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=48,
+                    max_length=64, dropout=0.0, **spec)
+    return with_tokenizer(build_seq2seq(settings, tokenizer), tokenizer)
+
+
+# ------------------------------------------------------------------------------------------------ models
+
+
+@pytest.mark.parametrize(("architecture", "decoder_layers"), [("t5", None), ("mt5", 1), ("mbart", 3)])
+def test_plan_counts_the_parameters_of_built_encoder_decoders(architecture, decoder_layers, tmp_path):
+    from xstilts.studies.estimate import model_size
+
+    tokenizer = project_tokenizer()
+    tokenizer.save_pretrained(tmp_path / "tokenizer")
+    model = build(architecture, tokenizer, num_decoder_layers=decoder_layers)
+    size = model_size(ModelConfig.model_validate({
+        "build": {"architecture": architecture, "hidden_size": 32, "num_layers": 2, "num_heads": 2,
+                  "intermediate_size": 48, "max_length": 64, "num_decoder_layers": decoder_layers},
+        "tokenizer": {"path": str(tmp_path / "tokenizer")}}))
+    assert size.parameters == sum(p.numel() for p in model.parameters())  # tied weights once
+    # what multiplies each source token: the encoder's layers (embedding lookups and position biases are not matmuls)
+    assert size.layer_parameters == sum(p.numel() for name, p in model.get_encoder().named_parameters()
+                                        if "embed" not in name and "relative_attention_bias" not in name)
+    # each target token: the decoder's layers and the LM head (V x d)
+    decoder = sum(p.numel() for name, p in model.get_decoder().named_parameters()
+                  if "embed" not in name and "relative_attention_bias" not in name)
+    assert size.decoder_parameters == decoder + len(tokenizer) * 32
+
+
+def test_seq2seq_checkpoint_keeps_the_decoder_and_lm_head(tmp_path):
+    from xstilts.models.checkpoint import load_model_from_checkpoint, save_model
+
+    tokenizer = project_tokenizer()
+    model = build("mt5", tokenizer)
+    save_model(tmp_path / "checkpoint", model, {})
+    loaded = load_model_from_checkpoint(tmp_path / "checkpoint", "encoder-decoder", tokenizer)
+    assert type(loaded) is type(model)
+    saved, back = model.state_dict(), loaded.state_dict()
+    assert "lm_head.weight" in back and any(key.startswith("decoder.block.") for key in back)
+    assert saved.keys() == back.keys() and all(torch.equal(saved[k], back[k]) for k in saved)
+    assert loaded.xstilts_tokenizer is tokenizer
+
+
+def test_seq2seq_loading_is_strict(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from xstilts.models.seq2seq import load_seq2seq
+
+    tokenizer = project_tokenizer()
+    build("t5", tokenizer).save_pretrained(tmp_path / "t5")  # tied: the file holds the shared embedding once
+    load_seq2seq(str(tmp_path / "t5"))  # tied weights are not "missing"
+    weights = load_file(tmp_path / "t5" / "model.safetensors")
+    dropped = "decoder.block.1.layer.2.DenseReluDense.wo.weight"
+    save_file({k: v for k, v in weights.items() if k != dropped}, tmp_path / "t5" / "model.safetensors",
+              metadata={"format": "pt"})
+    with pytest.raises(XstiltsError, match=f"missing from the checkpoint.*{dropped}"):
+        load_seq2seq(str(tmp_path / "t5"))
+    save_file({**weights, "decoder.block.0.extra.weight": torch.zeros(2)}, tmp_path / "t5" / "model.safetensors",
+              metadata={"format": "pt"})
+    with pytest.raises(XstiltsError, match="the model does not have: decoder.block.0.extra.weight"):
+        load_seq2seq(str(tmp_path / "t5"))
+
+
+def test_an_encoder_checkpoint_is_no_encoder_decoder(architecture_folder):
+    from xstilts.models.seq2seq import load_seq2seq
+
+    with pytest.raises(XstiltsError, match="not an encoder-decoder"):
+        load_seq2seq(str(architecture_folder("xlm-roberta")))
+
+
+def test_the_model_kind_comes_from_the_config(architecture_folder):
+    mt5, xlmr = str(architecture_folder("mt5")), str(architecture_folder("xlm-roberta"))
+    assert model_kind(ModelConfig(name_or_path=mt5)) == "encoder-decoder"
+    assert model_kind(ModelConfig(name_or_path=mt5, kind="encoder")) == "encoder"
+    assert model_kind(ModelConfig(name_or_path=xlmr)) == "encoder"
+    built = {"architecture": "mbart", "hidden_size": 32, "num_heads": 2}
+    assert model_kind(ModelConfig(build=built, tokenizer={"path": "x"})) == "encoder-decoder"
+    with pytest.raises(ValueError, match="does not fit the built architecture"):
+        ModelConfig(build=built, tokenizer={"path": "x"}, kind="encoder")
+    with pytest.raises(ValueError, match="num_decoder_layers is for encoder-decoders"):
+        ModelConfig(build={"architecture": "bert", "num_decoder_layers": 2}, tokenizer={"path": "x"})
+
+
+def test_encoders_keep_their_lineage_keys(tmp_path):
+    from xstilts.studies.plan import model_key
+
+    # The key as it was defined before encoder-decoders: the model config's fields, nothing else.
+    hub = ModelConfig(name_or_path="xlm-roberta-base")
+    assert model_key(hub, tmp_path) == stable_hash({"v": MAJOR_VERSION, "model": {
+        "name_or_path": "xlm-roberta-base", "revision": None, "build": None, "tokenizer": None}})
+    built = ModelConfig(build={"architecture": "bert"}, tokenizer={"path": str(tmp_path / "none")})
+    assert model_key(built, tmp_path) == stable_hash({"v": MAJOR_VERSION, "model": {
+        "name_or_path": None, "revision": None, "tokenizer": {"path": str(tmp_path / "none"), "train": None},
+        "build": {"architecture": "bert", "hidden_size": 64, "num_layers": 2, "num_heads": 2,
+                  "intermediate_size": 256, "max_length": 512, "dropout": 0.1}}})
+
+
+def test_mt5_whole_and_its_encoder_are_two_models(architecture_folder, tmp_path):
+    from xstilts.studies.plan import model_key
+
+    folder = str(architecture_folder("mt5"))
+    assert model_key(ModelConfig(name_or_path=folder), tmp_path) != model_key(
+        ModelConfig(name_or_path=folder, kind="encoder"), tmp_path)
+    assert model_key(ModelConfig(name_or_path=folder, kind="encoder"), tmp_path) == model_key(
+        ModelConfig(name_or_path=folder, kind="encoder", label="shown"), tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------ the family
+
+
+def test_featurize_and_collate_make_teacher_forcing_batches():
+    tokenizer = project_tokenizer()
+    task = generation_task(settings={"target_max_length": 3})
+    examples = [{"id": "a", "source": "red cat", "target": "blue dog sun moon"},
+                {"id": "b", "source": "fish", "target": "tree"}]
+    features = GENERATION.featurize(task, examples, tokenizer, max_length=16)
+    eos, bos = tokenizer.eos_token_id, tokenizer.bos_token_id
+    assert features[0]["input_ids"][0] == bos and features[0]["input_ids"][-1] == eos
+    # labels: no <s> (the decoder starts from its own start token), cut at 3 with </s> kept
+    assert features[0]["labels"] == tokenizer("blue dog", add_special_tokens=False)["input_ids"] + [eos]
+    assert features[1]["labels"] == tokenizer("tree", add_special_tokens=False)["input_ids"] + [eos]
+    assert features[0]["num_beams"] == 1 and features[0]["max_new_tokens"] == 64
+    batch = GENERATION.collate(features, tokenizer.pad_token_id)
+    assert batch["labels"][1].tolist() == features[1]["labels"] + [IGNORE_INDEX]
+    assert batch["input_ids"][1].tolist()[len(features[1]["input_ids"]):] == [tokenizer.pad_token_id] * (
+        len(features[0]["input_ids"]) - len(features[1]["input_ids"]))
+    assert batch["attention_mask"].sum().item() == sum(len(f["input_ids"]) for f in features)
+
+
+def test_the_teacher_forced_loss_is_the_models_own():
+    tokenizer = project_tokenizer()
+    model = build("t5", tokenizer).train()
+    task = generation_task()
+    examples = [{"id": "a", "source": "red cat", "target": "blue dog sun"}, {"id": "b", "source": "fish", "target": "x"}]
+    batch = GENERATION.collate(GENERATION.featurize(task, examples, tokenizer, 16), tokenizer.pad_token_id)
+    loss = GENERATION.loss(GENERATION.forward(model, None, batch), batch)
+    reference = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"])
+    assert torch.allclose(loss, reference.loss, atol=1e-6)
+
+
+def word_tokenizer():
+    """A word-level tokenizer: <pad>=0 </s>=1 <unk>=2 a=3 b=4 c=5 d=6 e=7; decoding joins words with spaces."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {token: i for i, token in enumerate(["<pad>", "</s>", "<unk>", "a", "b", "c", "d", "e"])}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    backend.decoder = decoders.WordPiece(prefix="##")  # joins the words with spaces
+    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+
+
+def successor_model(tokenizer, successors: dict[int, int]):
+    """A T5 whose next token depends on the previous one alone, as ``successors`` says. Every weight is zero but
+    the norms (1), the shared embedding (one-hot: token t -> unit vector t; tied to the LM head) and the decoder's
+    feed-forward: ``wi`` the identity and ``wo`` 10 x the successor map, so the residual stream after it is
+    e_prev + 10 sqrt(d) e_next (RMSNorm turns e_prev into sqrt(d) e_prev) and the logits, a positive multiple of
+    it, peak at the successor. Attention adds nothing anywhere, so the source does not matter."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from xstilts.models.seq2seq import with_tokenizer
+
+    vocab = len(tokenizer)
+    config = T5Config(vocab_size=vocab, d_model=vocab, d_kv=4, d_ff=vocab, num_layers=1, num_heads=2,
+                      feed_forward_proj="relu", pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+                      dropout_rate=0.0)
+    model = T5ForConditionalGeneration(config)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            parameter.copy_(torch.ones_like(parameter) if "layer_norm" in name else torch.zeros_like(parameter))
+        model.shared.weight.copy_(torch.eye(vocab))
+        feed_forward = model.decoder.block[0].layer[2].DenseReluDense
+        feed_forward.wi.weight.copy_(torch.eye(vocab))
+        for previous, following in successors.items():
+            feed_forward.wo.weight[following, previous] = 10.0
+    return with_tokenizer(model.eval(), tokenizer)
+
+
+@pytest.mark.parametrize(("num_beams", "max_new_tokens", "expected"), [
+    (1, 8, "a b c"), (1, 2, "a b"), (3, 8, "a b c")])
+def test_greedy_and_beam_decoding_give_the_hand_set_output(num_beams, max_new_tokens, expected):
+    tokenizer = word_tokenizer()
+    # start (pad 0) -> a (3) -> b (4) -> c (5) -> </s> (1)
+    model = successor_model(tokenizer, {0: 3, 3: 4, 4: 5, 5: 1})
+    task = generation_task(settings={"num_beams": num_beams, "max_new_tokens": max_new_tokens})
+    examples = [{"id": "x", "source": "d e", "target": "a b c"}, {"id": "y", "source": "e", "target": "a b"}]
+    features = GENERATION.featurize(task, examples, tokenizer, 16)
+    batch = GENERATION.collate(features, tokenizer.pad_token_id)
+    texts = GENERATION.predict(GENERATION.forward(model, None, batch), batch)
+    assert texts == [expected, expected]
+    predictions = GENERATION.postprocess(task, examples, features, texts)
+    from xstilts.scoring.generation import corpus_bleu
+
+    assert GENERATION.score(task, examples, predictions) == {"bleu": corpus_bleu(predictions, ["a b c", "a b"])}
+
+
+def test_chance_answers_with_another_examples_target():
+    task = generation_task()
+    distinct = [{"id": str(i), "source": "s", "target": f"w{i} v{i} u{i} t{i}"} for i in range(6)]
+    same = [{"id": str(i), "source": "s", "target": "one two three four"} for i in range(6)]
+    # no n-gram is shared between two targets: any example answered with its own target would score above 0
+    assert GENERATION.chance(task, distinct) == {"bleu": 0.0}
+    assert GENERATION.chance(task, same)["bleu"] == pytest.approx(100.0)  # every other target is this one
+    assert GENERATION.chance(task, same[:1]) == {"bleu": 0.0}
+
+
+def test_generation_examples_are_checked():
+    task = generation_task()
+    assert GENERATION.validate_example(task, {"id": "a", "source": "x", "target": ""}) is None
+    assert "'source' must be a non-empty string" in GENERATION.validate_example(task, {"id": "a", "source": " ",
+                                                                                       "target": "y"})
+    assert "'target' must be a string" in GENERATION.validate_example(task, {"id": "a", "source": "x"})
+
+
+def test_tsv_pairs_name_the_bad_line(tmp_path):
+    from xstilts.tasks.readers import read_tsv_pairs
+
+    path = tmp_path / "train-en.tsv"
+    path.write_text("red cat\tcat red\n\nno tab here\n")
+    with pytest.raises(DataError, match=r"train-en.tsv:3: expected source<TAB>target, found 0 tabs"):
+        list(read_tsv_pairs(path, "train", "en"))
+    path.write_text("red cat\tcat red\n")
+    assert list(read_tsv_pairs(path, "train", "en")) == [
+        (1, {"id": "train-en-1", "source": "red cat", "target": "cat red"})]
+
+
+# ------------------------------------------------------------------------------------------------ studies
+
+
+def copy_data(folder: Path, train: int = 2000) -> None:
+    """A copy task (source = target: 2 to 4 of 12 words); the test languages share the words (a copy transfers)."""
+    import random
+
+    for name, count, seed in (("train-en", train, 1), ("dev-en", 20, 2), ("test-en", 30, 3), ("test-de", 30, 4)):
+        rng = random.Random(seed)
+        lines = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 4))) for _ in range(count)]
+        (folder / f"{name}.tsv").write_text("".join(f"{line}\t{line}\n" for line in lines))
+
+
+def copy_study(tmp_path: Path, task: str, steps: int, **extra) -> dict:
+    copy_data(tmp_path)
+    study = {
+        "name": task,
+        "model": {"build": {"architecture": "t5", "hidden_size": 64, "num_layers": 2, "num_heads": 4,
+                            "intermediate_size": 128, "max_length": 32, "dropout": 0.0},
+                  "tokenizer": {"train": {"corpus": [task], "vocab_size": 100}}},
+        "tasks": {task: {"family": "generation", "files": str(tmp_path / "{split}-{language}.tsv"),
+                         "splits": {"train": ["en"], "dev": ["en"], "test": ["en", "de"]},
+                         "settings": {"max_new_tokens": 8}}},
+        "stages": {"copy": {"sources": [{"task": task}], "steps": steps, "batch_size": 16, "max_length": 32,
+                            "optimizer": {"lr": 1e-3}, "schedule": {"warmup": 0.05},
+                            "checkpoint_every": max(2, steps // 3)}},
+        "pipelines": {"trained": ["copy"]},
+        "store": str(tmp_path / "runs"),
+        "runtime": {"progress": False, "threads": 1},
+    }
+    for key, value in extra.items():
+        study[key] = value
+    return study
+
+
+def rows_of(folder: Path) -> list[dict[str, str]]:
+    with open(folder / "results.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.slow
+def test_a_tiny_t5_learns_to_copy(tmp_path, xstilts_home):
+    data = copy_study(tmp_path, "s2s-copy", steps=400)
+    data["pipelines"]["untrained"] = {"stages": [], "evaluate": ["s2s-copy"]}
+    rows = rows_of_run(parse_study(data), tmp_path / "out")
+    bleu = {(r["pipeline"], r["language"]): float(r["value"]) for r in rows}
+    for language in ("en", "de"):
+        assert bleu[("trained", language)] > bleu[("untrained", language)] + 25, bleu
+        assert bleu[("trained", language)] > float(next(r["chance"] for r in rows if r["language"] == language)) + 25
+
+
+def rows_of_run(study, out: Path) -> list[dict[str, str]]:
+    run_study(study, out)
+    return rows_of(out)
+
+
+def test_changing_the_decoding_evaluates_again_without_training_again(tmp_path, xstilts_home):
+    data = copy_study(tmp_path, "s2s-lineage", steps=6)
+    first = rows_of_run(parse_study(data), tmp_path / "first")
+    data["evaluate"] = {"decoding": {"num_beams": 3, "max_new_tokens": 5}}
+    second = rows_of_run(parse_study(data), tmp_path / "second")
+    (stage,) = [p for p in (tmp_path / "runs").iterdir() if (p / "DONE").exists()]
+    assert len(training_starts(stage)) == 1  # trained once
+    assert {r["stage_key"] for r in first} == {r["stage_key"] for r in second} == {stage.name}
+    assert not {r["eval_key"] for r in first} & {r["eval_key"] for r in second}  # evaluated again
+    recipes = [json.loads(r["recipe"]) for r in second]
+    assert all(r["num_beams"] == 3 and r["max_new_tokens"] == 5 for r in recipes), recipes
+    assert all(json.loads(r["recipe"])["num_beams"] == 1 for r in first)
+
+
+def test_a_resumed_generation_stage_equals_the_uninterrupted_one(tmp_path, xstilts_home):
+    from safetensors.torch import load_file
+
+    results = {}
+    for run in ("clean", "crash"):
+        folder = tmp_path / run
+        folder.mkdir()
+        study = parse_study(copy_study(folder, "s2s-resume", steps=9))
+        if run == "crash":  # states are saved every 3 steps: crash after step 5, resume from 3
+            with faults.armed("train.step@5:raise"), pytest.raises(faults.InjectedFault):
+                run_study(study, folder / "out")
+        results[run] = rows_of_run(study, folder / "out")
+    assert [r["value"] for r in results["clean"]] == [r["value"] for r in results["crash"]]
+    (key,) = [m.parent.name for m in (tmp_path / "crash" / "runs").glob("*/metrics.json")]
+    assert json.loads((tmp_path / "crash" / "runs" / key / "metrics.json").read_text())["resumed_from"] == 3
+    clean, resumed = (load_file(tmp_path / run / "runs" / key / "checkpoint" / "encoder" / "model.safetensors")
+                      for run in ("clean", "crash"))
+    assert "lm_head.weight" in clean or "shared.weight" in clean
+    assert any(k.startswith("decoder.") for k in clean)
+    assert clean.keys() == resumed.keys() and all(torch.equal(clean[k], resumed[k]) for k in clean)
+
+
+def test_validate_matches_families_and_model_kinds(tmp_path, architecture_folder):
+    data = copy_study(tmp_path, "s2s-kinds", steps=2)
+    encoder = {"name_or_path": str(architecture_folder("xlm-roberta"))}
+    with pytest.raises(ConfigError, match=r"stages\.copy\.sources\[0\]\.task: task 's2s-kinds': the generation "
+                       "family needs an encoder-decoder model .* is an encoder"):
+        parse_study({**data, "model": encoder})
+    mt5 = str(architecture_folder("mt5"))
+    nli = {**data, "model": {"name_or_path": mt5},
+           "stages": {"nli": {"sources": [{"task": "mock-nli"}], "steps": 2}}, "pipelines": {"main": ["nli"]}}
+    with pytest.raises(ConfigError, match=r"task 'mock-nli': the classification family runs on an encoder under "
+                       r"a task head, but model .* is an encoder-decoder.*families/text_to_text.py.*kind: encoder"):
+        parse_study(nli)
+    parse_study({**nli, "model": {"name_or_path": mt5, "kind": "encoder"}})  # its encoder alone: fine
+    # retrieval runs on an encoder-decoder's encoder
+    parse_study({**data, "pipelines": {"trained": ["copy"], "retrieval": {"stages": [], "evaluate": ["mock-retrieval"]}}})
+    with pytest.raises(ConfigError, match="decoding settings apply to generation tasks only"):
+        parse_study({**data, "evaluate": {"decoding_by_task": {"mock-retrieval": {"num_beams": 2}}}})
+
+
+def test_retrieval_embeds_with_the_encoder_of_an_encoder_decoder(tmp_path, xstilts_home):
+    data = copy_study(tmp_path, "s2s-retrieval", steps=2)
+    data["model"]["tokenizer"]["train"]["corpus"] = ["s2s-retrieval", "mock-retrieval"]
+    data["pipelines"] = {"retrieval": {"stages": [], "evaluate": ["mock-retrieval"]}}
+    rows = rows_of_run(parse_study(data), tmp_path / "out")
+    assert rows and {r["task"] for r in rows} == {"mock-retrieval"}
+    assert all(json.loads(r["recipe"])["pooling"] == "mean" for r in rows)
+
+
+def test_plan_estimates_encoder_decoder_compute(tmp_path, xstilts_home):
+    from xstilts.studies.context import make_context
+    from xstilts.studies.plan_summary import plan_summary
+
+    data = copy_study(tmp_path, "s2s-plan", steps=10)
+    summary = plan_summary(make_context(parse_study(data)))
+    (model,) = summary["models"].values()
+    (stage,) = summary["nodes"]
+    # 10 steps x 16 examples: 32 source tokens through the encoder, 64 target tokens through decoder + LM head
+    assert stage["tokens"] == 10 * 16 * (32 + 64)
+    assert stage["flops"] == 6 * 10 * 16 * (32 * model["layer_parameters"] + 64 * model["decoder_parameters"])
+    for evaluation in summary["evaluation_nodes"]:  # 30 test examples, 8 new tokens each, greedy
+        assert evaluation["flops"] == 2 * 30 * (32 * model["layer_parameters"] + 8 * model["decoder_parameters"])
+    assert summary["compute"]["unknown"] == 0
