@@ -186,12 +186,12 @@ def test_a_family_needing_an_encoder_decoder_is_refused(tmp_path):
     spec = family_spec("span_qa")
     SPECS.replace("span_qa", dataclasses.replace(spec, model_kind="encoder-decoder"))
     try:
-        path = study(tmp_path, "span_qa", "")
+        path = study(tmp_path, "span_qa", "", source="encdec-task", task="encdec-task")
         found = problems(path)
     finally:
         SPECS.replace("span_qa", spec)
     # refused where the encoder model would run it (the model's kind decides, not the declaration)
-    assert any(": stages.target.sources[0].task: task 'my-task': the span_qa family needs an encoder-decoder model"
+    assert any(": stages.target.sources[0].task: task 'encdec-task': the span_qa family needs an encoder-decoder model"
                in p and "is an encoder" in p for p in found), found
 
 

@@ -401,3 +401,37 @@ def test_plan_estimates_encoder_decoder_compute(tmp_path, xstilts_home):
     for evaluation in summary["evaluation_nodes"]:  # 30 test examples, 8 new tokens each, greedy
         assert evaluation["flops"] == 2 * 30 * (32 * model["layer_parameters"] + 8 * model["decoder_parameters"])
     assert summary["compute"]["unknown"] == 0
+
+
+def test_plan_knows_published_mt5_whole_before_the_download():
+    from xstilts.studies.estimate import model_size
+
+    whole, encoder = (model_size(ModelConfig(name_or_path="google/mt5-base", kind=kind))
+                      for kind in (None, "encoder"))
+    assert "published" in whole.how and whole.layer_parameters == encoder.layer_parameters
+    # 12 decoder layers of mt5-base (d 768, 12 x 64 inner, d_ff 2048, gated): self- and cross-attention,
+    # three matrices of feed-forward, three RMSNorms; then the final norm and the 250112 x 768 LM head
+    d, inner, ff, vocab = 768, 768, 2048, 250112
+    assert whole.decoder_parameters == 12 * (8 * d * inner + 3 * d * ff + 3 * d) + d + vocab * d
+
+
+@pytest.mark.slow
+def test_two_processes_train_an_encoder_decoder_under_ddp(tmp_path, xstilts_home):
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    data = copy_study(tmp_path, "s2s-ddp", steps=8)
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump(data))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "xstilts", "run",
+               str(study), "--out", str(tmp_path / "out"), "--quiet"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = rows_of(tmp_path / "out")
+    assert {(r["task"], r["language"]) for r in rows} == {("s2s-ddp", "en"), ("s2s-ddp", "de")}
+    (stage,) = [p for p in (tmp_path / "runs").iterdir() if (p / "DONE").exists()]
+    assert len([line for line in (stage / "log.jsonl").read_text().splitlines() if '"loss"' in line]) == 8

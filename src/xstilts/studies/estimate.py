@@ -129,8 +129,11 @@ def _hub_config(name_or_path: str | None) -> dict[str, Any] | None:
 def model_size(model: ModelConfig) -> ModelSize:
     from xstilts.config.model_kinds import ENCODER_DECODER, model_kind
 
-    if model_kind(model) == ENCODER_DECODER:
-        return seq2seq_size(model)
+    kind = model_kind(model)
+    published = _hub_config(model.name_or_path) if model.build is None else None
+    if kind == ENCODER_DECODER or (kind is None and published is not None
+                                   and published["model_type"] in _SEQ2SEQ_COUNTERS):
+        return seq2seq_size(model)  # a known hub mT5 before the download runs whole too
     if model.build is not None:
         vocab, pad_id = _tokenizer_vocab(model)
         if vocab is None:
@@ -329,8 +332,10 @@ def seq2seq_size(model: ModelConfig) -> ModelSize:
             return ModelSize(None, None, None, "unknown: cannot read the tokenizer's vocabulary size")
         config, how = _built_seq2seq_config(model.build, vocab), f"built {model.build.architecture}, vocabulary {vocab}"
     else:
-        config = checkpoint_config(model.name_or_path or "", model.revision) or _hub_config(model.name_or_path)
+        config = checkpoint_config(model.name_or_path or "", model.revision)
         how = f"{model.name_or_path}: its config.json"
+        if config is None and _hub_config(model.name_or_path) is not None:
+            config, how = _hub_config(model.name_or_path), f"{model.name_or_path}: its published config.json"
     if config is None:
         return ModelSize(None, None, None, f"unknown: the config.json of {model.name_or_path!r} is not readable here")
     model_type = config.get("model_type")
