@@ -435,3 +435,22 @@ def test_two_processes_train_an_encoder_decoder_under_ddp(tmp_path, xstilts_home
     assert {(r["task"], r["language"]) for r in rows} == {("s2s-ddp", "en"), ("s2s-ddp", "de")}
     (stage,) = [p for p in (tmp_path / "runs").iterdir() if (p / "DONE").exists()]
     assert len([line for line in (stage / "log.jsonl").read_text().splitlines() if '"loss"' in line]) == 8
+
+
+@pytest.mark.parametrize("model", ["mt5 folder", "built mbart"])
+def test_sentencepiece_and_mbart_models_run_a_generation_study(model, tmp_path, xstilts_home, architecture_folder):
+    """A hub-style mT5 folder (its SentencePiece T5 tokenizer: no BOS, </s> closes each text) loaded whole by
+    name_or_path, and a built mBART (decoder starts from </s>), each trained and evaluated for a few steps."""
+    data = copy_study(tmp_path, f"s2s-{model.split()[1]}", steps=3)
+    if model == "mt5 folder":
+        data["model"] = {"name_or_path": str(architecture_folder("mt5"))}
+    else:
+        data["model"]["build"]["architecture"] = "mbart"
+    rows = rows_of_run(parse_study(data), tmp_path / "out")
+    assert {r["language"] for r in rows} == {"en", "de"} and all(r["metric"] == "bleu" for r in rows)
+    (stage,) = [p for p in (tmp_path / "runs").iterdir() if (p / "DONE").exists()]
+    predictions = [json.loads(line)["prediction"] for line in
+                   (stage / "predictions" / data["name"] / "test-en.jsonl").read_text().splitlines()]
+    assert len(predictions) == 30 and all(isinstance(p, str) and p == p.strip() for p in predictions)
+    config = json.loads((stage / "checkpoint" / "encoder" / "config.json").read_text())
+    assert config["is_encoder_decoder"] is True

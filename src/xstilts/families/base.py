@@ -16,13 +16,13 @@ Data at each hop:
   the max length), with ``attention_mask``.
 - *outputs*: what ``forward`` returns (a tensor or a dict of tensors); ``loss`` and ``predict`` read it.
 
-The model a family runs on is the one its spec's ``model_kind`` names (``families/spec.py``): the encoder today
-(``forward(encoder, head, batch)``); an encoder-decoder for a generation family, whose ``forward`` gets the whole
-seq2seq model. Decoding hooks in there and nowhere else: in training ``forward`` computes the teacher-forced
-outputs for ``loss``; in evaluation (the batch has no labels, the model is in eval mode) it generates, and
-``predict`` turns the generated ids into per-example texts. The loop and the evaluator call the same methods
+The model a family runs on is the one its spec's ``model_kind`` names (``families/spec.py``): an encoder
+(``forward(encoder, head, batch)``), or an encoder-decoder for a generation family (``families/generation.py``),
+whose ``forward`` gets the whole seq2seq model and no head. Decoding hooks in there and nowhere else: in training (the model in train mode) ``forward`` computes the
+teacher-forced outputs for ``loss``; in evaluation (eval mode) it generates, and ``predict`` gives the decoded
+per-example texts. The loop and the evaluator call the same methods
 either way, so a generation family needs no special case in the runner; `xstilts validate` refuses a task whose
-family needs a model kind the study's model is not.
+family needs a model kind the study's model is not (``families/text_to_text.py``).
 
 All scores are on a 0-100 scale, as the XTREME scorers report them. Every metric that is a ratio of sums over
 the examples of a set also has per-example units (:meth:`Family.example_units`, see
