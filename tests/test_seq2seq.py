@@ -454,3 +454,23 @@ def test_sentencepiece_and_mbart_models_run_a_generation_study(model, tmp_path, 
     assert len(predictions) == 30 and all(isinstance(p, str) and p == p.strip() for p in predictions)
     config = json.loads((stage / "checkpoint" / "encoder" / "config.json").read_text())
     assert config["is_encoder_decoder"] is True
+
+
+def test_the_runner_checks_the_model_kind_too(tmp_path, xstilts_home):
+    from xstilts.studies.context import checked_model_kind, make_context
+    from xstilts.tasks import get_task
+
+    context = make_context(parse_study(copy_study(tmp_path, "s2s-guard", steps=2)))
+    (model,) = context.study.model_configs()
+    assert checked_model_kind(context, model, [get_task("s2s-guard"), get_task("mock-retrieval")]) == "encoder-decoder"
+    with pytest.raises(XstiltsError, match="task 'mock-nli': the classification family runs on an encoder"):
+        checked_model_kind(context, model, [get_task("mock-nli")])
+
+
+def test_only_generation_tasks_read_tsv_pairs(tmp_path):
+    data = copy_study(tmp_path, "s2s-tsv", steps=2)
+    data["tasks"]["s2s-tsv"]["family"] = "classification"
+    data["tasks"]["s2s-tsv"]["labels"] = ["a", "b"]
+    data["tasks"]["s2s-tsv"].pop("settings")
+    with pytest.raises(ConfigError, match=r"tasks\.s2s-tsv\.files: only generation tasks read source<TAB>target"):
+        parse_study(data)

@@ -120,6 +120,21 @@ def model_kind_of(context: Context, model: str) -> str:
     return model_kind(context.study.model_configs()[model]) or "encoder"
 
 
+def checked_model_kind(context: Context, model: str, tasks) -> str:
+    """The model's kind, after checking that every task of ``tasks`` can run on it (the runtime guard of what
+    `xstilts validate` says with file and line: a kind that only became known now is checked here too)."""
+    from xstilts.errors import XstiltsError
+    from xstilts.families import family_spec
+    from xstilts.families.text_to_text import model_kind_problem
+
+    kind = model_kind_of(context, model)
+    for task in tasks:
+        message = model_kind_problem(family_spec(task.family), kind, f"model {model!r}")
+        if message is not None:
+            raise XstiltsError(f"task {task.name!r}: {message}")
+    return kind
+
+
 def featurize(context: Context, task, split: str, language: str, max_length: int, limit: int | None,
                model: str | None = None):
     from xstilts.data.cache import featurize_cached

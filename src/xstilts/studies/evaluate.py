@@ -10,7 +10,7 @@ from pathlib import Path
 
 from xstilts.config.evaluations import eval_max_length, evaluated_task
 from xstilts.scoring.example_scores import write_units
-from xstilts.studies.context import Context, Say, ensure_tokenizer, featurize, model_kind_of
+from xstilts.studies.context import Context, Say, checked_model_kind, ensure_tokenizer, featurize
 from xstilts.studies.example_scores import units_path
 from xstilts.studies.plan import EvalNode
 from xstilts.studies.store import write_json_atomic, write_text_atomic
@@ -62,7 +62,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
 
     stage = todo[0].stage
     checkpoint = context.store.run(stage.key).checkpoint
-    kind = model_kind_of(context, stage.model)
+    kind = checked_model_kind(context, stage.model, [get_task(e.task) for e in todo])
     what = "the model as loaded (no stages)" if stage.untrained else f"stage {stage.name!r}"
     say(f"evaluate {len(todo)} task/language pairs on {what} (seed {stage.seed})")
     tokenizer, _ = ensure_tokenizer(context, stage.model)

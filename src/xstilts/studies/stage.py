@@ -17,7 +17,7 @@ from xstilts import __version__
 from xstilts.atomic import published_folder, remove_published_folder
 from xstilts.run_folder import RunFolder
 from xstilts.studies import activity
-from xstilts.studies.context import Context, Say, ensure_tokenizer, featurize, model_kind_of
+from xstilts.studies.context import Context, Say, checked_model_kind, ensure_tokenizer, featurize
 from xstilts.studies.plan import StageNode
 from xstilts.studies.store import write_json_atomic, write_yaml_atomic
 
@@ -62,12 +62,12 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
 
     torch.manual_seed(seed_int(node.seed, "init", node.key))
     # An encoder, or a whole encoder-decoder (its decoder and LM head train and are checkpointed with it).
-    kind = model_kind_of(context, node.model)
+    tasks = {s.task: get_task(s.task).with_data(context.data_root) for s in stage.sources}
+    kind = checked_model_kind(context, node.model, tasks.values())
     if node.parent is None:
         encoder = initial_encoder(model, tokenizer, kind)
     else:
         encoder = load_model_from_checkpoint(store.run(node.parent.key).checkpoint, kind, tokenizer)
-    tasks = {s.task: get_task(s.task).with_data(context.data_root) for s in stage.sources}
     heads, head_meta = {}, {}
     for task in tasks.values():
         if task.head_name not in heads:
