@@ -5,7 +5,9 @@ Decoding settings are task settings so that they reach the family the way every 
 them into each feature; ``families/retrieval.py`` does the same with its layer and pooling). A study sets them
 for its evaluations in ``evaluate.decoding`` (``config/evaluations.py`` lays them over the task's): then they
 enter the evaluation's key and its recipe, never a stage's key, so a new beam size evaluates again without
-training again. Model selection on dev during training decodes with the task's own settings.
+training again. Model selection on dev during training decodes with the task's own settings. Being settings, they
+are in the feature-cache key too: a new beam size tokenizes the evaluated set once more (never the training data),
+which keeps cached features from carrying stale decoding settings.
 """
 
 from __future__ import annotations
