@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from helpers import empty_task
-from xstilts.families import FAMILY_MODULES, get_family
+from xstilts.families import get_family
 from xstilts.families.base import EvalSet
 from xstilts.scoring import metrics
 from xstilts.scoring.mining import pair_counts, precision_recall_f1
@@ -110,10 +110,22 @@ def mlm_case():
     return "mlm", task, examples, [{"masked": 3, "correct": 1, "loss": 3.0}, {"masked": 1, "correct": 1, "loss": 1.0}]
 
 
+GERMAN = ["Der Hund läuft schnell über die grüne Wiese und bellt laut.",
+          "Wir haben gestern Abend in der Küche zusammen gekocht und gegessen."]
+ENGLISH = "The dog runs quickly across the green meadow and barks loudly."
+
+
+def generation_case():
+    # two outputs in German (the target language), one in English: off_target 1 of 3
+    task = empty_task("generation", metrics=("bleu", "off_target"), settings={"target_language": "de"})
+    examples = [{"id": f"g{i}", "source": "s", "target": text} for i, text in enumerate([*GERMAN, GERMAN[0]])]
+    return "generation", task, examples, [*GERMAN, ENGLISH]
+
+
 CASES = {
     "nli": nli_case, "wpr": wpr_case, "choice": choice_case, "ner": ner_case, "squad": squad_case,
     "mlqa": mlqa_case, "tatoeba": tatoeba_case, "bucc": bucc_case, "map": lambda: ranking_case("map@20"),
-    "mrr": lambda: ranking_case("mrr@20"), "mlm": mlm_case,
+    "mrr": lambda: ranking_case("mrr@20"), "mlm": mlm_case, "generation": generation_case,
 }
 
 
@@ -139,13 +151,9 @@ def test_every_registered_metric_that_decomposes_has_units_in_some_case():
     for make in CASES.values():
         family_name, task, examples, predictions = make()
         covered |= set(get_family(family_name).example_units(task, examples, predictions))
-    decomposing = {name for name in METRICS.names() if METRICS.get(name).decomposes}
-    if "generation" not in FAMILY_MODULES:  # off_target's units come from the generation family, where it exists
-        decomposing.discard("off_target")
-    assert covered == decomposing
-    # BLEU (a corpus statistic) is registered with the generation family, where the build has it.
-    assert [name for name in METRICS.names() if not METRICS.get(name).decomposes] in (["perplexity"],
-                                                                                       ["bleu", "perplexity"])
+    assert covered == {name for name in METRICS.names() if METRICS.get(name).decomposes}
+    # perplexity is the exp of a mean, BLEU a corpus statistic (brevity penalty and n-gram precisions of the set)
+    assert sorted(name for name in METRICS.names() if not METRICS.get(name).decomposes) == ["bleu", "perplexity"]
 
 
 # ---------------------------------------------------------------- units by hand
@@ -316,3 +324,9 @@ def test_official_chunk_scores_keep_seqevals_arithmetic_to_the_last_bit():
         task = empty_task("tagging", labels=NER_LABELS, metrics=("f1",))
         examples = [{"id": str(i), "tokens": ["w"] * len(g), "tags": g} for i, g in enumerate(gold)]
         assert get_family("tagging").score(task, examples, pred)["f1"] == pytest.approx(100.0 * f1, abs=1e-9)
+
+
+def test_off_target_units_by_hand():
+    family_name, task, examples, predictions = generation_case()
+    units = get_family(family_name).example_units(task, examples, predictions)["off_target"]
+    assert units.ids == ["g0", "g1", "g2"] and units.num == [0.0, 0.0, 1.0] and units.den == [1.0, 1.0, 1.0]

@@ -474,3 +474,44 @@ def test_only_generation_tasks_read_tsv_pairs(tmp_path):
     data["tasks"]["s2s-tsv"].pop("settings")
     with pytest.raises(ConfigError, match=r"tasks\.s2s-tsv\.files: only generation tasks read source<TAB>target"):
         parse_study(data)
+
+
+def test_off_target_is_reported_per_evaluated_language(tmp_path, xstilts_home):
+    from xstilts.scoring.language_id import off_target
+
+    data = copy_study(tmp_path, "s2s-off-target", steps=2)
+    data["tasks"]["s2s-off-target"]["metrics"] = ["bleu", "off_target"]
+    rows = rows_of_run(parse_study(data), tmp_path / "out")
+    (stage,) = [p for p in (tmp_path / "runs").iterdir() if (p / "DONE").exists()]
+    for language in ("en", "de"):
+        (row,) = [r for r in rows if r["metric"] == "off_target" and r["language"] == language]
+        predictions = [json.loads(line)["prediction"] for line in (
+            stage / "predictions" / "s2s-off-target" / f"test-{language}.jsonl").read_text().splitlines()]
+        # the share of this language's outputs py3langid does not identify as the language
+        assert float(row["value"]) == pytest.approx(off_target(predictions, language).percent, abs=1e-4)
+        assert row["chance"] == "" and row["main"] == "False" and float(row["weight"]) == 30
+
+
+XGLUE_SAMPLES = Path("/work/shared/samples/xglue/hf_xglue")
+
+
+@pytest.mark.skipif(not (XGLUE_SAMPLES / "xglue_full_dataset" / "QG").is_dir(), reason="XGLUE samples not available")
+def test_xglue_qg_trains_in_english_and_generates_in_every_language(tmp_path, xstilts_home):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "xglue").symlink_to(XGLUE_SAMPLES)  # the archive's layout: <data_root>/xglue/xglue_full_dataset
+    study = parse_study({
+        "name": "s2s-xglue-qg", "data_root": str(tmp_path / "data"), "store": str(tmp_path / "runs"),
+        "model": {"build": {"architecture": "mt5", "hidden_size": 32, "num_layers": 1, "num_heads": 2,
+                            "intermediate_size": 64},
+                  "tokenizer": {"train": {"corpus": ["xglue-qg"], "vocab_size": 300}}},
+        "stages": {"qg": {"sources": [{"task": "xglue-qg"}], "steps": 2, "batch_size": 2, "max_length": 64,
+                          "selection": {"enabled": False}}},
+        "pipelines": {"main": ["qg"]},
+        "evaluate": {"decoding": {"max_new_tokens": 6}},
+        "runtime": {"progress": False, "threads": 1},
+    })
+    rows = rows_of_run(study, tmp_path / "out")
+    languages = ["de", "en", "es", "fr", "it", "pt"]
+    assert sorted(r["language"] for r in rows if r["metric"] == "bleu") == languages
+    assert sorted(r["language"] for r in rows if r["metric"] == "off_target") == languages
+    assert all(r["zero_shot"] == "True" for r in rows)

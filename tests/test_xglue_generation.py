@@ -81,7 +81,7 @@ def test_declarations_as_xglue_defines_the_tasks():
                          "test": ("de", "en", "es", "fr", "it", "pt")}
     assert ntg.splits == {"train": ("en",), "dev": ("de", "en", "es", "fr", "ru"), "test": ("de", "en", "es", "fr", "ru")}
     for task in (qg, ntg):
-        assert task.family == "generation" and task.metrics == ("bleu",) and task.benchmark == "xglue"
+        assert task.family == "generation" and task.metrics == ("bleu", "off_target") and task.benchmark == "xglue"
         assert task.reader is fmt.read_generation_pairs
     assert qg.path("dev", "it", Path("/d")) == Path("/d/xglue/xglue_full_dataset/QG/xglue.qg.it.src.dev")
     assert ntg.path("train", "en", Path("/d")) == Path("/d/xglue/xglue_full_dataset/NTG/xglue.ntg.en.src.train")

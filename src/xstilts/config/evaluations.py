@@ -46,13 +46,16 @@ def decoding_recipe(study: StudyConfig, task_name: str) -> dict[str, Any]:
     return {**chosen, **(override.chosen() if override is not None else {})}
 
 
-def evaluated_task(study: StudyConfig, task: Task) -> Task:
+def evaluated_task(study: StudyConfig, task: Task, language: str | None = None) -> Task:
     """The task as the study evaluates it: a retrieval task with the study's layer and pooling in its settings,
     a generation task with the study's decoding settings (so they enter its feature-cache and evaluation keys,
-    never a stage's); any other task, and one the study sets nothing for, as declared."""
+    never a stage's) and, given the evaluated ``language`` and a task that reports off_target, that language as
+    its target; any other task, and one the study sets nothing for, as declared."""
     if task.family == "generation":
-        decoding = decoding_recipe(study, task.name)
-        return replace(task, settings={**task.settings, **decoding}) if decoding else task
+        chosen = decoding_recipe(study, task.name)
+        if language is not None and "off_target" in task.metrics:
+            chosen["target_language"] = language
+        return replace(task, settings={**task.settings, **chosen}) if chosen else task
     if task.family != "retrieval":
         return task
     recipe = retrieval_recipe(study, task.name)

@@ -25,7 +25,10 @@ texts; ``postprocess`` puts them in example order.
 
 Metric ``bleu``: :func:`xstilts.scoring.generation.corpus_bleu` (XGLUE's formula: sacreBLEU corpus BLEU,
 lower-cased, stripped lines, 0-100). It is a corpus statistic, not a ratio of per-example sums, so it has no
-units. Chance: the BLEU of answering every example with the target of another example of the same set (a seeded
+units. Metric ``off_target`` (zero-shot generation's failure: answering in English): the percent of outputs that
+py3langid does not identify as the task's ``target_language`` (:mod:`xstilts.scoring.language_id`), one unit per
+output; the evaluator sets the target language to the evaluated one (``config.evaluations.evaluated_task``).
+Where it is unknown or not identifiable the metric has no score ("n/a": no result row). Chance: the BLEU of answering every example with the target of another example of the same set (a seeded
 derangement), which is what a model that ignores its input and writes fluent in-domain text would score; a set of
 fewer than two examples has chance 0.
 """
@@ -39,10 +42,17 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from xstilts.errors import XstiltsError
-from xstilts.families.base import Family
-from xstilts.families.common import IGNORE_INDEX, attention_mask_for, one_per_example, pad_sequences
+from xstilts.families.base import Evaluation, Family
+from xstilts.families.common import (
+    IGNORE_INDEX,
+    attention_mask_for,
+    example_ids,
+    one_per_example,
+    pad_sequences,
+)
 from xstilts.families.generation_settings import DECODING_KEYS, SPEC, TOKENIZER_ATTRIBUTE, GenerationSettings
 from xstilts.scoring.generation import corpus_bleu
+from xstilts.scoring.units import Units
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
@@ -125,20 +135,42 @@ class GenerationFamily(Family):
         return [text.strip() for text in one_per_example(examples, features, raw)]
 
     def score(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
+        return self.scored(task, examples, predictions).scores
+
+    def example_units(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
+        """off_target's units (one per output, 1 when not identified as the target language), when the task asks
+        for it and its target language is known and identifiable; BLEU has none."""
+        language = self.checked(task).target_language
+        if "off_target" not in task.metrics or not language:
+            return {}
+        from xstilts.scoring.language_id import off_target_units
+
+        units = off_target_units(example_ids(examples), predictions, language)
+        return {} if units is None else {"off_target": units}
+
+    def scored(self, task: Task, examples: list[dict[str, Any]], predictions: list[Any]) -> Evaluation:
+        """BLEU of the set, and off_target from its units. off_target has no score where the target language is
+        unknown or not identifiable (a synthetic micro language): "n/a", so that metric has no result row."""
+        units = self.example_units(task, examples, predictions)
         references = [example["target"] for example in examples]
-        return {metric: corpus_bleu(predictions, references) for metric in task.metrics}
+        scores = {metric: units[metric].value() if metric in units else corpus_bleu(predictions, references)
+                  for metric in task.metrics if metric in units or metric == "bleu"}
+        return Evaluation(predictions, scores, units)
 
     def chance(self, task: Task, examples: list[dict[str, Any]]) -> dict[str, float]:
+        """BLEU of the derangement (see the module docstring); off_target has no chance level (an output's
+        language is not drawn from the task's outputs)."""
         targets = [example["target"] for example in examples]
+        metrics = [metric for metric in task.metrics if metric == "bleu"]
         if len(targets) < 2:
-            return {metric: 0.0 for metric in task.metrics}
+            return {metric: 0.0 for metric in metrics}
         order = list(range(len(targets)))
         random.Random(f"{task.name}/{len(targets)}").shuffle(order)
         # Each example in the shuffled cycle answers with the next one's target: never its own.
         answers = [""] * len(targets)
         for position, index in enumerate(order):
             answers[index] = targets[order[(position + 1) % len(order)]]
-        return {metric: corpus_bleu(answers, targets) for metric in task.metrics}
+        return {metric: corpus_bleu(answers, targets) for metric in metrics}
 
     # ----- evaluation -----
     def evaluation_recipe(self, task: Task, max_length: int, encoder_config: Any) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The generation family's declarative part (torch-free): token limits of source and target, the decoding
-settings (greedy or beam search, new tokens, length penalty) and the metric BLEU.
+settings (greedy or beam search, new tokens, length penalty), the target language, and the metrics BLEU and
+off_target (the share of outputs not in the target language, ``scoring/language_id.py``).
 
 Decoding settings are task settings so that they reach the family the way every setting does (featurize copies
 them into each feature; ``families/retrieval.py`` does the same with its layer and pooling). A study sets them
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xstilts.families.spec import FamilySpec, Settings, integer, number
+from xstilts.families.spec import FamilySpec, Settings, integer, number, text
 
 # The settings that only shape decoding: what `evaluate.decoding` may set.
 DECODING_KEYS = ("num_beams", "max_new_tokens", "length_penalty")
@@ -35,13 +36,15 @@ class GenerationSettings(Settings):
     max_new_tokens: int = integer(64, low=1, high=4096, doc="longest generated output, in tokens")
     length_penalty: float = number(1.0, low=-10.0, high=10.0, doc="beam search: sequence scores are divided by "
                                    "length ** length_penalty")
+    target_language: str = text("", doc="the language the outputs should be in, for off_target (the evaluator "
+                                "sets it to the evaluated language; empty: off_target is not scored)")
 
 
 SPEC = FamilySpec(
     name="generation",
     description="source text -> generated target text (encoder-decoder; BLEU as XGLUE computes it)",
     settings=GenerationSettings,
-    metrics=("bleu",),
+    metrics=("bleu", "off_target"),
     model_kind="encoder-decoder",
     reads_tsv_pairs=True,
     texts=lambda example: [t for t in (example.get("source"), example.get("target")) if t],

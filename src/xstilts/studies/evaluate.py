@@ -94,7 +94,8 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
         head.to(accelerator.device)
     settings = context.study.evaluate
     for evaluation in todo:
-        task = evaluated_task(context.study, get_task(evaluation.task).with_data(context.data_root))
+        task = evaluated_task(context.study, get_task(evaluation.task).with_data(context.data_root),
+                              evaluation.language)
         family = get_family(task.family)
         max_length = eval_max_length(context.study, stage, task)
         data = featurize(context, task, evaluation.split, evaluation.language, max_length, settings.max_examples,

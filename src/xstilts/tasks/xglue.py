@@ -164,7 +164,8 @@ GENERATION_TASKS: tuple[Task, ...] = tuple(
         benchmark=BENCHMARK,
         splits=_splits(key),
         reader=reader,
-        metrics=("bleu",),
+        # off_target beside BLEU: the share of outputs not in the evaluated language (answering in English)
+        metrics=("bleu", "off_target"),
     )
     for name, key, description, pattern, reader in (
         ("xglue-qg", "QG",
