@@ -309,13 +309,13 @@ def rows_of(folder: Path) -> list[dict[str, str]]:
 
 @pytest.mark.slow
 def test_a_tiny_t5_learns_to_copy(tmp_path, xstilts_home):
-    data = copy_study(tmp_path, "s2s-copy", steps=400)
+    data = copy_study(tmp_path, "s2s-copy", steps=600)
     data["pipelines"]["untrained"] = {"stages": [], "evaluate": ["s2s-copy"]}
     rows = rows_of_run(parse_study(data), tmp_path / "out")
     bleu = {(r["pipeline"], r["language"]): float(r["value"]) for r in rows}
     for language in ("en", "de"):
-        assert bleu[("trained", language)] > bleu[("untrained", language)] + 25, bleu
-        assert bleu[("trained", language)] > float(next(r["chance"] for r in rows if r["language"] == language)) + 25
+        assert bleu[("trained", language)] > bleu[("untrained", language)] + 40, bleu
+        assert bleu[("trained", language)] > float(next(r["chance"] for r in rows if r["language"] == language)) + 40
 
 
 def rows_of_run(study, out: Path) -> list[dict[str, str]]:
