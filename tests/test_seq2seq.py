@@ -374,6 +374,8 @@ def test_validate_matches_families_and_model_kinds(tmp_path, architecture_folder
     parse_study({**nli, "model": {"name_or_path": mt5, "kind": "encoder"}})  # its encoder alone: fine
     # retrieval runs on an encoder-decoder's encoder
     parse_study({**data, "pipelines": {"trained": ["copy"], "retrieval": {"stages": [], "evaluate": ["mock-retrieval"]}}})
+    with pytest.raises(ConfigError, match=r"model\.kind: .* is a 'xlm-roberta' model, not an encoder-decoder"):
+        parse_study({**data, "model": {**encoder, "kind": "encoder-decoder"}})
     with pytest.raises(ConfigError, match="decoding settings apply to generation tasks only"):
         parse_study({**data, "evaluate": {"decoding_by_task": {"mock-retrieval": {"num_beams": 2}}}})
 

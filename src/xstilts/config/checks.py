@@ -213,12 +213,21 @@ def _model_kind_problems(config: StudyConfig) -> list[Problem]:
     """Every task a pipeline trains or evaluates against the kind of each model it runs with: a generation task
     needs an encoder-decoder, an encoder family's task an encoder (``families/text_to_text.py``); a PEFT stage
     needs an encoder. A model whose kind cannot be known here (a hub name offline, not cached) is not checked."""
-    from xstilts.config.model_kinds import model_kind
+    from xstilts.config.model_kinds import checkpoint_config, model_kind
     from xstilts.families.text_to_text import model_kind_problem
 
     models = config.model_configs()
     kinds = {name: model_kind(model) for name, model in models.items()}
     problems: dict[tuple, Problem] = {}
+    for name, model in models.items():
+        if model.kind != "encoder-decoder" or model.name_or_path is None:
+            continue
+        checkpoint = checkpoint_config(model.name_or_path, model.revision)
+        if checkpoint is not None and checkpoint.get("is_encoder_decoder") is not True:
+            path = _model_path(config, name) + ("kind",)
+            problems[(path, name)] = (path, format_key_path(path), (
+                f"{model.name_or_path!r} is a {checkpoint.get('model_type')!r} model, not an encoder-decoder (its "
+                "config.json has no is_encoder_decoder: true); leave `kind` out"))
     for pipeline_name in config.pipelines:
         pipeline = config.pipeline(pipeline_name)
         for model_name in config.pipeline_models(pipeline_name):
