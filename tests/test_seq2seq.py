@@ -174,7 +174,8 @@ def test_the_teacher_forced_loss_is_the_models_own():
     tokenizer = project_tokenizer()
     model = build("t5", tokenizer).train()
     task = generation_task()
-    examples = [{"id": "a", "source": "red cat", "target": "blue dog sun"}, {"id": "b", "source": "fish", "target": "x"}]
+    examples = [{"id": "a", "source": "red cat", "target": "blue dog sun"},
+                {"id": "b", "source": "fish", "target": "x"}]
     batch = GENERATION.collate(GENERATION.featurize(task, examples, tokenizer, 16), tokenizer.pad_token_id)
     loss = GENERATION.loss(GENERATION.forward(model, None, batch), batch)
     reference = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"])
@@ -373,7 +374,8 @@ def test_validate_matches_families_and_model_kinds(tmp_path, architecture_folder
         parse_study(nli)
     parse_study({**nli, "model": {"name_or_path": mt5, "kind": "encoder"}})  # its encoder alone: fine
     # retrieval runs on an encoder-decoder's encoder
-    parse_study({**data, "pipelines": {"trained": ["copy"], "retrieval": {"stages": [], "evaluate": ["mock-retrieval"]}}})
+    retrieval = {"stages": [], "evaluate": ["mock-retrieval"]}
+    parse_study({**data, "pipelines": {"trained": ["copy"], "retrieval": retrieval}})
     with pytest.raises(ConfigError, match=r"model\.kind: .* is a 'xlm-roberta' model, not an encoder-decoder"):
         parse_study({**data, "model": {**encoder, "kind": "encoder-decoder"}})
     with pytest.raises(ConfigError, match="decoding settings apply to generation tasks only"):
@@ -500,7 +502,8 @@ XGLUE_SAMPLES = Path("/work/shared/samples/xglue/hf_xglue")
 @pytest.mark.skipif(not (XGLUE_SAMPLES / "xglue_full_dataset" / "QG").is_dir(), reason="XGLUE samples not available")
 def test_xglue_qg_trains_in_english_and_generates_in_every_language(tmp_path, xstilts_home):
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "xglue").symlink_to(XGLUE_SAMPLES)  # the archive's layout: <data_root>/xglue/xglue_full_dataset
+    # the archive's layout: <data_root>/xglue/xglue_full_dataset
+    (tmp_path / "data" / "xglue").symlink_to(XGLUE_SAMPLES)
     study = parse_study({
         "name": "s2s-xglue-qg", "data_root": str(tmp_path / "data"), "store": str(tmp_path / "runs"),
         "model": {"build": {"architecture": "mt5", "hidden_size": 32, "num_layers": 1, "num_heads": 2,

@@ -18,9 +18,9 @@ Data at each hop:
 
 The model a family runs on is the one its spec's ``model_kind`` names (``families/spec.py``): an encoder
 (``forward(encoder, head, batch)``), or an encoder-decoder for a generation family (``families/generation.py``),
-whose ``forward`` gets the whole seq2seq model and no head. Decoding hooks in there and nowhere else: in training (the model in train mode) ``forward`` computes the
-teacher-forced outputs for ``loss``; in evaluation (eval mode) it generates, and ``predict`` gives the decoded
-per-example texts. The loop and the evaluator call the same methods
+whose ``forward`` gets the whole seq2seq model and no head. Decoding hooks in there and nowhere else: in training
+(the model in train mode) ``forward`` computes the teacher-forced outputs for ``loss``; in evaluation (eval mode)
+it generates, and ``predict`` gives the decoded per-example texts. The loop and the evaluator call the same methods
 either way, so a generation family needs no special case in the runner; `xstilts validate` refuses a task whose
 family needs a model kind the study's model is not (``families/text_to_text.py``).
 

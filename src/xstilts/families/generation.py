@@ -24,13 +24,13 @@ evaluator has sorted by source length, and decodes the outputs with the tokenize
 texts; ``postprocess`` puts them in example order.
 
 Metric ``bleu``: :func:`xstilts.scoring.generation.corpus_bleu` (XGLUE's formula: sacreBLEU corpus BLEU,
-lower-cased, stripped lines, 0-100). It is a corpus statistic, not a ratio of per-example sums, so it has no
-units. Metric ``off_target`` (zero-shot generation's failure: answering in English): the percent of outputs that
-py3langid does not identify as the task's ``target_language`` (:mod:`xstilts.scoring.language_id`), one unit per
-output; the evaluator sets the target language to the evaluated one (``config.evaluations.evaluated_task``).
-Where it is unknown or not identifiable the metric has no score ("n/a": no result row). Chance: the BLEU of answering every example with the target of another example of the same set (a seeded
-derangement), which is what a model that ignores its input and writes fluent in-domain text would score; a set of
-fewer than two examples has chance 0.
+lower-cased, stripped lines, 0-100). It is a corpus statistic, not a ratio of per-example sums, so it has no units.
+Metric ``off_target`` (zero-shot generation's failure: answering in English): the percent of outputs that py3langid
+does not identify as the task's ``target_language`` (:mod:`xstilts.scoring.language_id`), one unit per output; the
+evaluator sets the target language to the evaluated one (``config.evaluations.evaluated_task``). Where it is
+unknown or not identifiable the metric has no score ("n/a": no result row). Chance: the BLEU of answering every
+example with the target of another example of the same set (a seeded derangement), which is what a model that
+ignores its input and writes fluent in-domain text would score; a set of fewer than two examples has chance 0.
 """
 
 from __future__ import annotations

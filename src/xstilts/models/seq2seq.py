@@ -63,10 +63,11 @@ def build_seq2seq(spec: dict[str, Any], tokenizer: Any) -> torch.nn.Module:
             pad_token_id=pad, eos_token_id=eos, decoder_start_token_id=pad)
         return model_class(config)
     bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else eos
+    feed_forward = spec.get("intermediate_size", 4 * hidden)
     config = MBartConfig(
         vocab_size=vocab, d_model=hidden, encoder_layers=layers, decoder_layers=decoder_layers,
         encoder_attention_heads=heads, decoder_attention_heads=heads,
-        encoder_ffn_dim=spec.get("intermediate_size", 4 * hidden), decoder_ffn_dim=spec.get("intermediate_size", 4 * hidden),
+        encoder_ffn_dim=feed_forward, decoder_ffn_dim=feed_forward,
         max_position_embeddings=spec.get("max_length", 512), dropout=dropout, attention_dropout=dropout,
         pad_token_id=pad, eos_token_id=eos, bos_token_id=bos, decoder_start_token_id=eos,
         forced_eos_token_id=eos)

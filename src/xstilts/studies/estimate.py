@@ -309,10 +309,13 @@ def _mbart(c: _Keys) -> tuple[int, int, int, int, bool]:
     vocab, d = c.need("vocab_size"), c.need("d_model")
     positions = c.get("max_position_embeddings", 1024) + 2
     embeddings = vocab * d + 2 * (positions * d + 2 * d)
-    attention = 4 * (d * d + d) + 2 * d
-    encoder_layer = attention + d * c.need("encoder_ffn_dim") + c.need("encoder_ffn_dim") + c.need("encoder_ffn_dim") * d + d + 2 * d
-    decoder_ffn = c.need("decoder_ffn_dim")
-    decoder_layer = 2 * attention + d * decoder_ffn + decoder_ffn + decoder_ffn * d + d + 2 * d
+    attention = 4 * (d * d + d) + 2 * d  # Q, K, V, output with biases; the LayerNorm after it
+
+    def feed_forward(width: int) -> int:  # two Linear layers with biases and their LayerNorm
+        return d * width + width + width * d + d + 2 * d
+
+    encoder_layer = attention + feed_forward(c.need("encoder_ffn_dim"))
+    decoder_layer = 2 * attention + feed_forward(c.need("decoder_ffn_dim"))
     return (embeddings, c.need("encoder_layers") * encoder_layer + 2 * d,
             c.need("decoder_layers") * decoder_layer + 2 * d, vocab * d, True)
 

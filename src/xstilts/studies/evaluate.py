@@ -1,6 +1,6 @@
-"""Run the evaluations of one stage: load its encoder (or encoder-decoder) and heads once, then for each (task, split, language)
-featurize, predict, score and write predictions, per-example score units and result rows (``eval/<key>.json``,
-which marks the evaluation done).
+"""Run the evaluations of one stage: load its encoder (or whole encoder-decoder) and heads once, then for each
+(task, split, language) featurize, predict, score and write predictions, per-example score units and result rows
+(``eval/<key>.json``, which marks the evaluation done).
 """
 
 from __future__ import annotations

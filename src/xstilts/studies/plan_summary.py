@@ -7,8 +7,9 @@ The summary is plain data (JSON-able); the command prints it as a table or as JS
 - ``kinds``: ``{mlm, intermediate, target, evaluate, evaluation_groups}``;
 - ``models``: ``{name: {label, parameters, layer_parameters, vocab_hidden, how, decoder_parameters,
   flops_per_token}}`` (None when unknown; ``decoder_parameters`` only for an encoder-decoder, whose nodes count
-  encoder and decoder tokens apart: see ``estimate.seq2seq_flops``); ``flops_per_token``: ``{train, train_mlm, evaluate}``, what one token costs whatever the data (a
-  stage with an mlm source pays ``train_mlm``), so a plan made before the download still prices the work;
+  encoder and decoder tokens apart: see ``estimate.seq2seq_flops``); ``flops_per_token``: ``{train, train_mlm,
+  evaluate}``, what one token costs whatever the data (a stage with an mlm source pays ``train_mlm``), so a plan
+  made before the download still prices the work;
 - ``flops_per_second``, ``compute`` and ``compute_to_run``: ``{tokens, flops, seconds, unknown,
   tokens_unknown}``, sums over the nodes whose numbers are known (``unknown``: nodes whose model size or data
   size is not known, so ``flops`` and ``seconds`` are lower bounds when it is not 0; ``tokens_unknown``: nodes

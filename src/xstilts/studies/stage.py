@@ -1,7 +1,6 @@
-"""Train one stage node: build its encoder (or encoder-decoder) and heads (from the model, or from the parent stage's
-checkpoint),
-featurize its sources and dev sets, run the one training loop, and mark it done. Resuming is the loop's job
-(``state/``); this module only decides what the loop gets.
+"""Train one stage node: build its encoder (or whole encoder-decoder) and heads (from the model, or from the parent
+stage's checkpoint), featurize its sources and dev sets, run the one training loop, and mark it done. Resuming is
+the loop's job (``state/``); this module only decides what the loop gets.
 """
 
 from __future__ import annotations
