@@ -520,3 +520,14 @@ def test_xglue_qg_trains_in_english_and_generates_in_every_language(tmp_path, xs
     assert sorted(r["language"] for r in rows if r["metric"] == "bleu") == languages
     assert sorted(r["language"] for r in rows if r["metric"] == "off_target") == languages
     assert all(r["zero_shot"] == "True" for r in rows)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_tiny_t5_learns_to_copy_in_bf16_on_a_gpu(tmp_path, xstilts_home):
+    data = copy_study(tmp_path, "s2s-copy-gpu", steps=600)
+    data["runtime"] = {"device": "cuda", "precision": "bf16", "progress": False}
+    rows = rows_of_run(parse_study(data), tmp_path / "out")
+    assert all(float(r["value"]) > 40 and r["precision"] == "bf16" for r in rows), rows
+    (stage,) = [p for p in (tmp_path / "runs").iterdir() if (p / "DONE").exists()]
+    assert json.loads((stage / "metrics.json").read_text())["device"] == "cuda"

@@ -353,7 +353,7 @@ def seq2seq_size(model: ModelConfig) -> ModelSize:
     except (ValueError, TypeError) as error:
         return ModelSize(None, None, None, f"unknown: {error}")
     total = lookups + encoder + decoder + (0 if tied else vocab_hidden)
-    return ModelSize(total, encoder, vocab_hidden, f"{how} (encoder-decoder)", decoder + vocab_hidden)
+    return ModelSize(total, encoder, vocab_hidden, f"{how}; encoder-decoder", decoder + vocab_hidden)
 
 
 def _built_seq2seq_config(build: Any, vocab: int) -> dict[str, Any]:
