@@ -124,10 +124,6 @@ def loading_problems(info: dict[str, Any]) -> list[str]:
     return problems + [str(m) for m in info.get("error_msgs") or ()]
 
 
-def is_seq2seq(model: torch.nn.Module) -> bool:
-    return bool(getattr(getattr(model, "config", None), "is_encoder_decoder", False))
-
-
 def with_tokenizer(model: torch.nn.Module, tokenizer: Any) -> torch.nn.Module:
     """``model`` carrying the tokenizer that decodes its generated ids (see the module docstring)."""
     # object.__setattr__: a plain attribute, not a submodule, never in the state dict
