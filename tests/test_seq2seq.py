@@ -549,3 +549,43 @@ def test_a_micro_generation_task_runs_through_the_family(tmp_path, xstilts_home)
     rows = rows_of_run(study, tmp_path / "out")
     assert sorted(r["language"] for r in rows) == ["en", "qaa", "qab", "qac", "qad", "qae"]
     assert all(r["metric"] == "bleu" and r["chance"] != "" for r in rows)
+
+
+def test_a_denoising_stage_pretrains_the_encoder_decoder_a_generation_stage_fine_tunes(tmp_path, xstilts_home):
+    """Span corruption (families/denoising.py) on plain text, then the copy task, on one built T5 whose trained
+    tokenizer has T5's sentinels (`sentinels:`); the generation stage starts from the denoising checkpoint."""
+    data = copy_study(tmp_path, "s2s-denoise-copy", steps=3)
+    corpus = tmp_path / "corpus-en.txt"
+    corpus.write_text("".join(f"{line.split(chr(9))[0]}\n" for line in
+                              (tmp_path / "train-en.tsv").read_text().splitlines()[:200]))
+    data["tasks"]["s2s-denoise"] = {"family": "denoising", "files": str(tmp_path / "corpus-{language}.txt"),
+                                    "splits": {"train": ["en"]}}
+    data["model"]["tokenizer"]["train"].update(corpus=["s2s-denoise-copy"], sentinels=20)
+    data["stages"]["denoise"] = {"sources": [{"task": "s2s-denoise"}], "steps": 3, "batch_size": 8,
+                                 "max_length": 32, "selection": {"enabled": False}}
+    data["pipelines"] = {"pretrained": ["denoise", "copy"]}
+    rows = rows_of_run(parse_study(data), tmp_path / "out")
+    assert {r["language"] for r in rows} == {"en", "de"}
+    import yaml
+
+    configs = {p.name: yaml.safe_load((p / "config.yaml").read_text())
+               for p in (tmp_path / "runs").iterdir() if (p / "DONE").exists()}
+    by_stage = {config["stage"]: (key, config["parent"]) for key, config in configs.items()}
+    assert set(by_stage) == {"denoise", "copy"}
+    assert by_stage["copy"][1] == by_stage["denoise"][0]  # fine-tuned from the denoising checkpoint
+
+
+def test_tokenizers_without_sentinels_keep_their_keys(tmp_path):
+    from xstilts.studies.plan import corpus_fingerprints, model_key
+
+    model = ModelConfig(build={"architecture": "bert"},
+                        tokenizer={"train": {"corpus": ["mock-mlm"], "vocab_size": 500}})
+    dumped = model.model_dump(exclude={"label", "kind"})
+    dumped["build"].pop("num_decoder_layers")
+    dumped["tokenizer"]["train"].pop("sentinels")  # the config as it was before `sentinels` existed
+    expected = stable_hash({"v": MAJOR_VERSION, "model": {**dumped, "corpus": corpus_fingerprints(
+        ["mock-mlm"], tmp_path, set())}})
+    assert model_key(model, tmp_path, set()) == expected
+    with_sentinels = model.model_copy(deep=True)
+    with_sentinels.tokenizer.train.sentinels = 20
+    assert model_key(with_sentinels, tmp_path, set()) != expected

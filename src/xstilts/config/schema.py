@@ -115,6 +115,8 @@ class TrainTokenizerConfig(Strict):
     vocab_size: Int = Field(4000, ge=100)
     lowercase: Bool = False
     algorithm: Literal["bpe", "unigram"] = "bpe"
+    sentinels: Int = Field(0, ge=0, le=1000, description="T5's <extra_id_i> tokens to add (a denoising stage's "
+                           "span corruption needs them; T5 and mT5 have 100)")
 
 
 class TokenizerConfig(Strict):

@@ -39,7 +39,7 @@ def _train_if_missing(spec, data_root: Path, folder: Path) -> None:
         return
     texts = list(_corpus(spec.train.corpus, data_root))
     tokenizer = train_tokenizer(texts, vocab_size=spec.train.vocab_size, lowercase=spec.train.lowercase,
-                                algorithm=spec.train.algorithm)
+                                algorithm=spec.train.algorithm, sentinels=spec.train.sentinels)
     # Keyed by the model's key, so any other version of it is the same tokenizer: the first one stays.
     with publish_folder(folder, replace=False) as staging:
         tokenizer.save_pretrained(str(staging))

@@ -402,7 +402,7 @@ def _tokenizer_vocab(model: ModelConfig) -> tuple[int | None, int]:
     """(vocabulary size, pad id) of a built encoder's tokenizer, without loading it."""
     spec = model.tokenizer
     if spec is not None and spec.train is not None:
-        return spec.train.vocab_size, _TRAINED_TOKENIZER_PAD_ID
+        return spec.train.vocab_size + spec.train.sentinels, _TRAINED_TOKENIZER_PAD_ID
     path = Path(spec.path) / "tokenizer.json" if spec is not None and spec.path else None
     if path is None or not path.is_file():
         return None, 0

@@ -126,13 +126,16 @@ def _task_with_data(name: str, data_root: Path, missing: Missing):
 
 def model_key(model: ModelConfig, data_root: Path, missing: Missing = None) -> str:
     """The root of every lineage key of a model. Its kind enters only for an encoder-decoder (an mT5 run whole
-    is another model than its encoder alone), and a build's ``num_decoder_layers`` only when set: encoders keep
-    the keys they had before either existed."""
+    is another model than its encoder alone), a build's ``num_decoder_layers`` only when set and a trained
+    tokenizer's ``sentinels`` only when there are some: other models keep the keys they had before these existed."""
     from xstilts.config.model_kinds import ENCODER_DECODER, model_kind
 
     described: dict[str, Any] = model.model_dump(exclude={"label", "kind"})
     if described.get("build") is not None and described["build"].get("num_decoder_layers") is None:
         described["build"].pop("num_decoder_layers")
+    train = (described.get("tokenizer") or {}).get("train")
+    if train is not None and not train.get("sentinels"):
+        train.pop("sentinels")
     if model_kind(model) == ENCODER_DECODER:
         described["kind"] = ENCODER_DECODER
     if model.name_or_path and Path(model.name_or_path).is_dir():
