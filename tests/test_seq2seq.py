@@ -467,8 +467,8 @@ def test_the_runner_checks_the_model_kind_too(tmp_path, xstilts_home):
     context = make_context(parse_study(copy_study(tmp_path, "s2s-guard", steps=2)))
     (model,) = context.study.model_configs()
     assert checked_model_kind(context, model, [get_task("s2s-guard"), get_task("mock-retrieval")]) == "encoder-decoder"
-    with pytest.raises(XstiltsError, match="task 'mock-nli': the classification family runs on an encoder"):
-        checked_model_kind(context, model, [get_task("mock-nli")])
+    with pytest.raises(XstiltsError, match="task 'mock-ner': the tagging family runs on an encoder"):
+        checked_model_kind(context, model, [get_task("mock-ner")])
 
 
 def test_only_generation_tasks_read_tsv_pairs(tmp_path):
