@@ -180,6 +180,28 @@ def test_label_scoring_picks_the_label_of_highest_likelihood():
     assert CLASSIFICATION.chance(task, examples) == {"accuracy": pytest.approx(100 / 3)}
 
 
+def test_a_model_with_zero_weights_scores_labels_by_their_length():
+    """Every weight zero: every hidden state and every logit is 0, so each next token has probability 1 / V and a
+    label of n tokens (its </s> included) has log-likelihood -n log V. The shortest label wins."""
+    import math
+
+    tokenizer = word_tokenizer()
+    model = tiny_t5(tokenizer)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.zero_()
+    task = empty_task("t2t_classification", labels=("a b", "c", "d e b"), head="nli")
+    examples = [{"id": "0", "text": "a", "text_pair": "b", "label": "a b"}, {"id": "1", "text": "c d", "label": "c"}]
+    features = CLASSIFICATION.featurize(task, examples, tokenizer, max_length=16)
+    batch = CLASSIFICATION.collate(features, tokenizer.pad_token_id)
+    raw = CLASSIFICATION.predict(CLASSIFICATION.forward(model, None, batch), batch)
+    log_v = math.log(len(tokenizer))
+    for scores in raw:
+        assert scores == pytest.approx([-3 * log_v, -2 * log_v, -4 * log_v], rel=1e-5)
+    assert CLASSIFICATION.postprocess(task, examples, features, raw) == ["c", "c"]
+    assert CLASSIFICATION.scored(task, examples, ["c", "c"]).scores == {"accuracy": 50.0}
+
+
 def test_choice_scoring_handles_examples_with_different_numbers_of_choices():
     tokenizer = train_tokenizer(["red blue green cat dog sun moon star"] * 20, vocab_size=80)
     model = tiny_t5(tokenizer, seed=3)
