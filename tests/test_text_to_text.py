@@ -293,6 +293,16 @@ def test_run_as_swaps_the_family_on_encoder_decoders_only():
     assert "no text-to-text version of tagging" in model_kind_problem(get_family("tagging").spec, "encoder-decoder")
 
 
+def test_a_code_switched_source_is_switched_as_its_encoder_familys(tmp_path):
+    from xstilts.data.code_switch import CodeSwitch
+
+    switch = CodeSwitch({"de": {"cat": ("Katze",)}}, {"de": "x"}, ratio=1.0, seed=0)
+    task = run_as(empty_task("classification", labels=NLI_LABELS), "encoder-decoder")
+    example = {"id": "0", "text": "a cat", "text_pair": "the cat sleeps", "label": "neutral"}
+    (switched,) = switch.apply(task, [example])
+    assert (switched["text"], switched["text_pair"]) == ("a Katze", "the Katze sleeps")
+
+
 def t2t_study(tmp_path: Path, tasks: list[str], steps: int, **extra) -> dict:
     short = {task: task.rsplit("-", 1)[-1] for task in tasks}
     study = {
