@@ -127,7 +127,8 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
         recipe = json.dumps(family.evaluation_recipe(task, max_length, encoder.config), sort_keys=True,
                             separators=(",", ":"))
         rows = [
-            {"task": task.name, "family": reported_family(task.family), "language": evaluation.language, "split": evaluation.split,
+            {"task": task.name, "family": reported_family(task.family), "language": evaluation.language,
+             "split": evaluation.split,
              "metric": metric, "value": value, "chance": chance.get(metric), "main": metric == task.main_metric,
              "n_examples": len(data.examples), "recipe": recipe, "constant": constant_prediction(predictions, per_word=task.family == "tagging"),
              "weight": sum(evaluated.units[metric].den) if metric in evaluated.units else None,
