@@ -368,8 +368,8 @@ def test_validate_matches_families_and_model_kinds(tmp_path, architecture_folder
         parse_study({**data, "model": encoder})
     mt5 = str(architecture_folder("mt5"))
     nli = {**data, "model": {"name_or_path": mt5},
-           "stages": {"nli": {"sources": [{"task": "mock-nli"}], "steps": 2}}, "pipelines": {"main": ["nli"]}}
-    with pytest.raises(ConfigError, match=r"task 'mock-nli': the classification family runs on an encoder under "
+           "stages": {"nli": {"sources": [{"task": "mock-ner"}], "steps": 2}}, "pipelines": {"main": ["nli"]}}
+    with pytest.raises(ConfigError, match=r"task 'mock-ner': the tagging family runs on an encoder under "
                        r"a task head, but model .* is an encoder-decoder.*families/text_to_text.py.*kind: encoder"):
         parse_study(nli)
     parse_study({**nli, "model": {"name_or_path": mt5, "kind": "encoder"}})  # its encoder alone: fine
@@ -467,8 +467,8 @@ def test_the_runner_checks_the_model_kind_too(tmp_path, xstilts_home):
     context = make_context(parse_study(copy_study(tmp_path, "s2s-guard", steps=2)))
     (model,) = context.study.model_configs()
     assert checked_model_kind(context, model, [get_task("s2s-guard"), get_task("mock-retrieval")]) == "encoder-decoder"
-    with pytest.raises(XstiltsError, match="task 'mock-nli': the classification family runs on an encoder"):
-        checked_model_kind(context, model, [get_task("mock-nli")])
+    with pytest.raises(XstiltsError, match="task 'mock-ner': the tagging family runs on an encoder"):
+        checked_model_kind(context, model, [get_task("mock-ner")])
 
 
 def test_only_generation_tasks_read_tsv_pairs(tmp_path):

@@ -548,13 +548,15 @@ def _retrieval_recipe_problems(config: StudyConfig) -> list[Problem]:
 
 
 def _decoding_problems(config: StudyConfig) -> list[Problem]:
+    from xstilts.families.text_to_text import decodes
+
     problems: list[Problem] = []
     for name in config.evaluate.decoding_by_task:
         path, key = ("evaluate", "decoding_by_task", name), f"evaluate.decoding_by_task.{name}"
         task = _task_or_problem(name, path, key, problems)
-        if task is not None and task.family != "generation":
+        if task is not None and not decodes(task.family):
             problems.append((path, key, f"task {name!r} is a {task.family} task; decoding settings apply to "
-                             "generation tasks only"))
+                             "generation tasks only (and extractive QA run text to text on an encoder-decoder)"))
     return problems
 
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from xstilts.config.schema import DEFAULT_EVAL_MAX_LENGTH, RetrievalRecipe, StudyConfig
+from xstilts.families.text_to_text import DECODING_FAMILIES
 from xstilts.tasks.base import Task
 
 
@@ -49,9 +50,10 @@ def decoding_recipe(study: StudyConfig, task_name: str) -> dict[str, Any]:
 def evaluated_task(study: StudyConfig, task: Task, language: str | None = None) -> Task:
     """The task as the study evaluates it: a retrieval task with the study's layer and pooling in its settings,
     a generation task with the study's decoding settings (so they enter its feature-cache and evaluation keys,
-    never a stage's) and, given the evaluated ``language`` and a task that reports off_target, that language as
-    its target; any other task, and one the study sets nothing for, as declared."""
-    if task.family == "generation":
+    never a stage's; so does a QA task run text to text, ``families/text_to_text.py``) and, given the evaluated
+    ``language`` and a task that reports off_target, that language as its target; any other task, and one the
+    study sets nothing for, as declared."""
+    if task.family in DECODING_FAMILIES:  # generation, and QA text to text on an encoder-decoder
         chosen = decoding_recipe(study, task.name)
         if language is not None and "off_target" in task.metrics:
             chosen["target_language"] = language

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.errors import DataError, XstiltsError
+from xstilts.families.text_to_text import reported_family
 from xstilts.tasks.base import Task, file_digest
 
 # Bump when the switching rule changes (it enters cache and lineage keys).
@@ -129,7 +130,8 @@ class CodeSwitch:
                                 "ratio": self.ratio, "seed": self.seed, "language_choice": self.language_choice}}
 
     def apply(self, task: Task, examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        switch = _SWITCHERS.get(task.family)
+        # A task run text to text on an encoder-decoder keeps its encoder family's examples: switch them alike.
+        switch = _SWITCHERS.get(reported_family(task.family))
         if switch is None:
             raise XstiltsError(f"task {task.name!r} is a {task.family} task: code-switching works on "
                                f"{', '.join(FAMILIES)} tasks")

@@ -14,7 +14,7 @@ from xstilts.registry import Registry
 FAMILY_MODULES: dict[str, str] = {
     name: f"xstilts.families.{name}"
     for name in ("classification", "multiple_choice", "span_qa", "tagging", "retrieval", "mlm", "denoising",
-                 "generation")
+                 "generation", "t2t_classification", "t2t_span_qa", "t2t_multiple_choice")
 }
 SPEC_SUFFIX = "_settings"
 

@@ -54,6 +54,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
 
     from xstilts.evaluation.predict import evaluate_features
     from xstilts.families import get_family
+    from xstilts.families.text_to_text import reported_family, run_as
     from xstilts.models.checkpoint import load_heads, load_model_from_checkpoint
     from xstilts.tasks import get_task
     from xstilts.training.acceleration import configure_encoder
@@ -82,7 +83,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
     configure_encoder(encoder, context.study.runtime, training=False)
     heads: dict[str, torch.nn.Module] = {}
     for evaluation in todo:
-        task = get_task(evaluation.task).with_data(context.data_root)
+        task = run_as(get_task(evaluation.task).with_data(context.data_root), kind)
         family = get_family(task.family)
         if family.trainable and task.head_name not in heads:
             head = family.build_head(task, encoder.config)
@@ -94,7 +95,9 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
         head.to(accelerator.device)
     settings = context.study.evaluate
     for evaluation in todo:
-        task = evaluated_task(context.study, get_task(evaluation.task).with_data(context.data_root),
+        # On an encoder-decoder, a task of an encoder family runs through its text-to-text variant (same name,
+        # metrics and scoring; the row names the encoder family).
+        task = evaluated_task(context.study, run_as(get_task(evaluation.task).with_data(context.data_root), kind),
                               evaluation.language)
         family = get_family(task.family)
         max_length = eval_max_length(context.study, stage, task)
@@ -124,7 +127,8 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
         recipe = json.dumps(family.evaluation_recipe(task, max_length, encoder.config), sort_keys=True,
                             separators=(",", ":"))
         rows = [
-            {"task": task.name, "family": task.family, "language": evaluation.language, "split": evaluation.split,
+            {"task": task.name, "family": reported_family(task.family), "language": evaluation.language,
+             "split": evaluation.split,
              "metric": metric, "value": value, "chance": chance.get(metric), "main": metric == task.main_metric,
              "n_examples": len(data.examples), "recipe": recipe, "constant": constant_prediction(predictions, per_word=task.family == "tagging"),
              "weight": sum(evaluated.units[metric].den) if metric in evaluated.units else None,

@@ -27,6 +27,7 @@ from xstilts.config.evaluations import (
 )
 from xstilts.config.schema import ModelConfig, StageConfig, StudyConfig
 from xstilts.errors import XstiltsError
+from xstilts.families.text_to_text import run_as
 from xstilts.tasks import get_task
 from xstilts.tasks.base import file_digest, stable_hash
 
@@ -177,11 +178,14 @@ def _stage_described(stage: StageConfig) -> dict[str, Any]:
     return described
 
 
-def _stage_data(stage: StageConfig, data_root: Path, missing: Missing = None) -> list[dict[str, Any]]:
+def _stage_data(stage: StageConfig, data_root: Path, missing: Missing = None,
+                kind: str | None = None) -> list[dict[str, Any]]:
+    """The data of a stage as its key sees it; a task as it runs on a model of ``kind`` (text to text on an
+    encoder-decoder: ``families/text_to_text.run_as``)."""
     selected = selection_task_names(stage)
     described = []
     for source in stage.sources:
-        task = _task_with_data(source.task, data_root, missing)
+        task = run_as(_task_with_data(source.task, data_root, missing), kind)
         entry = {"task": task.describe(), "split": source.split, "languages": source.languages,
                  "max_examples": source.max_examples, "fraction": source.fraction,
                  "files": [_fingerprint(task, source.split, lang, data_root, missing) for lang in source.languages]}
@@ -228,8 +232,11 @@ def build_plan(study: StudyConfig, data_root: Path, provisional: bool = False) -
     """The plan of ``study``. A missing data file is an error, unless ``provisional``: then its content hash is
     a placeholder, ``Plan.missing`` lists it, and the keys that read it will change once the data is there
     (``xstilts plan`` on a study whose data is not downloaded yet: counts and estimates, no run)."""
+    from xstilts.config.model_kinds import model_kind
+
     missing: Missing = set() if provisional else None
     model_keys = {name: model_key(model, data_root, missing) for name, model in study.model_configs().items()}
+    kinds = {name: model_kind(model) for name, model in study.model_configs().items()}
     nodes: dict[str, StageNode] = {}
     evaluations: dict[str, EvalNode] = {}
     targets: set[str] = set()
@@ -238,7 +245,8 @@ def build_plan(study: StudyConfig, data_root: Path, provisional: bool = False) -
             for pipeline_name in study.pipelines:
                 if model_name not in study.pipeline_models(pipeline_name):
                     continue
-                parent = _stage_nodes(study, pipeline_name, model_name, root_key, seed, data_root, nodes, missing)
+                parent = _stage_nodes(study, pipeline_name, model_name, root_key, seed, data_root, nodes, missing,
+                                      kinds[model_name])
                 tasks = _evaluated_tasks(study, pipeline_name)
                 if parent is None:  # no stages: evaluate the model itself (seeded: a built encoder is random)
                     parent = StageNode(stable_hash({"v": MAJOR_VERSION, "untrained": root_key, "seed": seed}),
@@ -246,7 +254,8 @@ def build_plan(study: StudyConfig, data_root: Path, provisional: bool = False) -
                 elif {get_task(t).head_name for t in tasks} & {get_task(s.task).head_name
                                                                for s in parent.config.sources}:
                     targets.add(parent.key)
-                _add_evaluations(study, pipeline_name, parent, tasks, data_root, evaluations, missing)
+                _add_evaluations(study, pipeline_name, parent, tasks, data_root, evaluations, missing,
+                                 kinds[model_name])
     for node in nodes.values():
         if all(get_task(s.task).family == "mlm" for s in node.config.sources):
             node.kind = "mlm"
@@ -261,7 +270,8 @@ def _evaluated_tasks(study: StudyConfig, pipeline_name: str) -> list[str]:
 
 
 def _stage_nodes(study: StudyConfig, pipeline_name: str, model_name: str, root_key: str, seed: int,
-                 data_root: Path, nodes: dict[str, StageNode], missing: Missing = None) -> StageNode | None:
+                 data_root: Path, nodes: dict[str, StageNode], missing: Missing = None,
+                 kind: str | None = None) -> StageNode | None:
     """Add one pipeline's stages for one model and seed (reusing nodes already there); return the last."""
     parent: StageNode | None = None
     for stage_name in study.pipeline(pipeline_name).stages:
@@ -271,7 +281,7 @@ def _stage_nodes(study: StudyConfig, pipeline_name: str, model_name: str, root_k
             "parent": parent.key if parent else root_key,
             "seed": seed,
             "stage": _stage_described(stage),
-            "data": _stage_data(stage, data_root, missing),
+            "data": _stage_data(stage, data_root, missing, kind),
         })
         if key not in nodes:
             zero_shot = (parent.zero_shot if parent else True) and stage_is_zero_shot(stage)
@@ -284,9 +294,9 @@ def _stage_nodes(study: StudyConfig, pipeline_name: str, model_name: str, root_k
 
 
 def _add_evaluations(study: StudyConfig, pipeline_name: str, parent: StageNode, tasks: list[str], data_root: Path,
-                     evaluations: dict[str, EvalNode], missing: Missing = None) -> None:
+                     evaluations: dict[str, EvalNode], missing: Missing = None, kind: str | None = None) -> None:
     for task_name in tasks:
-        task = evaluated_task(study, _task_with_data(task_name, data_root, missing))
+        task = evaluated_task(study, run_as(_task_with_data(task_name, data_root, missing), kind))
         split = study.evaluate.split
         for language in evaluation_languages(study, task, split):
             described = {

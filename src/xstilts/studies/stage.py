@@ -27,6 +27,7 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
     from xstilts.config.checks import selection_task_names
     from xstilts.data.code_switch import with_code_switch
     from xstilts.families import get_family
+    from xstilts.families.text_to_text import run_as
     from xstilts.models.bundle import EncoderWithHeads
     from xstilts.models.checkpoint import (
         finish_adapter_checkpoint,
@@ -67,6 +68,8 @@ def train_stage_node(context: Context, node: StageNode, say: Say) -> None:
         encoder = initial_encoder(model, tokenizer, kind)
     else:
         encoder = load_model_from_checkpoint(store.run(node.parent.key).checkpoint, kind, tokenizer)
+    # On an encoder-decoder, a task of an encoder family trains through its text-to-text variant.
+    tasks = {name: run_as(task, kind) for name, task in tasks.items()}
     heads, head_meta = {}, {}
     for task in tasks.values():
         if task.head_name not in heads:
