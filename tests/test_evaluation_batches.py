@@ -29,11 +29,15 @@ def lengths_features(lengths, rows=None):
 def test_batches_go_longest_first_within_the_token_budget():
     features = lengths_features([3, 10, 5, 10, 2])
     # Longest first, ties in input order: 1, 3 (10 tokens), 2 (5), 0 (3), 4 (2). Budget 20: 2 x 10 fits, a third
-    # row would pad to 30; then 3 rows x 5 = 15.
-    assert batches.plan_batches(features, 20) == [[1, 3], [2, 0, 4]]
-    assert batches.plan_batches(features, 20, max_rows=2) == [[1, 3], [2, 0], [4]]
+    # row would pad to 30; then 3 rows x 5 = 15 tokens of which 5 + 3 + 2 = 10 real.
+    assert batches.plan_batches(features, 20, max_padding=1.0) == [[1, 3], [2, 0, 4]]
+    assert batches.plan_batches(features, 20, max_rows=2, max_padding=1.0) == [[1, 3], [2, 0], [4]]
+    # The padding cap: [5, 3] pads 2 of 10 tokens (20%), adding the 2 would pad 5 of 15 (33% > 25%).
+    planned = batches.plan_batches(features, 20)
+    assert planned == [[1, 3], [2, 0], [4]]
+    assert batches.padded_tokens(features, planned) == 2 * 10 + 2 * 5 + 1 * 2
     # A feature longer than the budget runs alone.
-    assert batches.plan_batches(lengths_features([50, 3]), 20) == [[0], [1]]
+    assert batches.plan_batches(lengths_features([50, 3]), 20, max_padding=1.0) == [[0], [1]]
 
 
 def test_a_multiple_choice_feature_counts_one_row_per_choice():

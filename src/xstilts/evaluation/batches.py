@@ -4,7 +4,8 @@ A fixed number of examples per batch is either too small for short sentences (a 
 sentences of 15 tokens) or too large for long ones (64 QA windows of 384 tokens). A budget of *padded* tokens
 (rows x the longest row of the batch) keeps the work per batch, and so the memory, about constant. Features go
 longest first: the batch that needs the most memory runs first, so a budget that is too large fails at once
-rather than after an hour, and since each batch is padded to its first row, padding stays small.
+rather than after an hour, and since each batch is padded to its first row, padding stays small (a batch also
+closes before padding would pass :data:`MAX_PADDING` of it).
 
 The budget: ``evaluate.batch_tokens`` when the study sets it; on CUDA otherwise a share of the free memory
 divided by what one token of the encoder holds at once (:func:`memory_token_budget`); on a CPU
@@ -26,6 +27,10 @@ DEFAULT_CPU_BATCH_TOKENS = 8192
 # The share of the free GPU memory the activations of one batch may take (the rest: the allocator's
 # fragmentation, the head's outputs, what other processes allocate meanwhile).
 MEMORY_SHARE = 0.5
+# A batch closes before padding would exceed this share of its tokens: in a large set the neighbours of a sorted
+# feature have about its length and batches fill up to the budget; where lengths thin out (the long tail, a small
+# set) a full budget would be mostly padding, which costs the same compute as real tokens.
+MAX_PADDING = 0.25
 # A GPU budget is never larger than this: beyond it batches are no faster, only the first failure slower.
 MAX_GPU_BATCH_TOKENS = 1 << 19
 
@@ -48,30 +53,41 @@ def longest_first(features: Sequence[dict[str, Any]]) -> list[int]:
 
 
 def next_batch(features: Sequence[dict[str, Any]], order: Sequence[int], start: int, tokens_per_batch: int,
-               max_rows: int | None = None) -> list[int]:
+               max_rows: int | None = None, max_padding: float = MAX_PADDING) -> list[int]:
     """The batch that starts at ``order[start]``: the following features while rows x the first (longest)
-    length stays within ``tokens_per_batch`` and the features within ``max_rows``. A feature longer than the
-    budget is a batch of its own."""
+    length stays within ``tokens_per_batch``, the features within ``max_rows`` and the padding within
+    ``max_padding`` of the batch's tokens. A feature longer than the budget is a batch of its own."""
     width = feature_length(features[order[start]])
     batch, rows = [order[start]], feature_rows(features[order[start]])
+    real = rows * width
     for index in order[start + 1:]:
         more = feature_rows(features[index])
-        if (rows + more) * width > tokens_per_batch or (max_rows is not None and len(batch) >= max_rows):
+        padded = (rows + more) * width
+        if padded > tokens_per_batch or (max_rows is not None and len(batch) >= max_rows):
+            break
+        added = more * feature_length(features[index])
+        if padded - (real + added) > max_padding * padded:
             break
         batch.append(index)
-        rows += more
+        rows, real = rows + more, real + added
     return batch
 
 
-def plan_batches(features: Sequence[dict[str, Any]], tokens_per_batch: int,
-                 max_rows: int | None = None) -> list[list[int]]:
+def plan_batches(features: Sequence[dict[str, Any]], tokens_per_batch: int, max_rows: int | None = None,
+                 max_padding: float = MAX_PADDING) -> list[list[int]]:
     """Every batch of a pass at a fixed budget (the pass itself plans one batch at a time, so that it can
     shrink the budget after running out of memory)."""
     order, batches, start = longest_first(features), [], 0
     while start < len(order):
-        batches.append(next_batch(features, order, start, tokens_per_batch, max_rows))
+        batches.append(next_batch(features, order, start, tokens_per_batch, max_rows, max_padding))
         start += len(batches[-1])
     return batches
+
+
+def padded_tokens(features: Sequence[dict[str, Any]], batches: Sequence[Sequence[int]]) -> int:
+    """Tokens the encoder computes for these batches: rows x the longest feature of each batch."""
+    return sum(max(feature_length(features[i]) for i in batch) * sum(feature_rows(features[i]) for i in batch)
+               for batch in batches)
 
 
 def bytes_per_token(config: Any, longest: int, value_bytes: int = 4) -> int:
