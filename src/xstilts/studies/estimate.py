@@ -26,8 +26,11 @@ examples; one with ``epochs`` covers its sources' examples (after ``max_examples
 reading the data files) as the training loop does. When a stage's sources have different lengths, each step's
 batch comes from one source drawn with the stage sampler's probabilities (``training.batching.mixture_weights``
 of the example counts), so a step counts the expected length: sum over sources of probability x length.
-Evaluations count the test examples (after ``evaluate.max_examples``); dev evaluations for model selection and
-retrieval's reference splits are not counted.
+Evaluations count the test examples (after ``evaluate.max_examples``) and those of the splits their scoring also
+runs the model on (a mining task's threshold split, BUCC's dev: the study's evaluations embed it once per stage
+and language); dev evaluations for model selection are part of no evaluation and not counted. Evaluation passes
+skip most padding (examples sorted by length) and reuse repeated sentences, so their tokens are upper bounds
+too.
 """
 
 from __future__ import annotations
@@ -46,6 +49,24 @@ from xstilts.tasks import get_task
 # per second, which is 6 x 0.4M layer parameters x 29k tokens/s ~= 70 GFLOP/s (40%); a 6-layer, hidden-384 one
 # reaches ~110 GFLOP/s. Set your own with `xstilts plan --flops-per-second` (a GPU in bf16: ~1e14).
 DEFAULT_FLOPS_PER_SECOND = 70e9
+
+# Dense bf16 tensor-core peaks of common GPUs (the vendors' data sheets, without structured sparsity), for
+# `xstilts plan --gpu`. A run reaches a share of the peak: GPU_UTILIZATION is an assumption, not a measurement
+# (no GPU was at hand): encoders in bf16 with large, length-sorted batches typically reach 30-50% of it; give
+# your own with --flops-per-second.
+GPU_BF16_PEAK = {"a10": 125e12, "l4": 121e12, "a100": 312e12, "h100": 989e12, "h200": 989e12}
+GPU_UTILIZATION = 0.4
+
+
+def gpu_flops_per_second(name: str) -> float:
+    """The assumed throughput of one GPU of this kind (:data:`GPU_UTILIZATION` of its dense bf16 peak)."""
+    key = name.strip().lower()
+    if key not in GPU_BF16_PEAK:
+        from xstilts.errors import XstiltsError
+
+        raise XstiltsError(f"--gpu {name!r} is not one of {', '.join(sorted(GPU_BF16_PEAK))}: give the throughput "
+                           "itself with --flops-per-second (e.g. 4e14)")
+    return GPU_BF16_PEAK[key] * GPU_UTILIZATION
 
 _TRAINED_TOKENIZER_PAD_ID = 1  # models/tokenizer.py: special tokens <s> <pad> </s> <unk> <mask>
 
@@ -367,10 +388,32 @@ def stage_tokens(stage: StageConfig, data_root: Path) -> int:
 
 def evaluation_tokens(study: StudyConfig, task: str, split: str, language: str, max_length: int,
                       data_root: Path) -> int:
-    n = example_count(task, split, language, data_root)
-    if study.evaluate.max_examples is not None:
-        n = min(n, study.evaluate.max_examples)
-    return n * max_length
+    """Tokens of one evaluation: its examples, and those of the splits its scoring also embeds (BUCC's mining
+    threshold split), each at ``max_length``."""
+    splits = [split, *reference_splits(study, task, split)]
+    total = 0
+    for name in splits:
+        n = example_count(task, name, language, data_root)
+        if study.evaluate.max_examples is not None:
+            n = min(n, study.evaluate.max_examples)
+        total += n * max_length
+    return total
+
+
+def reference_splits(study: StudyConfig, task_name: str, split: str) -> tuple[str, ...]:
+    """The other splits an evaluation runs the model on (``Family.reference_splits``, without torch): a mining
+    retrieval task's threshold split when another split is evaluated; none for every other task."""
+    from xstilts.config.evaluations import evaluated_task
+
+    task = get_task(task_name)
+    if task.family != "retrieval":
+        return ()
+    from xstilts.families.retrieval_settings import RetrievalSettings
+
+    settings = RetrievalSettings.of(evaluated_task(study, task))
+    if settings.protocol == "mining" and split != settings.threshold_split:
+        return (settings.threshold_split,)
+    return ()
 
 
 def compute_parameters(size: ModelSize, mlm: bool) -> int | None:
