@@ -62,6 +62,18 @@ def test_the_memory_budget_divides_free_memory_by_what_one_token_holds():
         batches.bytes_per_token(object(), longest=10)
 
 
+def test_a_cuda_budget_is_measured_from_free_memory(monkeypatch):
+    """The CUDA path without a GPU: torch's free-memory query stands in."""
+    config = type("Config", (), {"hidden_size": 8, "num_hidden_layers": 2, "intermediate_size": 32,
+                                 "num_attention_heads": 2})()
+    asked = []
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: asked.append(device) or (2_000_000, 10**9))
+    assert batches.tokens_per_batch(None, torch.device("cuda", 0), config, 10) == 1_000_000 // 560
+    assert asked == [torch.device("cuda", 0)]
+    assert batches.tokens_per_batch(4096, torch.device("cuda", 0), config, 10) == 4096  # the setting wins
+    assert len(asked) == 1
+
+
 def test_reuse_plan_encodes_each_key_once_and_never_what_the_cache_holds():
     cache = OutputCache()
     cache.keep("old", np.zeros(2, dtype=np.float32))

@@ -20,9 +20,9 @@ from typing import Any
 
 from xstilts.errors import XstiltsError
 
-# Tokens per batch on a CPU: past a few thousand tokens a CPU's matrix products are as fast per token as they
-# get (benchmarks/evaluation.py), and 8k tokens of a large encoder with every hidden state kept (retrieval) is
-# about a gigabyte of activations.
+# Tokens per batch on a CPU, whose memory the batch shares with everything else: the size of the former fixed
+# batch of 64 examples at 128 tokens, and at most about 1.5 GB of activations for an XLM-R large forward that
+# keeps every hidden state (retrieval, 512-token sentences: bytes_per_token ~184 kB).
 DEFAULT_CPU_BATCH_TOKENS = 8192
 # The share of the free GPU memory the activations of one batch may take (the rest: the allocator's
 # fragmentation, the head's outputs, what other processes allocate meanwhile).
