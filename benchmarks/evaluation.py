@@ -1,6 +1,8 @@
 """Evaluation throughput: xstilts' prediction and embedding passes against the plain loop a user would write.
 
-Usage: ``python benchmarks/evaluation.py [--quick] [--sizes base large] [--threads N]``
+Usage: ``python benchmarks/evaluation.py [--quick] [--sizes base large] [--threads N]``, or
+``python benchmarks/evaluation.py --reuse [micro|micro-phang2020]``: the inputs that the retrieval evaluations of
+one stage of a micro preset share (run on its model as built, in a fresh store; about half a minute).
 
 Encoders built from XLM-R's config with random weights (the speed does not depend on the weights), on the GPU when
 there is one, else the CPU: base (12
@@ -163,6 +165,34 @@ def timed(run: Callable[..., tuple[int, int]], *args: Any) -> tuple[float, int, 
     return time.perf_counter() - start, real, padded
 
 
+def reuse_on_micro(preset: str) -> None:
+    """Run the retrieval evaluations of a micro preset on its model as built (what repeats does not depend on
+    the weights) in a fresh store, and print what the shared output cache reused."""
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    import xstilts
+    from xstilts.config.load import parse_study
+    from xstilts.studies.runner import run_study
+
+    data = yaml.safe_load((Path(xstilts.__file__).parent / "presets" / f"{preset}.yaml").read_text())
+    data.pop("grids", None)
+    data.pop("variants", None)
+    data["pipelines"] = {"retrieval": {"stages": [], "evaluate": ["micro-tatoeba", "micro-bucc"]}}
+    data["runtime"] = {"progress": False}
+    with tempfile.TemporaryDirectory() as folder:
+        data["store"] = str(Path(folder) / "runs")
+        said: list[str] = []
+        run_study(parse_study(data), Path(folder) / "out", said.append)
+    print(f"{preset}: retrieval evaluations of one stage (micro-tatoeba, micro-bucc; evaluate.max_examples "
+          f"{data.get('evaluate', {}).get('max_examples')})")
+    for line in said:
+        if "reused" in line:
+            print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few examples per workload (a few minutes)")
@@ -171,7 +201,13 @@ def main() -> None:
                         default=[w.name for w in WORKLOADS])
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--repeats", type=int, default=2, help="rounds of every method; the best time is kept")
+    parser.add_argument("--reuse", metavar="PRESET", nargs="?", const="micro", default=None,
+                        help="instead: count the inputs the retrieval evaluations of one stage of a micro preset "
+                        "reuse (default micro)")
     args = parser.parse_args()
+    if args.reuse:
+        reuse_on_micro(args.reuse)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     from xstilts.training.precision import resolve_precision
