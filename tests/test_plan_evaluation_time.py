@@ -30,7 +30,8 @@ stages:
   nli: {sources: [{task: mock-nli, max_examples: 40}], epochs: 1, batch_size: 8, max_length: 48}
 pipelines:
   target: [nli]
-evaluate: {max_examples: 10}
+  encoder: {stages: [], evaluate: [mock-retrieval]}
+evaluate: {max_examples: 10, retrieval: {max_length: 64}}
 """
 
 
@@ -50,11 +51,18 @@ def test_evaluation_flops_apart_from_training_by_hand(xstilts_home, tmp_path):
     examples = {language: sum(1 for line in task.path("test", language, xstilts_home / "data").read_text()
                               .splitlines() if line.strip()) for language in languages}
     tokens = sum(min(10, n) * 48 for n in examples.values())
+    # mock-retrieval's qad test set: each of the first 10 examples' sentences (source and target, where there is
+    # one) is one input of at most 64 tokens; the nearest protocol embeds no other split.
+    retrieval = get_task("mock-retrieval")
+    lines = retrieval.path("test", "qad", xstilts_home / "data").read_text(encoding="utf-8").splitlines()[:10]
+    sentences = sum(json.loads(line).get(side) is not None for line in lines for side in ("source", "target"))
+    assert 10 < sentences <= 20
+    tokens += sentences * 64
     evaluation = summary["compute_evaluation"]
     assert evaluation["tokens"] == tokens
     assert evaluation["flops"] == 2 * layer * tokens
     assert evaluation["seconds"] == pytest.approx(2 * layer * tokens / (989e12 * 0.4))
-    # Training: 1 epoch of 40 examples in batches of 8 = 5 steps of 8 x 48 tokens, 6 FLOPs per parameter and token.
+    # The model as loaded trains nothing. Training: 1 epoch of 40 examples in batches of 8 = 5 steps of 8 x 48 tokens, 6 FLOPs per parameter and token.
     training = summary["compute_training"]
     assert training["tokens"] == 5 * 8 * 48 and training["flops"] == 6 * layer * 5 * 8 * 48
     assert summary["compute"]["flops"] == pytest.approx(training["flops"] + evaluation["flops"])
@@ -85,7 +93,7 @@ def test_cli_shows_training_and_evaluation_apart_on_one_gpu(xstilts_home, tmp_pa
     result = subprocess.run([sys.executable, "-m", "xstilts", "plan", str(path), "--gpu", "h200"],
                             capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
-    evaluations = len(get_task("mock-nli").splits["test"])
+    evaluations = len(get_task("mock-nli").splits["test"]) + 1  # and mock-retrieval in qad
     assert "  training: 1 stages to run" in result.stdout
     assert f"  evaluation: {evaluations} evaluations to run" in result.stdout
     assert "on one h200 (395.6TFLOP/s: 40% of its bf16 peak, assumed)" in result.stdout

@@ -26,8 +26,9 @@ examples; one with ``epochs`` covers its sources' examples (after ``max_examples
 reading the data files) as the training loop does. When a stage's sources have different lengths, each step's
 batch comes from one source drawn with the stage sampler's probabilities (``training.batching.mixture_weights``
 of the example counts), so a step counts the expected length: sum over sources of probability x length.
-Evaluations count the test examples (after ``evaluate.max_examples``) and those of the splits their scoring also
-runs the model on (a mining task's threshold split, BUCC's dev: the study's evaluations embed it once per stage
+Evaluations count the encoder sequences of the test examples (after ``evaluate.max_examples``; a retrieval
+example's two sentences, a multiple-choice example's choices) and those of the splits their scoring also runs
+the model on (a mining task's threshold split, BUCC's dev: the study's evaluations embed it once per stage
 and language); dev evaluations for model selection are part of no evaluation and not counted. Evaluation passes
 skip most padding (examples sorted by length) and reuse repeated sentences, so their tokens are upper bounds
 too.
@@ -354,6 +355,29 @@ def example_count(task_name: str, split: str, language: str, data_root: Path) ->
     return _COUNTS[memo]
 
 
+_SEQUENCES: dict[tuple[str, str, str, str], list[int]] = {}
+
+
+def example_sequences(task_name: str, split: str, language: str, data_root: Path) -> list[int]:
+    """Encoder sequences of each example, in file order: a retrieval example's sentences (source and target,
+    each one input), a multiple-choice example's choices, one for any other example (a QA context longer than
+    the limit adds windows, which only tokenizing could count)."""
+    task = get_task(task_name).with_data(data_root)
+    memo = (task.name, split, language, task.fingerprint(split, language, data_root))
+    if memo not in _SEQUENCES:
+        path = task.existing_path(split, language, data_root)
+        per_example = []
+        for _line, example in task.reader(path, split, language):
+            if task.family == "retrieval":
+                per_example.append(sum(example.get(side) is not None for side in ("source", "target")))
+            elif task.family == "multiple_choice":
+                per_example.append(len(example.get("choices") or ()) or 1)
+            else:
+                per_example.append(1)
+        _SEQUENCES[memo] = per_example
+    return _SEQUENCES[memo]
+
+
 def source_examples(source: SourceConfig, data_root: Path) -> int:
     """Examples a source trains on: every language's, after ``max_examples`` / ``fraction``."""
     size = 0
@@ -388,15 +412,13 @@ def stage_tokens(stage: StageConfig, data_root: Path) -> int:
 
 def evaluation_tokens(study: StudyConfig, task: str, split: str, language: str, max_length: int,
                       data_root: Path) -> int:
-    """Tokens of one evaluation: its examples, and those of the splits its scoring also embeds (BUCC's mining
-    threshold split), each at ``max_length``."""
-    splits = [split, *reference_splits(study, task, split)]
+    """Tokens of one evaluation: the sequences of its examples (a retrieval example's two sentences, a multiple
+    choice example's choices) and of the splits its scoring also embeds (BUCC's mining threshold split), each at
+    ``max_length``."""
     total = 0
-    for name in splits:
-        n = example_count(task, name, language, data_root)
-        if study.evaluate.max_examples is not None:
-            n = min(n, study.evaluate.max_examples)
-        total += n * max_length
+    for name in (split, *reference_splits(study, task, split)):
+        sequences = example_sequences(task, name, language, data_root)[:study.evaluate.max_examples]
+        total += sum(sequences) * max_length
     return total
 
 
