@@ -502,6 +502,38 @@ def speed_ratios() -> str:
                             "bf16 (native)" if bf16 else "fp32"), ""])
 
 
+def _evaluation_benchmark(*arguments: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(ROOT / "benchmarks" / "evaluation.py"), *arguments]
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+                   "PYTHONPATH": str(ROOT / "src")}
+    environment.pop("XSTILTS_NATIVE_BF16", None)  # `auto` asks this machine, as a study would
+    done = subprocess.run(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"benchmarks/evaluation.py {' '.join(arguments)} failed ({done.returncode}):\n{done.stdout}")
+    return done
+
+
+def evaluation_speed() -> str:
+    """benchmarks/evaluation.py --quick: evaluation passes against the plain loop at base and large size."""
+    others = other_work()
+    lines = _evaluation_benchmark("--quick").stdout.splitlines()
+    kept = [line for line in lines if line.startswith(("device ", "padded share", "size ", "base ", "large ", "ratio "))]
+    note = load_note(Ran("", 0.0, ROOT, ROOT, others))
+    native = any(line.startswith("device ") and "run precision bf16" in line for line in lines)
+    return "\n".join(["```", *kept, "```", "",
+                      stamp("evaluation-speed", f"`python benchmarks/evaluation.py --quick`, the best of 2 rounds{note}",
+                            "fp32 and bf16 (native)" if native else "fp32"), ""])
+
+
+def evaluation_reuse() -> str:
+    """benchmarks/evaluation.py --reuse: the inputs the micro study's retrieval evaluations of one stage share."""
+    lines = _evaluation_benchmark("--reuse").stdout.splitlines()
+    kept = [line for line in lines if line.startswith(("micro:", "reused outputs"))]
+    return "\n".join(["```", *kept, "```", "",
+                      stamp("evaluation-reuse", "`python benchmarks/evaluation.py --reuse` (counts, not times)"), ""])
+
+
 def memory_plan() -> str:
     """XLM-R XL fine-tuning on one 80 GB GPU: computed by xstilts.training.memory (an estimate, not measured)."""
     from xstilts.training.memory import XLMR_XL, training_memory
@@ -542,6 +574,8 @@ PRODUCERS: dict[str, Producer] = {
     "micro-copy-baseline": Producer(micro_copy_baseline, "code"),
     "memory-plan": Producer(memory_plan, "code"),
     "speed-ratios": Producer(speed_ratios, "long", timing=True),
+    "evaluation-speed": Producer(evaluation_speed, "long", timing=True),
+    "evaluation-reuse": Producer(evaluation_reuse, "quick"),
     "micro-time": Producer(micro_time, "long", timing=True),
     "throughput": Producer(throughput, "long", timing=True),
     "micro-baseline": Producer(micro_baseline_table, "long"),

@@ -112,9 +112,15 @@ def test_the_quickstart_output_is_current():
     assert_current("quickstart")
 
 
+@pytest.mark.slow
+def test_the_evaluation_reuse_counts_are_current():
+    """speed.md's count of the inputs the micro study's retrieval evaluations share (a run of about 15 s)."""
+    assert_current("evaluation-reuse")
+
+
 def test_only_timings_escape_the_drift_check():
     timings = {name for name, producer in refresh.PRODUCERS.items() if producer.timing}
-    assert timings == {"micro-time", "throughput", "e5-commands", "speed-ratios"}
+    assert timings == {"micro-time", "throughput", "e5-commands", "speed-ratios", "evaluation-speed"}
 
 
 @pytest.mark.heavy

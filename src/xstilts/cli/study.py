@@ -16,7 +16,12 @@ from typing import Annotated, Optional
 import typer
 
 from xstilts.errors import XstiltsError
-from xstilts.studies.estimate import DEFAULT_FLOPS_PER_SECOND
+from xstilts.studies.estimate import (
+    DEFAULT_FLOPS_PER_SECOND,
+    GPU_BF16_PEAK,
+    GPU_UTILIZATION,
+    gpu_flops_per_second,
+)
 
 
 class ResultFormat(str, Enum):
@@ -90,10 +95,13 @@ def plan(
     study: Annotated[str, typer.Argument(help="study YAML file or preset name")] = "micro",
     size: Annotated[Optional[str], typer.Option("--size", help="a variant of the study, e.g. tiny")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help=MODEL_HELP)] = None,
-    flops_per_second: Annotated[float, typer.Option(
+    flops_per_second: Annotated[Optional[float], typer.Option(
         "--flops-per-second", min=1.0,
         help="throughput for time estimates (default 70e9: 2 CPU threads; a GPU in bf16 does ~1e14)")
-    ] = DEFAULT_FLOPS_PER_SECOND,
+    ] = None,
+    gpu: Annotated[Optional[str], typer.Option(
+        "--gpu", help=f"estimate times on one GPU of this kind ({', '.join(sorted(GPU_BF16_PEAK))}): "
+        f"{GPU_UTILIZATION:.0%} of its dense bf16 peak, an assumption")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     recipe: Annotated[bool, typer.Option(
         "--recipe", help="print the study's recipe card (Markdown): every setting, its value and source, checked "
@@ -105,13 +113,18 @@ def plan(
     from xstilts.studies.context import make_context
     from xstilts.studies.plan_summary import plan_summary
 
+    if gpu is not None and flops_per_second is not None:
+        raise XstiltsError("give --gpu or --flops-per-second, not both: --gpu stands for a throughput")
+    speed = gpu_flops_per_second(gpu) if gpu is not None else flops_per_second or DEFAULT_FLOPS_PER_SECOND
     context = make_context(load_study(study, size=size, model=model), provisional=True)
     if recipe:
         from xstilts.studies.recipe_card import recipe_card
 
         typer.echo(recipe_card(context.study, context.plan), nl=False)
         return
-    summary = plan_summary(context, flops_per_second)
+    summary = plan_summary(context, speed)
+    if gpu is not None:
+        summary["gpu"] = gpu.strip().lower()
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
@@ -163,6 +176,28 @@ def _print_table(summary: dict) -> None:
                       markup=False)
 
 
+def _split_lines(summary: dict, compute) -> list[str]:
+    """Training and evaluation apart (what is left of each): evaluation is forward only, a share that the
+    totals hide."""
+    from xstilts.studies.plan_summary import bounded, human_count, human_time
+
+    speed = summary["flops_per_second"]
+    where = (f"on one {summary['gpu']} ({human_count(speed)}FLOP/s: {GPU_UTILIZATION:.0%} of its bf16 peak, assumed)"
+             if summary.get("gpu") else f"at {human_count(speed)}FLOP/s")
+    lines = []
+    for label, nodes, key in (("training", summary["nodes"], "compute_training_to_run"),
+                              ("evaluation", summary["evaluation_nodes"], "compute_evaluation_to_run")):
+        todo = summary.get(key)
+        if todo is None:
+            continue
+        left = sum(not node["done"] for node in nodes)
+        time = bounded(todo["seconds"], todo["unknown"], left, human_time)
+        count = f"{left} evaluations" if label == "evaluation" else f"{left} stages"
+        lines.append(f"  {label}: {count} to run, {compute(todo, left)}, time "
+                     f"{time if time.startswith(('at least', 'unknown')) else '~' + time} {where}")
+    return lines
+
+
 def _totals_lines(summary: dict) -> list[str]:
     """The counts by kind, the compute of the whole plan and of what is left (honest about what is unknown),
     and what each model costs per token whatever the data."""
@@ -183,6 +218,7 @@ def _totals_lines(summary: dict) -> list[str]:
              f"evaluate {kinds['evaluate']}. All: {compute(summary['compute'], len(nodes))}. To run: "
              f"{compute(todo, left)}, time {time if time.startswith(('at least', 'unknown')) else '~' + time} at "
              f"{human_count(speed)}FLOP/s"]
+    lines += _split_lines(summary, compute)
     no_data = todo.get("tokens_unknown", 0)
     no_model = sum(not node["done"] and node.get("flops_per_token") is None for node in nodes)
     if no_data:

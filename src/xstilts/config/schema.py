@@ -397,7 +397,12 @@ class EvaluateConfig(Strict):
     split: Text = "test"
     languages: Literal["all"] | list[str] = "all"
     max_examples: Int | None = Field(None, gt=0)
-    batch_size: Int = Field(64, gt=0)
+    batch_size: Int | None = Field(
+        None, gt=0, description="at most this many examples per evaluation batch (default: no cap; batch_tokens "
+        "decides)")
+    batch_tokens: Int | None = Field(
+        None, ge=16, description="padded tokens per evaluation batch, examples sorted longest first (default: "
+        "sized from the free memory on CUDA, 8192 on a CPU); never part of a key: results are the same")
     max_length: Int | None = Field(
         None, ge=16, description="tokens per example at evaluation (default: the last stage's max_length; "
         f"{DEFAULT_EVAL_MAX_LENGTH} for a pipeline with no stages)")

@@ -125,6 +125,12 @@ class Family(ABC):
     def predict(self, outputs: Any, batch: dict[str, torch.Tensor]) -> list[Any]:
         """Raw per-feature outputs as CPU values (numpy arrays or numbers), in batch order."""
 
+    def reuse_key(self, feature: dict[str, Any]) -> Any:
+        """A hashable key when this feature's raw output depends only on the model state and the key, so that
+        features with equal keys are encoded once (:mod:`xstilts.evaluation.reuse`); None (the default): always
+        encode it."""
+        return None
+
     # ----- results -----
     @abstractmethod
     def postprocess(

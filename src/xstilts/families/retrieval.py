@@ -180,6 +180,11 @@ class RetrievalFamily(Family):
         vectors = outputs.detach().float().cpu().numpy()
         return [vector.astype(np.float32, copy=False) for vector in vectors]
 
+    def reuse_key(self, feature: dict[str, Any]) -> Any:
+        """The embedding of a sentence is its token ids (text, prefix, token limit) through one layer and pooling;
+        which side it is on, and which example owns it, do not change it."""
+        return (tuple(feature["input_ids"]), feature["layer"], feature.get("layer_of", 0), feature["pooling"])
+
     # ----- results -----
     def postprocess(
         self, task: Task, examples: list[dict[str, Any]], features: list[dict[str, Any]], raw: list[Any]

@@ -32,8 +32,12 @@ examples; one with ``epochs`` covers its sources' examples (after ``max_examples
 reading the data files) as the training loop does. When a stage's sources have different lengths, each step's
 batch comes from one source drawn with the stage sampler's probabilities (``training.batching.mixture_weights``
 of the example counts), so a step counts the expected length: sum over sources of probability x length.
-Evaluations count the test examples (after ``evaluate.max_examples``); dev evaluations for model selection and
-retrieval's reference splits are not counted.
+Evaluations count the encoder sequences of the test examples (after ``evaluate.max_examples``; a retrieval
+example's two sentences, a multiple-choice example's choices) and those of the splits their scoring also runs
+the model on (a mining task's threshold split, BUCC's dev: the study's evaluations embed it once per stage
+and language); dev evaluations for model selection are part of no evaluation and not counted. Evaluation passes
+skip most padding (examples sorted by length) and reuse repeated sentences, so their tokens are upper bounds
+too.
 """
 
 from __future__ import annotations
@@ -52,6 +56,24 @@ from xstilts.tasks import get_task
 # per second, which is 6 x 0.4M layer parameters x 29k tokens/s ~= 70 GFLOP/s (40%); a 6-layer, hidden-384 one
 # reaches ~110 GFLOP/s. Set your own with `xstilts plan --flops-per-second` (a GPU in bf16: ~1e14).
 DEFAULT_FLOPS_PER_SECOND = 70e9
+
+# Dense bf16 tensor-core peaks of common GPUs (the vendors' data sheets, without structured sparsity), for
+# `xstilts plan --gpu`. A run reaches a share of the peak: GPU_UTILIZATION is an assumption, not a measurement
+# (no GPU was at hand): encoders in bf16 with large, length-sorted batches typically reach 30-50% of it; give
+# your own with --flops-per-second.
+GPU_BF16_PEAK = {"a10": 125e12, "l4": 121e12, "a100": 312e12, "h100": 989e12, "h200": 989e12}
+GPU_UTILIZATION = 0.4
+
+
+def gpu_flops_per_second(name: str) -> float:
+    """The assumed throughput of one GPU of this kind (:data:`GPU_UTILIZATION` of its dense bf16 peak)."""
+    key = name.strip().lower()
+    if key not in GPU_BF16_PEAK:
+        from xstilts.errors import XstiltsError
+
+        raise XstiltsError(f"--gpu {name!r} is not one of {', '.join(sorted(GPU_BF16_PEAK))}: give the throughput "
+                           "itself with --flops-per-second (e.g. 4e14)")
+    return GPU_BF16_PEAK[key] * GPU_UTILIZATION
 
 _TRAINED_TOKENIZER_PAD_ID = 1  # models/tokenizer.py: special tokens <s> <pad> </s> <unk> <mask>
 
@@ -432,6 +454,29 @@ def example_count(task_name: str, split: str, language: str, data_root: Path) ->
     return _COUNTS[memo]
 
 
+_SEQUENCES: dict[tuple[str, str, str, str], list[int]] = {}
+
+
+def example_sequences(task_name: str, split: str, language: str, data_root: Path) -> list[int]:
+    """Encoder sequences of each example, in file order: a retrieval example's sentences (source and target,
+    each one input), a multiple-choice example's choices, one for any other example (a QA context longer than
+    the limit adds windows, which only tokenizing could count)."""
+    task = get_task(task_name).with_data(data_root)
+    memo = (task.name, split, language, task.fingerprint(split, language, data_root))
+    if memo not in _SEQUENCES:
+        path = task.existing_path(split, language, data_root)
+        per_example = []
+        for _line, example in task.reader(path, split, language):
+            if task.family == "retrieval":
+                per_example.append(sum(example.get(side) is not None for side in ("source", "target")))
+            elif task.family == "multiple_choice":
+                per_example.append(len(example.get("choices") or ()) or 1)
+            else:
+                per_example.append(1)
+        _SEQUENCES[memo] = per_example
+    return _SEQUENCES[memo]
+
+
 def source_examples(source: SourceConfig, data_root: Path) -> int:
     """Examples a source trains on: every language's, after ``max_examples`` / ``fraction``."""
     size = 0
@@ -491,10 +536,30 @@ def _stage_tokens(stage: StageConfig, data_root: Path, lengths: list[int]) -> in
 
 def evaluation_tokens(study: StudyConfig, task: str, split: str, language: str, max_length: int,
                       data_root: Path) -> int:
-    n = example_count(task, split, language, data_root)
-    if study.evaluate.max_examples is not None:
-        n = min(n, study.evaluate.max_examples)
-    return n * max_length
+    """Tokens of one evaluation: the sequences of its examples (a retrieval example's two sentences, a multiple
+    choice example's choices) and of the splits its scoring also embeds (BUCC's mining threshold split), each at
+    ``max_length``."""
+    total = 0
+    for name in (split, *reference_splits(study, task, split)):
+        sequences = example_sequences(task, name, language, data_root)[:study.evaluate.max_examples]
+        total += sum(sequences) * max_length
+    return total
+
+
+def reference_splits(study: StudyConfig, task_name: str, split: str) -> tuple[str, ...]:
+    """The other splits an evaluation runs the model on (``Family.reference_splits``, without torch): a mining
+    retrieval task's threshold split when another split is evaluated; none for every other task."""
+    from xstilts.config.evaluations import evaluated_task
+
+    task = get_task(task_name)
+    if task.family != "retrieval":
+        return ()
+    from xstilts.families.retrieval_settings import RetrievalSettings
+
+    settings = RetrievalSettings.of(evaluated_task(study, task))
+    if settings.protocol == "mining" and split != settings.threshold_split:
+        return (settings.threshold_split,)
+    return ()
 
 
 def compute_parameters(size: ModelSize, mlm: bool) -> int | None:

@@ -1,6 +1,10 @@
 """Run the evaluations of one stage: load its encoder (or whole encoder-decoder) and heads once, then for each
 (task, split, language) featurize, predict, score and write predictions, per-example score units and result rows
 (``eval/<key>.json``, which marks the evaluation done).
+
+Prediction runs longest first in token-budget batches under the run's precision (:mod:`xstilts.evaluation.predict`),
+and every evaluation of the stage shares one output cache: an input whose family gives a reuse key (a retrieval
+sentence) is encoded once for all of them (:mod:`xstilts.evaluation.reuse`).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
     import torch
 
     from xstilts.evaluation.predict import evaluate_features
+    from xstilts.evaluation.reuse import OutputCache
     from xstilts.families import get_family
     from xstilts.families.text_to_text import reported_family, run_as
     from xstilts.models.checkpoint import load_heads, load_model_from_checkpoint
@@ -94,6 +99,9 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
     for head in heads.values():
         head.to(accelerator.device)
     settings = context.study.evaluate
+    # One model state for every evaluation below: a sentence embedded once (BUCC's dev set as the threshold of
+    # test and as an evaluation of its own, an English side that several language pairs share) is reused.
+    cache = OutputCache()
     for evaluation in todo:
         # On an encoder-decoder, a task of an encoder family runs through its text-to-text variant (same name,
         # metrics and scoring; the row names the encoder family).
@@ -113,8 +121,8 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
         evaluated = evaluate_features(
             model, heads.get(task.head_name) if family.trainable else None, family, task, data.examples,
             data.features, split=evaluation.split, references=references,
-            pad_token_id=tokenizer.pad_token_id, batch_size=settings.batch_size,
-            device=accelerator.device, autocast=accelerator.autocast,
+            pad_token_id=tokenizer.pad_token_id, batch_size=settings.batch_size, batch_tokens=settings.batch_tokens,
+            device=accelerator.device, autocast=accelerator.autocast, cache=cache,
         )
         predictions, scores = evaluated.predictions, evaluated.scores
         chance = family.chance(task, data.examples)
@@ -139,3 +147,5 @@ def run_evaluations(context: Context, evaluations: list[EvalNode], say: Say) -> 
         write_units(units_path(context.store, evaluation), evaluation.key, [ex["id"] for ex in data.examples],
                     evaluated.units)
         write_json_atomic(eval_path(context, evaluation), {"key": evaluation.key, "rows": rows})
+    if cache.reused:
+        say(f"reused outputs of repeated inputs: {cache.summary()}")

@@ -11,7 +11,9 @@ The summary is plain data (JSON-able); the command prints it as a table or as JS
   evaluate}``, what one token costs whatever the data (a stage with an mlm source pays ``train_mlm``), so a plan
   made before the download still prices the work;
 - ``flops_per_second``, ``compute`` and ``compute_to_run``: ``{tokens, flops, seconds, unknown,
-  tokens_unknown}``, sums over the nodes whose numbers are known (``unknown``: nodes whose model size or data
+  tokens_unknown}``, sums over the nodes whose numbers are known; the same over the stages alone
+  (``compute_training``, ``compute_training_to_run``) and over the evaluations alone (``compute_evaluation``,
+  ``compute_evaluation_to_run``: forward only, at the same FLOP/s) (``unknown``: nodes whose model size or data
   size is not known, so ``flops`` and ``seconds`` are lower bounds when it is not 0; ``tokens_unknown``: nodes
   whose data size is not known);
 - ``provisional`` and ``missing_data``: data files that are not there yet; the keys that read them are
@@ -118,6 +120,11 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
         "flops_per_second": flops_per_second,
         "compute": _totals(nodes),
         "compute_to_run": _totals([n for n in nodes if not n["done"]]),
+        # Training and evaluation apart: evaluation is forward only (2 FLOPs per parameter and token).
+        "compute_training": _totals(stages),
+        "compute_training_to_run": _totals([n for n in stages if not n["done"]]),
+        "compute_evaluation": _totals(evaluations),
+        "compute_evaluation_to_run": _totals([n for n in evaluations if not n["done"]]),
         "provisional": bool(plan.missing),
         "missing_data": plan.missing,
         "nodes": stages,
