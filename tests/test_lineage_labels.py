@@ -60,3 +60,27 @@ def test_other_splits_are_named(xstilts_home):
     assert source_label(SourceConfig(task="xnli", split="translate-train", languages=["de"])) == "xnli@translate-train"
     switched = SourceConfig(task="xnli", code_switch={"dictionaries": {"de": "en-de.txt"}})
     assert source_label(switched) == "xnli~cs"
+
+
+def test_span_corruption_is_pretraining_not_an_intermediate_task(xstilts_home):
+    """An encoder-decoder's denoising stage plays MLM's part: the plan's pretraining kind, the `pretraining`
+    label, and no entry in `intermediate` (so the encoder-decoder's pipelines line up with the encoders')."""
+    study = parse_study(yaml.safe_load("""\
+name: t5-labels
+models:
+  t5:
+    build: {architecture: t5, hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64}
+    tokenizer: {train: {corpus: [micro-tiny-mlm], vocab_size: 400, sentinels: 10}}
+stages:
+  denoise: {sources: [{task: micro-tiny-denoise, languages: [en, qaa]}], steps: 5, selection: {enabled: false}}
+  qa: {sources: [{task: micro-tiny-squad}], steps: 5}
+  nli: {sources: [{task: micro-tiny-xnli}], steps: 5}
+pipelines:
+  baseline: [denoise, nli]
+  sequential: [denoise, qa, nli]
+"""))
+    plan = build_plan(study, xstilts_home / "data")
+    assert {node.name: node.kind for node in plan.stages}["denoise"] == "mlm"
+    got = {e.pipeline: describe_lineage(study, e.stage, e.task) for e in plan.evaluations}
+    assert (got["baseline"]["intermediate"], got["baseline"]["pretraining"]) == ("none", "denoising")
+    assert (got["sequential"]["intermediate"], got["sequential"]["pretraining"]) == ("micro-tiny-squad", "denoising")

@@ -26,6 +26,10 @@ from xstilts.registry import did_you_mean
 # `xstilts validate` checks against each study model's kind (``config/model_kinds.py``) before any is loaded.
 ModelKind = Literal["encoder", "encoder-decoder"]
 MODEL_KINDS: tuple[str, ...] = ("encoder", "encoder-decoder")
+# Self-supervised pretraining on unlabelled text: MLM for encoders, T5's span corruption for encoder-decoders.
+# A stage of these alone is the plan's pretraining kind ("mlm"), never an intermediate task in result labels, and
+# its sources are exempt from the zero-shot rule (unlabelled text in any language is what pretraining reads).
+PRETRAINING_FAMILIES: tuple[str, ...] = ("mlm", "denoising")
 
 # (setting key, message); the key is None for a problem of the settings as a whole.
 SettingProblem = tuple[str | None, str]

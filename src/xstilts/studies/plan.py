@@ -27,6 +27,7 @@ from xstilts.config.evaluations import (
 )
 from xstilts.config.schema import ModelConfig, StageConfig, StudyConfig
 from xstilts.errors import XstiltsError
+from xstilts.families.spec import PRETRAINING_FAMILIES
 from xstilts.families.text_to_text import run_as
 from xstilts.tasks import get_task
 from xstilts.tasks.base import file_digest, stable_hash
@@ -219,7 +220,7 @@ def stage_is_zero_shot(stage: StageConfig) -> bool:
     target-language words). MLM sources are exempt, code-switched or not: unlabelled text in any language is
     what multilingual pretraining reads anyway."""
     for source in stage.sources:
-        if get_task(source.task).family == "mlm":
+        if get_task(source.task).family in PRETRAINING_FAMILIES:
             continue
         if source.languages != ["en"] or source.code_switch is not None:
             return False
@@ -257,8 +258,8 @@ def build_plan(study: StudyConfig, data_root: Path, provisional: bool = False) -
                 _add_evaluations(study, pipeline_name, parent, tasks, data_root, evaluations, missing,
                                  kinds[model_name])
     for node in nodes.values():
-        if all(get_task(s.task).family == "mlm" for s in node.config.sources):
-            node.kind = "mlm"
+        if all(get_task(s.task).family in PRETRAINING_FAMILIES for s in node.config.sources):
+            node.kind = "mlm"  # the pretraining kind: MLM, or span corruption for an encoder-decoder
         elif node.key in targets:
             node.kind = "target"
     return Plan(study, model_keys, list(nodes.values()), list(evaluations.values()), sorted(missing or ()))

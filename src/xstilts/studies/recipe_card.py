@@ -20,6 +20,7 @@ from xstilts import __version__
 from xstilts.config.checks import selection_task_names
 from xstilts.config.evaluations import eval_max_length, evaluated_task
 from xstilts.config.schema import StageConfig, StudyConfig
+from xstilts.families.spec import PRETRAINING_FAMILIES
 from xstilts.studies.plan import Plan
 from xstilts.studies.protocols import (
     DEVIATIONS,
@@ -70,7 +71,8 @@ def stage_lines(stage: StageConfig, kind: str, evaluated: list[str], reference: 
     tasks = [source.task for source in stage.sources]
     trained = "+".join(dict.fromkeys(tasks))
     # An auxiliary MLM source changes neither the batch a task's recipe asks for nor what selection reads.
-    supervised = [t for t in dict.fromkeys(tasks) if get_task(t).family != "mlm"] or list(dict.fromkeys(tasks))
+    supervised = ([t for t in dict.fromkeys(tasks) if get_task(t).family not in PRETRAINING_FAMILIES]
+                  or list(dict.fromkeys(tasks)))
     target = next((t for t in evaluated if reference and t in reference.targets), None) if kind == "target" else None
     recipe_of = next((t for t in evaluated if reference and t in reference.target_recipes), None)
     refs: dict[str, Ref] = {}

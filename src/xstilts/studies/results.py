@@ -11,6 +11,7 @@ from typing import Any
 
 from xstilts.atomic import write_text_atomic
 from xstilts.config.schema import StudyConfig
+from xstilts.families.spec import PRETRAINING_FAMILIES
 from xstilts.scoring.example_scores import EXAMPLE_SCORES, write_example_scores
 from xstilts.studies.context import Context
 from xstilts.studies.evaluate import eval_path
@@ -53,8 +54,8 @@ def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> di
     def trains_evaluated_head(node: StageNode) -> bool:
         return any(get_task(s.task).head_name == evaluated.head_name for s in node.config.sources)
 
-    def mlm_only(node: StageNode) -> bool:
-        return all(get_task(s.task).family == "mlm" for s in node.config.sources)
+    def mlm_only(node: StageNode) -> bool:  # pretraining alone: MLM, or span corruption (denoising)
+        return all(get_task(s.task).family in PRETRAINING_FAMILIES for s in node.config.sources)
 
     last = max((i for i, node in enumerate(chain) if trains_evaluated_head(node)), default=len(chain))
     labels: list[str] = []
@@ -65,9 +66,9 @@ def describe_lineage(study: StudyConfig, stage: StageNode, task_name: str) -> di
     if last < len(chain):
         labels += [f"{source_label(source)} (joint)" for source in chain[last].config.sources
                    if get_task(source.task).head_name != evaluated.head_name]
-    mlm = any(mlm_only(node) for node in chain)
+    pretrained = [get_task(s.task).family for node in chain if mlm_only(node) for s in node.config.sources]
     start = "model" if study.model_configs()[stage.model].name_or_path else ""
-    pretraining = "+".join(p for p in (start, "mlm" if mlm else "") if p) or "none"
+    pretraining = "+".join(p for p in (start, *dict.fromkeys(pretrained)) if p) or "none"
     return {"intermediate": "+".join(dict.fromkeys(labels)) or "none", "pretraining": pretraining}
 
 
