@@ -152,7 +152,7 @@ def test_text_files_only_for_mlm_tasks(study_dir, data_root):
     data["tasks"]["wiki"]["family"] = "classification"
     data["tasks"]["wiki"]["labels"] = ["a", "b"]
     problems = "\n".join(problems_of(data, study_dir))
-    assert "tasks.wiki.files" in problems and "only mlm tasks read plain text" in problems
+    assert "tasks.wiki.files" in problems and "only mlm or denoising tasks read plain text" in problems
 
 
 def test_text_file_task_reads_one_text_per_line(study_dir, data_root):

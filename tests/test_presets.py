@@ -92,13 +92,18 @@ def test_phang2020_trains_as_jiant_did(tmp_path, monkeypatch):
 def test_rq1_and_rq5_run_every_pipeline_for_each_model(tmp_path, monkeypatch):
     monkeypatch.setenv("XSTILTS_DATA", str(tmp_path / "no-data"))
     for name, models in (("rq1-model-scale", {"xlmr-base", "xlmr-large"}),
-                         ("rq5-xtreme-r-encoders", {"mt5-base-encoder", "xlmr-large"})):
+                         ("rq5-xtreme-r-encoders", {"mt5-base", "mt5-base-encoder", "xlmr-large"})):
         plan = make_context(load_study(name), provisional=True).plan
         assert {n.model for n in plan.stages} == models
         # rq5's XCOPA stages are per model (their lr is): siqa-<model>, copa-<model>
         by_model = {m: sorted(n.name.replace(m, "<model>") for n in plan.stages if n.model == m) for m in models}
-        first, second = by_model.values()
-        assert first == second  # the same grid for each model, no stage shared between them
+        if name == "rq1-model-scale":
+            first, second = by_model.values()
+            assert first == second  # the same grid for each model, no stage shared between them
+        else:  # mT5 whole for everything but tagging, its encoder alone for tagging: together XLM-R's stages
+            xlmr = set(by_model["xlmr-large"])
+            assert set(by_model["mt5-base"]) | set(by_model["mt5-base-encoder"]) == xlmr
+            assert {"udpos", "panx"} <= set(by_model["mt5-base-encoder"]) and "udpos" not in by_model["mt5-base"]
 
 
 def test_rq5_trains_xcopa_as_xtreme_r_socialiqa_then_copa_continuing_the_head(tmp_path, monkeypatch):
@@ -107,7 +112,7 @@ def test_rq5_trains_xcopa_as_xtreme_r_socialiqa_then_copa_continuing_the_head(tm
     monkeypatch.setenv("XSTILTS_DATA", str(tmp_path / "no-data"))
     study = load_study("rq5-xtreme-r-encoders")
     plan = make_context(study, provisional=True).plan
-    lr = {"mt5-base-encoder": 2e-5, "xlmr-large": 3e-5}  # train_xcopa.sh: 3e-5 for XLM-R large, else 2e-5
+    lr = {"mt5-base": 2e-5, "xlmr-large": 3e-5}  # train_xcopa.sh: 3e-5 for XLM-R large, else 2e-5
     evaluations = [e for e in plan.evaluations if e.task == "xcopa"]
     assert {e.pipeline for e in evaluations} == {f"{m}/{i}/xcopa" for m in lr for i in ("none", "squad")}
     for evaluation in evaluations:
@@ -136,10 +141,11 @@ def test_rq5_twin_trains_copa_after_micro_socialiqa_continuing_the_head(tmp_path
     copa = get_task("micro-tiny-copa")
     assert get_task("micro-tiny-socialiqa").head_name == copa.head_name  # as socialiqa and xcopa
     pipelines = {name: study.pipeline(name) for name in study.pipelines if name.endswith("/copa")}
-    assert set(pipelines) == {f"{m}/{i}/copa" for m in ("xlmr", "bert") for i in ("none", "squad")}
-    for pipeline in pipelines.values():
+    assert set(pipelines) == {f"{m}/{i}/copa" for m in ("xlmr", "bert", "mt5") for i in ("none", "squad")}
+    for name, pipeline in pipelines.items():
         assert pipeline.stages[-2:] == ["siqa", "copa"] and pipeline.evaluate == ["micro-tiny-copa"]
-        assert pipeline.stages[:-2] in (["mlm"], ["mlm", "squad"])
+        pretraining = "denoise" if name.startswith("mt5/") else "mlm"  # span corruption for the encoder-decoder
+        assert pipeline.stages[:-2] in ([pretraining], [pretraining, "squad"])
         assert heads_after(study, pipeline.stages) == {copa.head_name}
     assert study.stages["copa"].keep_heads and not study.stages["siqa"].keep_heads
     assert [s.task for s in study.stages["siqa"].sources] == ["micro-tiny-socialiqa"]
@@ -246,7 +252,7 @@ def test_rq4_twin_orders_and_mixed_data_are_columns(twins):
 @pytest.mark.slow
 def test_rq5_twin_compares_two_architectures_with_retrieval(twins):
     rows, text, folder = twins["rq5-xtreme-r-encoders"]
-    assert {r["model"] for r in rows} == {"micro-xlmr-tiny", "micro-bert-tiny"}
+    assert {r["model"] for r in rows} == {"micro-xlmr-tiny", "micro-bert-tiny", "micro-mt5-tiny"}
     assert {r["task"] for r in rows if r["family"] == "retrieval"} == {"micro-tiny-tatoeba"}
     assert "models" in _plots(folder)
 
