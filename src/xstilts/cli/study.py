@@ -213,7 +213,8 @@ def _published_lines(summary: dict) -> list[str]:
 def _unknown_sizes(summary: dict) -> str:
     """What the unknown token counts wait for: the evaluated tasks and the stages, by name."""
     tasks = sorted({node["task"] for node in summary["evaluation_nodes"] if not node["done"] and node["tokens"] is None})
-    stages = sorted({node["stage"] for node in summary["nodes"] if not node["done"] and node["tokens"] is None})
+    stages = sorted({node.get("stage") or node["kind"] for node in summary["nodes"]
+                     if not node["done"] and node["tokens"] is None})
     parts = ([f"the evaluations of {', '.join(tasks)}"] if tasks else []) + (
         [f"the stages {', '.join(stages)}"] if stages else [])
     return " and ".join(parts) or "them"
