@@ -558,6 +558,49 @@ def memory_plan() -> str:
     return "\n".join(lines) + "\n"
 
 
+def phang2020_evaluation_time() -> str:
+    """What `xstilts plan phang2020 --gpu h200` estimates for the evaluations before any data is downloaded: the
+    counts are published split sizes (xstilts.tasks.published_sizes), the time an assumed GPU utilization; an
+    estimate made from code, not a measurement."""
+    from xstilts.config.load import load_study
+    from xstilts.studies.context import make_context
+    from xstilts.studies.estimate import GPU_UTILIZATION, gpu_flops_per_second
+    from xstilts.studies.plan_summary import human_count, human_time, plan_summary
+
+    saved = {name: os.environ.get(name) for name in ("XSTILTS_HOME", "XSTILTS_DATA", "HF_HUB_OFFLINE")}
+    with tempfile.TemporaryDirectory() as home:  # an empty data root: nothing downloaded
+        os.environ.update(XSTILTS_HOME=home, XSTILTS_DATA=str(Path(home) / "data"), HF_HUB_OFFLINE="1")
+        try:
+            summary = plan_summary(make_context(load_study("phang2020"), provisional=True),
+                                   gpu_flops_per_second("h200"))
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+    by_task: dict[str, list[dict]] = {}
+    for node in summary["evaluation_nodes"]:
+        by_task.setdefault(node["task"], []).append(node)
+    lines = [f"`xstilts plan phang2020 --gpu h200` with no data downloaded: {summary['evaluations']} evaluations, "
+             f"one H200 at {human_count(summary['flops_per_second'])}FLOP/s ({GPU_UTILIZATION:.0%} of its dense "
+             "bf16 peak, assumed).", "",
+             "| task | evaluations | tokens | FLOPs | time |", "|---|---:|---:|---:|---:|"]
+    for task, nodes in by_task.items():
+        if all(node["tokens"] is not None for node in nodes):
+            total = {key: sum(node[key] for node in nodes) for key in ("tokens", "flops", "seconds")}
+            lines.append(f"| {task} | {len(nodes)} | {human_count(total['tokens'])} | "
+                         f"{human_count(total['flops'])}FLOP | {human_time(total['seconds'])} |")
+        else:
+            lines.append(f"| {task} | {len(nodes)} | unknown: no published size | | |")
+    evaluation = summary["compute_evaluation"]
+    lines.append(f"| **all** | **{summary['evaluations']}** | **at least {human_count(evaluation['tokens'])}** | "
+                 f"**at least {human_count(evaluation['flops'])}FLOP** | **at least {human_time(evaluation['seconds'])}** |")
+    lines += ["", f"{evaluation['tokens_published']} of the {summary['evaluations']} evaluations are counted from "
+              f"published sizes; {evaluation['tokens_unknown']} stay unknown."]
+    return "\n".join(lines) + "\n"
+
+
 # ------------------------------------------------------------------ the registry
 
 
@@ -573,6 +616,7 @@ PRODUCERS: dict[str, Producer] = {
     "micro-languages": Producer(micro_languages, "code"),
     "micro-copy-baseline": Producer(micro_copy_baseline, "code"),
     "memory-plan": Producer(memory_plan, "code"),
+    "phang2020-evaluation-time": Producer(phang2020_evaluation_time, "code"),
     "speed-ratios": Producer(speed_ratios, "long", timing=True),
     "evaluation-speed": Producer(evaluation_speed, "long", timing=True),
     "evaluation-reuse": Producer(evaluation_reuse, "quick"),

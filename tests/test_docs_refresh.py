@@ -140,3 +140,7 @@ def test_the_real_encoder_numbers_are_current(name):
 
 def test_the_memory_plan_is_current():
     assert_current("memory-plan")
+
+
+def test_the_phang2020_evaluation_time_is_current():
+    assert_current("phang2020-evaluation-time")

@@ -20,7 +20,7 @@ from xstilts.tasks import TASK_MODULES, check_task, get_task, task_names
 
 PACKAGE = Path(xstilts.__file__).parent
 FAMILY_HELPERS = {"__init__", "base", "common", "heads", "spec", "first_token", "text_to_text", "t2t_common"}
-TASK_HELPERS = {"__init__", "base", "readers", "custom", "generated", "labels", "benchmarks"}
+TASK_HELPERS = {"__init__", "base", "readers", "custom", "generated", "labels", "benchmarks", "published_sizes"}
 
 
 def test_family_registry_matches_modules_on_disk():

@@ -198,6 +198,28 @@ def _split_lines(summary: dict, compute) -> list[str]:
     return lines
 
 
+def _published_lines(summary: dict) -> list[str]:
+    """How many counts to run are published split sizes rather than counts of downloaded files."""
+    lines = []
+    for label, nodes in (("stages", summary["nodes"]), ("evaluations", summary["evaluation_nodes"])):
+        todo = [node for node in nodes if not node["done"]]
+        published = sum(bool(node.get("published_sizes")) for node in todo)
+        if published:
+            lines.append(f"tokens from published sizes: {published} of {len(todo)} {label} (their data is not "
+                         "downloaded; the files' own counts replace them once it is)")
+    return lines
+
+
+def _unknown_sizes(summary: dict) -> str:
+    """What the unknown token counts wait for: the evaluated tasks and the stages, by name."""
+    tasks = sorted({node["task"] for node in summary["evaluation_nodes"] if not node["done"] and node["tokens"] is None})
+    stages = sorted({node.get("stage") or node["kind"] for node in summary["nodes"]
+                     if not node["done"] and node["tokens"] is None})
+    parts = ([f"the evaluations of {', '.join(tasks)}"] if tasks else []) + (
+        [f"the stages {', '.join(stages)}"] if stages else [])
+    return " and ".join(parts) or "them"
+
+
 def _totals_lines(summary: dict) -> list[str]:
     """The counts by kind, the compute of the whole plan and of what is left (honest about what is unknown),
     and what each model costs per token whatever the data."""
@@ -221,9 +243,11 @@ def _totals_lines(summary: dict) -> list[str]:
     lines += _split_lines(summary, compute)
     no_data = todo.get("tokens_unknown", 0)
     no_model = sum(not node["done"] and node.get("flops_per_token") is None for node in nodes)
+    lines += _published_lines(summary)
     if no_data:
         lines.append(f"unknown: the tokens of {no_data} of the {left} stages and evaluations to run: they are "
-                     "counted from data files that are not there yet (with the data, their FLOPs and time follow)")
+                     "counted from data files that are not there yet, and no published size is known for "
+                     f"{_unknown_sizes(summary)} (with the data, their FLOPs and time follow)")
     if no_model:
         lines.append(f"unknown: the FLOPs and time of {no_model} of the {left} stages and evaluations to run: "
                      "their model's size is unknown")

@@ -38,18 +38,27 @@ the model on (a mining task's threshold split, BUCC's dev: the study's evaluatio
 and language); dev evaluations for model selection are part of no evaluation and not counted. Evaluation passes
 skip most padding (examples sorted by length) and reuse repeated sentences, so their tokens are upper bounds
 too.
+
+Before the download, a split whose file is missing is counted from its published size
+(``tasks.published_sizes``: examples per task, split and language, each with its source); a file that is there
+always wins. ``published_sizes_used`` tells which counts came from that table, so the plan can mark them; a
+split with neither file nor published size stays unknown.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from xstilts.config.schema import ModelConfig, SourceConfig, StageConfig, StudyConfig
 from xstilts.tasks import get_task
+from xstilts.tasks.published_sizes import PublishedSize, published_size
 
 # Default throughput for time estimates, from the project's CPU measurements (shared docs/environment.md): 2 threads
 # peak at ~175 GFLOP/s on an fp32 matmul; training a 2-layer, hidden-128 encoder runs ~460 examples of 64 tokens
@@ -441,11 +450,43 @@ def _tokenizer_vocab(model: ModelConfig) -> tuple[int | None, int]:
     return max(tokens.values()) + 1, pad_id
 
 
+# The (task, split, language) whose counts came from published sizes during a `published_sizes_used` block.
+_PUBLISHED_USED: ContextVar[set[tuple[str, str, str]] | None] = ContextVar("published_used", default=None)
+
+
+@contextmanager
+def published_sizes_used() -> Iterator[set[tuple[str, str, str]]]:
+    """Collects the (task, split, language) that the counts made inside the block took from published sizes."""
+    used: set[tuple[str, str, str]] = set()
+    token = _PUBLISHED_USED.set(used)
+    try:
+        yield used
+    finally:
+        _PUBLISHED_USED.reset(token)
+
+
+def _published_if_missing(task_name: str, split: str, language: str, data_root: Path) -> PublishedSize | None:
+    """The published size of a split whose data file is not there (None when the file is there: a real file
+    always wins, or when no size is published: then counting fails as before, naming the missing file)."""
+    task = get_task(task_name)
+    if task.prepare is not None or task.path(split, language, data_root).exists():
+        return None  # generated tasks make their files; real files are counted
+    size = published_size(task.name, split, language)
+    used = _PUBLISHED_USED.get()
+    if size is not None and used is not None:
+        used.add((task.name, split, language))
+    return size
+
+
 _COUNTS: dict[tuple[str, str, str, str], int] = {}
 
 
 def example_count(task_name: str, split: str, language: str, data_root: Path) -> int:
-    """Examples in one data file (read once per file content; no validation, no tokenization)."""
+    """Examples in one data file (read once per file content; no validation, no tokenization), or the split's
+    published size while its file is not downloaded (``tasks.published_sizes``)."""
+    published = _published_if_missing(task_name, split, language, data_root)
+    if published is not None:
+        return published.examples
     task = get_task(task_name).with_data(data_root)
     memo = (task.name, split, language, task.fingerprint(split, language, data_root))
     if memo not in _COUNTS:
@@ -460,7 +501,13 @@ _SEQUENCES: dict[tuple[str, str, str, str], list[int]] = {}
 def example_sequences(task_name: str, split: str, language: str, data_root: Path) -> list[int]:
     """Encoder sequences of each example, in file order: a retrieval example's sentences (source and target,
     each one input), a multiple-choice example's choices, one for any other example (a QA context longer than
-    the limit adds windows, which only tokenizing could count)."""
+    the limit adds windows, which only tokenizing could count). Without the file, from the published size: its
+    ``inputs`` per example, or the task's ``num_choices`` for a multiple-choice task."""
+    published = _published_if_missing(task_name, split, language, data_root)
+    if published is not None:
+        task = get_task(task_name)
+        choices = task.settings.get("num_choices", 1) if task.family == "multiple_choice" else 1
+        return [published.inputs or choices] * published.examples
     task = get_task(task_name).with_data(data_root)
     memo = (task.name, split, language, task.fingerprint(split, language, data_root))
     if memo not in _SEQUENCES:

@@ -15,9 +15,12 @@ The summary is plain data (JSON-able); the command prints it as a table or as JS
   (``compute_training``, ``compute_training_to_run``) and over the evaluations alone (``compute_evaluation``,
   ``compute_evaluation_to_run``: forward only, at the same FLOP/s) (``unknown``: nodes whose model size or data
   size is not known, so ``flops`` and ``seconds`` are lower bounds when it is not 0; ``tokens_unknown``: nodes
-  whose data size is not known);
+  whose data size is not known; ``tokens_published``: nodes counted, wholly or in part, from published sizes);
 - ``provisional`` and ``missing_data``: data files that are not there yet; the keys that read them are
-  placeholders, so nothing counts as done and their tokens are unknown until the data is downloaded;
+  placeholders, so nothing counts as done; their tokens come from the splits' published sizes where known
+  (``tasks.published_sizes``), and are unknown otherwise until the data is downloaded;
+- every node's ``published_sizes``: True when some of its example counts are published sizes, not counted from
+  files; the totals' ``tokens_published`` counts those nodes;
 - ``nodes`` (stages: ``kind, key, stage, seed, model, parent, pipelines, zero_shot, done, tokens, flops,
   seconds, flops_per_token``) and ``evaluation_nodes`` (``kind, key, stage, stage_key, seed, model, task, split,
   language, max_length, pipelines, done, tokens, flops, seconds, flops_per_token``; ``pipelines``: those that
@@ -62,15 +65,18 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
 
     stages = []
     for node in plan.stages:
+        published: set[tuple[str, str, str]] = set()
         parameters = estimate.compute_parameters(sizes[node.model], estimate.has_mlm(node.config))
         stages.append(timed({
             "kind": node.kind, "key": node.key, "stage": node.name, "seed": node.seed, "model": node.model,
             "parent": node.parent.key if node.parent else None, "pipelines": node.pipelines,
             "zero_shot": node.zero_shot, "done": store.is_done(node.key),
-        }, parameters, _known(lambda n=node: estimate.stage_tokens(n.config, context.data_root)), training=True,
-            frozen=node.config.peft is not None,
-            decoder_tokens=_known(lambda n=node: estimate.stage_target_tokens(n.config, context.data_root)),
+        }, parameters, _known(lambda n=node: estimate.stage_tokens(n.config, context.data_root), published),
+            training=True, frozen=node.config.peft is not None,
+            decoder_tokens=_known(lambda n=node: estimate.stage_target_tokens(n.config, context.data_root),
+                                  published),
             size=sizes[node.model]))
+        stages[-1]["published_sizes"] = bool(published) and stages[-1]["tokens"] is not None
 
     evaluations, seen = [], {}
     for evaluation in plan.evaluations:
@@ -82,8 +88,9 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
             continue
         task = evaluated_task(study, get_task(evaluation.task))
         max_length = eval_max_length(study, stage, task)
+        published = set()
         tokens = _known(lambda e=evaluation, n=max_length: estimate.evaluation_tokens(
-            study, e.task, e.split, e.language, n, context.data_root))
+            study, e.task, e.split, e.language, n, context.data_root), published)
         entry = {
             "kind": "evaluate", "key": evaluation.key, "stage": stage.name, "stage_key": stage.key,
             "seed": evaluation.seed, "model": stage.model, "task": evaluation.task, "split": evaluation.split,
@@ -97,9 +104,10 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
             size = None  # retrieval on an encoder-decoder runs its encoder alone
         decoder_tokens = _known(lambda e=evaluation, t=task: estimate.evaluation_tokens(
             study, e.task, e.split, e.language, estimate.generated_tokens(t), context.data_root)
-            if t.family == "generation" else 0)
+            if t.family == "generation" else 0, published)
         entry = timed(entry, estimate.compute_parameters(sizes[stage.model], task.family == "mlm"), tokens,
                       training=False, decoder_tokens=decoder_tokens, size=size)
+        entry["published_sizes"] = bool(published) and entry["tokens"] is not None
         seen[(stage.key, evaluation.key)] = entry
         evaluations.append(entry)
 
@@ -151,12 +159,16 @@ def _flops_per_token(size: estimate.ModelSize) -> dict[str, float] | None:
             "evaluate": estimate.flops(estimate.compute_parameters(size, False), 1, False)}
 
 
-def _known(count):
-    """A token count, or None when it needs data that is not there (a provisional plan)."""
-    try:
-        return count()
-    except XstiltsError:
-        return None
+def _known(count, published: set[tuple[str, str, str]]):
+    """A token count, or None when it needs data that is neither there nor of a published size (a provisional
+    plan); the (task, split, language) it took from published sizes are added to ``published``."""
+    with estimate.published_sizes_used() as used:
+        try:
+            value = count()
+        except XstiltsError:
+            return None
+    published |= used
+    return value
 
 
 def _totals(nodes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -166,7 +178,8 @@ def _totals(nodes: list[dict[str, Any]]) -> dict[str, Any]:
     return {"tokens": sum(n["tokens"] for n in nodes if n["tokens"] is not None),
             "flops": sum(n["flops"] for n in known),
             "seconds": sum(n["seconds"] for n in known), "unknown": len(nodes) - len(known),
-            "tokens_unknown": sum(n["tokens"] is None for n in nodes)}
+            "tokens_unknown": sum(n["tokens"] is None for n in nodes),
+            "tokens_published": sum(bool(n.get("published_sizes")) for n in nodes)}
 
 
 def evaluation_groups(summary: dict[str, Any]) -> list[dict[str, Any]]:
