@@ -30,15 +30,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from xstilts.errors import XstiltsError
 from xstilts.families import t2t_common as t2t
-from xstilts.families.base import Family
 from xstilts.families.classification import FAMILY as CLASSIFICATION
 from xstilts.families.common import one_per_example
 from xstilts.families.t2t_classification_settings import SPEC
-from xstilts.scoring.units import Units
 
 
 def source_template(head: str, example: dict[str, Any]) -> list[t2t.Segment]:
@@ -49,17 +46,12 @@ def source_template(head: str, example: dict[str, Any]) -> list[t2t.Segment]:
             t2t.cuttable(example["text_pair"])]
 
 
-class T2TClassificationFamily(Family):
+class T2TClassificationFamily(t2t.CandidateScoringFamily):
     spec = SPEC
-
-    def encoder_task(self, task: Any) -> Any:
-        return t2t.encoder_task(task, CLASSIFICATION.name, CLASSIFICATION.spec.settings.keys())
+    encoder = CLASSIFICATION
+    prediction = "label likelihood"
 
     # ----- data -----
-    def validate_example(self, task: Any, example: dict[str, Any]) -> str | None:
-        self.checked(task)
-        return CLASSIFICATION.validate_example(self.encoder_task(task), example)
-
     def featurize(
         self, task: Any, examples: list[dict[str, Any]], tokenizer: Any, max_length: int
     ) -> list[dict[str, Any]]:
@@ -77,44 +69,11 @@ class T2TClassificationFamily(Family):
             for index, (example, source) in enumerate(zip(examples, sources, strict=True))
         ]
 
-    def collate(
-        self, features: list[dict[str, Any]], pad_token_id: int, generator: torch.Generator | None = None
-    ) -> dict[str, torch.Tensor]:
-        return {**t2t.collate_sources(features, pad_token_id), **t2t.collate_candidates(features)}
-
-    # ----- model -----
-    def build_head(self, task: Any, encoder_config: Any) -> None:
-        return None  # the label words come from the model's own LM head
-
-    def forward(self, model: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]) -> Any:
-        if model.training:
-            return {"logits": t2t.teacher_forced_logits(model, batch)}
-        return {"scores": t2t.candidate_scores(model, batch)}
-
-    def loss(self, outputs: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return t2t.target_loss(outputs["logits"], batch["labels"])
-
-    def predict(self, outputs: Any, batch: dict[str, torch.Tensor]) -> list[Any]:
-        t2t.needs_eval_mode(outputs, "scores", self.name)
-        return t2t.scores_per_feature(outputs["scores"], batch)
-
     # ----- results -----
     def postprocess(
         self, task: Any, examples: list[dict[str, Any]], features: list[dict[str, Any]], raw: list[Any]
     ) -> list[Any]:
         return [task.labels[int(np.argmax(scores))] for scores in one_per_example(examples, features, raw)]
-
-    def score(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
-        return CLASSIFICATION.score(self.encoder_task(task), examples, predictions)
-
-    def example_units(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
-        return CLASSIFICATION.example_units(self.encoder_task(task), examples, predictions)
-
-    def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
-        return CLASSIFICATION.chance(self.encoder_task(task), examples)
-
-    def evaluation_recipe(self, task: Any, max_length: int, encoder_config: Any) -> dict[str, Any]:
-        return {"max_length": max_length, "prediction": "label likelihood"}
 
 
 def _distinct_or_raise(task: Any, candidates: list[list[int]]) -> None:

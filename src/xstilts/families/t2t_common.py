@@ -22,14 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from xstilts.errors import XstiltsError
+from xstilts.families.base import Family
 from xstilts.families.common import IGNORE_INDEX, attention_mask_for, pad_sequences
 from xstilts.families.generation import _opens_with_bos
+from xstilts.scoring.units import Units
 
 # A template segment: fixed text (never cut) or an example's text (cut when the source is too long).
 Segment = tuple[str, bool]
@@ -203,3 +205,56 @@ def needs_eval_mode(outputs: Any, key: str, family: str) -> None:
     if key not in outputs:
         raise XstiltsError(f"the {family} family predicts from {key}: run the model in eval mode (training mode "
                            "computes teacher-forced logits for the loss)")
+
+
+class TextToTextFamily(Family):
+    """A text-to-text variant: it reads, scores and judges chance exactly as ``encoder`` (the encoder family it
+    stands in for) does, on the task as that family sees it, so rows of both kinds of model compare."""
+
+    encoder: ClassVar[Family]
+
+    def encoder_task(self, task: Any) -> Any:
+        return encoder_task(task, self.encoder.name, self.encoder.spec.settings.keys())
+
+    def validate_example(self, task: Any, example: dict[str, Any]) -> str | None:
+        self.checked(task)
+        return self.encoder.validate_example(self.encoder_task(task), example)
+
+    def build_head(self, task: Any, encoder_config: Any) -> None:
+        return None  # the model's own LM head writes (or scores) the target text
+
+    def loss(self, outputs: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return target_loss(outputs["logits"], batch["labels"])
+
+    def score(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
+        return self.encoder.score(self.encoder_task(task), examples, predictions)
+
+    def example_units(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
+        return self.encoder.example_units(self.encoder_task(task), examples, predictions)
+
+    def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
+        return self.encoder.chance(self.encoder_task(task), examples)
+
+
+class CandidateScoringFamily(TextToTextFamily):
+    """Trains on the gold candidate's text; predicts by each candidate's likelihood (labels, choices): features
+    carry ``candidates``, raw outputs are the candidates' log-likelihoods."""
+
+    prediction: ClassVar[str]  # what the recipe column says the prediction is
+
+    def collate(
+        self, features: list[dict[str, Any]], pad_token_id: int, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        return {**collate_sources(features, pad_token_id), **collate_candidates(features)}
+
+    def forward(self, model: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]) -> Any:
+        if model.training:
+            return {"logits": teacher_forced_logits(model, batch)}
+        return {"scores": candidate_scores(model, batch)}
+
+    def predict(self, outputs: Any, batch: dict[str, torch.Tensor]) -> list[Any]:
+        needs_eval_mode(outputs, "scores", self.name)
+        return scores_per_feature(outputs["scores"], batch)
+
+    def evaluation_recipe(self, task: Any, max_length: int, encoder_config: Any) -> dict[str, Any]:
+        return {"max_length": max_length, "prediction": self.prediction}

@@ -24,14 +24,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from xstilts.families import t2t_common as t2t
-from xstilts.families.base import Family
 from xstilts.families.common import one_per_example
 from xstilts.families.multiple_choice import FAMILY as MULTIPLE_CHOICE
 from xstilts.families.t2t_multiple_choice_settings import SPEC
-from xstilts.scoring.units import Units
 
 
 def source_template(head: str, example: dict[str, Any]) -> list[t2t.Segment]:
@@ -42,17 +39,12 @@ def source_template(head: str, example: dict[str, Any]) -> list[t2t.Segment]:
     return segments
 
 
-class T2TMultipleChoiceFamily(Family):
+class T2TMultipleChoiceFamily(t2t.CandidateScoringFamily):
     spec = SPEC
-
-    def encoder_task(self, task: Any) -> Any:
-        return t2t.encoder_task(task, MULTIPLE_CHOICE.name, MULTIPLE_CHOICE.spec.settings.keys())
+    encoder = MULTIPLE_CHOICE
+    prediction = "choice likelihood"
 
     # ----- data -----
-    def validate_example(self, task: Any, example: dict[str, Any]) -> str | None:
-        self.checked(task)
-        return MULTIPLE_CHOICE.validate_example(self.encoder_task(task), example)
-
     def featurize(
         self, task: Any, examples: list[dict[str, Any]], tokenizer: Any, max_length: int
     ) -> list[dict[str, Any]]:
@@ -70,44 +62,11 @@ class T2TMultipleChoiceFamily(Family):
                              "example_index": index, "length": len(source)})
         return features
 
-    def collate(
-        self, features: list[dict[str, Any]], pad_token_id: int, generator: torch.Generator | None = None
-    ) -> dict[str, torch.Tensor]:
-        return {**t2t.collate_sources(features, pad_token_id), **t2t.collate_candidates(features)}
-
-    # ----- model -----
-    def build_head(self, task: Any, encoder_config: Any) -> None:
-        return None  # choices are scored by the model's own LM head
-
-    def forward(self, model: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]) -> Any:
-        if model.training:
-            return {"logits": t2t.teacher_forced_logits(model, batch)}
-        return {"scores": t2t.candidate_scores(model, batch)}
-
-    def loss(self, outputs: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return t2t.target_loss(outputs["logits"], batch["labels"])
-
-    def predict(self, outputs: Any, batch: dict[str, torch.Tensor]) -> list[Any]:
-        t2t.needs_eval_mode(outputs, "scores", self.name)
-        return t2t.scores_per_feature(outputs["scores"], batch)
-
     # ----- results -----
     def postprocess(
         self, task: Any, examples: list[dict[str, Any]], features: list[dict[str, Any]], raw: list[Any]
     ) -> list[Any]:
         return [int(np.argmax(scores)) for scores in one_per_example(examples, features, raw)]
-
-    def score(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
-        return MULTIPLE_CHOICE.score(self.encoder_task(task), examples, predictions)
-
-    def example_units(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
-        return MULTIPLE_CHOICE.example_units(self.encoder_task(task), examples, predictions)
-
-    def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
-        return MULTIPLE_CHOICE.chance(self.encoder_task(task), examples)
-
-    def evaluation_recipe(self, task: Any, max_length: int, encoder_config: Any) -> dict[str, Any]:
-        return {"max_length": max_length, "prediction": "choice likelihood"}
 
 
 FAMILY = T2TMultipleChoiceFamily()

@@ -31,13 +31,11 @@ from typing import Any
 import torch
 
 from xstilts.families import t2t_common as t2t
-from xstilts.families.base import Family
 from xstilts.families.common import one_per_example
 from xstilts.families.generation import generate_texts
 from xstilts.families.generation_settings import DECODING_KEYS
 from xstilts.families.span_qa import FAMILY as SPAN_QA
 from xstilts.families.t2t_span_qa_settings import SPEC, T2TSpanQASettings
-from xstilts.scoring.units import Units
 
 
 def source_template(head: str, example: dict[str, Any]) -> list[t2t.Segment]:
@@ -52,17 +50,11 @@ def target_text(example: dict[str, Any]) -> str:
     return answers[0]["text"] if answers else ""
 
 
-class T2TSpanQAFamily(Family):
+class T2TSpanQAFamily(t2t.TextToTextFamily):
     spec = SPEC
-
-    def encoder_task(self, task: Any) -> Any:
-        return t2t.encoder_task(task, SPAN_QA.name, SPAN_QA.spec.settings.keys())
+    encoder = SPAN_QA
 
     # ----- data -----
-    def validate_example(self, task: Any, example: dict[str, Any]) -> str | None:
-        self.checked(task)
-        return SPAN_QA.validate_example(self.encoder_task(task), example)
-
     def featurize(
         self, task: Any, examples: list[dict[str, Any]], tokenizer: Any, max_length: int
     ) -> list[dict[str, Any]]:
@@ -89,16 +81,10 @@ class T2TSpanQAFamily(Family):
         }
 
     # ----- model -----
-    def build_head(self, task: Any, encoder_config: Any) -> None:
-        return None  # answers come from the model's own LM head
-
     def forward(self, model: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]) -> Any:
         if model.training:
             return {"logits": t2t.teacher_forced_logits(model, batch)}
         return {"texts": generate_texts(model, batch)}
-
-    def loss(self, outputs: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return t2t.target_loss(outputs["logits"], batch["labels"])
 
     def predict(self, outputs: Any, batch: dict[str, torch.Tensor]) -> list[Any]:
         t2t.needs_eval_mode(outputs, "texts", self.name)
@@ -109,15 +95,6 @@ class T2TSpanQAFamily(Family):
         self, task: Any, examples: list[dict[str, Any]], features: list[dict[str, Any]], raw: list[Any]
     ) -> list[Any]:
         return [text.strip() for text in one_per_example(examples, features, raw)]
-
-    def score(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, float]:
-        return SPAN_QA.score(self.encoder_task(task), examples, predictions)
-
-    def example_units(self, task: Any, examples: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Units]:
-        return SPAN_QA.example_units(self.encoder_task(task), examples, predictions)
-
-    def chance(self, task: Any, examples: list[dict[str, Any]]) -> dict[str, float]:
-        return SPAN_QA.chance(self.encoder_task(task), examples)
 
     def evaluation_recipe(self, task: Any, max_length: int, encoder_config: Any) -> dict[str, Any]:
         settings: T2TSpanQASettings = self.checked(task)
