@@ -4,10 +4,10 @@
 # Usage: bash benchmarks/gpu_wheels.sh [FOLDER]      (default: .gpu-wheels/ in the repo root, git-ignored)
 #
 # The GPU machine (python 3.12, linux x86_64) already has torch, transformers, accelerate, safetensors,
-# tokenizers, numpy, pandas, pyarrow, rich, typer, pyyaml and pytest; xstilts also needs pydantic, datasets
-# and tensorboardX. Each is fetched here with --no-deps at the version this checkout is tested with (the
-# versions of the active Python environment when it has them), with the pure-Python or small dependencies the
-# GPU machine may lack. Big libraries it has (torch, pyarrow, numpy) stay behind: the working tree that travels
+# tokenizers, numpy, pandas, pyarrow, rich, typer, pyyaml and pytest; xstilts also needs pydantic, datasets,
+# tensorboardX, and for generation tasks sacrebleu and py3langid. Each is fetched here with --no-deps at the
+# version this checkout is tested with (the versions of the active Python environment when it has them), with
+# the pure-Python or small dependencies the GPU machine may lack. Big libraries it has (torch, pyarrow, numpy) stay behind: the working tree that travels
 # to that machine is limited to 64 MiB, wheels included. xstilts itself travels as source (PYTHONPATH=src).
 set -euo pipefail
 
@@ -17,7 +17,8 @@ limit_mib=48   # the wheels' share of the 64 MiB: the repo's own files take a fe
 
 # distribution name -> import check; versions come from this environment when installed there
 packages=(pydantic pydantic-core annotated-types typing-inspection typing-extensions
-          datasets dill multiprocess xxhash fsspec tensorboardX)
+          datasets dill multiprocess xxhash fsspec tensorboardX
+          sacrebleu portalocker tabulate colorama lxml py3langid)  # generation: BLEU, the off-target share
 
 version_here() {
     python3 - "$1" <<'EOF'
