@@ -83,24 +83,18 @@ class GenerationFamily(Family):
             return []
         source_length = settings.source_max_length or max_length
         sources = tokenizer([ex["source"] for ex in examples], truncation=True, max_length=source_length)["input_ids"]
-        drop_bos = _opens_with_bos(tokenizer)
-        targets = tokenizer(text_target=[ex["target"] for ex in examples], truncation=True,
-                            max_length=settings.target_max_length + int(drop_bos))["input_ids"]
+        targets = encode_targets(tokenizer, [ex["target"] for ex in examples], settings.target_max_length)
         decoding = {key: getattr(settings, key) for key in DECODING_KEYS}
         return [
-            {"input_ids": list(source), "labels": list(target[1:] if drop_bos else target), "example_index": index,
-             "length": len(source), **decoding}
+            {"input_ids": list(source), "labels": target, "example_index": index, "length": len(source), **decoding}
             for index, (source, target) in enumerate(zip(sources, targets, strict=True))
         ]
 
     def collate(
         self, features: list[dict[str, Any]], pad_token_id: int, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        input_ids = pad_sequences([f["input_ids"] for f in features], pad_token_id)
         return {
-            "input_ids": input_ids,
-            "attention_mask": attention_mask_for(input_ids, pad_token_id, [len(f["input_ids"]) for f in features]),
-            "labels": pad_sequences([f["labels"] for f in features], IGNORE_INDEX),
+            **collate_pairs(features, pad_token_id),
             "num_beams": torch.tensor([f["num_beams"] for f in features], dtype=torch.long),
             "max_new_tokens": torch.tensor([f["max_new_tokens"] for f in features], dtype=torch.long),
             "length_penalty": torch.tensor([f["length_penalty"] for f in features], dtype=torch.float64),
@@ -112,16 +106,11 @@ class GenerationFamily(Family):
 
     def forward(self, model: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]) -> Any:
         if model.training:
-            decoder_inputs = model.prepare_decoder_input_ids_from_labels(labels=batch["labels"])
-            outputs = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                            decoder_input_ids=decoder_inputs, use_cache=False)
-            return {"logits": outputs.logits}
+            return {"logits": teacher_forced_logits(model, batch)}
         return {"texts": generate_texts(model, batch)}
 
     def loss(self, outputs: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        logits = outputs["logits"]
-        return torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]),
-                                                 batch["labels"].reshape(-1), ignore_index=IGNORE_INDEX)
+        return target_loss(outputs["logits"], batch["labels"])
 
     def predict(self, outputs: Any, batch: dict[str, torch.Tensor]) -> list[Any]:
         if "texts" not in outputs:
@@ -180,13 +169,47 @@ class GenerationFamily(Family):
                 **{key: getattr(settings, key) for key in DECODING_KEYS}}
 
 
-def _opens_with_bos(tokenizer: Any) -> bool:
+def opens_with_bos(tokenizer: Any) -> bool:
     """Whether the tokenizer starts every text with a BOS token other than its EOS (then the labels drop it)."""
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
     if bos is None or bos == eos:
         return False
     probe = tokenizer(text_target="a")["input_ids"]
     return bool(probe) and probe[0] == bos
+
+
+def encode_targets(tokenizer: Any, texts: list[str], max_length: int | None = None) -> list[list[int]]:
+    """Target ids as the decoder is trained on them: ``</s>`` at the end, no leading BOS; cut at ``max_length``
+    (``</s>`` kept) when given."""
+    if not texts:
+        return []
+    drop_bos = opens_with_bos(tokenizer)
+    limit = {} if max_length is None else {"truncation": True, "max_length": max_length + int(drop_bos)}
+    encoded = tokenizer(text_target=texts, **limit)["input_ids"]
+    return [list(ids[1:] if drop_bos else ids) for ids in encoded]
+
+
+def collate_pairs(features: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Tensor]:
+    """Sources padded, with their mask, and the gold targets as labels (padding -100)."""
+    input_ids = pad_sequences([f["input_ids"] for f in features], pad_token_id)
+    return {
+        "input_ids": input_ids,
+        "attention_mask": attention_mask_for(input_ids, pad_token_id, [len(f["input_ids"]) for f in features]),
+        "labels": pad_sequences([f["labels"] for f in features], IGNORE_INDEX),
+    }
+
+
+def teacher_forced_logits(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Decoder logits for the gold targets (decoder inputs: the labels shifted right, the model's own rule)."""
+    decoder_inputs = model.prepare_decoder_input_ids_from_labels(labels=batch["labels"])
+    return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                 decoder_input_ids=decoder_inputs, use_cache=False).logits
+
+
+def target_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the target tokens (padding -100 left out); float for bf16 runs."""
+    return torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                                             ignore_index=IGNORE_INDEX)
 
 
 def decoding_settings(batch: dict[str, torch.Tensor]) -> dict[str, Any]:

@@ -29,8 +29,15 @@ import torch
 
 from xstilts.errors import XstiltsError
 from xstilts.families.base import Family
-from xstilts.families.common import IGNORE_INDEX, attention_mask_for, pad_sequences
-from xstilts.families.generation import _opens_with_bos
+from xstilts.families.common import IGNORE_INDEX
+
+# The seq2seq building blocks live with the generation family; text-to-text variants use them as they are.
+from xstilts.families.generation import (  # noqa: F401 - re-exported for the t2t families
+    collate_pairs,
+    encode_targets,
+    target_loss,
+    teacher_forced_logits,
+)
 from xstilts.scoring.units import Units
 
 # A template segment: fixed text (never cut) or an example's text (cut when the source is too long).
@@ -120,27 +127,6 @@ def special_tokens_around(tokenizer: Any) -> tuple[list[int], list[int]]:
                        "tokens; text-to-text sources cannot be built with it")
 
 
-def encode_targets(tokenizer: Any, texts: list[str], max_length: int | None = None) -> list[list[int]]:
-    """Target ids as the decoder is trained on them: ``</s>`` at the end, no leading BOS; cut at ``max_length``
-    (``</s>`` kept) when given."""
-    if not texts:
-        return []
-    drop_bos = _opens_with_bos(tokenizer)
-    limit = {} if max_length is None else {"truncation": True, "max_length": max_length + int(drop_bos)}
-    encoded = tokenizer(text_target=texts, **limit)["input_ids"]
-    return [list(ids[1:] if drop_bos else ids) for ids in encoded]
-
-
-def collate_sources(features: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Tensor]:
-    """Sources padded, with their mask, and the gold targets as labels (padding -100)."""
-    input_ids = pad_sequences([f["input_ids"] for f in features], pad_token_id)
-    return {
-        "input_ids": input_ids,
-        "attention_mask": attention_mask_for(input_ids, pad_token_id, [len(f["input_ids"]) for f in features]),
-        "labels": pad_sequences([f["labels"] for f in features], IGNORE_INDEX),
-    }
-
-
 def collate_candidates(features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
     """Every feature's candidate targets as ``[examples, candidates, tokens]`` (padding -100) and which are
     real (examples with fewer candidates than the batch's widest get empty ones, never scored)."""
@@ -153,19 +139,6 @@ def collate_candidates(features: list[dict[str, Any]]) -> dict[str, torch.Tensor
             candidates[row, column, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
             real[row, column] = True
     return {"candidates": candidates, "candidate_mask": real}
-
-
-def teacher_forced_logits(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Decoder logits for the gold targets (decoder inputs: the labels shifted right, the model's own rule)."""
-    decoder_inputs = model.prepare_decoder_input_ids_from_labels(labels=batch["labels"])
-    return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                 decoder_input_ids=decoder_inputs, use_cache=False).logits
-
-
-def target_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over the target tokens (padding -100 left out); float for bf16 runs."""
-    return torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                                             ignore_index=IGNORE_INDEX)
 
 
 def sequence_log_likelihoods(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -245,7 +218,7 @@ class CandidateScoringFamily(TextToTextFamily):
     def collate(
         self, features: list[dict[str, Any]], pad_token_id: int, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        return {**collate_sources(features, pad_token_id), **collate_candidates(features)}
+        return {**collate_pairs(features, pad_token_id), **collate_candidates(features)}
 
     def forward(self, model: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]) -> Any:
         if model.training:

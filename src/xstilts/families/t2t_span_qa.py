@@ -74,7 +74,7 @@ class T2TSpanQAFamily(t2t.TextToTextFamily):
         self, features: list[dict[str, Any]], pad_token_id: int, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
         return {
-            **t2t.collate_sources(features, pad_token_id),
+            **t2t.collate_pairs(features, pad_token_id),
             "num_beams": torch.tensor([f["num_beams"] for f in features], dtype=torch.long),
             "max_new_tokens": torch.tensor([f["max_new_tokens"] for f in features], dtype=torch.long),
             "length_penalty": torch.tensor([f["length_penalty"] for f in features], dtype=torch.float64),
