@@ -155,6 +155,22 @@ def test_seed_gives_distinct_keys(data_root):
     assert by_seed[0].isdisjoint(by_seed[1])
 
 
+def test_a_stage_with_its_own_seed_is_trained_once_for_every_study_seed(data_root):
+    data = copy.deepcopy(BASE)
+    data["stages"]["mlm"]["seed"] = 0
+    plan = plan_of(data, data_root)
+    mlm = [n for n in plan.stages if n.name == "mlm"]
+    assert len(mlm) == 1 and mlm[0].seed == 0  # one MLM stage, where BASE has one per seed
+    assert len(plan.stages) == 1 + 2 * 3  # mlm once; inter and both targets per seed
+    later = [n for n in plan.stages if n.name != "mlm"]
+    assert {n.seed for n in later} == {0, 1} and all(n.parent.key == mlm[0].key or n.parent.name == "inter"
+                                                     for n in later)
+    # the seed-0 stages keep the keys they have without the option (a stage's own seed 0 = the study's seed 0)
+    assert keys(plan_of(BASE, data_root))[("mlm", 0, "baseline,stilts,retrieval")] == mlm[0].key
+    data["stages"]["mlm"]["seed"] = 1
+    assert plan_of(data, data_root).stages[0].key != mlm[0].key
+
+
 def test_non_english_selection_or_training_is_not_zero_shot(data_root):
     data = copy.deepcopy(BASE)
     data["stages"]["inter"]["selection"] = {"languages": ["en", "qad"]}

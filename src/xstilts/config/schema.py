@@ -291,6 +291,10 @@ class StageConfig(Strict):
         "English COPA for XCOPA): its tasks are not labelled as intermediate training in the results, so the "
         "pipeline without an intermediate stage stays the baseline (`none`)")
     checkpoint_every: Int = Field(200, gt=0, description="steps between resumable training-state saves")
+    seed: Int | None = Field(
+        None, ge=0, description="train this stage with this seed whatever the study's `seeds` (default: the "
+        "study's seed): a first stage that stands in for a pretrained model (the micro twins' MLM) is then trained "
+        "once and shared, and only the stages after it vary with the seed, as with a real pretrained encoder")
     peft: PeftConfig | None = Field(
         None, description="train a parameter-efficient adapter instead of the whole encoder, e.g. {method: lora, "
         "r: 8, alpha: 16, target_modules: [query, value], merge: true} (default: full fine-tuning)")

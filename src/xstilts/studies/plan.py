@@ -34,7 +34,7 @@ from xstilts.tasks.base import file_digest, stable_hash
 
 # Fields that do not change what a stage produces (resume is exact), so they stay out of its key.
 # target_recipe only changes how results are labelled.
-_NOT_IN_KEY = {"checkpoint_every", "target_recipe"}
+_NOT_IN_KEY = {"checkpoint_every", "target_recipe", "seed"}  # seed: in the key on its own
 
 
 @dataclass
@@ -277,16 +277,17 @@ def _stage_nodes(study: StudyConfig, pipeline_name: str, model_name: str, root_k
     parent: StageNode | None = None
     for stage_name in study.pipeline(pipeline_name).stages:
         stage = study.stages[stage_name]
+        stage_seed = seed if stage.seed is None else stage.seed  # a stage's own seed: trained once, shared
         key = stable_hash({
             "v": MAJOR_VERSION,
             "parent": parent.key if parent else root_key,
-            "seed": seed,
+            "seed": stage_seed,
             "stage": _stage_described(stage),
             "data": _stage_data(stage, data_root, missing, kind),
         })
         if key not in nodes:
             zero_shot = (parent.zero_shot if parent else True) and stage_is_zero_shot(stage)
-            nodes[key] = StageNode(key, stage_name, seed, stage, parent, zero_shot, model=model_name)
+            nodes[key] = StageNode(key, stage_name, stage_seed, stage, parent, zero_shot, model=model_name)
         node = nodes[key]
         if pipeline_name not in node.pipelines:
             node.pipelines.append(pipeline_name)
