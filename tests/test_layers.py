@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("evaluation", "reports"),
     ("training",),
     ("studies",),
+    ("selection",),
     ("cli",),
     ("__main__",),
 ]
