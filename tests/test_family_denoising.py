@@ -245,3 +245,15 @@ def test_an_encoder_is_refused(tokenizer):
     batch = FAMILY.collate(features, tokenizer.pad_token_id)
     with pytest.raises(XstiltsError, match="needs an encoder-decoder model .* not a BertModel"):
         FAMILY.forward(encoder, None, batch)
+
+
+def test_the_plan_counts_what_the_decoder_writes():
+    from dataclasses import replace
+
+    from xstilts.studies.estimate import decoder_tokens
+
+    task = get_task("micro-mlm")
+    denoising = replace(task, family="denoising", settings={})
+    # 128 tokens: round(19.2) = 19 noise tokens in round(19 / 3) = 6 spans: 19 + 6 sentinels + the end token
+    assert decoder_tokens(denoising, 128, training=True) == 19 + 6 + 1
+    assert decoder_tokens(task, 128, training=True) == 0  # an encoder's MLM has no decoder

@@ -366,3 +366,31 @@ def test_a_tiny_mt5_runs_classification_and_qa_text_to_text(tmp_path, xstilts_ho
                    if "micro-tiny-xnli" in str(path.parent)
                    for line in path.read_text().splitlines()]
     assert predictions and set(predictions) <= set(NLI_LABELS)
+
+
+def test_the_plan_counts_the_decoder_of_text_to_text_stages_and_evaluations(tmp_path, xstilts_home):
+    from xstilts.studies.context import make_context
+    from xstilts.studies.estimate import CHOICE_TOKENS, LABEL_WORD_TOKENS, example_sequences
+    from xstilts.studies.plan_summary import plan_summary
+
+    data = t2t_study(tmp_path, ["mock-nli", "mock-qa", "mock-choice"], steps=3)
+    context = make_context(parse_study(data))
+    summary = plan_summary(context)
+    (model,) = summary["models"].values()
+    enc, dec = model["layer_parameters"], model["decoder_parameters"]
+    stages = {node["stage"]: node for node in summary["nodes"]}
+    # 3 steps x 8 examples of 160 source tokens; the decoder reads one label word, the answer (target_max_length
+    # 32) or the right choice per example
+    for name, target in (("nli", LABEL_WORD_TOKENS), ("qa", 32), ("choice", CHOICE_TOKENS)):
+        assert stages[name]["tokens"] == 3 * 8 * (160 + target)
+        assert stages[name]["flops"] == 6 * 3 * 8 * (160 * enc + target * dec)
+    for evaluation in summary["evaluation_nodes"]:
+        n = min(12, len(example_sequences(evaluation["task"], "test", evaluation["language"], context.data_root)))
+        length = evaluation["max_length"]
+        if evaluation["task"] == "mock-nli":  # every label scored: 3 label words
+            assert evaluation["flops"] == 2 * n * (length * enc + 3 * LABEL_WORD_TOKENS * dec)
+        elif evaluation["task"] == "mock-qa":  # greedy, 32 new tokens at most
+            assert evaluation["flops"] == 2 * n * (length * enc + 32 * dec)
+        else:  # every choice scored (the encoder counted per choice: an upper bound)
+            choices = sum(example_sequences("mock-choice", "test", evaluation["language"], context.data_root)[:12])
+            assert evaluation["flops"] == 2 * choices * (length * enc + CHOICE_TOKENS * dec)

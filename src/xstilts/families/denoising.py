@@ -46,7 +46,7 @@ import torch
 
 from xstilts.errors import XstiltsError
 from xstilts.families.common import IGNORE_INDEX, attention_mask_for, pad_sequences
-from xstilts.families.denoising_settings import SPEC
+from xstilts.families.denoising_settings import SPEC, noise_counts
 from xstilts.families.mlm import MaskedLMFamily
 
 if TYPE_CHECKING:
@@ -58,18 +58,6 @@ SENTINEL = "<extra_id_{}>"
 
 
 # ---------------------------------------------------------------- corruption
-
-
-def noise_counts(length: int, noise_density: float, mean_noise_span_length: float) -> tuple[int, int]:
-    """(noise tokens, noise spans) of a chunk of ``length`` tokens, as T5 counts them."""
-    if length < 1:
-        raise ValueError("a chunk to corrupt needs at least one token")
-    if length == 1:
-        return 1, 1
-    noise = min(max(round(length * noise_density), 1), length - 1)
-    spans = max(round(noise / mean_noise_span_length), 1)
-    # every span needs a noise token, and a kept token before it
-    return noise, min(spans, noise, length - noise)
 
 
 def _segment(total: int, parts: int, generator: torch.Generator) -> list[int]:

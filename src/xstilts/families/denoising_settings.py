@@ -25,6 +25,18 @@ class DenoisingSettings(Settings):
         return []
 
 
+def noise_counts(length: int, noise_density: float, mean_noise_span_length: float) -> tuple[int, int]:
+    """(noise tokens, noise spans) of a chunk of ``length`` tokens, as T5 counts them."""
+    if length < 1:
+        raise ValueError("a chunk to corrupt needs at least one token")
+    if length == 1:
+        return 1, 1
+    noise = min(max(round(length * noise_density), 1), length - 1)
+    spans = max(round(noise / mean_noise_span_length), 1)
+    # every span needs a noise token, and a kept token before it
+    return noise, min(spans, noise, length - noise)
+
+
 SPEC = FamilySpec(
     name="denoising",
     description="T5-style span corruption: spans become sentinels the decoder writes out (encoder-decoder)",

@@ -23,8 +23,12 @@ scores (~ seq^2) and the small task heads are left out.
 An encoder-decoder run whole (T5, mT5, UMT5, mBART; ``_SEQ2SEQ_COUNTERS``) counts its encoder layers per source
 token and its decoder layers plus the LM head (V x H, a matmul) per target token: a generation stage trains on
 ``target_max_length`` target tokens per example, a generation evaluation decodes ``max_new_tokens`` steps of
-``num_beams`` beams per example (upper bounds; generation stops at the end token). Retrieval on an encoder-decoder
-runs its encoder alone.
+``num_beams`` beams per example (upper bounds; generation stops at the end token). Each family's decoder tokens
+per example are in ``decoder_tokens``: text-to-text QA as generation; text-to-text classification trains on the
+gold label word and scores every label's (``LABEL_WORD_TOKENS`` each, an assumed upper bound: label strings are
+one to three words); text-to-text multiple choice trains on the right choice and scores every choice
+(``CHOICE_TOKENS`` each, assumed); span corruption writes the corrupted tokens, a sentinel per span and the end
+token. Retrieval on an encoder-decoder runs its encoder alone.
 
 Tokens are upper bounds: every example counts its source's ``max_length`` tokens (batches are padded to their
 longest example only, and most are shorter). A stage with ``steps`` trains steps x batch_size x grad_accumulation
@@ -542,26 +546,53 @@ def stage_tokens(stage: StageConfig, data_root: Path) -> int:
     return _stage_tokens(stage, data_root, [stage.source_max_length(source) for source in stage.sources])
 
 
-def stage_target_tokens(stage: StageConfig, data_root: Path) -> int:
-    """Target tokens an encoder-decoder's decoder reads in a stage: ``target_max_length`` per example of a
-    generation source (an upper bound), none for other sources."""
-    return _stage_tokens(stage, data_root, [target_max_length(get_task(source.task)) for source in stage.sources])
+def stage_target_tokens(stage: StageConfig, data_root: Path, model_kind: str | None = None) -> int:
+    """Target tokens an encoder-decoder's decoder reads in a stage (upper bounds): per example of each source as
+    it runs on a model of ``model_kind`` (``decoder_tokens``); none for an encoder's."""
+    from xstilts.families.text_to_text import run_as
+
+    return _stage_tokens(stage, data_root, [
+        decoder_tokens(run_as(get_task(source.task), model_kind), stage.source_max_length(source), training=True)
+        for source in stage.sources])
 
 
-def target_max_length(task: Any) -> int:
-    if task.family != "generation":
-        return 0
-    from xstilts.families.generation_settings import GenerationSettings
-
-    return GenerationSettings.of(task).target_max_length
+# Assumed upper bounds of what a text-to-text decoder scores per candidate (with its end token): a label string
+# (``entailment``, ``not_paraphrase``) and a multiple-choice choice (a short sentence).
+LABEL_WORD_TOKENS = 8
+CHOICE_TOKENS = 32
 
 
-def generated_tokens(task: Any) -> int:
-    """Decoder steps x beams of one generated example (its ``max_new_tokens``: an upper bound)."""
-    from xstilts.families.generation_settings import GenerationSettings
+def decoder_tokens(task: Any, source_length: int, training: bool, candidates: int | None = None) -> int:
+    """Tokens the decoder reads for one example of ``task`` (as it runs: after ``run_as``) whose source is
+    ``source_length`` tokens: to train on it, or to evaluate it (``candidates``: the labels or choices scored,
+    when known; else the task's declared labels). 0 for an encoder family."""
+    family = task.family
+    if family in ("generation", "t2t_span_qa"):
+        from xstilts.families import family_spec
 
-    settings = GenerationSettings.of(task)
-    return settings.max_new_tokens * settings.num_beams
+        settings = family_spec(family).settings.of(task)
+        return settings.target_max_length if training else settings.max_new_tokens * settings.num_beams
+    if family == "denoising":
+        from xstilts.families.denoising_settings import DenoisingSettings, noise_counts
+
+        settings = DenoisingSettings.of(task)
+        noise, spans = noise_counts(source_length, settings.noise_density, settings.mean_noise_span_length)
+        return noise + spans + 1  # the corrupted tokens, a sentinel before each span, the end token
+    if family == "t2t_classification":
+        scored = 1 if training else (candidates or len(task.labels) or 1)
+        return scored * LABEL_WORD_TOKENS
+    if family == "t2t_multiple_choice":
+        return (1 if training else (candidates or 1)) * CHOICE_TOKENS
+    return 0
+
+
+def evaluation_decoder_tokens(study: StudyConfig, task: Any, split: str, language: str, max_length: int,
+                              data_root: Path) -> int:
+    """Decoder tokens of one evaluation of ``task`` as it runs (after ``run_as``; 0 for an encoder family): per
+    example, or per scored choice of a multiple-choice example (its choices are counted in the data)."""
+    per = decoder_tokens(task, max_length, training=False,
+                         candidates=1 if task.family == "t2t_multiple_choice" else None)
+    return evaluation_tokens(study, task.name, split, language, per, data_root) if per else 0
 
 
 def _stage_tokens(stage: StageConfig, data_root: Path, lengths: list[int]) -> int:

@@ -37,7 +37,10 @@ from __future__ import annotations
 from typing import Any
 
 from xstilts.config.evaluations import eval_max_length, evaluated_task
+from xstilts.config.model_kinds import model_kind
 from xstilts.errors import XstiltsError
+from xstilts.families import family_spec
+from xstilts.families.text_to_text import run_as
 from xstilts.studies import estimate
 from xstilts.studies.context import Context
 from xstilts.studies.evaluate import is_evaluated
@@ -48,6 +51,7 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
     """Totals, counts by kind, the models' sizes, and one entry per stage and per distinct evaluation."""
     plan, study, store = context.plan, context.study, context.store
     sizes = {name: estimate.model_size(model) for name, model in study.model_configs().items()}
+    kinds = {name: model_kind(model) for name, model in study.model_configs().items()}
     depths = {name: estimate.model_depth(model) for name, model in study.model_configs().items()}
 
     def timed(entry: dict[str, Any], parameters: int | None, tokens: int | None, training: bool,
@@ -73,8 +77,8 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
             "zero_shot": node.zero_shot, "done": store.is_done(node.key),
         }, parameters, _known(lambda n=node: estimate.stage_tokens(n.config, context.data_root), published),
             training=True, frozen=node.config.peft is not None,
-            decoder_tokens=_known(lambda n=node: estimate.stage_target_tokens(n.config, context.data_root),
-                                  published),
+            decoder_tokens=_known(lambda n=node: estimate.stage_target_tokens(n.config, context.data_root,
+                                                                              kinds[n.model]), published),
             size=sizes[node.model]))
         stages[-1]["published_sizes"] = bool(published) and stages[-1]["tokens"] is not None
 
@@ -100,11 +104,11 @@ def plan_summary(context: Context, flops_per_second: float = estimate.DEFAULT_FL
         if task.family == "retrieval":
             entry["recipe"] = _retrieval_recipe(task, max_length, depths[stage.model])
         size = sizes[stage.model]
-        if size.decoder_parameters is not None and task.family != "generation":
+        ran = run_as(task, kinds[stage.model])  # as it runs: a text-to-text variant on an encoder-decoder
+        if size.decoder_parameters is not None and family_spec(ran.family).model_kind != "encoder-decoder":
             size = None  # retrieval on an encoder-decoder runs its encoder alone
-        decoder_tokens = _known(lambda e=evaluation, t=task: estimate.evaluation_tokens(
-            study, e.task, e.split, e.language, estimate.generated_tokens(t), context.data_root)
-            if t.family == "generation" else 0, published)
+        decoder_tokens = _known(lambda e=evaluation, t=ran, n=max_length: estimate.evaluation_decoder_tokens(
+            study, t, e.split, e.language, n, context.data_root), published)
         entry = timed(entry, estimate.compute_parameters(sizes[stage.model], task.family == "mlm"), tokens,
                       training=False, decoder_tokens=decoder_tokens, size=size)
         entry["published_sizes"] = bool(published) and entry["tokens"] is not None
