@@ -48,7 +48,7 @@ def test_every_target_language_and_pipeline(tiny_micro):
 def test_summary_has_the_paper_table(tiny_micro):
     _, out, _, _ = tiny_micro
     text = (out / "summary.md").read_text()
-    assert "| target \\ intermediate | baseline (none) | choice | nli | squad | control (no MLM) |" in text
+    assert "| target \\ intermediate | baseline (none) | choice | nli | squad | control (no pretraining) |" in text
     for target in TARGETS:
         assert f"\n| {target} | " in text
     assert "Zero-shot languages only" in text

@@ -62,7 +62,7 @@ def test_explorer_is_self_contained_and_holds_every_value(explorer):
     rows = main_rows(results)
     assert len(data["values"]) == len(rows)  # every (model, task, condition, language, seed) once
     labels = {c["label"] for c in data["columns"]}
-    assert {"baseline (none)", "squad fraction=0.5", "squad fraction=1", "control (no MLM)"} == labels
+    assert {"baseline (none)", "squad fraction=0.5", "squad fraction=1", "control (no pretraining)"} == labels
     assert len({c["colour"] for c in data["columns"]}) == len(labels)
     by_key = {(data["models"][m], data["targets"][t]["id"], data["languages"][lg]["code"], data["seeds"][s],
                data["columns"][c]["label"]): v for m, t, c, lg, s, v in data["values"]}
@@ -132,7 +132,7 @@ def test_filters_change_the_tables_in_headless_chromium(explorer, browser, tmp_p
     assert shown("base", "xnli", "squad fraction=1") == pytest.approx(ours, abs=1e-3)
     assert shown("base", "xnli", "squad fraction=1", "gain") == pytest.approx(
         ours - cell(rows, "base", "xnli", "none"), abs=1e-3)
-    assert shown("base", "xnli", "control (no MLM)") == pytest.approx(cell(rows, "base", "xnli", "none", control=True),
+    assert shown("base", "xnli", "control (no pretraining)") == pytest.approx(cell(rows, "base", "xnli", "none", control=True),
                                                                       abs=1e-3)
     assert heatmap_languages("base") == ["en", "qaa", "qae"]
 

@@ -166,7 +166,7 @@ def test_tables_hold_the_numbers_recomputed_from_the_csv(tables):
                 zero_shot = expected_cell(rows, model, task, fraction, exclude=("en",))
                 assert zero_shot in markdown
     # the header names the columns with their fraction, the baseline and the control
-    assert "| target \\ intermediate | baseline (none) | squad fraction=0.5 | squad fraction=1 | control (no MLM) |" \
+    assert "| target \\ intermediate | baseline (none) | squad fraction=0.5 | squad fraction=1 | control (no pretraining) |" \
         in markdown
     # the official average row: the baseline's, then squad at fraction 1 with its delta
     base_avg = expected_average(rows, "base", "none", None)
@@ -344,7 +344,7 @@ def test_example_ids_are_aligned_and_mismatches_give_no_example_test(tmp_path):
     write_results(tmp_path / "a")
     reference = significance(tmp_path / "a")
     assert sum(v is not None for v in reference.values()) == 8  # 2 models x 2 targets x 2 fractions
-    assert reference[("base", "xnli", "control (no MLM)")] is None  # the control has no example scores
+    assert reference[("base", "xnli", "control (no pretraining)")] is None  # the control has no example scores
     # the same units listed in another order for one system: the same bootstrap
     lines = (tmp_path / "a" / "example_scores.jsonl").read_text().splitlines()
     shuffled = []

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 BASELINE = "none"
-CONTROL = "control (no MLM)"
+CONTROL = "control (no pretraining)"
 
 
 @dataclass(frozen=True)
