@@ -589,3 +589,57 @@ def test_tokenizers_without_sentinels_keep_their_keys(tmp_path):
     with_sentinels = model.model_copy(deep=True)
     with_sentinels.tokenizer.train.sentinels = 20
     assert model_key(with_sentinels, tmp_path, set()) != expected
+
+
+# ------------------------------------------------------------------------------------------------ mBART-50 codes
+
+
+def mbart50_tokenizer(tmp_path):
+    """A real MBart50TokenizerFast (its 52 language codes added by transformers) over a tiny trained vocabulary."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import MBart50TokenizerFast
+
+    core = Tokenizer(models.Unigram())
+    core.pre_tokenizer = pre_tokenizers.Metaspace()
+    core.train_from_iterator([" ".join(WORDS)] * 20, trainers.UnigramTrainer(
+        vocab_size=120, special_tokens=["<s>", "<pad>", "</s>", "<unk>"], unk_token="<unk>"))
+    core.save(str(tmp_path / "tokenizer.json"))
+    return MBart50TokenizerFast(tokenizer_file=str(tmp_path / "tokenizer.json"), src_lang="en_XX", tgt_lang="en_XX")
+
+
+def test_mbart50_sources_open_with_their_language_code_and_generation_forces_it(tmp_path):
+    from xstilts.data.cache import featurize_cached
+    from xstilts.families.generation import generate_texts
+    from xstilts.families.language_codes import code_for
+
+    from xstilts.tasks import get_task
+
+    tokenizer = mbart50_tokenizer(tmp_path)
+    de = tokenizer.convert_tokens_to_ids("de_DE")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "xglue").symlink_to(XGLUE_SAMPLES)
+    task = get_task("xglue-qg")
+    split = featurize_cached(task, "test", "de", data_root=tmp_path / "data", cache_root=tmp_path / "features",
+                             tokenizer=tokenizer, tokenizer_id="mbart50", max_length=32)
+    assert all(f["input_ids"][0] == de and f["labels"][0] == de for f in split.features)
+    assert tokenizer.src_lang == "en_XX"  # restored after featurizing
+    model = build("mbart", tokenizer)
+    seen = []
+    generate = model.generate
+    model.generate = lambda **kw: seen.append(kw["generation_config"].forced_bos_token_id) or generate(**kw)
+    model.eval()
+    family = get_family("generation")
+    generate_texts(model, family.collate(split.features[:2], tokenizer.pad_token_id))
+    assert seen == [de]
+    with pytest.raises(XstiltsError, match="no language code for 'qaa'"):
+        code_for(tokenizer, "qaa")
+    plain = project_tokenizer()  # no codes: nothing forced
+    model = build("mbart", plain)
+    split = featurize_cached(task, "test", "de", data_root=tmp_path / "data", cache_root=tmp_path / "plain",
+                             tokenizer=plain, tokenizer_id="plain", max_length=32)
+    seen.clear()
+    generate = model.generate
+    model.generate = lambda **kw: seen.append(kw["generation_config"].forced_bos_token_id) or generate(**kw)
+    model.eval()
+    generate_texts(model, family.collate(split.features[:2], plain.pad_token_id))
+    assert seen == [None]

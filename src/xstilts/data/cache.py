@@ -55,7 +55,8 @@ def feature_key(task: Task, split: str, language: str, data_root: Path, tokenize
 def featurize_cached(task: Task, split: str, language: str, *, data_root: Path, cache_root: Path, tokenizer,
                      tokenizer_id: str, max_length: int, limit: int | None = None) -> FeaturizedSplit:
     """Examples and features of one split and language, featurized at most once per key."""
-    from xstilts.families import get_family
+    from xstilts.families import family_spec, get_family
+    from xstilts.families.language_codes import source_language
 
     key = feature_key(task, split, language, data_root, tokenizer_id, max_length, limit)
     folder = cache_root / key
@@ -65,7 +66,12 @@ def featurize_cached(task: Task, split: str, language: str, *, data_root: Path, 
         dataset = datasets.load_from_disk(str(folder))
         return FeaturizedSplit(task, split, language, dataset.to_list(), key, True, data_root, limit)
     examples = task.load(split, language, data_root, limit=limit)
-    features = get_family(task.family).featurize(task, examples, tokenizer, max_length)
+    family = get_family(task.family)
+    if family_spec(task.family).model_kind == "encoder-decoder":
+        with source_language(tokenizer, language):  # mBART-50: the language's code opens source and target
+            features = family.featurize(task, examples, tokenizer, max_length)
+    else:
+        features = family.featurize(task, examples, tokenizer, max_length)
     _save(features, folder)
     return FeaturizedSplit(task, split, language, features, key, False, data_root, limit, examples)
 

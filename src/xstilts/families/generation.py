@@ -51,6 +51,7 @@ from xstilts.families.common import (
     pad_sequences,
 )
 from xstilts.families.generation_settings import DECODING_KEYS, SPEC, TOKENIZER_ATTRIBUTE, GenerationSettings
+from xstilts.families.language_codes import forced_code
 from xstilts.scoring.generation import corpus_bleu
 from xstilts.scoring.units import Units
 
@@ -236,6 +237,9 @@ def generate_texts(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> li
     config.update(num_beams=beams, max_new_tokens=int(settings["max_new_tokens"]),
                   length_penalty=float(settings["length_penalty"]), do_sample=False, use_cache=True,
                   early_stopping=beams > 1, num_return_sequences=1, max_length=None)
+    code = forced_code(tokenizer, batch["input_ids"][:, 0].tolist())
+    if code is not None:  # mBART-50: write in the language the source is in (its code opens the output)
+        config.update(forced_bos_token_id=code)
     sequences = model.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                                generation_config=config)
     return [text.strip() for text in tokenizer.batch_decode(sequences, skip_special_tokens=True)]
