@@ -20,10 +20,10 @@ def summary(context: Context) -> dict[str, Any]:
     return plan_summary(context)
 
 
-def grid_cost(context: Context, problem: SelectionProblem, plan: dict[str, Any] | None = None) -> tuple[float, float]:
+def grid_cost(context: Context, problem: SelectionProblem) -> tuple[float, float]:
     """(FLOPs, estimated seconds) of the grid at one seed: every intermediate and target stage of the problem's
     pipelines and every evaluation they run (unknown model sizes count 0)."""
-    plan = plan or summary(context)
+    plan = summary(context)
     pipelines = {p for target in problem.targets.values() for p in (target.baseline, *target.pipelines.values())}
     chains = {pipeline: chain_of(context, problem, pipeline) for pipeline in pipelines}
     stage_keys = {node.key for chain in chains.values() for node in chain if node.kind != "mlm"}
@@ -67,6 +67,16 @@ def measured_seconds(times: dict[str, NodeTime], notes: list[str], what: str) ->
     return sum(t.seconds for t in times.values())
 
 
-def with_grid(cost: Cost, context: Context, problem: SelectionProblem, plan: dict[str, Any] | None = None) -> Cost:
-    cost.grid_flops, cost.grid_seconds = grid_cost(context, problem, plan)
+def with_grid(cost: Cost, context: Context, problem: SelectionProblem, notes: list[str]) -> Cost:
+    """``cost`` with the grid's FLOPs and seconds filled in, and a note that puts the estimate's FLOPs on the
+    plan's time scale: ``grid_seconds`` is an estimate, ``seconds`` a measurement, and on a small model the two
+    scales differ (the plan's throughput is that of larger matrices)."""
+    cost.grid_flops, cost.grid_seconds = grid_cost(context, problem)
+    notes.append(f"by the plan's arithmetic ({estimate.DEFAULT_FLOPS_PER_SECOND / 1e9:.0f} GFLOP/s), this estimate "
+                 f"is {cost.flops / estimate.DEFAULT_FLOPS_PER_SECOND:.1f} s against the grid's "
+                 f"{cost.grid_seconds:.1f} s ({_share(cost.flops, cost.grid_flops)} of its FLOPs)")
     return cost
+
+
+def _share(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "an unknown share"

@@ -155,20 +155,25 @@ def run_nodes(context: Context, nodes: list[Node], say: Say) -> dict[str, NodeTi
     times = {}
     for node in nodes:
         path = timings_path(context, node.id)
-        if node.finished(context):
-            record = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-            times[node.id] = NodeTime(record["seconds"] if record else 0.0, True, record is not None)
-            continue
-        say(f"select: {node.name}")
-        start = time.perf_counter()
-        outcome = run_once(context, node, say)
-        seconds = time.perf_counter() - start
-        if outcome == "ran":
-            write_json_atomic(path, {"node": node.id, "name": node.name, "seconds": seconds})
-            times[node.id] = NodeTime(seconds, False)
-        else:  # another process finished it meanwhile
-            times[node.id] = NodeTime(0.0, True, False)
+        if not node.finished(context):
+            say(f"select: {node.name}")
+            start = time.perf_counter()
+            if run_once(context, node, say) == "ran":
+                seconds = time.perf_counter() - start
+                write_json_atomic(path, {"node": node.id, "name": node.name, "seconds": seconds})
+                times[node.id] = NodeTime(seconds, False)
+                continue
+        # done before, or by another process meanwhile (run_once waited for its lock, then found it done)
+        record = _read_record(path)
+        times[node.id] = NodeTime(record if record is not None else 0.0, True, record is not None)
     return times
+
+
+def _read_record(path: Path) -> float | None:
+    try:
+        return float(json.loads(path.read_text(encoding="utf-8"))["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no record (or a torn one): the node's time is unknown here
 
 
 def nodes_for(context: Context, stage_keys: set[str] | None = None, eval_stage_keys: set[str] | None = None

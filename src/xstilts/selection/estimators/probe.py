@@ -71,7 +71,7 @@ def estimate(problem: SelectionProblem, context: Context, settings: EstimatorSet
     plan = summary(probe_context)
     trained = {node.key for node in probe_context.plan.stages} - shared
     flops = stage_cost(plan, trained)[0] + evaluation_cost(plan, {e.stage.key for e in probe_context.plan.evaluations})[0]
-    return Estimate(NAME, scores, with_grid(Cost(seconds, flops), context, problem), notes)
+    return Estimate(NAME, scores, with_grid(Cost(seconds, flops), context, problem, notes), notes)
 
 
 def _main_values(context: Context) -> dict[str, dict[tuple[str, str], float]]:

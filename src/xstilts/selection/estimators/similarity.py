@@ -107,7 +107,7 @@ def estimate(problem: SelectionProblem, context: Context, settings: EstimatorSet
                          "no score")
     seconds = time.perf_counter() - start
     result = Estimate(NAME, scores, with_grid(Cost(seconds, forward_flops(context, problem.model, tokens)),
-                                              context, problem), notes)
+                                              context, problem, notes), notes)
     cache.store(path, result)
     return result
 

@@ -104,7 +104,7 @@ def estimate(problem: SelectionProblem, context: Context, settings: EstimatorSet
                 scores[(name, ALL)][candidate] = value - base[name]
     seconds += time.perf_counter() - start
     flops = stage_cost(summary(probe_context), probe_keys)[0] + forward_flops(context, problem.model, tokens)
-    result = Estimate(NAME, scores, with_grid(Cost(seconds, flops), context, problem), notes)
+    result = Estimate(NAME, scores, with_grid(Cost(seconds, flops), context, problem, notes), notes)
     cache.store(path, result)
     return result
 
