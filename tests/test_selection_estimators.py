@@ -222,3 +222,43 @@ def test_logme_and_probe_share_their_intermediate_probes(tiny):
     again = ESTIMATORS["probe"](problem, context, SETTINGS, lambda _: None)
     assert again.scores == probe.scores and starts(context) == after and run_folders(context) == folders
     assert again.cost.seconds == pytest.approx(probe.cost.seconds, rel=1e-9)  # recorded seconds, nothing ran
+
+
+def test_span_rows_keep_every_start_and_end():
+    from xstilts.selection.estimators.features import _sample_rows
+
+    columns = np.zeros((10, 3))
+    columns[:, 2] = 1.0  # "other"
+    columns[[3, 7]] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]  # a start and an end
+    kept = _sample_rows(columns, 5, keep_rare=True)
+    assert len(kept) == 5 and {3, 7} <= set(kept.tolist())
+    assert _sample_rows(columns, 20, keep_rare=True).tolist() == list(range(10))  # within the budget: all
+
+
+@pytest.mark.parametrize("task_name", ["mock-nli", "mock-choice", "mock-pos", "mock-qa"])
+def test_labelled_rows_follow_the_families_heads(tiny, task_name):
+    """Rows and label columns per family, counted from the features themselves (module docstring of features.py)."""
+    from xstilts.families.common import IGNORE_INDEX
+    from xstilts.selection.estimators.features import labelled_rows, load_encoder
+    from xstilts.studies.context import ensure_tokenizer, featurize
+    from xstilts.tasks import get_task
+
+    problem, context = tiny
+    task = get_task(task_name).with_data(context.data_root)
+    data = featurize(context, task, "train", "en", 64, 12, problem.model)
+    tokenizer, _ = ensure_tokenizer(context, problem.model)
+    encoder = load_encoder(context, problem.model, None)
+    rows, labels, tokens = labelled_rows(encoder, task, data.features, tokenizer.pad_token_id,
+                                         EstimatorSettings(max_features=100_000))
+    features = data.features
+    assert rows.shape == (len(labels), 32) and tokens > 0
+    if task.family == "classification":  # one row per example, one column per class, exactly one 1
+        assert labels.shape == (len(features), len(task.labels)) and (labels.sum(axis=1) == 1).all()
+    elif task.family == "multiple_choice":  # one row per choice, the correct one marked
+        assert len(labels) == sum(len(f["input_ids"]) for f in features) and labels.sum() == len(features)
+    elif task.family == "tagging":  # one row per labelled (first-subword) position
+        assert len(labels) == sum(sum(label != IGNORE_INDEX for label in f["labels"]) for f in features)
+        assert (labels.sum(axis=1) == 1).all()
+    else:  # span QA: every real token; each feature one start and one end
+        assert len(labels) == sum(len(f["input_ids"]) for f in features)
+        assert labels[:, 0].sum() == len(features) and labels[:, 1].sum() == len(features)
