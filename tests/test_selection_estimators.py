@@ -262,3 +262,43 @@ def test_labelled_rows_follow_the_families_heads(tiny, task_name):
     else:  # span QA: every real token; each feature one start and one end
         assert len(labels) == sum(len(f["input_ids"]) for f in features)
         assert labels[:, 0].sum() == len(features) and labels[:, 1].sum() == len(features)
+
+
+T5_STUDY = """\
+name: selection-estimators-t5
+model:
+  build: {architecture: t5, hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64}
+  tokenizer: {train: {corpus: [mock-mlm], vocab_size: 400}}
+stages:
+  qa: {sources: [{task: mock-qa}], steps: 4, batch_size: 8, max_length: 96, selection: {max_examples: 8}}
+  choice: {sources: [{task: mock-choice}], steps: 4, batch_size: 8, max_length: 96, selection: {max_examples: 8}}
+  nli: {sources: [{task: mock-nli}], steps: 4, batch_size: 8, max_length: 64, selection: {max_examples: 8}}
+grids:
+  - name: "{intermediate}/{target}"
+    stages: ["{intermediate}", "{target}"]
+    axes: {intermediate: [null, qa, choice], target: [nli]}
+evaluate: {max_examples: 8, decoding: {max_new_tokens: 6}}
+runtime: {progress: false, trackers: []}
+"""
+
+
+@pytest.mark.slow
+def test_an_encoder_decoder_without_prefix_stages(xstilts_home, tmp_path):
+    """A built T5 and no pretraining stage: similarity and logme read the encoder half of the model as loaded
+    (and of the probes), the probe trains the text-to-text variants as the runner does."""
+    from xstilts.config.load import load_study
+    from xstilts.selection.estimators import ESTIMATORS
+    from xstilts.selection.problem import selection_problems
+    from xstilts.studies.context import make_context
+
+    path = tmp_path / "study.yaml"
+    path.write_text(T5_STUDY + f"store: {tmp_path / 'runs'}\n", encoding="utf-8")
+    context = make_context(load_study(path))
+    (problem,) = selection_problems(context.plan)
+    assert problem.prefix == []
+    settings = EstimatorSettings(examples=20, language_examples=10, logme_examples=16, probe_max_examples=8)
+    for name in ("similarity", "logme", "probe"):
+        estimate = ESTIMATORS[name](problem, context, settings, lambda _: None)
+        assert set(estimate.scores[("mock-nli", ALL)]) == {"qa", "choice"}
+        assert all(math.isfinite(v) for v in estimate.scores[("mock-nli", ALL)].values())
+        assert estimate.cost.flops > 0 and estimate.cost.grid_flops > 0

@@ -73,8 +73,8 @@ def with_grid(cost: Cost, context: Context, problem: SelectionProblem, notes: li
     scales differ (the plan's throughput is that of larger matrices)."""
     cost.grid_flops, cost.grid_seconds = grid_cost(context, problem)
     notes.append(f"by the plan's arithmetic ({estimate.DEFAULT_FLOPS_PER_SECOND / 1e9:.0f} GFLOP/s), this estimate "
-                 f"is {cost.flops / estimate.DEFAULT_FLOPS_PER_SECOND:.1f} s against the grid's "
-                 f"{cost.grid_seconds:.1f} s ({_share(cost.flops, cost.grid_flops)} of its FLOPs)")
+                 f"is {cost.flops / estimate.DEFAULT_FLOPS_PER_SECOND:.3g} s against the grid's "
+                 f"{cost.grid_seconds:.3g} s ({_share(cost.flops, cost.grid_flops)} of its FLOPs)")
     return cost
 
 
