@@ -35,8 +35,8 @@ def device_of(context: Context) -> torch.device:
 
 
 def load_encoder(context: Context, model: str, node: StageNode | None) -> torch.nn.Module:
-    """The encoder after ``node`` (None: the model as loaded; a built one seeded as the first seed's untrained
-    evaluations seed it), in eval mode on the study's device."""
+    """The encoder after ``node`` (None: the model as loaded; a built, random one seeded from the study's first
+    seed and the model's key, so every estimator sees the same one), in eval mode on the study's device."""
     from xstilts.models.checkpoint import load_model_from_checkpoint
     from xstilts.models.setup import initial_encoder
     from xstilts.training.loop import seed_int
