@@ -302,3 +302,29 @@ def test_an_encoder_decoder_without_prefix_stages(xstilts_home, tmp_path):
         assert set(estimate.scores[("mock-nli", ALL)]) == {"qa", "choice"}
         assert all(math.isfinite(v) for v in estimate.scores[("mock-nli", ALL)].values())
         assert estimate.cost.flops > 0 and estimate.cost.grid_flops > 0
+
+
+def test_a_target_without_dev_split_is_probed_on_the_study_split(tiny, monkeypatch):
+    """Probe studies per split: dev where a target has it, the study's split where not; the shortened
+    intermediate stages are the same nodes in both."""
+    import dataclasses
+
+    from xstilts.selection.estimators import nodes
+
+    problem, context = tiny
+    real = nodes.get_task
+
+    def without_dev(name):
+        task = real(name)
+        return dataclasses.replace(task, splits={"test": ("qad",)}) if name == "mock-retrieval" else task
+
+    monkeypatch.setattr(nodes, "get_task", without_dev)
+    studies = {probe.split: probe for probe in nodes.probe_studies(context, problem, SETTINGS)}
+    assert set(studies) == {"dev", "test"}
+    assert set(studies["dev"].baselines) == {"mock-pos", "mock-nli"}
+    assert set(studies["test"].baselines) == {"mock-retrieval"}
+    assert studies["test"].study.evaluate.split == "test" and studies["dev"].study.evaluate.split == "dev"
+    keys = {split: {c: nodes.stage_node_of(nodes.derived_context(context, probe.study), pipeline).key
+                    for c, pipeline in probe.intermediate.items()} for split, probe in studies.items()}
+    assert keys["dev"] == keys["test"]
+    assert studies["dev"].study.stages["qa[steps=2]"].steps == 2  # ceil(8 x 0.25)

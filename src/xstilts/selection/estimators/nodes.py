@@ -75,13 +75,16 @@ class ProbeStudy:
     target evaluated on the intermediate encoder)."""
 
     study: StudyConfig
-    split: str = "dev"  # what the probe evaluates
+    split: str = "dev"  # what the probe's evaluations read
     intermediate: dict[str, str] = field(default_factory=dict)
     pairs: dict[tuple[str, str], str] = field(default_factory=dict)
     baselines: dict[str, str] = field(default_factory=dict)
 
 
-def probe_study(context: Context, problem: SelectionProblem, settings: EstimatorSettings) -> ProbeStudy:
+def probe_study(context: Context, problem: SelectionProblem, settings: EstimatorSettings,
+                targets: list[str] | None = None, split: str = "dev") -> ProbeStudy:
+    """The probe study of ``targets`` (None: every target; []: the shortened intermediate stages alone),
+    evaluated on ``split``."""
     study = context.study
     stages = dict(study.stages)
     short_names: dict[str, str] = {}
@@ -93,11 +96,9 @@ def probe_study(context: Context, problem: SelectionProblem, settings: Estimator
             stages[short_names[name]] = stages_config
         return short_names[name]
 
+    chosen = {task: problem.targets[task] for task in (problem.targets if targets is None else targets)}
     model = problem.model if study.models is not None else None
     pipelines: dict[str, PipelineConfig] = {}
-    # the dev split, so that choosing never looks at the test data the grid reports; the study's split only when
-    # a target has no dev split at all
-    split = "dev" if all("dev" in get_task(task).splits for task in problem.targets) else study.evaluate.split
     probe = ProbeStudy(study, split)
     prefix = list(problem.prefix)
     for candidate in problem.candidates:
@@ -105,14 +106,14 @@ def probe_study(context: Context, problem: SelectionProblem, settings: Estimator
         probe.intermediate[candidate] = f"{PROBE}:{candidate}"
         pipelines[probe.intermediate[candidate]] = PipelineConfig(stages=prefix + intermediate, evaluate=[],
                                                                   model=model)
-        for task, target in problem.targets.items():
+        for task, target in chosen.items():
             if candidate not in target.pipelines:
                 continue
             tail = [short(target.stage)] if target.stage else []
             probe.pairs[(candidate, task)] = f"{PROBE}:{candidate}/{task}"
             pipelines[probe.pairs[(candidate, task)]] = PipelineConfig(stages=prefix + intermediate + tail,
                                                                        evaluate=[task], model=model)
-    for task, target in problem.targets.items():
+    for task, target in chosen.items():
         probe.baselines[task] = f"{PROBE}:baseline/{task}"
         tail = [short(target.stage)] if target.stage else []
         pipelines[probe.baselines[task]] = PipelineConfig(stages=prefix + tail, evaluate=[task], model=model)
@@ -123,6 +124,17 @@ def probe_study(context: Context, problem: SelectionProblem, settings: Estimator
         "runtime": study.runtime.model_copy(update={"progress": False}),
     })
     return probe
+
+
+def probe_studies(context: Context, problem: SelectionProblem, settings: EstimatorSettings) -> list[ProbeStudy]:
+    """The probe studies of every target, one per split evaluated: a target's dev split, so that choosing never
+    looks at the test data the grid reports; the study's own split for a target without a dev split (a
+    retrieval task published with a test set only). Their shortened stages are the same nodes."""
+    by_split: dict[str, list[str]] = {}
+    for task in problem.targets:
+        split = "dev" if "dev" in get_task(task).splits else context.study.evaluate.split
+        by_split.setdefault(split, []).append(task)
+    return [probe_study(context, problem, settings, tasks, split) for split, tasks in by_split.items()]
 
 
 def derived_context(context: Context, study: StudyConfig) -> Context:

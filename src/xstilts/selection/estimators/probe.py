@@ -6,9 +6,10 @@ intermediate encoder (retrieval) has no target stage: the probed intermediate en
 against the prefix encoder.
 
 Score(candidate, target, l) = probe value - baseline probe value (the target's main metric, in points);
-ALL = the mean over the target's languages. Everything runs as one derived study (``nodes.probe_study``)
-through ``studies.node.run_once``, so a crash resumes exactly and a second call trains and evaluates nothing;
-its results are read back from the run store, which is its cache.
+ALL = the mean over the target's languages. Everything runs as derived studies (``nodes.probe_studies``: one
+per split evaluated, the dev split, or the study's own split for a target that has none, which a note then
+says) through ``studies.node.run_once``, so a crash resumes exactly and a second call trains and evaluates
+nothing; its results are read back from the run store, which is its cache.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from xstilts.selection.estimators.costs import (
     with_grid,
 )
 from xstilts.selection.estimators.nodes import (
+    NodeTime,
+    ProbeStudy,
     derived_context,
     lineage_keys,
     nodes_for,
     prefix_node,
-    probe_study,
+    probe_studies,
     run_nodes,
 )
 from xstilts.selection.estimators.settings import EstimatorSettings
@@ -42,21 +45,36 @@ NAME = "probe"
 
 
 def estimate(problem: SelectionProblem, context: Context, settings: EstimatorSettings, say: Say) -> Estimate:
-    probe = probe_study(context, problem, settings)
-    probe_context = derived_context(context, probe.study)
-    notes: list[str] = []
-    if probe.split != "dev":
-        notes.append(f"a target has no dev split: the probes are evaluated on {probe.split!r}, the split the grid "
-                     "reports (the estimate has seen it)")
     prefix = prefix_node(context, problem)
     shared = lineage_keys([prefix]) if prefix is not None else set()
-    times = run_nodes(probe_context, nodes_for(probe_context), say)
+    notes: list[str] = []
+    scores: dict[tuple[str, str], dict[str, float]] = {}
+    times: dict[str, NodeTime] = {}
+    counted: set[str] = set()
+    flops = 0.0
+    for probe in probe_studies(context, problem, settings):
+        if probe.split != "dev":
+            notes.append(f"{', '.join(sorted(probe.baselines))}: no dev split, so the probes are evaluated on "
+                         f"{probe.split!r}, the split the grid reports (this estimate has seen it)")
+        probe_context = derived_context(context, probe.study)
+        times.update(run_nodes(probe_context, nodes_for(probe_context), say))
+        _score(probe, _main_values(probe_context), scores, notes)
+        plan = summary(probe_context)
+        # a stage that two probe studies share (a shortened intermediate) is counted once
+        trained = {node.key for node in probe_context.plan.stages} - shared - counted
+        counted |= trained
+        flops += stage_cost(plan, trained)[0]
+        flops += evaluation_cost(plan, {e.stage.key for e in probe_context.plan.evaluations})[0]
     if any(not t.cached for key, t in times.items() if key in shared):
         notes.append("the prefix stages were trained now: the grid shares them, so they are not counted in this "
                      "estimate's cost")
     seconds = measured_seconds({k: t for k, t in times.items() if k not in shared}, notes, NAME)
-    values = _main_values(probe_context)
-    scores: dict[tuple[str, str], dict[str, float]] = {}
+    return Estimate(NAME, scores, with_grid(Cost(seconds, flops), context, problem, notes), notes)
+
+
+def _score(probe: ProbeStudy, values: dict[str, dict[tuple[str, str], float]],
+           scores: dict[tuple[str, str], dict[str, float]], notes: list[str]) -> None:
+    """Probe value - baseline value per (candidate, target, language); ALL: the mean over the languages."""
     for (candidate, task), pipeline in probe.pairs.items():
         baseline = values.get(probe.baselines[task], {})
         per_language = {language: value - baseline[(task, language)]
@@ -68,10 +86,6 @@ def estimate(problem: SelectionProblem, context: Context, settings: EstimatorSet
             scores.setdefault((task, ALL), {})[candidate] = float(np.mean(list(per_language.values())))
         else:
             notes.append(f"{candidate!r} -> {task!r}: the probe gave no main-metric value: no score")
-    plan = summary(probe_context)
-    trained = {node.key for node in probe_context.plan.stages} - shared
-    flops = stage_cost(plan, trained)[0] + evaluation_cost(plan, {e.stage.key for e in probe_context.plan.evaluations})[0]
-    return Estimate(NAME, scores, with_grid(Cost(seconds, flops), context, problem, notes), notes)
 
 
 def _main_values(context: Context) -> dict[str, dict[tuple[str, str], float]]:

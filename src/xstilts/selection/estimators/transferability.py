@@ -45,7 +45,7 @@ def estimate(problem: SelectionProblem, context: Context, settings: EstimatorSet
     from xstilts.selection.estimators.features import LABELLED_FAMILIES
 
     prefix = prefix_node(context, problem)
-    probe = probe_study(context, problem, settings)
+    probe = probe_study(context, problem, settings, targets=[])  # the shortened intermediate stages alone
     probe_context = derived_context(context, probe.study)
     probed = {c: stage_node_of(probe_context, pipeline) for c, pipeline in probe.intermediate.items()}
     notes: list[str] = []
