@@ -139,9 +139,11 @@ def _language_sources(context: Context, task_name: str, languages: list[str]) ->
 
 
 def _split_with(task, language: str, prefer: str) -> str | None:
-    if language in task.splits.get(prefer, ()):
-        return prefer
-    return next((split for split, languages in task.splits.items() if language in languages), None)
+    """``prefer`` if it has ``language``, else dev (test inputs only when nothing else has the language)."""
+    for split in (prefer, "dev", *task.splits):
+        if language in task.splits.get(split, ()):
+            return split
+    return None
 
 
 def _describe(context: Context, task_name: str, split: str, language: str) -> dict:
