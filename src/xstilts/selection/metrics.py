@@ -1,0 +1,166 @@
+"""How well a ranking of candidate intermediate tasks matches the gains a grid measured.
+
+All functions are pure: ``gains`` maps candidate -> measured gain (points of the target's main metric over its
+baseline, any sign), ``ranking`` lists candidates best first, ``scores`` maps candidate -> predicted score
+(higher = better).
+
+- **NDCG@k**: a candidate's relevance is its gain minus the smallest gain among the candidates, so the worst
+  candidate has relevance 0 and negative gains need no special case (NDCG wants relevances >= 0; shifting
+  every gain by the same amount keeps their order and differences). DCG@k = sum_{i=1..k} rel(ranking[i]) /
+  log2(i + 1); NDCG@k = DCG@k / the DCG@k of the ideal ranking, and 1.0 when the ideal DCG is 0 (every
+  candidate gains the same: any ranking is as good as any other).
+- **regret@k**: the best gain minus the best gain among the ranking's top k, in points (>= 0; 0 when the best
+  candidate is in the top k).
+- **Spearman**: rank correlation of scores and gains (``scipy.stats.spearmanr``, ties averaged); nan when either
+  side is constant or fewer than two candidates are compared.
+- **A uniformly random ranking** (the "random" baseline) is scored by its exact expectation, not by a draw:
+  E[NDCG@k] = (sum_{i=1..k} mean(rel) / log2(i + 1)) / IDCG@k, because each position holds every candidate
+  with the same probability; E[regret@k] = best - E[best gain of a random k-subset], where the best of a random
+  k-subset is the j-th smallest of the n gains with probability C(j-1, k-1) / C(n, k); E[Spearman] = 0 (nan
+  when the gains are constant).
+- **The seed-noise ceiling**: how well one seed's measured ranking predicts another seed's gains: for every
+  ordered pair of distinct seeds (s, s'), the metric of the ranking by s's gains (scores: s's gains) against
+  s''s gains; summarised by the mean and the spread (standard deviation over the pairs, ddof=0) of the pairs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import permutations
+
+import numpy as np
+
+Gains = Mapping[str, float]
+# (ranking, scores, gains) -> value; every metric of a validation has this shape
+Metric = Callable[[Sequence[str], Gains, Gains], float]
+
+
+def _check(ranking: Sequence[str], gains: Gains, k: int) -> None:
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if not gains:
+        raise ValueError("no candidates: gains is empty")
+    if sorted(ranking) != sorted(gains):
+        raise ValueError(f"the ranking {list(ranking)} is not an order of the measured candidates {sorted(gains)}")
+
+
+def _discounts(k: int) -> np.ndarray:
+    return 1.0 / np.log2(np.arange(2, k + 2))
+
+
+def _relevance(gains: Gains) -> dict[str, float]:
+    low = min(gains.values())
+    return {candidate: gain - low for candidate, gain in gains.items()}
+
+
+def ndcg_at_k(ranking: Sequence[str], gains: Gains, k: int) -> float:
+    """NDCG@k of ``ranking`` against ``gains`` (relevance = gain - the smallest gain; see the module docstring)."""
+    _check(ranking, gains, k)
+    k = min(k, len(gains))
+    relevance = _relevance(gains)
+    discounts = _discounts(k)
+    ideal = float(np.dot(sorted(relevance.values(), reverse=True)[:k], discounts))
+    if ideal == 0.0:
+        return 1.0
+    return float(np.dot([relevance[c] for c in ranking[:k]], discounts)) / ideal
+
+
+def regret_at_k(ranking: Sequence[str], gains: Gains, k: int) -> float:
+    """Points lost by taking the best of the ranking's top k instead of the best candidate (>= 0)."""
+    _check(ranking, gains, k)
+    return max(gains.values()) - max(gains[c] for c in ranking[:k])
+
+
+def spearman(scores: Gains, gains: Gains) -> float:
+    """Spearman's rank correlation over the candidates both sides have; nan when one side is constant."""
+    from scipy.stats import spearmanr
+
+    common = sorted(set(scores) & set(gains))
+    x = np.array([scores[c] for c in common], dtype=float)
+    y = np.array([gains[c] for c in common], dtype=float)
+    if len(common) < 2 or np.all(x == x[0]) or np.all(y == y[0]):
+        return math.nan
+    return float(spearmanr(x, y).statistic)
+
+
+def expected_ndcg_at_k(gains: Gains, k: int) -> float:
+    """E[NDCG@k] of a uniformly random ranking (exact)."""
+    _check(list(gains), gains, k)
+    k = min(k, len(gains))
+    relevance = _relevance(gains)
+    discounts = _discounts(k)
+    ideal = float(np.dot(sorted(relevance.values(), reverse=True)[:k], discounts))
+    if ideal == 0.0:
+        return 1.0
+    return float(np.mean(list(relevance.values())) * discounts.sum()) / ideal
+
+
+def expected_regret_at_k(gains: Gains, k: int) -> float:
+    """E[regret@k] of a uniformly random ranking (exact, from the order statistics of a random k-subset)."""
+    _check(list(gains), gains, k)
+    ordered = sorted(gains.values())
+    n = len(ordered)
+    k = min(k, n)
+    expected_best = sum(math.comb(j - 1, k - 1) * ordered[j - 1] for j in range(k, n + 1)) / math.comb(n, k)
+    return max(0.0, ordered[-1] - expected_best)  # max: float rounding must not make a regret negative
+
+
+def expected_spearman(gains: Gains) -> float:
+    """E[Spearman] of a uniformly random ranking: 0 by symmetry (nan when the gains are constant)."""
+    values = list(gains.values())
+    return math.nan if len(values) < 2 or all(v == values[0] for v in values) else 0.0
+
+
+def ranking_of(scores: Gains) -> list[str]:
+    """Candidates by score, best first, ties broken by name (as ``Estimate.ranking`` breaks them)."""
+    return sorted(scores, key=lambda c: (-scores[c], c))
+
+
+# The metrics a validation reports, by name; each takes (ranking, scores, gains).
+METRICS: dict[str, Metric] = {
+    "ndcg@3": lambda ranking, scores, gains: ndcg_at_k(ranking, gains, 3),
+    "regret@1": lambda ranking, scores, gains: regret_at_k(ranking, gains, 1),
+    "regret@3": lambda ranking, scores, gains: regret_at_k(ranking, gains, 3),
+    "spearman": lambda ranking, scores, gains: spearman(scores, gains),
+}
+# The same metrics' exact expectations for a uniformly random ranking.
+RANDOM_EXPECTATIONS: dict[str, Callable[[Gains], float]] = {
+    "ndcg@3": lambda gains: expected_ndcg_at_k(gains, 3),
+    "regret@1": lambda gains: expected_regret_at_k(gains, 1),
+    "regret@3": lambda gains: expected_regret_at_k(gains, 3),
+    "spearman": expected_spearman,
+}
+HIGHER_IS_BETTER = {"ndcg@3": True, "regret@1": False, "regret@3": False, "spearman": True}
+
+
+@dataclass
+class Summary:
+    """A metric over several comparisons (seeds, or seed pairs): mean and spread (std, ddof=0), nan-free values
+    only; ``values`` keeps every comparison's value (nan included) for the JSON."""
+
+    mean: float
+    spread: float
+    values: list[float] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Summary:
+        finite = [v for v in values if not math.isnan(v)]
+        if not finite:
+            return cls(math.nan, math.nan, list(values))
+        return cls(float(np.mean(finite)), float(np.std(finite)), list(values))
+
+
+def noise_ceiling(per_seed: Mapping[object, Gains], metric: Metric) -> Summary | None:
+    """The metric of seed s's measured ranking against seed s''s gains, over all ordered pairs of distinct seeds;
+    None with fewer than two seeds. Every seed must have measured the same candidates."""
+    seeds = list(per_seed)
+    if len(seeds) < 2:
+        return None
+    candidates = sorted(per_seed[seeds[0]])
+    for seed in seeds[1:]:
+        if sorted(per_seed[seed]) != candidates:
+            raise ValueError(f"seed {seed} measured {sorted(per_seed[seed])}, seed {seeds[0]} {candidates}")
+    values = [metric(ranking_of(per_seed[s]), per_seed[s], per_seed[t]) for s, t in permutations(seeds, 2)]
+    return Summary.of(values)
