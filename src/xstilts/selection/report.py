@@ -74,7 +74,7 @@ def _target_section(validation: Validation, target: str) -> list[str]:
                      *(_number(scored.seed_mean[m], m) for m in METRICS)])
     ceiling = validation.ceiling.get((target, ALL))
     rows.append([CEILING, "(another seed)", *(_summary(ceiling[m] if ceiling else None, m) for m in METRICS),
-                 *("" for _ in METRICS)])
+                 *("—" for _ in METRICS)])
     return lines + _table(header, rows)
 
 
@@ -194,7 +194,7 @@ def _plot(validation: Validation, folder: Path) -> list[Path]:
     colours = {n: COLOURS[i % len(COLOURS)] for i, n in enumerate(validation.estimators)}
     colours.update({n: BASELINE_GREYS[i % len(BASELINE_GREYS)] for i, n in enumerate(validation.baselines)})
     width = 0.8 / max(len(names), 1)
-    fig, axes = plt.subplots(2, 1, figsize=(max(5.0, 1.1 * len(targets) + 2), 5.6), layout="constrained",
+    fig, axes = plt.subplots(2, 1, figsize=(max(7.5, 1.2 * len(targets) + 2), 6.0), layout="constrained",
                              sharex=True)
     x = np.arange(len(targets))
     for ax, metric in zip(axes, ("ndcg@3", "regret@3"), strict=True):
@@ -210,16 +210,16 @@ def _plot(validation: Validation, folder: Path) -> list[Path]:
             if ceiling is None:
                 continue
             mean, spread = ceiling[metric].mean, ceiling[metric].spread
-            ax.fill_between([j - 0.45, j + 0.45], mean - spread, mean + spread, color="0.2", alpha=0.15, lw=0)
-            ax.plot([j - 0.45, j + 0.45], [mean, mean], color="black", lw=1.2, label=label)
+            low, high = max(mean - spread, 0.0), mean + spread if metric != "ndcg@3" else min(mean + spread, 1.0)
+            ax.fill_between([j - 0.45, j + 0.45], low, high, color="0.2", alpha=0.15, lw=0, zorder=0)
+            ax.plot([j - 0.45, j + 0.45], [mean, mean], color="black", lw=1.2, label=label, zorder=3)
             label = None  # one legend entry
         ax.set_ylabel(f"{NAMES[metric]} ({'higher' if metric == 'ndcg@3' else 'lower'} is better)")
     axes[0].set_ylim(0, 1.05)
-    axes[0].set_title(f"{validation.study} ({validation.model}): each ranking against single seeds, mean ± spread",
-                      fontsize=9)
+    axes[0].set_title(f"{validation.study}: each ranking against single seeds (mean ± spread)", fontsize=9)
     axes[1].set_xticks(x, targets, rotation=20, ha="right")
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 5), frameon=False)
+    fig.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 4), frameon=False)
     save(fig, folder, "selection")
     return [folder / "selection.png", folder / "selection.svg"]
 

@@ -124,7 +124,8 @@ def _score(estimate: Estimate, target: str, language: str, cell: Cell, per_seed:
                       {m: expect(cell.mean_gains) for m, expect in RANDOM_EXPECTATIONS.items()})
     given = _estimate_scores(estimate, target, language)
     if given is None:
-        notes.append(f"{estimate.estimator}: no scores for {target} ({language}): left out of that cell")
+        if language == ALL or any(t == target for t, _ in estimate.scores):  # once per target, unless partial
+            notes.append(f"{estimate.estimator}: no scores for {target} ({language}): left out of that cell")
         return None
     unscored = [c for c in cell.candidates if c not in given]
     if unscored and language == ALL:
@@ -147,10 +148,12 @@ def _beats(value: float, other: float, higher_better: bool) -> bool:
 def _verdict(name: str, target: str, validation: Validation) -> Verdict:
     mine = validation.scored.get((name, target, ALL))
     ceiling = validation.ceiling.get((target, ALL))
+    if (target, ALL) not in validation.cells:
+        return Verdict(name, target, None, ["the target as a whole was not measured"])
     if mine is None:
-        return Verdict(name, target, None, ["not scored: the target as a whole was not measured or not estimated"])
+        return Verdict(name, target, None, ["the estimator gives no ranking for this target"])
     if ceiling is None:
-        return Verdict(name, target, None, ["n/a: one seed, so no seed-noise ceiling"])
+        return Verdict(name, target, None, ["one seed, so no seed-noise ceiling"])
     reasons = []
     ndcg, regret = mine.per_seed["ndcg@3"].mean, mine.per_seed["regret@3"].mean
     for baseline in validation.baselines:
@@ -158,13 +161,13 @@ def _verdict(name: str, target: str, validation: Validation) -> Verdict:
         if theirs is None:
             continue
         their_ndcg, their_regret = theirs.per_seed["ndcg@3"].mean, theirs.per_seed["regret@3"].mean
-        if not _beats(ndcg, their_ndcg, True):
-            reasons.append(f"NDCG@3 {ndcg:.3f} does not beat {baseline} ({their_ndcg:.3f})")
-        if not _beats(regret, their_regret, False):
-            reasons.append(f"regret@3 {regret:.2f} does not beat {baseline} ({their_regret:.2f})")
+        lost = ([f"NDCG@3 {ndcg:.3f} vs {their_ndcg:.3f}"] if not _beats(ndcg, their_ndcg, True) else []) + \
+               ([f"regret@3 {regret:.2f} vs {their_regret:.2f}"] if not _beats(regret, their_regret, False) else [])
+        if lost:
+            reasons.append(f"does not beat {baseline} ({', '.join(lost)})")
     floor = ceiling["ndcg@3"].mean - ceiling["ndcg@3"].spread
     if not ndcg >= floor - 1e-12:
-        reasons.append(f"NDCG@3 {ndcg:.3f} below the ceiling minus its spread ({ceiling['ndcg@3'].mean:.3f} - "
+        reasons.append(f"NDCG@3 {ndcg:.3f} is below the noise ceiling minus its spread ({ceiling['ndcg@3'].mean:.3f} - "
                        f"{ceiling['ndcg@3'].spread:.3f})")
     return Verdict(name, target, not reasons, reasons or ["beats every baseline and reaches the noise ceiling"])
 
