@@ -61,7 +61,9 @@ def _target_section(validation: Validation, target: str) -> list[str]:
     if cell is None:
         return lines + ["Not validated: its languages were not all measured (see the notes).", ""]
     best = sorted(cell.mean_gains, key=lambda c: (-cell.mean_gains[c], c))
-    lines += ["Measured (mean over seeds " + ", ".join(map(str, cell.seeds)) + "): " +
+    seeds = (f"seed {cell.seeds[0]}" if len(cell.seeds) == 1 else
+             "mean over seeds " + ", ".join(map(str, cell.seeds)))
+    lines += [f"Measured gains ({seeds}; {len(cell.candidates)} candidates): " +
               ", ".join(f"{c} {cell.mean_gains[c]:+.2f}" for c in best), ""]
     header = ["ranking", "top 3", *(NAMES[m] for m in METRICS), *(f"{NAMES[m]} (seed mean)" for m in METRICS)]
     rows = []
