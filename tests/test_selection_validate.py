@@ -119,7 +119,11 @@ def test_measured_gains_from_rows(problem, model_label):
     rows += [{**rows[0], "main": False, "value": 0.0},  # another metric of the task: not the main one
              {**rows[0], "model": "another-model", "value": 0.0},  # another model's row
              {**rows[1], "split": "dev", "value": 0.0}]  # a dev row beside the test row: test wins
+    failed = next(r for r in rows if (r["pipeline"], r["language"], r["seed"]) == ("choice/paraphrase", "qad", 1))
+    failed["value"] = float("nan")  # a failed score: missing, not a gain of nan
     measured = measured_gains(problem, rows)
+    assert measured.gains[(PARA, "qad")]["choice"] == {0: 1.0, 2: 2.0}
+    assert any("not a number" in note for note in measured.notes)
     assert measured.seeds == [0, 1, 2]
     assert measured.gains[(PARA, "en")]["pos"] == {0: 4.0, 1: 4.0, 2: 3.0}  # 50 + 3 + 1 - 50
     assert measured.gains[(PARA, "qad")]["multi"] == {0: -2.0, 1: -2.0, 2: -1.0}

@@ -12,6 +12,7 @@ one value is the baseline of every seed.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -48,8 +49,9 @@ def run_command(problem: SelectionProblem) -> str:
     return f"xstilts run {study.name}" + (f" --size {study.variant}" if study.variant else "")
 
 
-def _main_values(problem: SelectionProblem, rows: Iterable[dict[str, Any]]) -> dict[tuple, float]:
-    """(pipeline, task, language, seed) -> main-metric value, the test split preferred, this problem's model."""
+def _main_values(problem: SelectionProblem, rows: Iterable[dict[str, Any]], notes: list[str]) -> dict[tuple, float]:
+    """(pipeline, task, language, seed) -> main-metric value, the test split preferred, this problem's model. A
+    value that is not a finite number (a failed score) counts as missing, with a note."""
     label = problem.study.model_label(problem.model)
     pipelines = {p for t in problem.targets.values() for p in (t.baseline, *t.pipelines.values())}
     tasks = set(problem.targets)
@@ -61,7 +63,11 @@ def _main_values(problem: SelectionProblem, rows: Iterable[dict[str, Any]]) -> d
             continue
         key = (row["pipeline"], row["task"], row["language"], row["seed"])
         split = str(row.get("split") or "test")
-        value = float(row["value"])
+        value = float(row["value"]) if row.get("value") not in (None, "") else math.nan
+        if not math.isfinite(value):
+            notes.append(f"{row['task']} in {row['language']}, pipeline {row['pipeline']}, seed {row['seed']}: "
+                         f"the main metric is {row.get('value')!r}, not a number: counted as missing")
+            continue
         known = by_split[key].get(split)
         if known is not None and known != value:
             raise XstiltsError(f"study {problem.study.name!r}: two different results ({known} and {value}) for "
@@ -136,9 +142,9 @@ def _over_languages(target: Target, by_language: dict[str, dict[str, dict[Seed, 
 def measured_gains(problem: SelectionProblem, rows: Iterable[dict[str, Any]]) -> Measured:
     """Gains per (target, language), candidate and seed from result rows (``gather_rows`` or ``load_results``)."""
     seeds = list(problem.study.seeds)
-    values = _main_values(problem, rows)
-    seeds += sorted({key[3] for key in values} - set(seeds), key=str)  # rows at seeds the config no longer lists
     notes: list[str] = []
+    values = _main_values(problem, rows, notes)
+    seeds += sorted({key[3] for key in values} - set(seeds), key=str)  # rows at seeds the config no longer lists
     gains: dict[tuple[str, str], dict[str, dict[Seed, float]]] = {}
     for target in problem.targets.values():
         by_language = _target_gains(problem, target, values, seeds, notes)
