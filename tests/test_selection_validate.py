@@ -272,3 +272,13 @@ def test_report_files(validation, tmp_path):
     assert all(value is None or not math.isnan(value) for row in data["by_distance"] for value in row.values()
                if isinstance(value, float))
     assert (tmp_path / "selection.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_validation_modules_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport xstilts.selection.measured, xstilts.selection.baselines, xstilts.selection.validate\n"
+            "import xstilts.selection.report\nprint(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"  # matplotlib only when a plot is drawn
