@@ -18,7 +18,7 @@ from xstilts.selection.baselines import (
     naive_baselines,
     random_ranking,
 )
-from xstilts.selection.estimate import ALL, Estimate
+from xstilts.selection.estimate import ALL, Cost, Estimate
 from xstilts.selection.measured import Measured, measured_gains
 from xstilts.selection.metrics import METRICS, expected_ndcg_at_k, ndcg_at_k, noise_ceiling, regret_at_k
 from xstilts.selection.report import write_validation
@@ -162,10 +162,10 @@ def test_naive_baselines(problem, context):
     assert (largest.estimator, family.estimator, rand.estimator) == (LARGEST, SAME_FAMILY, RANDOM)
 
 
-def _estimate(name, rankings):
+def _estimate(name, rankings, cost=None):
     """An estimator whose scores put each target's candidates in the given order (for every language)."""
     return Estimate(name, {(t, ALL): {c: float(len(order) - i) for i, c in enumerate(order)}
-                           for t, order in rankings.items()})
+                           for t, order in rankings.items()}, cost or Cost())
 
 
 ORACLE = {PARA: ["pos", "choice", "nli", "qa", "multi"], NER: ["pos", "multi", "qa", "choice", "nli"]}
@@ -174,7 +174,7 @@ ORACLE = {PARA: ["pos", "choice", "nli", "qa", "multi"], NER: ["pos", "multi", "
 @pytest.fixture(scope="module")
 def validation(problem, context, model_label):
     measured = measured_gains(problem, _labelled(_rows(problem), model_label))
-    estimates = [_estimate("oracle", ORACLE), _estimate("reverse", {t: o[::-1] for t, o in ORACLE.items()})]
+    estimates = [_estimate("oracle", ORACLE, Cost(seconds=2.0, flops=1e12, grid_flops=4e12)), _estimate("reverse", {t: o[::-1] for t, o in ORACLE.items()})]
     return validate(problem, measured, estimates, naive_baselines(problem, context.data_root))
 
 
@@ -266,6 +266,7 @@ def test_report_files(validation, tmp_path):
         assert heading in text, heading
     assert "strictly higher" in text  # the rule is stated
     assert f"| {PARA} | **useful** |" in text
+    assert "| oracle | 2.0 | 1e+12 | 4e+12 | n/a | 25.00% |" in text  # a quarter of the grid's FLOPs
     data = json.loads((tmp_path / "selection.json").read_text())
     assert {(v["estimator"], v["target"]): v["useful"] for v in data["verdicts"]}[("oracle", PARA)] is True
     assert data["baselines"] == [LARGEST, SAME_FAMILY, RANDOM]

@@ -113,7 +113,12 @@ def _costs(validation: Validation) -> list[str]:
         share = f"{cost.flops / cost.grid_flops:.2%}" if cost.grid_flops else "n/a"
         rows.append([name, f"{cost.seconds:.1f}", f"{cost.flops:.3g}", f"{cost.grid_flops:.3g}" if cost.grid_flops
                      else "n/a", f"{cost.grid_seconds:.0f}" if cost.grid_seconds else "n/a", share])
-    return _table(header, rows)
+    grid = max((c for c in validation.costs.values()), key=lambda c: c.grid_flops, default=None)
+    lines = _table(header, rows)
+    if grid is not None and grid.grid_flops:
+        lines += [f"The grid these rankings replace: {grid.grid_flops:.3g} FLOPs"
+                  + (f", {grid.grid_seconds:.0f} s as the plan estimates it." if grid.grid_seconds else "."), ""]
+    return lines
 
 
 def selection_markdown(validation: Validation) -> str:
