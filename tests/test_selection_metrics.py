@@ -3,6 +3,7 @@ ranking (checked against every permutation of four candidates) and the seed-nois
 
 from __future__ import annotations
 
+import itertools
 import math
 from itertools import permutations
 
@@ -16,10 +17,13 @@ from xstilts.selection.metrics import (
     expected_regret_at_k,
     expected_spearman,
     ndcg_at_k,
+    ndcg_over_ties,
     noise_ceiling,
     ranking_of,
     regret_at_k,
+    regret_over_ties,
     spearman,
+    tied_blocks,
 )
 
 # relevances (gain - smallest gain): a 4, b 2, c 1, d 0
@@ -95,6 +99,34 @@ def test_random_expectations_equal_the_mean_over_every_permutation(gains, k):
         assert math.isnan(expected_spearman(gains))
     else:
         assert expected_spearman(gains) == pytest.approx(np.mean(rhos), abs=1e-12)
+
+
+def _tie_breaks(scores):
+    """Every order of the candidates that sorts them by score (ties in any order)."""
+    return [o for o in permutations(scores) if all(scores[a] >= scores[b] for a, b in itertools.pairwise(o))]
+
+
+@pytest.mark.parametrize("scores", [{"a": 1.0, "b": 1.0, "c": 1.0, "d": 0.0}, {"a": 2.0, "b": 1.0, "c": 1.0, "d": 1.0},
+                                    {"a": 1.0, "b": 1.0, "c": 0.0, "d": 0.0}, {"a": 0.0, "b": 0.0, "c": 0.0, "d": 0.0},
+                                    {"a": 4.0, "b": 3.0, "c": 2.0, "d": 1.0}])
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_ties_are_scored_by_the_mean_over_their_orders(scores, k):
+    orders = _tie_breaks(scores)
+    for gains in (GAINS, {"a": -1.0, "b": 2.0, "c": 2.0, "d": 0.5}):
+        assert ndcg_over_ties(scores, gains, k) == pytest.approx(np.mean([ndcg_at_k(o, gains, k) for o in orders]))
+        assert regret_over_ties(scores, gains, k) == pytest.approx(np.mean([regret_at_k(o, gains, k) for o in orders]))
+
+
+def test_ties_by_hand_and_the_random_ranking_as_a_full_tie():
+    assert tied_blocks({"a": 2.0, "b": 1.0, "c": 1.0, "d": 0.0}) == [["a"], ["b", "c"], ["d"]]
+    # d first (gain -1), then b (1) and c (0) tied: the top 2 holds d and b or d and c, each half the time
+    scores = {"a": 0.0, "b": 1.0, "c": 1.0, "d": 2.0}
+    assert regret_over_ties(scores, GAINS, 2) == pytest.approx(3 - (1 + 0) / 2)
+    # NDCG@2: relevances d 0, then the mean of b's 2 and c's 1 at place 2; ideal a 4, b 2
+    assert ndcg_over_ties(scores, GAINS, 2) == pytest.approx((0 + 1.5 / LOG3) / (4 + 2 / LOG3))
+    flat = {c: 0.0 for c in GAINS}
+    assert ndcg_over_ties(flat, GAINS, 3) == pytest.approx(expected_ndcg_at_k(GAINS, 3))
+    assert regret_over_ties(flat, GAINS, 3) == pytest.approx(expected_regret_at_k(GAINS, 3))
 
 
 # Three seeds, three candidates; seed 2 reverses seed 0.

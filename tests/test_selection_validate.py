@@ -174,7 +174,8 @@ ORACLE = {PARA: ["pos", "choice", "nli", "qa", "multi"], NER: ["pos", "multi", "
 @pytest.fixture(scope="module")
 def validation(problem, context, model_label):
     measured = measured_gains(problem, _labelled(_rows(problem), model_label))
-    estimates = [_estimate("oracle", ORACLE, Cost(seconds=2.0, flops=1e12, grid_flops=4e12)), _estimate("reverse", {t: o[::-1] for t, o in ORACLE.items()})]
+    estimates = [_estimate("oracle", ORACLE, Cost(seconds=2.0, flops=1e12, grid_flops=4e12)),
+                 Estimate("undecided", {(PARA, ALL): {c: 0.0 for c in CANDIDATES}}), _estimate("reverse", {t: o[::-1] for t, o in ORACLE.items()})]
     return validate(problem, measured, estimates, naive_baselines(problem, context.data_root))
 
 
@@ -185,12 +186,17 @@ def test_validation_scores_against_single_seeds_and_the_seed_mean(validation):
     assert oracle.per_seed["regret@3"].values == [0.0, 0.0, 0.0]
     assert oracle.per_seed["regret@1"].values == [0.0, 0.0, 1.0]  # pos is not best at seed 2
     assert oracle.seed_mean["ndcg@3"] == 1.0 and oracle.seed_mean["spearman"] == pytest.approx(1.0)
-    assert oracle.top == ["pos", "choice", "nli"]
+    assert oracle.top == [["pos"], ["choice"], ["nli"]]
     largest = validation.scored[(LARGEST, PARA, ALL)]
     assert largest.per_seed["regret@3"].values == [1.0, 2.0, 0.0]  # best of multi, qa, choice vs 3, 3, 3
     rand = validation.scored[(RANDOM, PARA, ALL)]
     assert rand.per_seed["ndcg@3"].values == pytest.approx([expected_ndcg_at_k(PARA_GAINS[s], 3) for s in (0, 1, 2)])
     assert rand.top == []
+    # an estimator whose scores all tie is the random ranking (its Spearman is undefined instead of 0)
+    undecided = validation.scored[("undecided", PARA, ALL)]
+    for metric in ("ndcg@3", "regret@1", "regret@3"):
+        assert undecided.per_seed[metric].values == pytest.approx(rand.per_seed[metric].values), metric
+    assert undecided.top == [sorted(CANDIDATES)]  # one block, by name
     # per language, the estimators' ALL ranking is used; English gains are the ALL gains + 1 (same order)
     assert validation.scored[("oracle", PARA, "en")].per_seed["ndcg@3"].mean == pytest.approx(sum(per_seed) / 3)
 
@@ -215,15 +221,17 @@ def test_verdicts_follow_the_rule(validation):
         return beats and mine["ndcg@3"].mean >= ceiling.mean - ceiling.spread
 
     for key, verdict in verdicts.items():
-        if key[1] != RETRIEVAL:
+        if (*key, ALL) in validation.scored:
             assert verdict.useful == by_rule(*key), key
+        else:
+            assert verdict.useful is None and "no ranking" in verdict.reasons[0]
     # paraphrase: the oracle has regret@3 0 at every seed, every baseline more; it reaches the ceiling
     assert verdicts[("oracle", PARA)].useful is True
     # NER: the oracle is the "same family" ranking: a tie, which is not a win
     assert verdicts[("oracle", NER)].useful is False
     assert any("does not beat same family" in reason for reason in verdicts[("oracle", NER)].reasons)
     assert verdicts[("reverse", PARA)].useful is False
-    assert set(verdicts) == {(e, t) for e in ("oracle", "reverse") for t in (PARA, NER, RETRIEVAL)}
+    assert set(verdicts) == {(e, t) for e in ("oracle", "undecided", "reverse") for t in (PARA, NER, RETRIEVAL)}
 
 
 def test_distance_groups(validation):
@@ -260,12 +268,13 @@ def test_report_files(validation, tmp_path):
     written = write_validation(validation, tmp_path)
     assert {p.name for p in written} == {"selection.md", "selection.json", "selection.png", "selection.svg"}
     text = (tmp_path / "selection.md").read_text()
-    for heading in ("## Verdicts", "| target | oracle | reverse |", "## Per target (all its languages)",
+    for heading in ("## Verdicts", "| target | oracle | undecided | reverse |", "## Per target (all its languages)",
                     "## Per language: NDCG@3 against single seeds", "## Per typological distance from English: "
                     "regret@3", "## Cost", "| ranking | top 3 | NDCG@3 | regret@1 | regret@3 | Spearman |"):
         assert heading in text, heading
     assert "strictly higher" in text  # the rule is stated
-    assert f"| {PARA} | **useful** |" in text
+    assert f"| {PARA} | **useful** | not useful: " in text
+    assert "| undecided | 5 tied (choice, multi, ...) |" in text
     assert "| oracle | 2.0 | 1e+12 | 4e+12 | n/a | 25.00% |" in text  # a quarter of the grid's FLOPs
     data = json.loads((tmp_path / "selection.json").read_text())
     assert {(v["estimator"], v["target"]): v["useful"] for v in data["verdicts"]}[("oracle", PARA)] is True

@@ -113,10 +113,14 @@ def _target_gains(problem: SelectionProblem, target: Target, values: dict[tuple,
     for language, lacking in missing_baseline.items():
         notes.append(f"{target.task} in {language}: baseline {target.baseline!r} has no result at seed(s) "
                      f"{', '.join(map(str, lacking))}: no gain measured there")
+    lacking: dict[str, list[str]] = defaultdict(list)  # the cells missing -> the pipelines that miss them
     for candidate, by_seed in missing.items():
-        cells = [f"seed {seed} ({'every language' if lgs == target.languages else ', '.join(lgs)})"
-                 for seed, lgs in by_seed.items()]
-        notes.append(f"{target.task}: {target.pipelines[candidate]!r} has no result at " + "; ".join(cells))
+        cells = "; ".join(f"seed {seed} ({'every language' if lgs == target.languages else ', '.join(lgs)})"
+                          for seed, lgs in by_seed.items())
+        lacking[cells].append(repr(target.pipelines[candidate]))
+    for cells, pipelines in lacking.items():
+        notes.append(f"{target.task}: {', '.join(pipelines)} {'has' if len(pipelines) == 1 else 'have'} no result at "
+                     f"{cells}")
     return out
 
 

@@ -18,6 +18,12 @@ baseline, any sign), ``ranking`` lists candidates best first, ``scores`` maps ca
   with the same probability; E[regret@k] = best - E[best gain of a random k-subset], where the best of a random
   k-subset is the j-th smallest of the n gains with probability C(j-1, k-1) / C(n, k); E[Spearman] = 0 (nan
   when the gains are constant).
+- **Ties.** A validation scores a ranking given by scores (``METRICS``): candidates with equal scores are
+  ordered uniformly at random, and NDCG@k and regret@k are their exact expectations over those orders (a
+  position inside a block of tied candidates holds each of them with the same probability; the top k takes a
+  random subset of the block that straddles position k). So "largest" with seven equally large candidates is not
+  "largest, then alphabetical", and a ranking where every score ties is exactly the random baseline. Spearman
+  averages tied ranks (scipy's rule).
 - **The seed-noise ceiling**: how well one seed's measured ranking predicts another seed's gains: for every
   ordered pair of distinct seeds (s, s'), the metric of the ranking by s's gains (scores: s's gains) against
   s''s gains; summarised by the mean and the spread (standard deviation over the pairs, ddof=0) of the pairs.
@@ -33,8 +39,8 @@ from itertools import permutations
 import numpy as np
 
 Gains = Mapping[str, float]
-# (ranking, scores, gains) -> value; every metric of a validation has this shape
-Metric = Callable[[Sequence[str], Gains, Gains], float]
+# (scores, gains) -> value; every metric of a validation has this shape
+Metric = Callable[[Gains, Gains], float]
 
 
 def _check(ranking: Sequence[str], gains: Gains, k: int) -> None:
@@ -118,12 +124,63 @@ def ranking_of(scores: Gains) -> list[str]:
     return sorted(scores, key=lambda c: (-scores[c], c))
 
 
-# The metrics a validation reports, by name; each takes (ranking, scores, gains).
+def tied_blocks(scores: Gains) -> list[list[str]]:
+    """Candidates grouped by equal score, best block first (each block by name)."""
+    blocks: list[list[str]] = []
+    for candidate in ranking_of(scores):
+        if blocks and scores[blocks[-1][0]] == scores[candidate]:
+            blocks[-1].append(candidate)
+        else:
+            blocks.append([candidate])
+    return blocks
+
+
+def ndcg_over_ties(scores: Gains, gains: Gains, k: int) -> float:
+    """E[NDCG@k] of the ranking by ``scores`` over uniformly random orders of its tied candidates (exact)."""
+    _check(list(scores), gains, k)
+    k = min(k, len(gains))
+    relevance = _relevance(gains)
+    discounts = _discounts(k)
+    ideal = float(np.dot(sorted(relevance.values(), reverse=True)[:k], discounts))
+    if ideal == 0.0:
+        return 1.0
+    dcg, position = 0.0, 0
+    for block in tied_blocks(scores):
+        if position >= k:
+            break
+        mean_relevance = float(np.mean([relevance[c] for c in block]))
+        dcg += mean_relevance * float(discounts[position:min(position + len(block), k)].sum())
+        position += len(block)
+    return dcg / ideal
+
+
+def regret_over_ties(scores: Gains, gains: Gains, k: int) -> float:
+    """E[regret@k] of the ranking by ``scores`` over uniformly random orders of its tied candidates (exact)."""
+    _check(list(scores), gains, k)
+    best, taken, position = max(gains.values()), -math.inf, 0
+    for block in tied_blocks(scores):
+        room = k - position
+        if room <= 0:
+            break
+        if len(block) <= room:
+            taken = max(taken, max(gains[c] for c in block))
+            position += len(block)
+            continue
+        # a random `room`-subset of the block: its best is the j-th smallest of the block w.p. C(j-1, r-1)/C(m, r)
+        ordered = sorted(gains[c] for c in block)
+        m = len(ordered)
+        expected = sum(math.comb(j - 1, room - 1) * max(taken, ordered[j - 1])
+                       for j in range(room, m + 1)) / math.comb(m, room)
+        return max(0.0, best - expected)
+    return best - taken
+
+
+# The metrics a validation reports, by name; each takes (scores, gains), ties as the module docstring says.
 METRICS: dict[str, Metric] = {
-    "ndcg@3": lambda ranking, scores, gains: ndcg_at_k(ranking, gains, 3),
-    "regret@1": lambda ranking, scores, gains: regret_at_k(ranking, gains, 1),
-    "regret@3": lambda ranking, scores, gains: regret_at_k(ranking, gains, 3),
-    "spearman": lambda ranking, scores, gains: spearman(scores, gains),
+    "ndcg@3": lambda scores, gains: ndcg_over_ties(scores, gains, 3),
+    "regret@1": lambda scores, gains: regret_over_ties(scores, gains, 1),
+    "regret@3": lambda scores, gains: regret_over_ties(scores, gains, 3),
+    "spearman": spearman,
 }
 # The same metrics' exact expectations for a uniformly random ranking.
 RANDOM_EXPECTATIONS: dict[str, Callable[[Gains], float]] = {
@@ -162,5 +219,5 @@ def noise_ceiling(per_seed: Mapping[object, Gains], metric: Metric) -> Summary |
     for seed in seeds[1:]:
         if sorted(per_seed[seed]) != candidates:
             raise ValueError(f"seed {seed} measured {sorted(per_seed[seed])}, seed {seeds[0]} {candidates}")
-    values = [metric(ranking_of(per_seed[s]), per_seed[s], per_seed[t]) for s, t in permutations(seeds, 2)]
+    values = [metric(per_seed[s], per_seed[t]) for s, t in permutations(seeds, 2)]
     return Summary.of(values)

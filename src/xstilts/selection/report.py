@@ -55,6 +55,13 @@ def _verdict_text(validation: Validation, estimator: str, target: str) -> str:
     return word if verdict.useful else f"{word}: {'; '.join(verdict.reasons)}"
 
 
+def _top_text(blocks: list[list[str]]) -> str:
+    """``a > b = c``: equally scored candidates joined by "=", a long tie counted."""
+    if not blocks:
+        return "(expectation)"
+    return " > ".join(" = ".join(b) if len(b) <= 3 else f"{len(b)} tied ({', '.join(b[:2])}, ...)" for b in blocks)
+
+
 def _target_section(validation: Validation, target: str) -> list[str]:
     cell = validation.cells.get((target, ALL))
     lines = [f"### {target}", ""]
@@ -71,7 +78,7 @@ def _target_section(validation: Validation, target: str) -> list[str]:
         scored = validation.scored.get((name, target, ALL))
         if scored is None:
             continue
-        rows.append([name, ", ".join(scored.top) or "(expectation)",
+        rows.append([name, _top_text(scored.top),
                      *(_summary(scored.per_seed[m], m) for m in METRICS),
                      *(_number(scored.seed_mean[m], m) for m in METRICS)])
     ceiling = validation.ceiling.get((target, ALL))

@@ -8,7 +8,9 @@ NDCG@3, regret@1, regret@3 and Spearman (``metrics``), scored two ways:
   another seed's gains: an estimator and the ceiling are both predicting one noisy measurement.
 - **against the seed mean**: against the gains averaged over the seeds (less noisy; reported separately).
 
-A cell's candidates and seeds: those measured at every seed of the cell. When some candidate lacks a seed,
+Equally scored candidates are ordered at random and a ranking's NDCG and regret are their exact expectations
+over those orders (``metrics``: "largest" with several equally large candidates, or the random baseline, where
+all tie). A cell's candidates and seeds: those measured at every seed of the cell. When some candidate lacks a seed,
 either the candidate or the seed is left out, whichever keeps more measured (candidate, seed) pairs, with a
 note. A candidate an estimator did not score is ranked last (a note says so).
 
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 from xstilts.selection.baselines import BASELINES, RandomRanking
 from xstilts.selection.estimate import ALL, Cost, Estimate
 from xstilts.selection.measured import Measured, Seed
-from xstilts.selection.metrics import METRICS, RANDOM_EXPECTATIONS, Summary, noise_ceiling
+from xstilts.selection.metrics import METRICS, RANDOM_EXPECTATIONS, Summary, noise_ceiling, tied_blocks
 from xstilts.selection.problem import SelectionProblem
 
 CEILING = "seed-noise ceiling"
@@ -51,11 +53,12 @@ class Cell:
 @dataclass
 class Scored:
     """One estimator (or baseline) on one cell: each metric against single seeds (summarised over the seeds)
-    and against the seed mean; ``top`` is its ranking's first three (empty for the random baseline)."""
+    and against the seed mean; ``top``: the blocks of equally scored candidates that fill its first three places
+    (empty for the random baseline)."""
 
     per_seed: dict[str, Summary]
     seed_mean: dict[str, float]
-    top: list[str] = field(default_factory=list)
+    top: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -132,11 +135,19 @@ def _score(estimate: Estimate, target: str, language: str, cell: Cell, per_seed:
         notes.append(f"{estimate.estimator}: {target}: no score for {', '.join(unscored)}: ranked last")
     lowest = min((given[c] for c in cell.candidates if c in given), default=0.0)
     scores = {c: float(given[c]) if c in given else lowest - 1.0 for c in cell.candidates}
-    ranking = [c for c in estimate.ranking(target, language) if c in scores]
-    ranking += sorted(c for c in scores if c not in ranking)
-    return Scored({m: Summary.of([metric(ranking, scores, per_seed[s]) for s in cell.seeds])
-                   for m, metric in METRICS.items()},
-                  {m: metric(ranking, scores, cell.mean_gains) for m, metric in METRICS.items()}, ranking[:3])
+    return Scored({m: Summary.of([metric(scores, per_seed[s]) for s in cell.seeds]) for m, metric in METRICS.items()},
+                  {m: metric(scores, cell.mean_gains) for m, metric in METRICS.items()}, _top(scores, 3))
+
+
+def _top(scores: dict[str, float], k: int) -> list[list[str]]:
+    """The tied blocks that fill the first k places."""
+    out, position = [], 0
+    for block in tied_blocks(scores):
+        if position >= k:
+            break
+        out.append(block)
+        position += len(block)
+    return out
 
 
 def _beats(value: float, other: float, higher_better: bool) -> bool:
