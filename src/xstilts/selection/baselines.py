@@ -14,6 +14,8 @@
   never by a draw: :class:`RandomRanking` carries no ranking of its own.
 
 Each gives one ranking per target for all its languages (``ALL``); computing them costs nothing measurable.
+Candidates they cannot tell apart (equal sizes) get equal scores, which validation scores as a random order of
+them (``metrics``: expectations over tie-breaks), not by name.
 """
 
 from __future__ import annotations
