@@ -138,6 +138,15 @@ def test_measured_gains_from_rows(problem, model_label):
     assert measured.mean_gains(PARA, ALL)["pos"] == pytest.approx(8 / 3)
 
 
+def test_a_missing_baseline_leaves_its_cells_unmeasured(problem, model_label):
+    rows = [r for r in _labelled(_rows(problem), model_label)
+            if not (r["pipeline"] == "none/ner" and r["seed"] == 1)]
+    measured = measured_gains(problem, rows)
+    assert measured.gains[(NER, "qad")]["pos"] == {0: 1.0, 2: 0.0}
+    assert measured.gains[(NER, ALL)]["pos"] == {0: 2.0, 2: 1.0}
+    assert any("baseline 'none/ner' has no result at seed(s) 1 (every language)" in n for n in measured.notes)
+
+
 def test_measured_gains_without_rows_names_the_command(problem):
     with pytest.raises(XstiltsError, match="sel-mini.*xstilts run sel-mini"):
         measured_gains(problem, [])

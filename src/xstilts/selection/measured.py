@@ -110,9 +110,13 @@ def _target_gains(problem: SelectionProblem, target: Target, values: dict[tuple,
                 per_seed[seed] = value - base
             per_candidate[candidate] = per_seed
         out[language] = per_candidate
+    by_seeds: dict[str, list[str]] = defaultdict(list)  # the seeds a baseline lacks -> the languages
     for language, lacking in missing_baseline.items():
-        notes.append(f"{target.task} in {language}: baseline {target.baseline!r} has no result at seed(s) "
-                     f"{', '.join(map(str, lacking))}: no gain measured there")
+        by_seeds[", ".join(map(str, lacking))].append(language)
+    for seeds_text, languages in by_seeds.items():
+        where = "every language" if languages == target.languages else ", ".join(languages)
+        notes.append(f"{target.task}: baseline {target.baseline!r} has no result at seed(s) {seeds_text} ({where}): "
+                     "no gain measured there")
     lacking: dict[str, list[str]] = defaultdict(list)  # the cells missing -> the pipelines that miss them
     for candidate, by_seed in missing.items():
         cells = "; ".join(f"seed {seed} ({'every language' if lgs == target.languages else ', '.join(lgs)})"
