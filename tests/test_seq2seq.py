@@ -611,7 +611,6 @@ def test_mbart50_sources_open_with_their_language_code_and_generation_forces_it(
     from xstilts.data.cache import featurize_cached
     from xstilts.families.generation import generate_texts
     from xstilts.families.language_codes import code_for
-
     from xstilts.tasks import get_task
 
     tokenizer = mbart50_tokenizer(tmp_path)
