@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import difflib
+import json
 import os
 import platform
 import re
@@ -404,6 +405,144 @@ def micro_gains_table() -> str:
     return "\n".join(table) + "\n\n" + stamp("micro-gains", "`summary.md` of the run above") + "\n"
 
 
+# ------------------------------------------------------------------ studies too long for an empty cache
+
+
+def run_shared(args: list[str], folder: Path) -> Ran:
+    """``xstilts ARGS`` in ``folder`` with the user's own store and precision (``auto``: bf16 where the CPU has it
+    natively): for the blocks over studies that take too long to run from an empty cache at every refresh.
+    Stages and evaluations are keyed by their content, so finished ones give the numbers a fresh run in the same
+    precision gives, and the blocks name the precision their rows record."""
+    environment = {key: value for key, value in os.environ.items() if key not in ("COLUMNS", "LINES")}
+    environment.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    environment.pop("XSTILTS_NATIVE_BF16", None)
+    others = other_work()
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "xstilts", *args], cwd=folder, env=environment,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"`xstilts {' '.join(args)}` failed ({done.returncode}):\n{done.stdout}")
+    return Ran(done.stdout, time.perf_counter() - start, folder, Path.home(), others)
+
+
+@cache
+def study_rows(name: str) -> list[dict[str, str]]:
+    folder = Path(tempfile.mkdtemp(prefix=f"xstilts-refresh-{name}-"))
+    run_shared(["run", name, "--quiet", "--out", "out"], folder)
+    return results(folder / "out" / "results.csv")
+
+
+def _precisions(rows: list[dict[str, str]]) -> str:
+    return "/".join(sorted({r.get("precision") or "unrecorded" for r in rows}))
+
+
+def _cells(rows: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, str]]:
+    """(pipeline, language) -> the main-metric row (retrieval rows keyed by their task as the pipeline's last part)."""
+    cells = {}
+    for r in rows:
+        if r["main"] == "True":
+            pipeline = r["pipeline"]
+            if pipeline.endswith("/retrieval"):
+                pipeline = pipeline[: -len("retrieval")] + r["task"].removeprefix("micro-")
+            cells[(pipeline, r["language"])] = r
+    return cells
+
+
+def _en_and_zero_shot(cells: dict, pipeline: str) -> tuple[float | None, float | None]:
+    values = {lang: float(r["value"]) for (p, lang), r in cells.items() if p == pipeline}
+    others = [v for lang, v in values.items() if lang != "en"]
+    return values.get("en"), (mean(others) if others else None)
+
+
+def _pair(en: float | None, zero_shot: float | None) -> str:
+    return " / ".join("" if v is None else one_decimal(v) for v in (en, zero_shot)) if zero_shot is not None \
+        or en is not None else "n/a"
+
+
+def micro_encoder_decoders() -> str:
+    """The rq5 twin's encoders and encoder-decoder side by side, and the rq4 twin's news title generation."""
+    rows = study_rows("micro-rq5-xtreme-r-encoders")
+    cells = _cells(rows)
+    models = list(dict.fromkeys(p.split("/")[0] for p, _ in cells))
+    targets = list(dict.fromkeys(p.split("/", 2)[2] for p, _ in cells if p.split("/")[1] == "none"))
+    metric = {p.split("/", 2)[2]: r["metric"] for (p, _), r in cells.items()}
+    lines = ["| target (metric) | " + " | ".join(f"{m}: none | {m}: squad" for m in models) + " |",
+             "|---|" + "---:|---:|" * len(models)]
+    for target in targets:
+        row = []
+        for model in models:
+            for intermediate in ("none", "squad"):
+                row.append(_pair(*_en_and_zero_shot(cells, f"{model}/{intermediate}/{target}")))
+        lines.append(f"| {target} ({metric[target]}) | " + " | ".join(row) + " |")
+    first = "\n".join(lines)
+    rq4 = study_rows("micro-rq4-order-mixed-language")
+    ntg = {key: r for key, r in _cells(rq4).items() if r["task"] == "micro-ntg"}
+    languages = list(dict.fromkeys(lang for _, lang in ntg))
+    second = ["| micro-ntg pipeline (BLEU) | " + " | ".join(languages) + " |", "|---|" + "---:|" * len(languages)]
+    for pipeline in dict.fromkeys(p for p, _ in ntg):
+        second.append(f"| {pipeline} | " + " | ".join(one_decimal(float(ntg[(pipeline, lang)]["value"]))
+                                                      if (pipeline, lang) in ntg else "" for lang in languages) + " |")
+    return (first + "\n\nEach cell: English / the mean over the five synthetic languages (zero-shot), the task's main "
+            "metric; `none`: the target trained right after pretraining (MLM for the encoders, span corruption "
+            "for micro-mt5), `squad`: after English micro SQuAD. The encoder-decoder runs classification, "
+            "multiple choice and QA text to text; tagging needs an encoder.\n\n" + "\n".join(second) + "\n\n"
+            + stamp("micro-encoder-decoders", "`xstilts run micro-rq5-xtreme-r-encoders` and `xstilts run "
+                    "micro-rq4-order-mixed-language` at their default size, seed 0, 200 test examples per language",
+                    _precisions(rows + rq4)) + "\n")
+
+
+def micro_selection() -> str:
+    """`xstilts select --validate micro-phang2020`: which estimator ranks the intermediate tasks as the measured
+    grid (three seeds) does, per target and per typological distance, against the baselines and the ceiling."""
+    folder = Path(tempfile.mkdtemp(prefix="xstilts-refresh-select-"))
+    study_rows("micro-phang2020")  # the grid, three seeds (the store keeps it)
+    run_shared(["select", "micro-phang2020", "--validate", "--quiet", "--out", "out"], folder)
+    data = json.loads((folder / "out" / "selection.json").read_text())
+    names = [*data["estimators"], *data["baselines"]]
+    scored = {(s["ranking"], s["target"]): s for s in data["scores"] if s["language"] == "all"}
+    ceiling = {c["target"]: c for c in data["ceiling"] if c["language"] == "all"}
+    useful = {(v["estimator"], v["target"]): v["useful"] for v in data["verdicts"]}
+
+    def cell(name: str, target: str, metric: str) -> str:
+        summary = (scored.get((name, target)) or {}).get("per_seed", {}).get(metric)
+        if not summary or summary["mean"] is None:
+            return "n/a"
+        mark = " ✓" if useful.get((name, target)) else ""
+        return f"{summary['mean']:.2f}{mark}"
+
+    def ceiling_cell(target: str, metric: str) -> str:
+        summary = (ceiling.get(target) or {}).get(metric)
+        return "n/a" if not summary or summary["mean"] is None else f"{summary['mean']:.2f} ± {summary['spread']:.2f}"
+
+    targets = [t for t in data["targets"] if any((n, t) in scored for n in names)]
+    lines = []
+    for metric, title in (("ndcg@3", "NDCG@3 (higher is better)"), ("regret@3", "regret@3, points (lower is better)")):
+        lines += [f"| target: {title} | " + " | ".join(names) + " | seed-noise ceiling |",
+                  "|---|" + "---:|" * (len(names) + 1)]
+        lines += [f"| {t.removeprefix('micro-')} | " + " | ".join(cell(n, t, metric) for n in names)
+                  + f" | {ceiling_cell(t, metric)} |" for t in targets]
+        lines.append("")
+    groups = list(dict.fromkeys(entry["group"] for entry in data["by_distance"]))
+    by_distance = {(entry["ranking"], entry["group"]): entry for entry in data["by_distance"]}
+    lines += ["| NDCG@3 by distance from English | " + " | ".join(groups) + " |", "|---|" + "---:|" * len(groups)]
+    for name in names:
+        lines.append(f"| {name} | " + " | ".join(
+            "n/a" if (by_distance.get((name, g)) or {}).get("ndcg@3") is None else f"{by_distance[(name, g)]['ndcg@3']:.2f}"
+            for g in groups) + " |")
+    count = sum(1 for (name, _), ok in useful.items() if ok and name in data["estimators"])
+    costs = "; ".join(f"{name} {100 * c['flops'] / c['grid_flops']:.1f}% of the grid's FLOPs"
+                      for name, c in data["costs"].items() if c.get("grid_flops"))
+    lines += ["", f"✓: useful by the rule of [docs/selection.md](docs/selection.md#validation) (beats every naive "
+              f"baseline on NDCG@3 and regret@3 and reaches the ceiling minus its spread): {count} of "
+              f"{len(data['estimators']) * len(targets)} estimator x target pairs. Each cell: the mean over the "
+              f"{len(data['seeds'])} seeds of the ranking scored against that seed's measured gains (target as a "
+              f"whole: the mean over its languages). Cost: {costs}.", ""]
+    rows = study_rows("micro-phang2020")
+    return "\n".join(lines) + "\n" + stamp("micro-selection", "`xstilts select micro-phang2020 --validate` "
+                                             "over `xstilts run micro-phang2020` (default size, seeds 0-2)",
+                                             _precisions(rows)) + "\n"
+
+
 # ------------------------------------------------------------------ a real encoder (docs/real-encoder.md)
 
 
@@ -625,6 +764,8 @@ PRODUCERS: dict[str, Producer] = {
     "micro-baseline": Producer(micro_baseline_table, "long"),
     "micro-gains": Producer(micro_gains_table, "long"),
     "micro-findings": Producer(micro_findings, "long"),
+    "micro-encoder-decoders": Producer(micro_encoder_decoders, "long"),
+    "micro-selection": Producer(micro_selection, "long"),
     "e5-commands": Producer(e5_commands, "long", timing=True),
     "e5-tatoeba": Producer(e5_tatoeba, "long"),
     "e5-questions": Producer(e5_questions, "long"),

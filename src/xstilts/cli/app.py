@@ -240,6 +240,10 @@ from xstilts.cli import report as report_commands  # noqa: E402  (typer only; th
 
 app.command()(report_commands.report)
 
+from xstilts.cli import select as select_commands  # noqa: E402  (typer only; the work is imported lazily)
+
+app.command("select")(select_commands.select)
+
 
 def main() -> None:
     try:
