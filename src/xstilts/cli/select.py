@@ -127,5 +127,40 @@ def _validate(problem, context, estimates, folder: Path, say) -> dict:
     measured = measured_gains(problem, gather_rows(context))
     validation = validate(problem, measured, estimates, naive_baselines(problem, context.data_root))
     paths = write_validation(validation, folder)
+    _print_validation(validation)
     say(f"validation -> {', '.join(str(p) for p in paths)}")
     return {"files": [str(p) for p in paths]}
+
+
+def _print_validation(validation) -> None:
+    """NDCG@3 per target (the target as a whole, against single seeds) of every ranking beside the ceiling,
+    and each estimator's verdicts."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from xstilts.selection.estimate import ALL
+
+    table = Table(title=f"NDCG@3 against single seeds ({len(validation.seeds)} seeds); ✓ useful")
+    table.add_column("target")
+    for name in validation.ranked:
+        table.add_column(name, justify="right")
+    table.add_column("seed-noise ceiling", justify="right")
+    useful = {(v.estimator, v.target): v.useful for v in validation.verdicts}
+    for target in validation.targets:
+        if (target, ALL) not in validation.cells:
+            continue
+        cells = []
+        for name in validation.ranked:
+            scored = validation.scored.get((name, target, ALL))
+            value = scored.per_seed["ndcg@3"].mean if scored else None
+            cells.append("n/a" if value is None else f"{value:.2f}" + (" ✓" if useful.get((name, target)) else ""))
+        ceiling = validation.ceiling.get((target, ALL))
+        cells.append("n/a" if ceiling is None else f"{ceiling['ndcg@3'].mean:.2f} ± {ceiling['ndcg@3'].spread:.2f}")
+        table.add_row(target, *cells)
+    console = Console(soft_wrap=True)
+    console.print(table)
+    for name in validation.estimators:
+        targets = [v.target for v in validation.verdicts if v.estimator == name and v.useful]
+        decided = [v for v in validation.verdicts if v.estimator == name and v.useful is not None]
+        console.print(f"{name}: useful for {len(targets)} of {len(decided)} targets"
+                      + (f" ({', '.join(targets)})" if targets else ""), highlight=False)
