@@ -47,7 +47,8 @@ def study(xstilts_home, tmp_path):
     return path
 
 
-def test_select_ranks_without_the_grid_then_validates_against_it(study, tmp_path):
+def test_select_ranks_without_the_grid_then_validates_against_it(study, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # --run-grid writes the grid's results to xstilts-out/<study> here
     runner = CliRunner()
     out = tmp_path / "selection"
     ranked = runner.invoke(app, ["select", str(study), "--estimator", "similarity", "--out", str(out), "--quiet"])
@@ -64,13 +65,13 @@ def test_select_ranks_without_the_grid_then_validates_against_it(study, tmp_path
     early = runner.invoke(app, ["select", str(study), "--estimator", "similarity", "--out", str(out), "--validate"])
     assert early.exit_code != 0 and "xstilts run" in str(early.exception or early.output)
 
-    assert runner.invoke(app, ["run", str(study), "--out", str(tmp_path / "grid"), "--quiet"]).exit_code == 0
     validated = runner.invoke(app, ["select", str(study), "--estimator", "similarity", "--out", str(out),
-                                    "--validate", "--quiet"])
+                                    "--validate", "--run-grid", "--quiet"])  # the grid, then the validation
     assert validated.exit_code == 0, validated.output
     text = (out / "selection.md").read_text()
     for name in ("similarity", "largest", "same family", "random", "seed-noise ceiling", "NDCG@3"):
         assert name in text
+    assert (tmp_path / "xstilts-out" / "selection-cli" / "results.csv").is_file()
     data = json.loads((out / "selection.json").read_text())
     assert data and (out / "selection.png").stat().st_size > 0
 

@@ -33,6 +33,9 @@ def select(
         "--validate", help="compare each estimator's ranking with the gains the study's finished grid measured: "
                            "NDCG@3, regret@1/@3, Spearman, against naive baselines and the seed-noise "
                            "ceiling; writes selection.md, selection.png and selection.json")] = False,
+    run_grid: Annotated[bool, typer.Option(
+        "--run-grid", help="with --validate: first run what the study's grid still lacks (as `xstilts run STUDY` "
+                           "would, results in xstilts-out/<study>), so one command reproduces the validation")] = False,
     out: Annotated[Optional[Path], typer.Option(
         "--out", help="folder for the selection files (default: xstilts-out/<study>/selection)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="nothing on stderr but errors")] = False,
@@ -48,6 +51,9 @@ def select(
     from xstilts.selection.problem import selection_problems
     from xstilts.studies.context import make_context
 
+    if run_grid and not validate:
+        raise XstiltsError("--run-grid runs the grid that --validate compares with: add --validate, or run the study "
+                           f"itself (`xstilts run {study}`)")
     names = list(dict.fromkeys(estimators or DEFAULT_ESTIMATORS))
     unknown = [name for name in names if name not in ESTIMATORS]
     if unknown:
@@ -58,6 +64,12 @@ def select(
     config.runtime.progress = config.runtime.progress and not quiet
     context = make_context(config)
     folder = out or default_results_folder(config) / "selection"
+    if run_grid:
+        from xstilts.config.load import resolve_study_path
+        from xstilts.studies.runner import run_study
+
+        say(f"the grid first: every stage and evaluation of {config.name} not done yet")
+        run_study(config, default_results_folder(config), log=say, base=resolve_study_path(study).resolve().parent)
     problems = selection_problems(context.plan)
     settings = EstimatorSettings()
     report: dict = {"study": config.name, "variant": config.variant, "problems": []}
