@@ -61,13 +61,18 @@ def _relevance(gains: Gains) -> dict[str, float]:
     return {candidate: gain - low for candidate, gain in gains.items()}
 
 
-def ndcg_at_k(ranking: Sequence[str], gains: Gains, k: int) -> float:
-    """NDCG@k of ``ranking`` against ``gains`` (relevance = gain - the smallest gain; see the module docstring)."""
-    _check(ranking, gains, k)
+def _ndcg_parts(gains: Gains, k: int) -> tuple[int, dict[str, float], np.ndarray, float]:
+    """(k capped at the candidates, relevance, discounts, ideal DCG@k): what every NDCG here starts from."""
     k = min(k, len(gains))
     relevance = _relevance(gains)
     discounts = _discounts(k)
-    ideal = float(np.dot(sorted(relevance.values(), reverse=True)[:k], discounts))
+    return k, relevance, discounts, float(np.dot(sorted(relevance.values(), reverse=True)[:k], discounts))
+
+
+def ndcg_at_k(ranking: Sequence[str], gains: Gains, k: int) -> float:
+    """NDCG@k of ``ranking`` against ``gains`` (relevance = gain - the smallest gain; see the module docstring)."""
+    _check(ranking, gains, k)
+    k, relevance, discounts, ideal = _ndcg_parts(gains, k)
     if ideal == 0.0:
         return 1.0
     return float(np.dot([relevance[c] for c in ranking[:k]], discounts)) / ideal
@@ -94,10 +99,7 @@ def spearman(scores: Gains, gains: Gains) -> float:
 def expected_ndcg_at_k(gains: Gains, k: int) -> float:
     """E[NDCG@k] of a uniformly random ranking (exact)."""
     _check(list(gains), gains, k)
-    k = min(k, len(gains))
-    relevance = _relevance(gains)
-    discounts = _discounts(k)
-    ideal = float(np.dot(sorted(relevance.values(), reverse=True)[:k], discounts))
+    k, relevance, discounts, ideal = _ndcg_parts(gains, k)
     if ideal == 0.0:
         return 1.0
     return float(np.mean(list(relevance.values())) * discounts.sum()) / ideal
@@ -138,10 +140,7 @@ def tied_blocks(scores: Gains) -> list[list[str]]:
 def ndcg_over_ties(scores: Gains, gains: Gains, k: int) -> float:
     """E[NDCG@k] of the ranking by ``scores`` over uniformly random orders of its tied candidates (exact)."""
     _check(list(scores), gains, k)
-    k = min(k, len(gains))
-    relevance = _relevance(gains)
-    discounts = _discounts(k)
-    ideal = float(np.dot(sorted(relevance.values(), reverse=True)[:k], discounts))
+    k, relevance, discounts, ideal = _ndcg_parts(gains, k)
     if ideal == 0.0:
         return 1.0
     dcg, position = 0.0, 0
