@@ -455,8 +455,9 @@ def _en_and_zero_shot(cells: dict, pipeline: str) -> tuple[float | None, float |
 
 
 def _pair(en: float | None, zero_shot: float | None) -> str:
-    return " / ".join("" if v is None else one_decimal(v) for v in (en, zero_shot)) if zero_shot is not None \
-        or en is not None else "n/a"
+    if en is None and zero_shot is None:
+        return "n/a"
+    return " / ".join("-" if v is None else one_decimal(v) for v in (en, zero_shot))
 
 
 def micro_encoder_decoders() -> str:
@@ -524,17 +525,28 @@ def micro_selection() -> str:
         lines.append("")
     groups = list(dict.fromkeys(entry["group"] for entry in data["by_distance"]))
     by_distance = {(entry["ranking"], entry["group"]): entry for entry in data["by_distance"]}
-    lines += ["| NDCG@3 by distance from English | " + " | ".join(groups) + " |", "|---|" + "---:|" * len(groups)]
-    for name in names:
+    lines += ["| NDCG@3 by distance from English (0.0: English) | " + " | ".join(groups) + " |",
+              "|---|" + "---:|" * len(groups)]
+    for name in [*names, "seed-noise ceiling"]:
         lines.append(f"| {name} | " + " | ".join(
             "n/a" if (by_distance.get((name, g)) or {}).get("ndcg@3") is None else f"{by_distance[(name, g)]['ndcg@3']:.2f}"
             for g in groups) + " |")
     count = sum(1 for (name, _), ok in useful.items() if ok and name in data["estimators"])
+    decided = sum(1 for (name, _), ok in useful.items() if ok is not None and name in data["estimators"])
+    found = {name: [t.removeprefix("micro-") for t in targets if useful.get((name, t))] for name in data["estimators"]}
+    random = {t: (scored.get(("random", t)) or {}).get("per_seed", {}).get("ndcg@3", {}).get("mean") for t in targets}
+    noisy = [t.removeprefix("micro-") for t in targets
+             if random[t] is not None and (ceiling.get(t) or {}).get("ndcg@3", {}).get("mean") is not None
+             and ceiling[t]["ndcg@3"]["mean"] - random[t] < 0.05]
     costs = "; ".join(f"{name} {100 * c['flops'] / c['grid_flops']:.1f}% of the grid's FLOPs"
                       for name, c in data["costs"].items() if c.get("grid_flops"))
     lines += ["", f"✓: useful by the rule of [docs/selection.md](docs/selection.md#validation) (beats every naive "
               f"baseline on NDCG@3 and regret@3 and reaches the ceiling minus its spread): {count} of "
-              f"{len(data['estimators']) * len(targets)} estimator x target pairs. Each cell: the mean over the "
+              f"{decided} estimator x target pairs ("
+              + "; ".join(f"{name}: {', '.join(ts) or 'none'}" for name, ts in found.items()) + "). Where one seed's "
+              f"measured ranking predicts another's no better than random does (ceiling within 0.05 of random: "
+              f"{', '.join(noisy) or 'none'}), seed noise decides the order: a ✓ there says little. "
+              f"Each cell: the mean over the "
               f"{len(data['seeds'])} seeds of the ranking scored against that seed's measured gains (target as a "
               f"whole: the mean over its languages). Cost: {costs}.", ""]
     rows = study_rows("micro-phang2020")
