@@ -19,7 +19,8 @@ from xstilts.scoring.registry import METRICS
 from xstilts.tasks import TASK_MODULES, check_task, get_task, task_names
 
 PACKAGE = Path(xstilts.__file__).parent
-FAMILY_HELPERS = {"__init__", "base", "common", "heads", "spec", "first_token", "text_to_text", "t2t_common"}
+FAMILY_HELPERS = {"__init__", "base", "common", "heads", "spec", "first_token", "text_to_text", "t2t_common",
+                  "language_codes"}
 TASK_HELPERS = {"__init__", "base", "readers", "custom", "generated", "labels", "benchmarks", "published_sizes"}
 
 
