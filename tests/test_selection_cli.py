@@ -80,3 +80,21 @@ def test_an_unknown_estimator_lists_the_known_ones(study):
     result = CliRunner().invoke(app, ["select", str(study), "--estimator", "oracle"])
     assert result.exit_code != 0
     assert "similarity" in str(result.exception) and "logme" in str(result.exception)
+
+
+def test_settings_are_checked_by_name_and_type(study):
+    result = CliRunner().invoke(app, ["select", str(study), "--setting", "fractoin=0.5", "--setting",
+                                      "examples=many", "--setting", "centre"])
+    message = str(result.exception)
+    assert result.exit_code != 0
+    assert "select.fractoin: no such setting; did you mean 'fraction'" in message
+    assert "select.examples: 'many' is not a valid int" in message
+    assert "--setting 'centre': write NAME=VALUE" in message
+
+
+def test_settings_parse_to_their_types():
+    from xstilts.selection.estimators import EstimatorSettings
+
+    settings = EstimatorSettings.from_pairs(["fraction=0.5", "examples=40", "centre=false"])
+    assert (settings.fraction, settings.examples, settings.centre) == (0.5, 40, False)
+    assert EstimatorSettings.from_pairs([]) == EstimatorSettings()

@@ -33,6 +33,9 @@ def select(
         "--validate", help="compare each estimator's ranking with the gains the study's finished grid measured: "
                            "NDCG@3, regret@1/@3, Spearman, against naive baselines and the seed-noise "
                            "ceiling; writes selection.md, selection.png and selection.json")] = False,
+    setting: Annotated[Optional[list[str]], typer.Option(
+        "--setting", help="an estimator setting NAME=VALUE (repeat for several), e.g. fraction=0.5 (the share of "
+        "each stage's steps a probe trains) or examples=500; see docs/selection-estimators.md#settings")] = None,
     run_grid: Annotated[bool, typer.Option(
         "--run-grid", help="with --validate: first run what the study's grid still lacks (as `xstilts run STUDY` "
                            "would, results in xstilts-out/<study>), so one command reproduces the validation")] = False,
@@ -71,7 +74,7 @@ def select(
         say(f"the grid first: every stage and evaluation of {config.name} not done yet")
         run_study(config, default_results_folder(config), log=say, base=resolve_study_path(study).resolve().parent)
     problems = selection_problems(context.plan)
-    settings = EstimatorSettings()
+    settings = EstimatorSettings.from_pairs(setting or [])
     report: dict = {"study": config.name, "variant": config.variant, "problems": []}
     for problem in problems:
         for note in problem.notes:

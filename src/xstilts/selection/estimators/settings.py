@@ -3,6 +3,7 @@ of the estimators that read it, so a changed setting computes afresh instead of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -49,3 +50,40 @@ class EstimatorSettings:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_pairs(cls, pairs: Sequence[str]) -> EstimatorSettings:
+        """The settings of ``xstilts select --setting NAME=VALUE ...`` (the others at their defaults); every
+        problem is reported at once."""
+        from xstilts.families.spec import close_hint
+
+        defaults = cls().as_dict()
+        values: dict[str, Any] = {}
+        problems = []
+        for pair in pairs:
+            name, separator, text = (part.strip() for part in pair.partition("="))
+            if not separator or not name:
+                problems.append(f"--setting {pair!r}: write NAME=VALUE, e.g. fraction=0.5")
+            elif name not in defaults:
+                problems.append(f"select.{name}: no such setting{close_hint(name, list(defaults))}; the settings "
+                                f"are {', '.join(defaults)}")
+            else:
+                try:
+                    values[name] = _parsed(text, defaults[name])
+                except ValueError:
+                    problems.append(f"select.{name}: {text!r} is not a valid {type(defaults[name]).__name__} (default "
+                                    f"{defaults[name]!r})")
+        if problems:
+            raise ConfigError(problems)
+        return cls(**values)
+
+
+def _parsed(text: str, default: Any) -> Any:
+    """``text`` as a value of ``default``'s type (bool before int: a bool is an int in Python)."""
+    if isinstance(default, bool):
+        if text.lower() in ("true", "yes", "1"):
+            return True
+        if text.lower() in ("false", "no", "0"):
+            return False
+        raise ValueError(text)
+    return type(default)(text)
