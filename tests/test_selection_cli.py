@@ -51,9 +51,11 @@ def test_select_ranks_without_the_grid_then_validates_against_it(study, tmp_path
     monkeypatch.chdir(tmp_path)  # --run-grid writes the grid's results to xstilts-out/<study> here
     runner = CliRunner()
     out = tmp_path / "selection"
-    ranked = runner.invoke(app, ["select", str(study), "--estimator", "similarity", "--out", str(out), "--quiet"])
+    ranked = runner.invoke(app, ["select", str(study), "--estimator", "similarity", "--out", str(out), "--quiet",
+                                 "--per-language"])
     assert ranked.exit_code == 0, ranked.output
     assert "mock-nli" in ranked.output and "the grid it replaces" in ranked.output
+    assert "similarity: the top candidate per language" in ranked.output and "qad" in ranked.output
     (problem,) = json.loads((out / "estimates.json").read_text())["problems"]
     (estimate,) = problem["estimates"]
     targets = {entry["target"] for entry in estimate["scores"] if entry["language"] == "all"}

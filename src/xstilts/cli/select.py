@@ -41,6 +41,9 @@ def select(
                            "would, results in xstilts-out/<study>), so one command reproduces the validation")] = False,
     out: Annotated[Optional[Path], typer.Option(
         "--out", help="folder for the selection files (default: xstilts-out/<study>/selection)")] = None,
+    per_language: Annotated[bool, typer.Option(
+        "--per-language", help="also print each estimator's top candidate per target and language (estimators "
+                               "that see languages: similarity, probe; the others rank once for all)")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="nothing on stderr but errors")] = False,
 ) -> None:
     """Rank the candidate intermediate tasks of a study for each of its targets, overall and per language,
@@ -88,6 +91,8 @@ def select(
             for note in estimate.notes:
                 say(f"{name}: {note}")
         _print_rankings(problem, estimates)
+        if per_language:
+            _print_per_language(problem, estimates)
         entry = {"model": problem.model, "estimates": [_estimate_json(e) for e in estimates]}
         if validate:
             entry["validation"] = _validate(problem, context, estimates, folder, say)
@@ -130,6 +135,30 @@ def _print_rankings(problem, estimates) -> None:
         console.print(f"{estimate.estimator}: {human_time(cost.seconds)}, {human_count(cost.flops)}FLOP; the grid "
                       f"it replaces: {human_count(cost.grid_flops)}FLOP{share}, ~{human_time(cost.grid_seconds)} as "
                       "the plan estimates it", highlight=False)
+
+
+def _print_per_language(problem, estimates) -> None:
+    """Per estimator that ranks per language: a table of targets x languages, each cell its top candidate."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from xstilts.selection.estimate import ALL
+
+    console = Console(soft_wrap=True)
+    languages = list(dict.fromkeys(lang for target in problem.targets.values() for lang in target.languages))
+    for estimate in estimates:
+        if not any(language != ALL for _, language in estimate.scores):
+            console.print(f"{estimate.estimator}: one ranking for all languages (above)", highlight=False)
+            continue
+        table = Table(title=f"{estimate.estimator}: the top candidate per language")
+        table.add_column("target")
+        for language in languages:
+            table.add_column(language)
+        for name, target in problem.targets.items():
+            table.add_row(name, *(estimate.ranking(name, language)[0]
+                                  if language in target.languages and (name, ALL) in estimate.scores else ""
+                                  for language in languages))
+        console.print(table)
 
 
 def _validate(problem, context, estimates, folder: Path, say) -> dict:
