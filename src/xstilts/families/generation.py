@@ -85,21 +85,12 @@ class GenerationFamily(Family):
         source_length = settings.source_max_length or max_length
         sources = tokenizer([ex["source"] for ex in examples], truncation=True, max_length=source_length)["input_ids"]
         targets = encode_targets(tokenizer, [ex["target"] for ex in examples], settings.target_max_length)
-        decoding = {key: getattr(settings, key) for key in DECODING_KEYS}
-        return [
-            {"input_ids": list(source), "labels": target, "example_index": index, "length": len(source), **decoding}
-            for index, (source, target) in enumerate(zip(sources, targets, strict=True))
-        ]
+        return generation_features(sources, targets, settings)
 
     def collate(
         self, features: list[dict[str, Any]], pad_token_id: int, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        return {
-            **collate_pairs(features, pad_token_id),
-            "num_beams": torch.tensor([f["num_beams"] for f in features], dtype=torch.long),
-            "max_new_tokens": torch.tensor([f["max_new_tokens"] for f in features], dtype=torch.long),
-            "length_penalty": torch.tensor([f["length_penalty"] for f in features], dtype=torch.float64),
-        }
+        return collate_generation(features, pad_token_id)
 
     # ----- model -----
     def build_head(self, task: Task, encoder_config: Any) -> None:
@@ -188,6 +179,26 @@ def encode_targets(tokenizer: Any, texts: list[str], max_length: int | None = No
     limit = {} if max_length is None else {"truncation": True, "max_length": max_length + int(drop_bos)}
     encoded = tokenizer(text_target=texts, **limit)["input_ids"]
     return [list(ids[1:] if drop_bos else ids) for ids in encoded]
+
+
+def generation_features(sources: list[list[int]], targets: list[list[int]], settings: Any) -> list[dict[str, Any]]:
+    """One feature per example: source ids, gold target ids and the decoding settings it is generated with
+    (they travel with the features, so one evaluation's batches all decode alike)."""
+    decoding = {key: getattr(settings, key) for key in DECODING_KEYS}
+    return [
+        {"input_ids": list(source), "labels": target, "example_index": index, "length": len(source), **decoding}
+        for index, (source, target) in enumerate(zip(sources, targets, strict=True))
+    ]
+
+
+def collate_generation(features: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Tensor]:
+    """Sources, their mask and the labels (``collate_pairs``), with the decoding settings as columns."""
+    return {
+        **collate_pairs(features, pad_token_id),
+        "num_beams": torch.tensor([f["num_beams"] for f in features], dtype=torch.long),
+        "max_new_tokens": torch.tensor([f["max_new_tokens"] for f in features], dtype=torch.long),
+        "length_penalty": torch.tensor([f["length_penalty"] for f in features], dtype=torch.float64),
+    }
 
 
 def collate_pairs(features: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Tensor]:

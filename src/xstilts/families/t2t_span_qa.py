@@ -32,7 +32,7 @@ import torch
 
 from xstilts.families import t2t_common as t2t
 from xstilts.families.common import one_per_example
-from xstilts.families.generation import generate_texts
+from xstilts.families.generation import collate_generation, generate_texts, generation_features
 from xstilts.families.generation_settings import DECODING_KEYS
 from xstilts.families.span_qa import FAMILY as SPAN_QA
 from xstilts.families.t2t_span_qa_settings import SPEC, T2TSpanQASettings
@@ -64,21 +64,12 @@ class T2TSpanQAFamily(t2t.TextToTextFamily):
         sources = t2t.encode_sources(tokenizer, [source_template(task.head_name, ex) for ex in examples],
                                      max_length, task.name)
         targets = t2t.encode_targets(tokenizer, [target_text(ex) for ex in examples], settings.target_max_length)
-        decoding = {key: getattr(settings, key) for key in DECODING_KEYS}
-        return [
-            {"input_ids": source, "labels": target, "example_index": index, "length": len(source), **decoding}
-            for index, (source, target) in enumerate(zip(sources, targets, strict=True))
-        ]
+        return generation_features(sources, targets, settings)
 
     def collate(
         self, features: list[dict[str, Any]], pad_token_id: int, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        return {
-            **t2t.collate_pairs(features, pad_token_id),
-            "num_beams": torch.tensor([f["num_beams"] for f in features], dtype=torch.long),
-            "max_new_tokens": torch.tensor([f["max_new_tokens"] for f in features], dtype=torch.long),
-            "length_penalty": torch.tensor([f["length_penalty"] for f in features], dtype=torch.float64),
-        }
+        return collate_generation(features, pad_token_id)
 
     # ----- model -----
     def forward(self, model: torch.nn.Module, head: torch.nn.Module | None, batch: dict[str, torch.Tensor]) -> Any:
