@@ -41,10 +41,9 @@ class SelectionProblem:
 
 
 def _chain(plan: Plan, pipeline: str, model: str) -> tuple[list[StageNode], list[str]]:
-    """The stages of ``pipeline`` for ``model`` at the study's first seed, and the tasks it evaluates."""
-    seed = plan.study.seeds[0]
-    evaluations = [e for e in plan.evaluations if e.pipeline == pipeline and e.seed in (seed, e.stage.seed)
-                   and e.stage.model == model]
+    """The stages of ``pipeline`` for ``model`` (their names and kinds are the same at every seed), and the tasks
+    it evaluates."""
+    evaluations = [e for e in plan.evaluations if e.pipeline == pipeline and e.stage.model == model]
     if not evaluations:
         return [], []
     chain = [node for node in evaluations[0].stage.lineage if not node.untrained]
